@@ -1,0 +1,104 @@
+//! Planning: objective analysis, stack detection, the planners, briefs and token counting.
+//!
+//! [`plan_objective`] is the whole pipeline: analyse the objective (and repository), plan with
+//! a [`Planner`], attach the context pool, validate the DAG and mark the critical path.
+//!
+//! ```
+//! use coord_plan::{PlanInput, RulePlanner, plan_objective};
+//! let roster = coord_agents::builtin_roster();
+//! let input = PlanInput { objective: "Add user authentication system with OAuth2 and JWT", repo: None, stack: None };
+//! let plan = plan_objective(&input, &RulePlanner, &roster).unwrap();
+//! assert_eq!(plan.plan().tasks.len(), 8);
+//! ```
+
+mod analyse;
+mod context_pool;
+pub mod numbers;
+pub mod repo;
+mod rules;
+pub mod stack;
+pub mod tokens;
+
+pub use analyse::{AnalysisError, MAX_OBJECTIVE_BYTES, analyse};
+pub use context_pool::build_pool;
+pub use repo::RepoFacts;
+pub use rules::{plan_by_rules, subject};
+pub use stack::{StackFlag, UnknownStack};
+pub use tokens::{BriefStats, brief_with_stats, count_tokens};
+
+use coord_core::{Analysis, Plan, PlanErrors, Priority, Roster, ValidatedPlan, dag};
+
+/// Why a plan could not be made.
+#[derive(Debug, thiserror::Error)]
+pub enum PlanningError {
+    /// The objective could not be analysed.
+    #[error(transparent)]
+    Analysis(#[from] AnalysisError),
+    /// The planner produced an invalid plan (a bug for the rule planner; a repairable answer for
+    /// a model).
+    #[error("the {planner} planner produced an invalid plan: {errors}")]
+    Invalid {
+        /// Which planner.
+        planner: String,
+        /// What is wrong.
+        errors: PlanErrors,
+    },
+}
+
+/// The seam where planners plug in: an analysed objective and a roster in, a plan out. Every
+/// plan, whatever its source, then goes through the same validation.
+pub trait Planner {
+    /// The planner's name, recorded in the plan (`rules`, `llm`).
+    fn name(&self) -> &str;
+    /// Decomposes the objective into tasks.
+    fn plan(&self, objective: &str, analysis: &Analysis, roster: &Roster) -> Result<Plan, PlanningError>;
+}
+
+/// The rule-based planner: offline and deterministic.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct RulePlanner;
+
+impl Planner for RulePlanner {
+    fn name(&self) -> &str {
+        "rules"
+    }
+    fn plan(&self, objective: &str, analysis: &Analysis, _roster: &Roster) -> Result<Plan, PlanningError> {
+        Ok(plan_by_rules(objective, analysis))
+    }
+}
+
+/// What to plan.
+#[derive(Debug, Clone, Copy)]
+pub struct PlanInput<'a> {
+    /// The objective text.
+    pub objective: &'a str,
+    /// Facts of the target repository, when `--repo` was given.
+    pub repo: Option<&'a RepoFacts>,
+    /// The `--stack` choice.
+    pub stack: Option<StackFlag>,
+}
+
+/// Analyses, plans, attaches the context pool and validates.
+pub fn plan_objective(input: &PlanInput<'_>, planner: &dyn Planner, roster: &Roster) -> Result<ValidatedPlan, PlanningError> {
+    let objective = input.objective.trim();
+    let analysis = analyse(input.objective, input.repo, input.stack)?;
+    let mut plan = planner.plan(objective, &analysis, roster)?;
+    plan.objective = objective.to_string();
+    plan.planner = planner.name().to_string();
+    plan.context = build_pool(objective, &analysis, input.repo);
+    let all: Vec<String> = plan.context.iter().map(|c| c.id.clone()).collect();
+    for task in &mut plan.tasks {
+        if task.context.is_empty() {
+            task.context = all.clone();
+        }
+    }
+    if analysis.stack.source == coord_core::StackSource::Default {
+        plan.notes.push("No stack was named or found: implementation goes to the spec's default @nodejs-expert (use --stack or --repo to change it).".into());
+    }
+    plan.notes.extend(analysis.notes.iter().cloned());
+    plan.analysis = analysis;
+    let mut valid = dag::validate(plan, |name| roster.contains(name))
+        .map_err(|errors| PlanningError::Invalid { planner: planner.name().to_string(), errors })?;
+    valid.raise_critical_path(Priority::High);
+    Ok(valid)
+}
