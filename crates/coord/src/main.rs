@@ -1,1 +1,34 @@
-fn main() {}
+//! `coord`: the backend-coordinator command line. Parses arguments ([`cli`]), runs one
+//! command ([`commands`]), and turns any error into one line on stderr and a non-zero exit.
+
+mod cli;
+mod commands;
+mod plan_file;
+mod render;
+
+use clap::Parser;
+use std::process::ExitCode;
+
+fn main() -> ExitCode {
+    // A panic is a bug, but a user still gets one line instead of a backtrace.
+    std::panic::set_hook(Box::new(|info| {
+        let message = info
+            .payload()
+            .downcast_ref::<&str>()
+            .map(|s| s.to_string())
+            .or_else(|| info.payload().downcast_ref::<String>().cloned())
+            .unwrap_or_else(|| "unknown panic".to_string());
+        let place = info.location().map(|l| format!(" at {}:{}", l.file(), l.line())).unwrap_or_default();
+        eprintln!("coord: internal error: {message}{place} (please report this)");
+    }));
+    let cli = cli::Cli::parse();
+    match commands::run(cli) {
+        Ok(code) => code,
+        Err(err) => {
+            // One line: the error and its causes, outermost first.
+            let chain: Vec<String> = err.chain().map(|e| e.to_string()).collect();
+            eprintln!("coord: error: {}", chain.join(": "));
+            ExitCode::from(1)
+        }
+    }
+}

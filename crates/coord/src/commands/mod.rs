@@ -1,0 +1,48 @@
+//! One module per command family; [`run`] dispatches.
+
+mod agents;
+mod brief;
+mod plan;
+
+use crate::cli::{Cli, Command, SchemaKind};
+use anyhow::Result;
+use coord_agents::{LoadedRoster, load_roster};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+/// Runs one parsed command.
+pub fn run(cli: Cli) -> Result<ExitCode> {
+    match cli.command {
+        Command::Plan(args) => plan::plan(args),
+        Command::Validate(args) => plan::validate(args),
+        Command::Brief(args) => brief::brief(args),
+        Command::Agents(args) => agents::agents(args),
+        Command::Schema(args) => match args.which {
+            SchemaKind::Plan => {
+                println!("{}", plan_schema());
+                Ok(ExitCode::SUCCESS)
+            }
+        },
+    }
+}
+
+/// The JSON Schema of plan files, as `coord schema plan` prints it.
+pub fn plan_schema() -> String {
+    let schema = schemars::schema_for!(coord_core::Plan);
+    serde_json::to_string_pretty(&schema).unwrap_or_default()
+}
+
+/// The project folder agent files are read from: `--repo`, else the current folder.
+fn project_dir(repo: Option<&Path>) -> PathBuf {
+    repo.map(Path::to_path_buf).unwrap_or_else(|| PathBuf::from("."))
+}
+
+/// Loads the roster and prints a warning line for each agent file that was skipped.
+fn roster_with_warnings(repo: Option<&Path>) -> LoadedRoster {
+    let dir = project_dir(repo);
+    let loaded = load_roster(Some(&dir));
+    for d in &loaded.diagnostics {
+        eprintln!("coord: warning: skipped agent file {d}");
+    }
+    loaded
+}

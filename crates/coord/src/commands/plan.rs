@@ -1,0 +1,106 @@
+//! `coord plan` and `coord validate`.
+
+use super::roster_with_warnings;
+use crate::cli::{PlanArgs, PlanFormat, ValidateArgs};
+use crate::plan_file::{FileFormat, load_plan, read_text, write_atomically};
+use crate::render::plan_text;
+use anyhow::{Context, Result, anyhow};
+use coord_core::{Plan, dag};
+use coord_plan::{PlanInput, RepoFacts, RulePlanner, StackFlag, plan_objective};
+use std::io::Read;
+use std::process::ExitCode;
+
+fn objective_text(args: &PlanArgs) -> Result<String> {
+    if let Some(path) = &args.objective_file {
+        return read_text(path, "objective file");
+    }
+    match args.objective.as_deref() {
+        Some("-") => {
+            let mut bytes = Vec::new();
+            std::io::stdin()
+                .take(coord_plan::MAX_OBJECTIVE_BYTES as u64 + 1)
+                .read_to_end(&mut bytes)
+                .context("cannot read the objective from stdin")?;
+            String::from_utf8(bytes).map_err(|e| anyhow!("the objective on stdin is not valid UTF-8 (byte {})", e.utf8_error().valid_up_to()))
+        }
+        Some(text) => Ok(text.to_string()),
+        None => Err(anyhow!("give an objective, e.g. coord plan \"Add user authentication with OAuth2 and JWT\"")),
+    }
+}
+
+fn serialize(plan: &Plan, format: PlanFormat) -> Result<String> {
+    Ok(match format {
+        PlanFormat::Text => plan_text(plan),
+        PlanFormat::Json => {
+            let mut s = serde_json::to_string_pretty(plan).context("cannot encode the plan as JSON")?;
+            s.push('\n');
+            s
+        }
+        PlanFormat::Yaml => yaml_serde::to_string(plan).context("cannot encode the plan as YAML")?,
+    })
+}
+
+/// `coord plan`.
+pub fn plan(args: PlanArgs) -> Result<ExitCode> {
+    let stack = args.stack.as_deref().map(str::parse::<StackFlag>).transpose()?;
+    let objective = objective_text(&args)?;
+    let repo = match &args.repo {
+        Some(dir) => Some(RepoFacts::scan(dir).with_context(|| format!("cannot scan repository {}", dir.display()))?),
+        None => None,
+    };
+    let loaded = roster_with_warnings(args.repo.as_deref());
+    let input = PlanInput { objective: &objective, repo: repo.as_ref(), stack };
+    let valid = plan_objective(&input, &RulePlanner, &loaded.roster)?;
+    let plan = valid.plan();
+    let format = args
+        .format
+        .or_else(|| {
+            args.out.as_deref().and_then(FileFormat::from_path).map(|f| match f {
+                FileFormat::Json => PlanFormat::Json,
+                FileFormat::Yaml => PlanFormat::Yaml,
+            })
+        })
+        .unwrap_or(PlanFormat::Text);
+    let rendered = serialize(plan, format)?;
+    match &args.out {
+        Some(path) => {
+            write_atomically(path, &rendered)?;
+            eprintln!(
+                "coord: wrote a plan of {} tasks in {} parallel groups to {} (next: coord brief {} {})",
+                plan.tasks.len(),
+                plan.groups.len(),
+                path.display(),
+                path.display(),
+                plan.tasks.first().map(|t| t.id.as_str()).unwrap_or("TASK")
+            );
+        }
+        None => print!("{rendered}"),
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `coord validate`.
+pub fn validate(args: ValidateArgs) -> Result<ExitCode> {
+    let plan = load_plan(&args.plan)?;
+    let loaded = roster_with_warnings(args.repo.as_deref());
+    match dag::validate(plan, |name| loaded.roster.contains(name)) {
+        Ok(valid) => {
+            let p = valid.plan();
+            println!(
+                "{}: valid plan: {} tasks, {} parallel groups, critical path {} ({}h)",
+                args.plan.display(),
+                p.tasks.len(),
+                p.groups.len(),
+                p.critical_path.join(" → "),
+                p.critical_path_hours
+            );
+            Ok(ExitCode::SUCCESS)
+        }
+        Err(errors) => {
+            for e in &errors.0 {
+                eprintln!("coord: error: {}: {e}", args.plan.display());
+            }
+            Ok(ExitCode::from(1))
+        }
+    }
+}

@@ -1,0 +1,90 @@
+//! Text output that reads like the spec's examples: the analysis, the task breakdown with
+//! assignments, the parallel groups and the critical path.
+
+use coord_core::{Analysis, Plan, StackSource};
+use coord_plan::numbers::describe;
+use std::collections::BTreeSet;
+use std::fmt::Write as _;
+
+fn analysis_text(out: &mut String, a: &Analysis) {
+    out.push_str("Analysis\n");
+    let facets: Vec<&str> = a.facets.iter().map(|f| f.as_str()).collect();
+    let _ = writeln!(out, "  Facets:        {}", if facets.is_empty() { "none found".into() } else { facets.join(", ") });
+    let framework = a.stack.framework.as_deref().map(|f| format!(", {f}")).unwrap_or_default();
+    let why = a.stack.evidence.first().cloned().unwrap_or_default();
+    let source = match a.stack.source {
+        StackSource::Default => "default",
+        StackSource::Flag => "--stack",
+        StackSource::Objective => "objective",
+        StackSource::Repository => "repository",
+    };
+    let _ = writeln!(out, "  Stack:         @{} ({}{framework}; {source}: {why})", a.stack.specialist, a.stack.language.as_str());
+    if a.stack.api_style == coord_core::ApiStyle::Graphql {
+        out.push_str("  API style:     GraphQL\n");
+    }
+    let endpoints: Vec<String> = a.endpoints.iter().map(|e| e.display()).collect();
+    let implied = !a.endpoints.is_empty() && a.endpoints.iter().all(|e| e.source == coord_core::EndpointSource::Implied);
+    let _ = writeln!(
+        out,
+        "  Endpoints:     {}{}",
+        if endpoints.is_empty() { "none named".into() } else { endpoints.join(", ") },
+        if implied { " (implied)" } else { "" }
+    );
+    let reqs: Vec<String> = a.requirements.iter().map(describe).collect();
+    let _ = writeln!(out, "  Requirements:  {}", if reqs.is_empty() { "none stated".into() } else { reqs.join("; ") });
+    let integrations: Vec<String> = a.integrations.iter().map(|i| format!("{} ({})", i.name, i.category)).collect();
+    let _ = writeln!(out, "  Integrations:  {}", if integrations.is_empty() { "none".into() } else { integrations.join(", ") });
+    if !a.datastores.is_empty() {
+        let _ = writeln!(out, "  Data stores:   {}", a.datastores.join(", "));
+    }
+    if !a.entities.is_empty() {
+        let _ = writeln!(out, "  Entities:      {}", a.entities.join(", "));
+    }
+}
+
+/// The plan as text.
+pub fn plan_text(plan: &Plan) -> String {
+    let mut out = String::new();
+    let _ = writeln!(out, "Objective: \"{}\"\n", plan.objective);
+    analysis_text(&mut out, &plan.analysis);
+    out.push_str("\nTask Breakdown\n\n");
+    for t in &plan.tasks {
+        let _ = writeln!(out, "Task {}: {}  [{}, {}h]", t.id, t.title, t.priority, t.estimate_hours);
+        let _ = writeln!(out, "  → Assign to: @{}", t.specialist);
+        if !t.expected_output.is_empty() {
+            let _ = writeln!(out, "  → Output: {}", t.expected_output.join("; "));
+        }
+        let deps = if t.depends_on.is_empty() { "none".to_string() } else { t.depends_on.join(", ") };
+        let _ = writeln!(out, "  → Depends on: {deps}");
+        out.push('\n');
+    }
+    out.push_str("Execution Strategy\n\n");
+    for (i, group) in plan.groups.iter().enumerate() {
+        let mut after = BTreeSet::new();
+        for id in group {
+            if let Some(t) = plan.task(id) {
+                after.extend(t.depends_on.iter().cloned());
+            }
+        }
+        if after.is_empty() {
+            let _ = writeln!(out, "Parallel Group {}:", i + 1);
+        } else {
+            let after: Vec<String> = after.into_iter().collect();
+            let _ = writeln!(out, "Parallel Group {} (after {}):", i + 1, after.join(" & "));
+        }
+        for id in group {
+            if let Some(t) = plan.task(id) {
+                let _ = writeln!(out, "- {} ({}) → @{}", t.id, t.title, t.specialist);
+            }
+        }
+        out.push('\n');
+    }
+    let _ = writeln!(out, "Critical path ({}h): {}", plan.critical_path_hours, plan.critical_path.join(" → "));
+    if !plan.notes.is_empty() {
+        out.push_str("\nNotes:\n");
+        for n in &plan.notes {
+            let _ = writeln!(out, "- {n}");
+        }
+    }
+    out
+}
