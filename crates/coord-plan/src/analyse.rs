@@ -38,7 +38,7 @@ static FACET_WORDS: LazyLock<Vec<(Facet, Regex)>> = LazyLock::new(|| {
         (Facet::Database, re(r"(?i)\b(databases?|db|schemas?|tables?|migrations?|indexes|indices|index(?:ing)?|sql|postgres(?:ql)?|mysql|mariadb|sqlite|mongo(?:db)?|dynamodb|cassandra|orm|prisma|sequelize|typeorm|sqlalchemy|hibernate|jpa|queries|query|persist(?:ence|ed)?|backups?|replicas?|replication|sharding|partition(?:ing|ed)?|rows|records)\b")),
         (Facet::Auth, re(r"(?i)\b(auth|authentication|authenticate|authorization|authorisation|authorize|login|log[- ]in|logout|log[- ]out|sign[- ]?in|sign[- ]?up|registration|oauth\s?2?(?:\.0)?|openid|oidc|jwts?|sso|saml|rbac|abac|permissions?|roles?|sessions?|passwords?|2fa|mfa|totp|api[- ]keys?|access[- ]tokens?|refresh[- ]tokens?|bearer)\b")),
         (Facet::Performance, re(r"(?i)\b(performance|performant|latency|latencies|fast(?:er)?|throughput|rps|qps|cach(?:e|es|ed|ing)|optimi[sz](?:e|es|ed|ation|ing)|slow|speed(?:\s+up)?|response[- ]times?|p\d{2}|percentile|benchmarks?|load[- ]test(?:s|ing)?)\b")),
-        (Facet::Scalability, re(r"(?i)\b(scal(?:e|es|able|ability|ing)|horizontal(?:ly)?|sharding|shards?|load[- ]balanc(?:er|ers|ing)|high[- ]availability|autoscal(?:e|ing)|read[- ]replicas?|concurrent|concurrency|millions?|billions?|distributed|microservices?|multi[- ]region|queues?|elastic)\b")),
+        (Facet::Scalability, re(r"(?i)\b(scal(?:e|es|able|ability|ing)|horizontal(?:ly)?|sharding|shards?|load[- ]balanc(?:er|ers|ing)|high[- ]availability|autoscal(?:e|ing)|read[- ]replicas?|concurrent|concurrency|millions?|billions?|distributed|microservices?|multi[- ]region|queues?|elastic|event[- ]driven)\b")),
         (Facet::Integrations, re(r"(?i)\b(third[- ]party|integrat(?:e|es|ion|ions|ing)|webhooks?|external (?:apis?|services?)|providers?)\b")),
         (Facet::Monitoring, re(r"(?i)\b(monitor(?:ing|ed)?|logging|logs?|metrics|tracing|traces|observability|alert(?:s|ing)?|dashboards?|prometheus|grafana|datadog|sentry|opentelemetry|otel|new relic|health[- ]?checks?|audit[- ](?:logs?|trails?)|apm|slos?)\b")),
     ]
@@ -267,6 +267,10 @@ pub fn analyse(
         }
     }
     for m in ENTITY.find_iter(text) {
+        // "POST /orders" names a method, not blog posts.
+        if m.as_str().len() > 1 && m.as_str().chars().all(|c| c.is_ascii_uppercase()) {
+            continue;
+        }
         let word = plural(m.as_str());
         if !matches!(word.as_str(), "events" | "messages" | "files" | "reports" | "documents") || a.entities.len() < 6 {
             push_unique(&mut a.entities, word);
@@ -279,6 +283,20 @@ pub fn analyse(
         {
             push_unique(&mut a.entities, plural(seg));
         }
+    }
+
+    // Endpoints that create or change resources, and volumes of domain entities, mean data is
+    // stored somewhere.
+    if let Some(e) = a.endpoints.iter().find(|e| {
+        e.source == EndpointSource::Objective && matches!(e.method.as_deref(), Some("POST" | "PUT" | "PATCH" | "DELETE"))
+    }) {
+        note(&mut evidence, Facet::Database, format!("{} creates or changes stored data", e.display()));
+    }
+    if let Some(r) = a.requirements.iter().find(|r| {
+        r.kind == RequirementKind::Volume
+            && r.subject.as_deref().is_some_and(|s| !matches!(s, "requests" | "connections" | "sessions"))
+    }) {
+        note(&mut evidence, Facet::Database, format!("\"{}\" must be stored", r.text));
     }
 
     if let Some(repo) = repo {

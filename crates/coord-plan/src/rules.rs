@@ -24,6 +24,10 @@ static SCHEMA_WORDS: LazyLock<Regex> = LazyLock::new(|| {
 static JWT: LazyLock<Regex> = LazyLock::new(|| re(r"(?i)\b(jwts?|bearer|access[- ]tokens?|refresh[- ]tokens?)\b"));
 static AUTHZ: LazyLock<Regex> = LazyLock::new(|| re(r"(?i)\b(rbac|abac|permissions?|roles?|authori[sz]ation|authori[sz]e)\b"));
 static CACHE: LazyLock<Regex> = LazyLock::new(|| re(r"(?i)\b(cach(?:e|es|ed|ing)|redis|memcached?)\b"));
+static LEADING_ARTICLE: LazyLock<Regex> = LazyLock::new(|| re(r"(?i)^(?:the|our|an?|its|their)\s+"));
+static CROSS_CUTTING: LazyLock<Regex> = LazyLock::new(|| {
+    re(r"(?i)\b(rate[- ]limit(?:s|ing|er)?|throttl(?:e|es|ing)|cors|request validation|idempotency[- ]keys?|pagination|compression|request logging)\b")
+});
 static LEADING_VERB: LazyLock<Regex> = LazyLock::new(|| {
     re(r"(?i)^(?:please\s+)?(?:add|build|create|implement|design|develop|introduce|set\s*up|make|write|support|enable|migrate|refactor|improve|optimi[sz]e|expose|ship|provide|deliver)\s+(?:an?\s+|the\s+|our\s+|new\s+)*")
 });
@@ -33,13 +37,26 @@ static LEADING_VERB: LazyLock<Regex> = LazyLock::new(|| {
 pub fn subject(objective: &str) -> String {
     let first_line = objective.lines().next().unwrap_or(objective).trim();
     let rest = LEADING_VERB.replace(first_line, "");
-    let cut = [" with ", " using ", " that ", " so ", " for ", ", ", ". ", " to ", " in ", " on ", " via "]
+    let cut = [" with ", " using ", " that ", " so ", " for ", ", ", ". ", ": ", "; ", " to ", " in ", " on ", " via ", " (", " - "]
         .iter()
         .filter_map(|s| rest.find(s))
         .min()
         .unwrap_or(rest.len());
     let words: Vec<&str> = rest[..cut].split_whitespace().take(6).collect();
-    let s = words.join(" ").trim_end_matches(['.', ',', ';', ':']).to_string();
+    let mut s = words.join(" ").trim_end_matches(['.', ',', ';', ':']).to_string();
+    // "a GraphQL API for the product catalog": the head says nothing, the object says what.
+    let generic = !s.is_empty()
+        && s.split_whitespace().all(|w| {
+            matches!(w.to_ascii_lowercase().as_str(), "api" | "apis" | "graphql" | "rest" | "restful" | "service" | "services" | "endpoint" | "endpoints" | "backend" | "public" | "new" | "http" | "json")
+        });
+    if generic && let Some(pos) = rest.find(" for ") {
+        let object = LEADING_ARTICLE.replace(&rest[pos + 5..], "").to_string();
+        let end = [" with ", " using ", ", ", ". ", ": ", "; ", " so ", " that "].iter().filter_map(|c| object.find(c)).min().unwrap_or(object.len());
+        let candidate: Vec<&str> = object[..end].split_whitespace().take(6).collect();
+        if !candidate.is_empty() {
+            s = candidate.join(" ").trim_end_matches(['.', ',', ';', ':']).to_string();
+        }
+    }
     if s.is_empty() { "the objective".to_string() } else { s }
 }
 
@@ -135,6 +152,7 @@ pub fn plan_by_rules(objective: &str, a: &Analysis) -> Plan {
         let (title, who, output) = match (auth, a.stack.api_style) {
             (true, ApiStyle::Rest) => ("Design authentication API contracts".to_string(), "api-architect", "OpenAPI spec for /auth endpoints".to_string()),
             (true, ApiStyle::Graphql) => ("Design authentication GraphQL schema".to_string(), "graphql-architect", "GraphQL SDL for authentication mutations and queries".to_string()),
+            (false, ApiStyle::Rest) if CROSS_CUTTING.is_match(text) => (format!("Update API contracts for {subj}"), "api-architect", format!("OpenAPI changes documenting {subj} (headers, 429/400 responses)")),
             (false, ApiStyle::Rest) => (format!("Design API contracts for {subj}"), "api-architect", format!("OpenAPI 3.1 spec for {subj}")),
             (false, ApiStyle::Graphql) => (format!("Design GraphQL schema for {subj}"), "graphql-architect", format!("GraphQL SDL, resolver map and complexity limits for {subj}")),
         };
@@ -211,7 +229,10 @@ pub fn plan_by_rules(objective: &str, a: &Analysis) -> Plan {
     // Implementation.
     let mut endpoints_impl = None;
     if api {
-        let (title, output) = if auth {
+        let cross_cutting = !auth && CROSS_CUTTING.is_match(text) && a.endpoints.iter().all(|e| e.source != coord_core::EndpointSource::Objective);
+        let (title, output) = if cross_cutting {
+            (format!("Implement {subj} middleware"), format!("{subj} applied to every route, with configuration and tests"))
+        } else if auth {
             let names: Vec<String> = a
                 .endpoints
                 .iter()
@@ -224,13 +245,14 @@ pub fn plan_by_rules(objective: &str, a: &Analysis) -> Plan {
         } else {
             let shown: Vec<String> = a.endpoints.iter().map(|e| e.display()).collect();
             (
-                format!("Implement {subj} endpoints"),
+                format!("Implement {subj} {}", if a.stack.api_style == ApiStyle::Graphql { "resolvers" } else { "endpoints" }),
                 if shown.is_empty() { format!("Endpoints of the {subj} contract") } else { format!("{} endpoints", shown.join(", ")) },
             )
         };
-        let id = b.add(TaskKind::Implementation, title, impl_by, Priority::High, design.clone());
+        let kind = if cross_cutting { TaskKind::Middleware } else { TaskKind::Implementation };
+        let id = b.add(kind, title, impl_by, Priority::High, design.clone());
         let t = b.last();
-        t.objective = format!("Implement the endpoints of the agreed contract for: {objective}");
+        t.objective = format!("Implement the agreed contract for: {objective}");
         t.requirements.technical = vec!["Matches the OpenAPI contract exactly (status codes, bodies, errors)".into(), "Input validation on every request".into()];
         t.requirements.security = SECURE_CODE.iter().map(|s| s.to_string()).collect();
         t.requirements.performance = join(perf.clone(), vec!["No blocking operations in request handlers".into()]);
@@ -293,7 +315,10 @@ pub fn plan_by_rules(objective: &str, a: &Analysis) -> Plan {
     if let Some(schema_id) = &schema
         && (api || auth || SCHEMA_WORDS.is_match(text))
     {
-        let (title, output) = if auth {
+        let cross_cutting = !auth && CROSS_CUTTING.is_match(text) && a.endpoints.iter().all(|e| e.source != coord_core::EndpointSource::Objective);
+        let (title, output) = if cross_cutting {
+            (format!("Implement {subj} middleware"), format!("{subj} applied to every route, with configuration and tests"))
+        } else if auth {
             ("Implement database user management".to_string(), "User CRUD operations, session management".to_string())
         } else {
             (format!("Implement data access for {}", if a.entities.is_empty() { subj.clone() } else { a.entities.iter().take(3).cloned().collect::<Vec<_>>().join("/") }), "Repository/query layer and CRUD operations".to_string())
@@ -308,7 +333,7 @@ pub fn plan_by_rules(objective: &str, a: &Analysis) -> Plan {
         t.expected_output = vec![output];
     }
 
-    let impl_ids = b.ids(&[TaskKind::Implementation]);
+    let impl_ids = b.ids(&[TaskKind::Implementation, TaskKind::Middleware]);
     if a.has(Facet::Performance) && CACHE.is_match(text) {
         let store = a.integrations.iter().find(|i| i.category == "cache").map(|i| format!(" with {}", i.name)).unwrap_or_default();
         let deps = if impl_ids.is_empty() { design.clone() } else { impl_ids.clone() };
@@ -362,7 +387,10 @@ pub fn plan_by_rules(objective: &str, a: &Analysis) -> Plan {
         t.expected_output = vec!["Security review, vulnerability assessment".into()];
         audit = Some(id);
     }
-    if a.has(Facet::Performance) || a.has(Facet::Scalability) || api {
+    let builds_software = b.tasks.iter().any(|t| {
+        matches!(t.kind, TaskKind::Implementation | TaskKind::Integration | TaskKind::Middleware | TaskKind::DataAccess | TaskKind::Optimization)
+    });
+    if (a.has(Facet::Performance) || a.has(Facet::Scalability) || api) && builds_software {
         let deps = match &audit {
             Some(id) => vec![id.clone()],
             None => b.sinks(),
@@ -398,5 +426,7 @@ mod tests {
         assert_eq!(subject("Build an orders API for the shop"), "orders API");
         assert_eq!(subject("Set up nightly backups"), "nightly backups");
         assert_eq!(subject("add"), "add");
+        assert_eq!(subject("Design a GraphQL API for the product catalog"), "product catalog");
+        assert_eq!(subject("Build a FastAPI orders service: GET /v1/orders"), "FastAPI orders service");
     }
 }
