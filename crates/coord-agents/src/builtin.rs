@@ -58,7 +58,9 @@ mod tests {
         }
         assert!(!api.allows(C::DatabaseImplementation) && !api.allows(C::DevopsConfiguration));
         let arch = policy("backend-architect");
-        for c in [C::SystemDesign, C::PerformanceRequirements, C::Scalability, C::TechnologyStack, C::IntegrationPatterns] {
+        for c in
+            [C::SystemDesign, C::PerformanceRequirements, C::Scalability, C::TechnologyStack, C::IntegrationPatterns]
+        {
             assert!(arch.allows(c), "backend-architect should see {c}");
         }
         assert!(!arch.allows(C::ImplementationCode) && !arch.allows(C::FrontendRequirements));

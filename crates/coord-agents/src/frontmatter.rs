@@ -120,9 +120,7 @@ pub fn parse_agent(text: &str, source: &str) -> Result<(Specialist, bool), Agent
             None => AgentError::at(2, message),
         }
     })?;
-    let line_of = |key: &str| {
-        yaml.lines().position(|l| l.starts_with(&format!("{key}:"))).map_or(2, |p| p + 2)
-    };
+    let line_of = |key: &str| yaml.lines().position(|l| l.starts_with(&format!("{key}:"))).map_or(2, |p| p + 2);
     if !valid_name(&fm.name) {
         return Err(AgentError::at(
             line_of("name"),

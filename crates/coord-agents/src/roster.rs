@@ -119,10 +119,26 @@ mod tests {
     fn project_files_add_and_override_and_bad_ones_are_reported() {
         let dir = tempfile::tempdir().unwrap();
         let root = dir.path();
-        write(root, ".claude/agents/rust-expert.md", b"---\nname: rust-expert\ndescription: Rust services\n---\nYou write Rust.\n");
-        write(root, ".claude/agents/nodejs-expert.md", b"---\nname: nodejs-expert\ndescription: from claude\n---\nClaude persona.\n");
-        write(root, ".coord/agents/nodejs-expert.md", b"---\nname: nodejs-expert\ndescription: Our Node person\n---\nOur persona.\n");
-        write(root, ".coord/agents/broken.md", b"---\nname: broken\ndescription: x\ncontext:\n  allow: [nope]\n---\nbody\n");
+        write(
+            root,
+            ".claude/agents/rust-expert.md",
+            b"---\nname: rust-expert\ndescription: Rust services\n---\nYou write Rust.\n",
+        );
+        write(
+            root,
+            ".claude/agents/nodejs-expert.md",
+            b"---\nname: nodejs-expert\ndescription: from claude\n---\nClaude persona.\n",
+        );
+        write(
+            root,
+            ".coord/agents/nodejs-expert.md",
+            b"---\nname: nodejs-expert\ndescription: Our Node person\n---\nOur persona.\n",
+        );
+        write(
+            root,
+            ".coord/agents/broken.md",
+            b"---\nname: broken\ndescription: x\ncontext:\n  allow: [nope]\n---\nbody\n",
+        );
         write(root, ".coord/agents/latin1.md", b"---\nname: l\ndescription: caf\xe9\n---\nbody\n");
         let loaded = load_roster(Some(root));
         let node = loaded.roster.get("nodejs-expert").unwrap();

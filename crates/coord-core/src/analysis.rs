@@ -46,9 +46,7 @@ impl Analysis {
 }
 
 /// The language family of the implementing stack.
-#[derive(
-    Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, JsonSchema, PartialOrd, Ord, Hash,
-)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, JsonSchema, PartialOrd, Ord, Hash)]
 #[serde(rename_all = "lowercase")]
 pub enum Language {
     /// Node.js (JavaScript or TypeScript).

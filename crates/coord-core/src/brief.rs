@@ -111,7 +111,8 @@ pub fn render_brief(plan: &Plan, task: &Task, policy: &ContextPolicy, feedback: 
     for t in &r.technical {
         let _ = writeln!(md, "- {t}");
     }
-    for (label, items) in [("Security", &r.security), ("Performance", &r.performance), ("Scalability", &r.scalability)] {
+    for (label, items) in [("Security", &r.security), ("Performance", &r.performance), ("Scalability", &r.scalability)]
+    {
         for t in items {
             let _ = writeln!(md, "- {label}: {t}");
         }

@@ -7,9 +7,7 @@ use std::fmt;
 use std::str::FromStr;
 
 /// The kind of information a context item carries. Policies allow or deny by category.
-#[derive(
-    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, JsonSchema,
-)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "kebab-case")]
 pub enum ContextCategory {
     /// API requirements, contracts and endpoint specifications.
@@ -165,10 +163,7 @@ fn known_categories() -> String {
 impl FromStr for ContextCategory {
     type Err = UnknownCategory;
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        ContextCategory::ALL
-            .into_iter()
-            .find(|c| c.as_str() == s)
-            .ok_or_else(|| UnknownCategory(s.to_string()))
+        ContextCategory::ALL.into_iter().find(|c| c.as_str() == s).ok_or_else(|| UnknownCategory(s.to_string()))
     }
 }
 
@@ -242,11 +237,7 @@ mod tests {
 
     #[test]
     fn unlisted_category_is_not_shown() {
-        let policy = ContextPolicy {
-            allow_all: false,
-            allow: vec![ContextCategory::ApiContracts],
-            deny: vec![],
-        };
+        let policy = ContextPolicy { allow_all: false, allow: vec![ContextCategory::ApiContracts], deny: vec![] };
         assert!(!policy.allows(ContextCategory::BusinessLogic));
         assert_eq!(policy.reason(ContextCategory::BusinessLogic), "not in the policy's allow list");
     }

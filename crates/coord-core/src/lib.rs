@@ -26,8 +26,8 @@ pub mod plan;
 pub mod specialist;
 
 pub use analysis::{
-    Analysis, ApiStyle, Endpoint, EndpointSource, Integration, Language, Requirement,
-    RequirementKind, StackDecision, StackSource,
+    Analysis, ApiStyle, Endpoint, EndpointSource, Integration, Language, Requirement, RequirementKind, StackDecision,
+    StackSource,
 };
 pub use brief::{Brief, ExcludedItem, render_brief};
 pub use context::{ContextCategory, ContextItem, ContextPolicy};

@@ -76,7 +76,11 @@ fn bad_ids_estimates_context_and_empty_plans() {
 fn critical_path_follows_estimates() {
     let mut long = task("long", &["a"]);
     long.estimate_hours = 10.0;
-    let valid = dag::validate(plan(vec![task("a", &[]), long, task("short", &["a"]), task("end", &["long", "short"])]), |_| true).unwrap();
+    let valid =
+        dag::validate(plan(vec![task("a", &[]), long, task("short", &["a"]), task("end", &["long", "short"])]), |_| {
+            true
+        })
+        .unwrap();
     assert_eq!(valid.plan().critical_path, vec!["a", "long", "end"]);
     assert_eq!(valid.plan().critical_path_hours, 12.0);
 }
@@ -88,14 +92,19 @@ fn random_dag() -> impl Strategy<Value = Plan> {
         .prop_flat_map(|n| {
             let deps = proptest::collection::vec(proptest::collection::vec(any::<proptest::sample::Index>(), 0..5), n);
             let hours = proptest::collection::vec(1u32..20, n);
-            (Just(n), deps, hours, Just(()).prop_perturb(move |_, mut rng| {
-                let mut order: Vec<usize> = (0..n).collect();
-                for i in (1..n).rev() {
-                    let j = (rng.next_u32() as usize) % (i + 1);
-                    order.swap(i, j);
-                }
-                order
-            }))
+            (
+                Just(n),
+                deps,
+                hours,
+                Just(()).prop_perturb(move |_, mut rng| {
+                    let mut order: Vec<usize> = (0..n).collect();
+                    for i in (1..n).rev() {
+                        let j = (rng.next_u32() as usize) % (i + 1);
+                        order.swap(i, j);
+                    }
+                    order
+                }),
+            )
         })
         .prop_map(|(n, deps, hours, order)| {
             let mut tasks: Vec<Task> = (0..n)

@@ -18,10 +18,14 @@ pub const MAX_OBJECTIVE_BYTES: usize = 64 * 1024;
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum AnalysisError {
     /// Nothing but whitespace.
-    #[error("the objective is empty: say what the backend should do, e.g. \"Add user authentication with OAuth2 and JWT\"")]
+    #[error(
+        "the objective is empty: say what the backend should do, e.g. \"Add user authentication with OAuth2 and JWT\""
+    )]
     Empty,
     /// Over [`MAX_OBJECTIVE_BYTES`].
-    #[error("the objective is {0} bytes; the limit is {MAX_OBJECTIVE_BYTES} bytes (put long material in files and pass --repo)")]
+    #[error(
+        "the objective is {0} bytes; the limit is {MAX_OBJECTIVE_BYTES} bytes (put long material in files and pass --repo)"
+    )]
     TooLong(usize),
 }
 
@@ -34,13 +38,48 @@ pub(crate) fn re(pattern: &str) -> Regex {
 
 static FACET_WORDS: LazyLock<Vec<(Facet, Regex)>> = LazyLock::new(|| {
     vec![
-        (Facet::Api, re(r"(?i)\b(apis?|endpoints?|rest(?:ful)?|graphql|routes?|http|webhooks?|grpc|openapi|swagger|crud|microservices?|resolvers?)\b")),
-        (Facet::Database, re(r"(?i)\b(databases?|db|schemas?|tables?|migrations?|indexes|indices|index(?:ing)?|sql|postgres(?:ql)?|mysql|mariadb|sqlite|mongo(?:db)?|dynamodb|cassandra|orm|prisma|sequelize|typeorm|sqlalchemy|hibernate|jpa|queries|query|persist(?:ence|ed)?|backups?|replicas?|replication|sharding|partition(?:ing|ed)?|rows|records)\b")),
-        (Facet::Auth, re(r"(?i)\b(auth|authentication|authenticate|authorization|authorisation|authorize|login|log[- ]in|logout|log[- ]out|sign[- ]?in|sign[- ]?up|registration|oauth\s?2?(?:\.0)?|openid|oidc|jwts?|sso|saml|rbac|abac|permissions?|roles?|sessions?|passwords?|2fa|mfa|totp|api[- ]keys?|access[- ]tokens?|refresh[- ]tokens?|bearer)\b")),
-        (Facet::Performance, re(r"(?i)\b(performance|performant|latency|latencies|fast(?:er)?|throughput|rps|qps|cach(?:e|es|ed|ing)|optimi[sz](?:e|es|ed|ation|ing)|slow|speed(?:\s+up)?|response[- ]times?|p\d{2}|percentile|benchmarks?|load[- ]test(?:s|ing)?)\b")),
-        (Facet::Scalability, re(r"(?i)\b(scal(?:e|es|able|ability|ing)|horizontal(?:ly)?|sharding|shards?|load[- ]balanc(?:er|ers|ing)|high[- ]availability|autoscal(?:e|ing)|read[- ]replicas?|concurrent|concurrency|millions?|billions?|distributed|microservices?|multi[- ]region|queues?|elastic|event[- ]driven)\b")),
-        (Facet::Integrations, re(r"(?i)\b(third[- ]party|integrat(?:e|es|ion|ions|ing)|webhooks?|external (?:apis?|services?)|providers?)\b")),
-        (Facet::Monitoring, re(r"(?i)\b(monitor(?:ing|ed)?|logging|logs?|metrics|tracing|traces|observability|alert(?:s|ing)?|dashboards?|prometheus|grafana|datadog|sentry|opentelemetry|otel|new relic|health[- ]?checks?|audit[- ](?:logs?|trails?)|apm|slos?)\b")),
+        (
+            Facet::Api,
+            re(
+                r"(?i)\b(apis?|endpoints?|rest(?:ful)?|graphql|routes?|http|webhooks?|grpc|openapi|swagger|crud|microservices?|resolvers?)\b",
+            ),
+        ),
+        (
+            Facet::Database,
+            re(
+                r"(?i)\b(databases?|db|schemas?|tables?|migrations?|indexes|indices|index(?:ing)?|sql|postgres(?:ql)?|mysql|mariadb|sqlite|mongo(?:db)?|dynamodb|cassandra|orm|prisma|sequelize|typeorm|sqlalchemy|hibernate|jpa|queries|query|persist(?:ence|ed)?|backups?|replicas?|replication|sharding|partition(?:ing|ed)?|rows|records)\b",
+            ),
+        ),
+        (
+            Facet::Auth,
+            re(
+                r"(?i)\b(auth|authentication|authenticate|authorization|authorisation|authorize|login|log[- ]in|logout|log[- ]out|sign[- ]?in|sign[- ]?up|registration|oauth\s?2?(?:\.0)?|openid|oidc|jwts?|sso|saml|rbac|abac|permissions?|roles?|sessions?|passwords?|2fa|mfa|totp|api[- ]keys?|access[- ]tokens?|refresh[- ]tokens?|bearer)\b",
+            ),
+        ),
+        (
+            Facet::Performance,
+            re(
+                r"(?i)\b(performance|performant|latency|latencies|fast(?:er)?|throughput|rps|qps|cach(?:e|es|ed|ing)|optimi[sz](?:e|es|ed|ation|ing)|slow|speed(?:\s+up)?|response[- ]times?|p\d{2}|percentile|benchmarks?|load[- ]test(?:s|ing)?)\b",
+            ),
+        ),
+        (
+            Facet::Scalability,
+            re(
+                r"(?i)\b(scal(?:e|es|able|ability|ing)|horizontal(?:ly)?|sharding|shards?|load[- ]balanc(?:er|ers|ing)|high[- ]availability|autoscal(?:e|ing)|read[- ]replicas?|concurrent|concurrency|millions?|billions?|distributed|microservices?|multi[- ]region|queues?|elastic|event[- ]driven)\b",
+            ),
+        ),
+        (
+            Facet::Integrations,
+            re(
+                r"(?i)\b(third[- ]party|integrat(?:e|es|ion|ions|ing)|webhooks?|external (?:apis?|services?)|providers?)\b",
+            ),
+        ),
+        (
+            Facet::Monitoring,
+            re(
+                r"(?i)\b(monitor(?:ing|ed)?|logging|logs?|metrics|tracing|traces|observability|alert(?:s|ing)?|dashboards?|prometheus|grafana|datadog|sentry|opentelemetry|otel|new relic|health[- ]?checks?|audit[- ](?:logs?|trails?)|apm|slos?)\b",
+            ),
+        ),
     ]
 });
 
@@ -126,15 +165,22 @@ static DATASTORES: LazyLock<Vec<(&'static str, Regex)>> = LazyLock::new(|| {
 });
 
 static ENDPOINT: LazyLock<Regex> = LazyLock::new(|| {
-    re(r#"(?:^|[\s"'`(\[,])(?:(GET|POST|PUT|PATCH|DELETE|HEAD|OPTIONS)\s+)?(/[A-Za-z0-9_\-{}:.]+(?:/[A-Za-z0-9_\-{}:.]+)*/?)"#)
+    re(
+        r#"(?:^|[\s"'`(\[,])(?:(GET|POST|PUT|PATCH|DELETE|HEAD|OPTIONS)\s+)?(/[A-Za-z0-9_\-{}:.]+(?:/[A-Za-z0-9_\-{}:.]+)*/?)"#,
+    )
 });
 
 static ENTITY: LazyLock<Regex> = LazyLock::new(|| {
-    re(r"(?i)\b(users?|sessions?|accounts?|orders?|products?|payments?|invoices?|subscriptions?|customers?|carts?|comments?|posts?|articles?|notifications?|uploads?|files?|reviews?|tenants?|teams?|organi[sz]ations?|projects?|bookings?|reservations?|appointments?|inventory|shipments?|refunds?|transactions?|messages?|events?|profiles?|roles?|permissions?|api[- ]keys?|webhooks?|tickets?|reports?|documents?|catalog(?:ue)?s?|coupons?|addresses?|devices?)\b")
+    re(
+        r"(?i)\b(users?|sessions?|accounts?|orders?|products?|payments?|invoices?|subscriptions?|customers?|carts?|comments?|posts?|articles?|notifications?|uploads?|files?|reviews?|tenants?|teams?|organi[sz]ations?|projects?|bookings?|reservations?|appointments?|inventory|shipments?|refunds?|transactions?|messages?|events?|profiles?|roles?|permissions?|api[- ]keys?|webhooks?|tickets?|reports?|documents?|catalog(?:ue)?s?|coupons?|addresses?|devices?)\b",
+    )
 });
 
-static AUTH_SYSTEM: LazyLock<Regex> =
-    LazyLock::new(|| re(r"(?i)\b(authentication|login|log[- ]in|sign[- ]?in|sign[- ]?up|oauth\s?2?|jwts?|sso|openid|oidc|sessions?|passwords?)\b"));
+static AUTH_SYSTEM: LazyLock<Regex> = LazyLock::new(|| {
+    re(
+        r"(?i)\b(authentication|login|log[- ]in|sign[- ]?in|sign[- ]?up|oauth\s?2?|jwts?|sso|openid|oidc|sessions?|passwords?)\b",
+    )
+});
 static SIGNUP: LazyLock<Regex> = LazyLock::new(|| re(r"(?i)\b(sign[- ]?up|register|registration)\b"));
 
 fn plural(word: &str) -> String {
@@ -202,7 +248,10 @@ pub fn analyse(
     for (name, category, pattern) in CATALOG.iter() {
         if let Some(m) = pattern.find(text) {
             // A bare "Google"/"GitHub" is an identity provider only when auth is in play.
-            if *category == "identity" && matches!(*name, "Google" | "GitHub" | "Facebook") && !evidence.contains_key(&Facet::Auth) {
+            if *category == "identity"
+                && matches!(*name, "Google" | "GitHub" | "Facebook")
+                && !evidence.contains_key(&Facet::Auth)
+            {
                 continue;
             }
             a.integrations.push(Integration {
@@ -236,7 +285,9 @@ pub fn analyse(
             RequirementKind::Volume | RequirementKind::Concurrency | RequirementKind::RowCount => {
                 note(&mut evidence, Facet::Scalability, format!("requirement \"{}\"", r.text))
             }
-            RequirementKind::Availability => note(&mut evidence, Facet::Scalability, format!("requirement \"{}\"", r.text)),
+            RequirementKind::Availability => {
+                note(&mut evidence, Facet::Scalability, format!("requirement \"{}\"", r.text))
+            }
             RequirementKind::Size => {}
         }
         if r.kind == RequirementKind::RowCount {
@@ -278,7 +329,10 @@ pub fn analyse(
     }
     for e in &a.endpoints {
         if let Some(seg) = e.path.trim_start_matches('/').split('/').find(|s| {
-            !s.is_empty() && !s.starts_with('{') && !s.starts_with(':') && !matches!(*s, "api" | "auth" | "v1" | "v2" | "v3")
+            !s.is_empty()
+                && !s.starts_with('{')
+                && !s.starts_with(':')
+                && !matches!(*s, "api" | "auth" | "v1" | "v2" | "v3")
         }) && e.source == EndpointSource::Objective
         {
             push_unique(&mut a.entities, plural(seg));
@@ -288,7 +342,8 @@ pub fn analyse(
     // Endpoints that create or change resources, and volumes of domain entities, mean data is
     // stored somewhere.
     if let Some(e) = a.endpoints.iter().find(|e| {
-        e.source == EndpointSource::Objective && matches!(e.method.as_deref(), Some("POST" | "PUT" | "PATCH" | "DELETE"))
+        e.source == EndpointSource::Objective
+            && matches!(e.method.as_deref(), Some("POST" | "PUT" | "PATCH" | "DELETE"))
     }) {
         note(&mut evidence, Facet::Database, format!("{} creates or changes stored data", e.display()));
     }

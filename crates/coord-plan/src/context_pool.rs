@@ -32,7 +32,10 @@ pub fn scalability_lines(a: &Analysis) -> Vec<String> {
         .filter(|r| {
             matches!(
                 r.kind,
-                RequirementKind::Volume | RequirementKind::Concurrency | RequirementKind::RowCount | RequirementKind::Availability
+                RequirementKind::Volume
+                    | RequirementKind::Concurrency
+                    | RequirementKind::RowCount
+                    | RequirementKind::Availability
             )
         })
         .map(describe)
@@ -41,33 +44,51 @@ pub fn scalability_lines(a: &Analysis) -> Vec<String> {
 
 fn third_party_contract(name: &str, category: &str) -> String {
     match (name, category) {
-        ("OAuth2", _) | ("OpenID Connect", _) => "Authorization code flow with PKCE (RFC 7636) and a `state` parameter; \
+        ("OAuth2", _) | ("OpenID Connect", _) => {
+            "Authorization code flow with PKCE (RFC 7636) and a `state` parameter; \
 exchange codes server-side; validate the ID token (issuer, audience, expiry, signature) when the provider speaks \
 OpenID Connect; client secrets come from environment variables; map provider accounts to users by provider + \
 subject id, never by e-mail alone."
-            .to_string(),
-        (_, "identity") => format!("{name} as an OAuth2/OIDC identity provider: authorization code flow with PKCE; \
-verify ID tokens against the provider's JWKS; credentials from environment variables."),
+                .to_string()
+        }
+        (_, "identity") => format!(
+            "{name} as an OAuth2/OIDC identity provider: authorization code flow with PKCE; \
+verify ID tokens against the provider's JWKS; credentials from environment variables."
+        ),
         ("Stripe", _) => "Stripe PaymentIntents API with idempotency keys on every POST; webhook events verified \
 with the Stripe-Signature header and processed idempotently; amounts in minor units; never log card data \
 (PCI DSS)."
             .to_string(),
-        (_, "payments") => format!("{name} payments API: idempotency keys, verified webhooks, amounts in minor units, \
-no card data in logs or storage (PCI DSS)."),
-        (_, "storage") => format!("{name}: private buckets; uploads through pre-signed URLs with size and content-type \
-limits; object keys never built from raw user input."),
-        (_, "messaging") => format!("{name}: at-least-once delivery; consumers idempotent by message key; schema of \
-every message versioned; dead-letter handling for poison messages."),
-        (_, "email") | (_, "sms") | (_, "push") => format!("{name}: send through a queue with retries and backoff; \
+        (_, "payments") => format!(
+            "{name} payments API: idempotency keys, verified webhooks, amounts in minor units, \
+no card data in logs or storage (PCI DSS)."
+        ),
+        (_, "storage") => format!(
+            "{name}: private buckets; uploads through pre-signed URLs with size and content-type \
+limits; object keys never built from raw user input."
+        ),
+        (_, "messaging") => format!(
+            "{name}: at-least-once delivery; consumers idempotent by message key; schema of \
+every message versioned; dead-letter handling for poison messages."
+        ),
+        (_, "email") | (_, "sms") | (_, "push") => format!(
+            "{name}: send through a queue with retries and backoff; \
 templates versioned; provider credentials from environment variables; no secrets or tokens in message bodies \
-that are logged."),
-        (_, "cache") => format!("{name}: cache-aside with explicit TTLs; keys namespaced and versioned; the service \
-must work (slower) when the cache is down."),
-        (_, "search") => format!("{name}: index updated asynchronously from the source of truth; reindex job \
-documented."),
+that are logged."
+        ),
+        (_, "cache") => format!(
+            "{name}: cache-aside with explicit TTLs; keys namespaced and versioned; the service \
+must work (slower) when the cache is down."
+        ),
+        (_, "search") => format!(
+            "{name}: index updated asynchronously from the source of truth; reindex job \
+documented."
+        ),
         (_, "monitoring") => format!("{name}: no personal data or secrets in events; sampling configured."),
-        _ => format!("{name} ({category}) API: credentials from environment variables; timeouts, retries with \
-backoff and jitter; failures surfaced as typed errors."),
+        _ => format!(
+            "{name} ({category}) API: credentials from environment variables; timeouts, retries with \
+backoff and jitter; failures surfaced as typed errors."
+        ),
     }
 }
 
@@ -95,7 +116,9 @@ pub fn build_pool(objective: &str, a: &Analysis, repo: Option<&RepoFacts>) -> Ve
             body.push_str(&format!("{} ({origin})\n", e.display()));
         }
         let style = match a.stack.api_style {
-            ApiStyle::Rest => "REST over HTTPS described by OpenAPI 3.1; JSON bodies; cursor pagination on collections.",
+            ApiStyle::Rest => {
+                "REST over HTTPS described by OpenAPI 3.1; JSON bodies; cursor pagination on collections."
+            }
             ApiStyle::Graphql => "GraphQL schema (SDL) with query depth and complexity limits; DataLoader batching.",
         };
         body.push_str(style);
@@ -142,7 +165,13 @@ before implementation."
         security.push("Short-lived access tokens (15 min), rotating refresh tokens with reuse detection; signing keys from the environment.".into());
         security.push("Rate limiting on login, refresh and registration to stop brute force.".into());
     }
-    pool.push(item("ctx-security", C::SecurityRequirements, "Security requirements", security.join("\n"), "spec quality gate: security"));
+    pool.push(item(
+        "ctx-security",
+        C::SecurityRequirements,
+        "Security requirements",
+        security.join("\n"),
+        "spec quality gate: security",
+    ));
 
     pool.push(item(
         "ctx-performance",
@@ -153,12 +182,17 @@ before implementation."
     ));
     if a.has(Facet::Scalability) {
         let mut lines = scalability_lines(a);
-        lines.push("Request handlers stateless so instances scale horizontally; shared state in the database or cache.".into());
+        lines.push(
+            "Request handlers stateless so instances scale horizontally; shared state in the database or cache.".into(),
+        );
         pool.push(item("ctx-scalability", C::Scalability, "Scalability constraints", lines.join("\n"), "analysis"));
     }
 
     if a.has(Facet::Database) {
-        let mut model = format!("Entities: {}.", if a.entities.is_empty() { "to be defined".to_string() } else { a.entities.join(", ") });
+        let mut model = format!(
+            "Entities: {}.",
+            if a.entities.is_empty() { "to be defined".to_string() } else { a.entities.join(", ") }
+        );
         if auth {
             model.push_str("\nusers: id, email (unique, case-insensitive), password_hash (null for provider-only accounts), created_at.\nsessions: id, user_id → users, refresh_token_hash, expires_at, revoked_at, user agent and IP for audit.");
             if a.integrations.iter().any(|i| i.category == "identity") {
@@ -190,7 +224,13 @@ timeout; every foreign key has an index; constraints (NOT NULL, UNIQUE, CHECK) v
 
     for i in &a.integrations {
         let id = format!("ctx-3p-{}", i.name.to_ascii_lowercase().replace([' ', '/'], "-"));
-        pool.push(item(&id, C::ThirdPartyContracts, &format!("{} contract", i.name), third_party_contract(&i.name, &i.category), "planner rule"));
+        pool.push(item(
+            &id,
+            C::ThirdPartyContracts,
+            &format!("{} contract", i.name),
+            third_party_contract(&i.name, &i.category),
+            "planner rule",
+        ));
     }
     if !a.integrations.is_empty() {
         pool.push(item(
@@ -254,18 +294,43 @@ across outbound calls; alerts on error rate and SLA breaches."
             pool.push(item("ctx-repo-code", C::ExistingCodePatterns, "Existing code patterns", body, "repository"));
         }
         if !r.migration_dirs.is_empty() || !r.schema_files.is_empty() {
-            let mut parts: Vec<String> = r.migration_dirs.iter().map(|(d, t)| format!("{d} ({t} migrations)")).collect();
+            let mut parts: Vec<String> =
+                r.migration_dirs.iter().map(|(d, t)| format!("{d} ({t} migrations)")).collect();
             parts.extend(r.schema_files.iter().cloned());
-            pool.push(item("ctx-repo-schema", C::DatabaseSchema, "Existing schema", format!("Schema sources: {}.", parts.join(", ")), "repository"));
+            pool.push(item(
+                "ctx-repo-schema",
+                C::DatabaseSchema,
+                "Existing schema",
+                format!("Schema sources: {}.", parts.join(", ")),
+                "repository",
+            ));
         }
         if !r.openapi_files.is_empty() {
-            pool.push(item("ctx-repo-openapi", C::ApiContracts, "Existing API contracts", format!("OpenAPI documents: {}.", r.openapi_files.join(", ")), "repository"));
+            pool.push(item(
+                "ctx-repo-openapi",
+                C::ApiContracts,
+                "Existing API contracts",
+                format!("OpenAPI documents: {}.", r.openapi_files.join(", ")),
+                "repository",
+            ));
         }
         if !r.devops_files.is_empty() {
-            pool.push(item("ctx-repo-devops", C::DevopsConfiguration, "DevOps configuration", format!("Deployment and CI files: {}.", r.devops_files.join(", ")), "repository"));
+            pool.push(item(
+                "ctx-repo-devops",
+                C::DevopsConfiguration,
+                "DevOps configuration",
+                format!("Deployment and CI files: {}.", r.devops_files.join(", ")),
+                "repository",
+            ));
         }
         if !r.frontend_files.is_empty() {
-            pool.push(item("ctx-repo-frontend", C::FrontendHtmlCss, "Frontend assets", format!("Frontend files in the repository: {}.", r.frontend_files.join(", ")), "repository"));
+            pool.push(item(
+                "ctx-repo-frontend",
+                C::FrontendHtmlCss,
+                "Frontend assets",
+                format!("Frontend files in the repository: {}.", r.frontend_files.join(", ")),
+                "repository",
+            ));
         }
     }
     pool

@@ -79,7 +79,11 @@ pub struct PlanInput<'a> {
 }
 
 /// Analyses, plans, attaches the context pool and validates.
-pub fn plan_objective(input: &PlanInput<'_>, planner: &dyn Planner, roster: &Roster) -> Result<ValidatedPlan, PlanningError> {
+pub fn plan_objective(
+    input: &PlanInput<'_>,
+    planner: &dyn Planner,
+    roster: &Roster,
+) -> Result<ValidatedPlan, PlanningError> {
     let objective = input.objective.trim();
     let analysis = analyse(input.objective, input.repo, input.stack)?;
     let mut plan = planner.plan(objective, &analysis, roster)?;

@@ -22,7 +22,9 @@ static THROUGHPUT: LazyLock<Regex> = LazyLock::new(|| {
     ))
 });
 static LATENCY: LazyLock<Regex> = LazyLock::new(|| {
-    re(r"(?i)(<=|≤|<)?\s*\b(\d{1,3}(?:,\d{3})+|\d+(?:\.\d+)?)\s*(ms|msec|milliseconds?|µs|us|microseconds?|s|secs?|seconds?)\b")
+    re(
+        r"(?i)(<=|≤|<)?\s*\b(\d{1,3}(?:,\d{3})+|\d+(?:\.\d+)?)\s*(ms|msec|milliseconds?|µs|us|microseconds?|s|secs?|seconds?)\b",
+    )
 });
 static SIZE: LazyLock<Regex> = LazyLock::new(|| re(&format!(r"(?i)\b{NUM}\s*(bytes|kb|mb|gb|tb|kib|mib|gib|tib)\b")));
 static COUNT: LazyLock<Regex> = LazyLock::new(|| {
@@ -31,14 +33,20 @@ static COUNT: LazyLock<Regex> = LazyLock::new(|| {
     ))
 });
 static AVAILABILITY: LazyLock<Regex> = LazyLock::new(|| {
-    re(r"(?i)(\d{2}(?:\.\d+)?)\s*%\s*(?:uptime|availability|available|sla)|(?:uptime|availability|sla)\s+(?:of\s+)?(\d{2}(?:\.\d+)?)\s*%")
+    re(
+        r"(?i)(\d{2}(?:\.\d+)?)\s*%\s*(?:uptime|availability|available|sla)|(?:uptime|availability|sla)\s+(?:of\s+)?(\d{2}(?:\.\d+)?)\s*%",
+    )
 });
-static PERCENTILE: LazyLock<Regex> = LazyLock::new(|| re(r"(?i)\bp(\d{2}(?:\.\d+)?)\b|\b(\d{2}(?:\.\d+)?)(?:th|st|nd|rd)\s+percentile|\b(median)\b"));
+static PERCENTILE: LazyLock<Regex> =
+    LazyLock::new(|| re(r"(?i)\bp(\d{2}(?:\.\d+)?)\b|\b(\d{2}(?:\.\d+)?)(?:th|st|nd|rd)\s+percentile|\b(median)\b"));
 static COMPARATOR: LazyLock<Regex> = LazyLock::new(|| {
-    re(r"(?i)(<=|≤|<|>=|≥|>|\bunder\b|\bbelow\b|\bless than\b|\bwithin\b|\bat most\b|\bmax(?:imum)?\b|\bno more than\b|\bfaster than\b|\bsub-|\bat least\b|\bminimum\b|\bup to\b|\bover\b|\bmore than\b)\s*$")
+    re(
+        r"(?i)(<=|≤|<|>=|≥|>|\bunder\b|\bbelow\b|\bless than\b|\bwithin\b|\bat most\b|\bmax(?:imum)?\b|\bno more than\b|\bfaster than\b|\bsub-|\bat least\b|\bminimum\b|\bup to\b|\bover\b|\bmore than\b)\s*$",
+    )
 });
-static LATENCY_WORD: LazyLock<Regex> =
-    LazyLock::new(|| re(r"(?i)\b(latency|latencies|response times?|respond|responds|p\d{2}|percentile|round[- ]trip)\b"));
+static LATENCY_WORD: LazyLock<Regex> = LazyLock::new(|| {
+    re(r"(?i)\b(latency|latencies|response times?|respond|responds|p\d{2}|percentile|round[- ]trip)\b")
+});
 
 fn scale(word: Option<&str>) -> f64 {
     match word.map(str::to_ascii_lowercase).as_deref() {
@@ -275,12 +283,9 @@ pub fn describe(r: &Requirement) -> String {
         RequirementKind::Volume => {
             format!("volume {} {} {}", r.comparator, n(r.value), r.subject.as_deref().unwrap_or("items"))
         }
-        RequirementKind::Concurrency => format!(
-            "concurrency {} {} {}",
-            r.comparator,
-            n(r.value),
-            r.subject.as_deref().unwrap_or("connections")
-        ),
+        RequirementKind::Concurrency => {
+            format!("concurrency {} {} {}", r.comparator, n(r.value), r.subject.as_deref().unwrap_or("connections"))
+        }
         RequirementKind::Availability => format!("availability >= {}%", n(r.value)),
     }
 }
@@ -344,7 +349,12 @@ mod tests {
         let kinds: Vec<_> = all.iter().map(|r| r.kind).collect();
         assert_eq!(
             kinds,
-            vec![RequirementKind::Latency, RequirementKind::Throughput, RequirementKind::Size, RequirementKind::RowCount]
+            vec![
+                RequirementKind::Latency,
+                RequirementKind::Throughput,
+                RequirementKind::Size,
+                RequirementKind::RowCount
+            ]
         );
         assert_eq!(all[0].percentile, Some(99.0));
     }

@@ -13,8 +13,25 @@ const MAX_DEPTH: usize = 6;
 const MAX_ENTRIES: usize = 50_000;
 const MAX_MANIFEST_BYTES: u64 = 2 * 1024 * 1024;
 const SKIP_DIRS: &[&str] = &[
-    ".git", "node_modules", "target", "dist", "build", ".venv", "venv", "__pycache__", ".idea", ".vscode",
-    "vendor", ".next", "coverage", ".gradle", ".mvn", ".tox", ".mypy_cache", ".pytest_cache", ".coord",
+    ".git",
+    "node_modules",
+    "target",
+    "dist",
+    "build",
+    ".venv",
+    "venv",
+    "__pycache__",
+    ".idea",
+    ".vscode",
+    "vendor",
+    ".next",
+    "coverage",
+    ".gradle",
+    ".mvn",
+    ".tox",
+    ".mypy_cache",
+    ".pytest_cache",
+    ".coord",
 ];
 
 /// One language stack found in the repository.
@@ -117,10 +134,8 @@ fn python_dependencies(text: &str) -> Vec<String> {
         if line.starts_with('#') || line.starts_with('-') || line.starts_with('[') {
             continue;
         }
-        let name: String = line
-            .chars()
-            .take_while(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
-            .collect();
+        let name: String =
+            line.chars().take_while(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.')).collect();
         if !name.is_empty() {
             names.push(name.to_ascii_lowercase().replace('_', "-"));
         }
@@ -129,12 +144,50 @@ fn python_dependencies(text: &str) -> Vec<String> {
 }
 
 const NOTABLE: &[&str] = &[
-    "pg", "postgres", "mysql", "mysql2", "sqlite3", "mongoose", "mongodb", "prisma", "@prisma/client", "knex",
-    "typeorm", "sequelize", "drizzle-orm", "redis", "ioredis", "stripe", "kafkajs", "amqplib", "@sendgrid/mail",
-    "@aws-sdk/client-s3", "aws-sdk", "passport", "jsonwebtoken", "psycopg", "psycopg2", "psycopg2-binary",
-    "asyncpg", "sqlalchemy", "alembic", "django", "boto3", "celery", "pyjwt", "authlib", "sendgrid",
-    "kafka-python", "pymongo", "twilio", "spring-boot-starter-data-jpa", "flyway-core", "liquibase-core",
-    "spring-boot-starter-security", "postgresql", "spring-kafka",
+    "pg",
+    "postgres",
+    "mysql",
+    "mysql2",
+    "sqlite3",
+    "mongoose",
+    "mongodb",
+    "prisma",
+    "@prisma/client",
+    "knex",
+    "typeorm",
+    "sequelize",
+    "drizzle-orm",
+    "redis",
+    "ioredis",
+    "stripe",
+    "kafkajs",
+    "amqplib",
+    "@sendgrid/mail",
+    "@aws-sdk/client-s3",
+    "aws-sdk",
+    "passport",
+    "jsonwebtoken",
+    "psycopg",
+    "psycopg2",
+    "psycopg2-binary",
+    "asyncpg",
+    "sqlalchemy",
+    "alembic",
+    "django",
+    "boto3",
+    "celery",
+    "pyjwt",
+    "authlib",
+    "sendgrid",
+    "kafka-python",
+    "pymongo",
+    "twilio",
+    "spring-boot-starter-data-jpa",
+    "flyway-core",
+    "liquibase-core",
+    "spring-boot-starter-security",
+    "postgresql",
+    "spring-kafka",
 ];
 
 impl RepoFacts {
@@ -221,7 +274,9 @@ impl RepoFacts {
             "requirements.txt" | "pyproject.toml" | "pipfile" | "setup.py" => {
                 if let Some(text) = read_text(path, &r, &mut self.notes) {
                     let deps = python_dependencies(&text);
-                    let has = |d: &str| deps.iter().any(|x| x == d) || (lower == "pyproject.toml" && text.contains(&format!("\"{d}")));
+                    let has = |d: &str| {
+                        deps.iter().any(|x| x == d) || (lower == "pyproject.toml" && text.contains(&format!("\"{d}")))
+                    };
                     let framework = if has("fastapi") {
                         Some("FastAPI")
                     } else if has("django") {
@@ -273,13 +328,21 @@ impl RepoFacts {
             "gemfile" => push_unique(&mut self.uncovered, format!("Ruby ({r})")),
             "composer.json" => push_unique(&mut self.uncovered, format!("PHP ({r})")),
             "schema.prisma" => self.schema_files.push(r.clone()),
-            "dockerfile" | "docker-compose.yml" | "docker-compose.yaml" | "compose.yml" | "compose.yaml"
-            | "procfile" | "fly.toml" | "render.yaml" | "app.yaml" | ".gitlab-ci.yml" | "jenkinsfile" => {
-                self.devops_files.push(r.clone())
-            }
+            "dockerfile"
+            | "docker-compose.yml"
+            | "docker-compose.yaml"
+            | "compose.yml"
+            | "compose.yaml"
+            | "procfile"
+            | "fly.toml"
+            | "render.yaml"
+            | "app.yaml"
+            | ".gitlab-ci.yml"
+            | "jenkinsfile" => self.devops_files.push(r.clone()),
             _ => {}
         }
-        if r.starts_with(".github/workflows/") || r.contains("/k8s/") || r.starts_with("k8s/") || r.starts_with("helm/") {
+        if r.starts_with(".github/workflows/") || r.contains("/k8s/") || r.starts_with("k8s/") || r.starts_with("helm/")
+        {
             push_unique(&mut self.devops_files, r.clone());
         }
         if matches!(ext.as_str(), "graphql" | "gql") {
@@ -288,15 +351,37 @@ impl RepoFacts {
         if (lower.contains("openapi") || lower.contains("swagger")) && matches!(ext.as_str(), "yaml" | "yml" | "json") {
             self.openapi_files.push(r.clone());
         }
-        if matches!(ext.as_str(), "html" | "css" | "scss" | "vue" | "svelte" | "jsx" | "tsx") && self.frontend_files.len() < 20 {
+        if matches!(ext.as_str(), "html" | "css" | "scss" | "vue" | "svelte" | "jsx" | "tsx")
+            && self.frontend_files.len() < 20
+        {
             self.frontend_files.push(r.clone());
         }
-        if matches!(ext.as_str(), "js" | "ts" | "mjs" | "cjs" | "py" | "java" | "kt" | "go" | "rb" | "php" | "rs" | "sql") {
+        if matches!(
+            ext.as_str(),
+            "js" | "ts" | "mjs" | "cjs" | "py" | "java" | "kt" | "go" | "rb" | "php" | "rs" | "sql"
+        ) {
             *self.source_counts.entry(ext.clone()).or_default() += 1;
             let stem = lower.rsplit_once('.').map_or(lower.as_str(), |(s, _)| s);
-            let telling = ["route", "routes", "router", "controller", "controllers", "handler", "handlers", "model", "models", "service", "repository", "views", "app", "server", "main"];
-            if telling.iter().any(|t| stem == *t || stem.ends_with(&format!(".{t}")) || stem.ends_with(&format!("_{t}")) || stem.ends_with(t))
-                && self.pattern_samples.len() < 12
+            let telling = [
+                "route",
+                "routes",
+                "router",
+                "controller",
+                "controllers",
+                "handler",
+                "handlers",
+                "model",
+                "models",
+                "service",
+                "repository",
+                "views",
+                "app",
+                "server",
+                "main",
+            ];
+            if telling.iter().any(|t| {
+                stem == *t || stem.ends_with(&format!(".{t}")) || stem.ends_with(&format!("_{t}")) || stem.ends_with(t)
+            }) && self.pattern_samples.len() < 12
             {
                 self.pattern_samples.push(r);
             }
@@ -325,7 +410,9 @@ impl RepoFacts {
         }
         for d in &self.notable_dependencies {
             let store = match d.as_str() {
-                "pg" | "postgres" | "psycopg" | "psycopg2" | "psycopg2-binary" | "asyncpg" | "postgresql" => Some("PostgreSQL"),
+                "pg" | "postgres" | "psycopg" | "psycopg2" | "psycopg2-binary" | "asyncpg" | "postgresql" => {
+                    Some("PostgreSQL")
+                }
                 "mysql" | "mysql2" => Some("MySQL"),
                 "sqlite3" => Some("SQLite"),
                 "mongoose" | "mongodb" | "pymongo" => Some("MongoDB"),

@@ -61,7 +61,8 @@ static STACK_WORDS: LazyLock<Vec<(Language, Option<&'static str>, Regex)>> = Laz
     .map(|(l, f, p)| (l, f, re(&format!(r"(?i)\b(?:{p})\b"))))
     .collect()
 });
-static GRAPHQL: LazyLock<Regex> = LazyLock::new(|| re(r"(?i)\b(graphql|apollo|resolvers?|federation|subscriptions? over websockets?)\b"));
+static GRAPHQL: LazyLock<Regex> =
+    LazyLock::new(|| re(r"(?i)\b(graphql|apollo|resolvers?|federation|subscriptions? over websockets?)\b"));
 
 /// Decides the implementing stack. Conflicts and ambiguities go to `notes`.
 pub fn decide_stack(
@@ -83,7 +84,8 @@ pub fn decide_stack(
         evidence.push(format!("GraphQL in the repository: {g}"));
     }
 
-    let from_words = STACK_WORDS.iter().find_map(|(l, f, p)| p.find(objective).map(|m| (*l, *f, m.as_str().to_string())));
+    let from_words =
+        STACK_WORDS.iter().find_map(|(l, f, p)| p.find(objective).map(|m| (*l, *f, m.as_str().to_string())));
     let from_repo = repo.and_then(|r| r.stacks.first()).cloned();
     if let Some(r) = repo
         && r.stacks.iter().map(|s| s.language).collect::<std::collections::BTreeSet<_>>().len() > 1
@@ -125,19 +127,22 @@ pub fn decide_stack(
         ),
     }
     // A framework the repository names refines a bare language word of the objective.
-    let framework = framework.or_else(|| {
-        from_repo.as_ref().filter(|h| h.language == language).and_then(|h| h.framework.clone())
-    });
-    if let (Some(hint), true) = (&from_repo, source != StackSource::Repository) {
-        if hint.language != language {
-            notes.push(format!(
-                "the repository's {} is {} but the stack chosen is {} ({:?} decides)",
-                hint.manifest,
-                hint.language.as_str(),
-                language.as_str(),
-                source
-            ));
-        }
+    let framework =
+        framework.or_else(|| from_repo.as_ref().filter(|h| h.language == language).and_then(|h| h.framework.clone()));
+    if let Some(hint) = &from_repo
+        && source != StackSource::Repository
+        && hint.language != language
+    {
+        let decided_by = match source {
+            StackSource::Flag => "--stack",
+            _ => "the objective",
+        };
+        notes.push(format!(
+            "the repository's {} is {} but the stack chosen is {} ({decided_by} decides)",
+            hint.manifest,
+            hint.language.as_str(),
+            language.as_str(),
+        ));
     }
     StackDecision { language, framework, api_style, specialist: language.specialist().to_string(), source, evidence }
 }

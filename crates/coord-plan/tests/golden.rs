@@ -92,8 +92,10 @@ fn the_spec_example_plan_is_pinned() {
 
 #[test]
 fn planning_is_deterministic() {
-    let a = serde_json::to_string(&plan("Build a FastAPI orders service with Stripe payments and p95 under 150 ms")).unwrap();
-    let b = serde_json::to_string(&plan("Build a FastAPI orders service with Stripe payments and p95 under 150 ms")).unwrap();
+    let a = serde_json::to_string(&plan("Build a FastAPI orders service with Stripe payments and p95 under 150 ms"))
+        .unwrap();
+    let b = serde_json::to_string(&plan("Build a FastAPI orders service with Stripe payments and p95 under 150 ms"))
+        .unwrap();
     assert_eq!(a, b);
 }
 
@@ -121,7 +123,9 @@ fn briefs_keep_only_what_the_policy_allows_and_save_tokens() {
         assert_eq!(brief.included.len(), allowed, "{}", t.id);
         assert!(stats.tokens <= stats.unfiltered_tokens);
         saved_somewhere |= stats.tokens < stats.unfiltered_tokens;
-        assert!(brief.markdown.starts_with(&format!("DELEGATION TO: @{}\nTASK ID: {}\nPRIORITY: ", t.specialist, t.id)));
+        assert!(
+            brief.markdown.starts_with(&format!("DELEGATION TO: @{}\nTASK ID: {}\nPRIORITY: ", t.specialist, t.id))
+        );
     }
     assert!(saved_somewhere);
     // The API architect never sees database implementation details.
@@ -132,11 +136,18 @@ fn briefs_keep_only_what_the_policy_allows_and_save_tokens() {
 #[test]
 fn other_objectives_get_plans_a_lead_would_accept() {
     let ops = plan("Set up nightly backups and a read replica for our PostgreSQL database");
-    assert!(ops.tasks.iter().all(|t| t.specialist == "database-admin"), "{:?}", ops.tasks.iter().map(|t| &t.specialist).collect::<Vec<_>>());
+    assert!(
+        ops.tasks.iter().all(|t| t.specialist == "database-admin"),
+        "{:?}",
+        ops.tasks.iter().map(|t| &t.specialist).collect::<Vec<_>>()
+    );
     let gql = plan("Design a GraphQL API for the product catalog");
     assert_eq!(gql.tasks[0].specialist, "graphql-architect");
-    let py = plan("Build a FastAPI orders service: POST /v1/orders with p95 under 150 ms, Stripe payments and 10 million orders");
-    let by = |title: &str| py.tasks.iter().find(|t| t.title.contains(title)).unwrap_or_else(|| panic!("no task {title}"));
+    let py = plan(
+        "Build a FastAPI orders service: POST /v1/orders with p95 under 150 ms, Stripe payments and 10 million orders",
+    );
+    let by =
+        |title: &str| py.tasks.iter().find(|t| t.title.contains(title)).unwrap_or_else(|| panic!("no task {title}"));
     assert_eq!(by("Design database schema").specialist, "database-optimizer");
     assert_eq!(by("Design API contracts").specialist, "api-architect");
     assert_eq!(by("Stripe").specialist, "python-pro");

@@ -49,9 +49,8 @@ pub fn read_text(path: &Path, what: &str) -> Result<String> {
 /// Loads a plan file. Validation is the caller's next step.
 pub fn load_plan(path: &Path) -> Result<Plan> {
     let text = read_text(path, "plan file")?;
-    let format = FileFormat::from_path(path).unwrap_or_else(|| {
-        if text.trim_start().starts_with('{') { FileFormat::Json } else { FileFormat::Yaml }
-    });
+    let format = FileFormat::from_path(path)
+        .unwrap_or_else(|| if text.trim_start().starts_with('{') { FileFormat::Json } else { FileFormat::Yaml });
     if text.trim().is_empty() {
         return Err(anyhow!("{}: the plan file is empty", path.display()));
     }

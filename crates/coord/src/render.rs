@@ -9,7 +9,8 @@ use std::fmt::Write as _;
 fn analysis_text(out: &mut String, a: &Analysis) {
     out.push_str("Analysis\n");
     let facets: Vec<&str> = a.facets.iter().map(|f| f.as_str()).collect();
-    let _ = writeln!(out, "  Facets:        {}", if facets.is_empty() { "none found".into() } else { facets.join(", ") });
+    let _ =
+        writeln!(out, "  Facets:        {}", if facets.is_empty() { "none found".into() } else { facets.join(", ") });
     let framework = a.stack.framework.as_deref().map(|f| format!(", {f}")).unwrap_or_default();
     let why = a.stack.evidence.first().cloned().unwrap_or_default();
     let source = match a.stack.source {
@@ -18,12 +19,18 @@ fn analysis_text(out: &mut String, a: &Analysis) {
         StackSource::Objective => "objective",
         StackSource::Repository => "repository",
     };
-    let _ = writeln!(out, "  Stack:         @{} ({}{framework}; {source}: {why})", a.stack.specialist, a.stack.language.as_str());
+    let _ = writeln!(
+        out,
+        "  Stack:         @{} ({}{framework}; {source}: {why})",
+        a.stack.specialist,
+        a.stack.language.as_str()
+    );
     if a.stack.api_style == coord_core::ApiStyle::Graphql {
         out.push_str("  API style:     GraphQL\n");
     }
     let endpoints: Vec<String> = a.endpoints.iter().map(|e| e.display()).collect();
-    let implied = !a.endpoints.is_empty() && a.endpoints.iter().all(|e| e.source == coord_core::EndpointSource::Implied);
+    let implied =
+        !a.endpoints.is_empty() && a.endpoints.iter().all(|e| e.source == coord_core::EndpointSource::Implied);
     let _ = writeln!(
         out,
         "  Endpoints:     {}{}",
@@ -33,7 +40,11 @@ fn analysis_text(out: &mut String, a: &Analysis) {
     let reqs: Vec<String> = a.requirements.iter().map(describe).collect();
     let _ = writeln!(out, "  Requirements:  {}", if reqs.is_empty() { "none stated".into() } else { reqs.join("; ") });
     let integrations: Vec<String> = a.integrations.iter().map(|i| format!("{} ({})", i.name, i.category)).collect();
-    let _ = writeln!(out, "  Integrations:  {}", if integrations.is_empty() { "none".into() } else { integrations.join(", ") });
+    let _ = writeln!(
+        out,
+        "  Integrations:  {}",
+        if integrations.is_empty() { "none".into() } else { integrations.join(", ") }
+    );
     if !a.datastores.is_empty() {
         let _ = writeln!(out, "  Data stores:   {}", a.datastores.join(", "));
     }

@@ -25,7 +25,12 @@ pub fn brief(args: BriefArgs) -> Result<ExitCode> {
             print!("{}", brief.markdown);
             eprintln!(
                 "coord: context for @{}: {} of {} items; {} tokens vs {} unfiltered ({:.0}% saved)",
-                brief.specialist, stats.items_included, stats.items_total, stats.tokens, stats.unfiltered_tokens, stats.saved_percent
+                brief.specialist,
+                stats.items_included,
+                stats.items_total,
+                stats.tokens,
+                stats.unfiltered_tokens,
+                stats.saved_percent
             );
         }
         BriefFormat::Json => {

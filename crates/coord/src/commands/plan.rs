@@ -21,7 +21,9 @@ fn objective_text(args: &PlanArgs) -> Result<String> {
                 .take(coord_plan::MAX_OBJECTIVE_BYTES as u64 + 1)
                 .read_to_end(&mut bytes)
                 .context("cannot read the objective from stdin")?;
-            String::from_utf8(bytes).map_err(|e| anyhow!("the objective on stdin is not valid UTF-8 (byte {})", e.utf8_error().valid_up_to()))
+            String::from_utf8(bytes).map_err(|e| {
+                anyhow!("the objective on stdin is not valid UTF-8 (byte {})", e.utf8_error().valid_up_to())
+            })
         }
         Some(text) => Ok(text.to_string()),
         None => Err(anyhow!("give an objective, e.g. coord plan \"Add user authentication with OAuth2 and JWT\"")),
