@@ -1,0 +1,102 @@
+//! The durable record of runs: the [`Store`] trait and its SQLite backend ([`SqliteStore`]).
+//!
+//! A run is a validated plan being executed. The store holds runs, tasks (with their state,
+//! attempts, escalation level and backoff), dependency edges, attempts, leases, gate results,
+//! escalations, and an append-only event log. Every state change and the event that announces
+//! it are written in one transaction, so the log and the state never disagree. Running tasks
+//! hold a lease with a fencing token: a result is accepted only with the current token, and a
+//! lease that expires returns its task to `ready` with the attempt counted.
+//!
+//! The trait is written so a PostgreSQL backend (issue 7) can pass the same behaviour tests.
+
+mod sqlite;
+mod types;
+
+pub use sqlite::SqliteStore;
+pub use types::{Claim, Event, Finish, NewRun, RunRecord, RunState, TaskRecord, TaskState};
+
+use std::future::Future;
+
+/// Why a store operation failed.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// The database file is not a coordinator database (or is corrupt).
+    #[error("{path} is not a coord database: {reason}")]
+    NotOurs {
+        /// The file.
+        path: String,
+        /// What was found instead.
+        reason: String,
+    },
+    /// No run with this id.
+    #[error("no run `{0}`")]
+    UnknownRun(String),
+    /// No task with this id in the run.
+    #[error("no task `{task}` in run `{run}`")]
+    UnknownTask {
+        /// The run.
+        run: String,
+        /// The task.
+        task: String,
+    },
+    /// A run with this id already exists.
+    #[error("a run `{0}` already exists")]
+    DuplicateRun(String),
+    /// The caller's lease was lost (expired and taken over, or the run was cancelled): its result
+    /// is refused so a stale worker cannot overwrite a newer attempt.
+    #[error("the lease on task `{task}` of run `{run}` is no longer held (token {token})")]
+    LeaseLost {
+        /// The run.
+        run: String,
+        /// The task.
+        task: String,
+        /// The stale token.
+        token: i64,
+    },
+    /// The database failed.
+    #[error("database error: {0}")]
+    Database(#[from] sqlx::Error),
+    /// Applying the embedded migrations failed.
+    #[error("database migration failed: {0}")]
+    Migration(#[from] sqlx::migrate::MigrateError),
+    /// A stored JSON document could not be read back.
+    #[error("stored data is corrupt: {0}")]
+    Corrupt(String),
+}
+
+/// Result of store operations.
+pub type Result<T, E = StoreError> = std::result::Result<T, E>;
+
+/// Transactions over runs, tasks, leases and events. Times are unix milliseconds supplied by the
+/// caller, so tests and the scheduler control the clock.
+pub trait Store: Send + Sync {
+    /// Creates a run with its tasks: tasks without dependencies start `ready`, the rest `pending`.
+    fn create_run(&self, run: &NewRun, now: i64) -> impl Future<Output = Result<()>> + Send;
+    /// One run.
+    fn run(&self, run_id: &str) -> impl Future<Output = Result<RunRecord>> + Send;
+    /// All runs, newest first.
+    fn runs(&self) -> impl Future<Output = Result<Vec<RunRecord>>> + Send;
+    /// The tasks of a run in plan order.
+    fn tasks(&self, run_id: &str) -> impl Future<Output = Result<Vec<TaskRecord>>> + Send;
+    /// Claims up to `limit` ready tasks of the run whose backoff has passed, best rank first:
+    /// each becomes `running` with a new attempt and a lease until `now + lease_ms`.
+    fn claim(
+        &self,
+        run_id: &str,
+        owner: &str,
+        limit: usize,
+        lease_ms: i64,
+        now: i64,
+    ) -> impl Future<Output = Result<Vec<Claim>>> + Send;
+    /// Extends a held lease; [`StoreError::LeaseLost`] when it is no longer held.
+    fn heartbeat(&self, claim: &Claim, lease_ms: i64, now: i64) -> impl Future<Output = Result<()>> + Send;
+    /// Records the end of an attempt, fenced by the lease token.
+    fn finish(&self, claim: &Claim, finish: &Finish, now: i64) -> impl Future<Output = Result<()>> + Send;
+    /// Returns every task whose lease expired before `now` to `ready` (its attempt is counted as
+    /// interrupted). Returns `(run, task)` of each.
+    fn expire_leases(&self, now: i64) -> impl Future<Output = Result<Vec<(String, String)>>> + Send;
+    /// Cancels a run: every task not yet finished becomes `cancelled`, leases are dropped.
+    fn cancel_run(&self, run_id: &str, now: i64) -> impl Future<Output = Result<usize>> + Send;
+    /// Events of a run after sequence number `after`, oldest first.
+    fn events(&self, run_id: &str, after: i64, limit: i64) -> impl Future<Output = Result<Vec<Event>>> + Send;
+}

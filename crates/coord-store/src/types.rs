@@ -1,0 +1,249 @@
+//! The records the store reads and writes.
+
+use serde::{Deserialize, Serialize};
+use std::fmt;
+use std::str::FromStr;
+
+/// States of a task, as `../shared/DESIGN.md` lists them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum TaskState {
+    /// Waiting for dependencies.
+    Pending,
+    /// Dependencies done; waiting for a worker.
+    Ready,
+    /// A worker holds its lease.
+    Running,
+    /// Its result is being checked by the quality gates.
+    Gating,
+    /// Finished and accepted.
+    Done,
+    /// Failed for good.
+    Failed,
+    /// Failed; will be ready again after its backoff.
+    Retrying,
+    /// Parked at an escalation level, waiting for a decision.
+    Escalated,
+    /// A dependency failed or was escalated.
+    Blocked,
+    /// The run was cancelled.
+    Cancelled,
+}
+
+impl TaskState {
+    /// The stored name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TaskState::Pending => "pending",
+            TaskState::Ready => "ready",
+            TaskState::Running => "running",
+            TaskState::Gating => "gating",
+            TaskState::Done => "done",
+            TaskState::Failed => "failed",
+            TaskState::Retrying => "retrying",
+            TaskState::Escalated => "escalated",
+            TaskState::Blocked => "blocked",
+            TaskState::Cancelled => "cancelled",
+        }
+    }
+
+    /// Whether the task will not change again without a person's decision.
+    pub fn is_final(self) -> bool {
+        matches!(self, TaskState::Done | TaskState::Failed | TaskState::Cancelled)
+    }
+}
+
+impl fmt::Display for TaskState {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for TaskState {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Ok(match s {
+            "pending" => TaskState::Pending,
+            "ready" => TaskState::Ready,
+            "running" => TaskState::Running,
+            "gating" => TaskState::Gating,
+            "done" => TaskState::Done,
+            "failed" => TaskState::Failed,
+            "retrying" => TaskState::Retrying,
+            "escalated" => TaskState::Escalated,
+            "blocked" => TaskState::Blocked,
+            "cancelled" => TaskState::Cancelled,
+            other => return Err(format!("unknown task state `{other}`")),
+        })
+    }
+}
+
+/// States of a run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum RunState {
+    /// Tasks remain.
+    Running,
+    /// Every task is done.
+    Done,
+    /// Some task failed for good or is blocked.
+    Failed,
+    /// Cancelled by a person.
+    Cancelled,
+}
+
+impl RunState {
+    /// The stored name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RunState::Running => "running",
+            RunState::Done => "done",
+            RunState::Failed => "failed",
+            RunState::Cancelled => "cancelled",
+        }
+    }
+}
+
+impl FromStr for RunState {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Ok(match s {
+            "running" => RunState::Running,
+            "done" => RunState::Done,
+            "failed" => RunState::Failed,
+            "cancelled" => RunState::Cancelled,
+            other => return Err(format!("unknown run state `{other}`")),
+        })
+    }
+}
+
+/// A run to create.
+#[derive(Debug, Clone)]
+pub struct NewRun {
+    /// Unique id.
+    pub id: String,
+    /// The objective.
+    pub objective: String,
+    /// The validated plan, as JSON.
+    pub plan_json: String,
+    /// `(task id, specialist, dependencies, rank)` in plan order; lower rank dispatches first.
+    pub tasks: Vec<(String, String, Vec<String>, i64)>,
+}
+
+impl NewRun {
+    /// Builds a run from a validated plan: critical-path tasks rank first, then by priority,
+    /// then by plan order.
+    pub fn from_plan(id: impl Into<String>, plan: &coord_core::ValidatedPlan) -> Result<NewRun, serde_json::Error> {
+        let p = plan.plan();
+        let tasks = p
+            .tasks
+            .iter()
+            .enumerate()
+            .map(|(i, t)| {
+                let critical = if p.critical_path.contains(&t.id) { 0 } else { 1 };
+                let rank = critical * 1_000_000 + (t.priority as i64) * 100_000 + i as i64;
+                (t.id.clone(), t.specialist.clone(), t.depends_on.clone(), rank)
+            })
+            .collect();
+        Ok(NewRun { id: id.into(), objective: p.objective.clone(), plan_json: serde_json::to_string(p)?, tasks })
+    }
+}
+
+/// A stored run.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct RunRecord {
+    /// Id.
+    pub id: String,
+    /// Objective.
+    pub objective: String,
+    /// State.
+    pub state: RunState,
+    /// The plan as JSON.
+    pub plan_json: String,
+    /// Created, unix ms.
+    pub created_at: i64,
+    /// Last change, unix ms.
+    pub updated_at: i64,
+}
+
+/// A stored task.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct TaskRecord {
+    /// The task id of the plan.
+    pub task_id: String,
+    /// Its specialist (may change on reassignment).
+    pub specialist: String,
+    /// State.
+    pub state: TaskState,
+    /// Attempts started so far.
+    pub attempts: i64,
+    /// Escalation level reached (0 = none).
+    pub escalation_level: i64,
+    /// Dependencies not yet done.
+    pub remaining_deps: i64,
+    /// Not dispatched before this time (unix ms).
+    pub not_before: i64,
+}
+
+/// A claimed task: what a worker needs to execute it and to report back.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Claim {
+    /// The run.
+    pub run_id: String,
+    /// The task.
+    pub task_id: String,
+    /// The specialist it is assigned to.
+    pub specialist: String,
+    /// The attempt number, from 1.
+    pub attempt: i64,
+    /// The fencing token of the lease.
+    pub token: i64,
+}
+
+/// How an attempt ended.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Finish {
+    /// Accepted: the task is done and its dependents may become ready.
+    Done {
+        /// A summary (artifacts, notes) as JSON.
+        detail: String,
+    },
+    /// Failed; the task is ready again at `retry_at` (unix ms).
+    Retry {
+        /// What went wrong.
+        error: String,
+        /// When to retry.
+        retry_at: i64,
+    },
+    /// Parked at an escalation level: dependents are blocked until a decision.
+    Escalate {
+        /// What went wrong.
+        error: String,
+        /// The level (1–4).
+        level: i64,
+        /// The failure category.
+        category: String,
+    },
+    /// Failed for good: dependents become blocked.
+    Fail {
+        /// What went wrong.
+        error: String,
+    },
+}
+
+/// One entry of the event log.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Event {
+    /// Sequence number, increasing.
+    pub seq: i64,
+    /// The run.
+    pub run_id: String,
+    /// The task, for task events.
+    pub task_id: Option<String>,
+    /// When, unix ms.
+    pub at: i64,
+    /// What happened (`run_created`, `task_ready`, `task_claimed`, `task_done`...).
+    pub kind: String,
+    /// Details as JSON.
+    pub data: serde_json::Value,
+}
