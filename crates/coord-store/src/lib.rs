@@ -13,7 +13,9 @@ mod sqlite;
 mod types;
 
 pub use sqlite::SqliteStore;
-pub use types::{Claim, Event, Finish, NewRun, RunRecord, RunState, TaskRecord, TaskState};
+pub use types::{
+    AttemptRecord, Claim, Decision, EscalationRecord, Event, Finish, NewRun, RunRecord, RunState, TaskRecord, TaskState,
+};
 
 use std::future::Future;
 
@@ -38,6 +40,22 @@ pub enum StoreError {
         run: String,
         /// The task.
         task: String,
+    },
+    /// No escalation with this id.
+    #[error("no escalation {0}")]
+    UnknownEscalation(i64),
+    /// The escalation was already resolved.
+    #[error("escalation {0} is already resolved")]
+    AlreadyResolved(i64),
+    /// The task is not in a state that allows the operation.
+    #[error("task `{task}` is {state}; {what}")]
+    WrongState {
+        /// The task.
+        task: String,
+        /// Its state.
+        state: String,
+        /// What was asked.
+        what: String,
     },
     /// A run with this id already exists.
     #[error("a run `{0}` already exists")]
@@ -92,6 +110,49 @@ pub trait Store: Send + Sync {
     fn heartbeat(&self, claim: &Claim, lease_ms: i64, now: i64) -> impl Future<Output = Result<()>> + Send;
     /// Records the end of an attempt, fenced by the lease token.
     fn finish(&self, claim: &Claim, finish: &Finish, now: i64) -> impl Future<Output = Result<()>> + Send;
+    /// Records the ends of many attempts in one transaction (group commit). Each result is
+    /// fenced on its own; a refused one is reported in its slot and the rest still apply.
+    fn finish_many(
+        &self,
+        results: &[(Claim, Finish)],
+        now: i64,
+    ) -> impl Future<Output = Result<Vec<Result<()>>>> + Send;
+    /// Claims one named task that is ready (a person taking a manual task).
+    fn claim_task(
+        &self,
+        run_id: &str,
+        task_id: &str,
+        owner: &str,
+        lease_ms: i64,
+        now: i64,
+    ) -> impl Future<Output = Result<Claim>> + Send;
+    /// The lease currently held on a task, as a claim its holder can finish with.
+    fn current_claim(&self, run_id: &str, task_id: &str) -> impl Future<Output = Result<Option<Claim>>> + Send;
+    /// Returns the tasks leased by `owner` to `ready` (its process is gone); attempts count as
+    /// interrupted. Returns the task ids.
+    fn release_owner(&self, owner: &str, now: i64) -> impl Future<Output = Result<Vec<(String, String)>>> + Send;
+    /// Owners of current leases (to find coordinators that died).
+    fn lease_owners(&self) -> impl Future<Output = Result<Vec<String>>> + Send;
+    /// Feedback lines for a task's next brief, oldest first, as `(source, text)`.
+    fn feedback(&self, run_id: &str, task_id: &str) -> impl Future<Output = Result<Vec<(String, String)>>> + Send;
+    /// The attempts of a task.
+    fn attempts(&self, run_id: &str, task_id: &str) -> impl Future<Output = Result<Vec<AttemptRecord>>> + Send;
+    /// Specialists the task has been given to so far.
+    fn tried(&self, run_id: &str, task_id: &str) -> impl Future<Output = Result<Vec<String>>> + Send;
+    /// Escalations, newest first; of one run when given, only open ones when asked.
+    fn escalations(
+        &self,
+        run_id: Option<&str>,
+        open_only: bool,
+    ) -> impl Future<Output = Result<Vec<EscalationRecord>>> + Send;
+    /// Applies a decision to an open escalation: the task is requeued (retry, reassign) with its
+    /// dependents unblocked, skipped (done without output), or the run is aborted.
+    fn resolve_escalation(
+        &self,
+        id: i64,
+        decision: &Decision,
+        now: i64,
+    ) -> impl Future<Output = Result<EscalationRecord>> + Send;
     /// Returns every task whose lease expired before `now` to `ready` (its attempt is counted as
     /// interrupted). Returns `(run, task)` of each.
     fn expire_leases(&self, now: i64) -> impl Future<Output = Result<Vec<(String, String)>>> + Send;

@@ -179,6 +179,8 @@ pub struct TaskRecord {
     pub attempts: i64,
     /// Escalation level reached (0 = none).
     pub escalation_level: i64,
+    /// Failures recorded at the current escalation level.
+    pub failures_at_level: i64,
     /// Dependencies not yet done.
     pub remaining_deps: i64,
     /// Not dispatched before this time (unix ms).
@@ -212,8 +214,15 @@ pub enum Finish {
     Retry {
         /// What went wrong.
         error: String,
-        /// When to retry.
+        /// When to retry (backoff).
         retry_at: i64,
+        /// The escalation level the task is at now (1 self-recovery, 2 peer consultation,
+        /// 3 coordinator review).
+        level: i64,
+        /// A new specialist (level 3 reassignment).
+        specialist: Option<String>,
+        /// `(source, text)` lines for the next brief.
+        feedback: Vec<(String, String)>,
     },
     /// Parked at an escalation level: dependents are blocked until a decision.
     Escalate {
@@ -246,4 +255,86 @@ pub struct Event {
     pub kind: String,
     /// Details as JSON.
     pub data: serde_json::Value,
+}
+
+/// A stored escalation.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct EscalationRecord {
+    /// Id, for `coord escalation resolve ID`.
+    pub id: i64,
+    /// The run.
+    pub run_id: String,
+    /// The task.
+    pub task_id: String,
+    /// The level (4 = strategic).
+    pub level: i64,
+    /// The failure category.
+    pub category: String,
+    /// Why.
+    pub reason: String,
+    /// `open` or `resolved`.
+    pub state: String,
+    /// The decision, once resolved.
+    pub decision: Option<String>,
+    /// Raised, unix ms.
+    pub created_at: i64,
+}
+
+/// A decision on an escalation.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Decision {
+    /// Try the task again with the same specialist.
+    Retry,
+    /// Try again with another specialist.
+    Reassign(String),
+    /// Treat the task as done without its output; dependents proceed.
+    Skip,
+    /// Cancel the whole run.
+    Abort,
+}
+
+impl std::str::FromStr for Decision {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "retry" => Ok(Decision::Retry),
+            "skip" => Ok(Decision::Skip),
+            "abort" => Ok(Decision::Abort),
+            other => match other.strip_prefix("reassign:") {
+                Some(name) if !name.is_empty() => Ok(Decision::Reassign(name.trim_start_matches('@').to_string())),
+                _ => Err(format!("unknown decision `{other}`: use retry, reassign:NAME, skip or abort")),
+            },
+        }
+    }
+}
+
+impl Decision {
+    /// The decision as written.
+    pub fn as_string(&self) -> String {
+        match self {
+            Decision::Retry => "retry".into(),
+            Decision::Reassign(n) => format!("reassign:{n}"),
+            Decision::Skip => "skip".into(),
+            Decision::Abort => "abort".into(),
+        }
+    }
+}
+
+/// One attempt of a task.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct AttemptRecord {
+    /// Attempt number.
+    pub attempt: i64,
+    /// Who did it.
+    pub specialist: String,
+    /// Which coordinator or person held the lease.
+    pub owner: String,
+    /// Started, unix ms.
+    pub started_at: i64,
+    /// Finished, unix ms.
+    pub finished_at: Option<i64>,
+    /// `succeeded`, `failed`, `interrupted` or `cancelled`; none while running.
+    pub outcome: Option<String>,
+    /// Error or summary.
+    pub detail: Option<String>,
 }

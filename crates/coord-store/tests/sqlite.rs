@@ -2,7 +2,7 @@
 //! PostgreSQL backend (issue 7) runs the same checks.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use coord_store::{Claim, Finish, NewRun, RunState, SqliteStore, Store, StoreError, TaskState};
+use coord_store::{Claim, Decision, Finish, NewRun, RunState, SqliteStore, Store, StoreError, TaskState};
 use std::collections::HashMap;
 
 /// a → {b, c} → d, and e alone.
@@ -90,7 +90,20 @@ async fn retries_wait_for_their_backoff_and_failures_block_dependents() {
     let (_d, s) = open().await;
     s.create_run(&diamond("r"), 0).await.unwrap();
     let a = s.claim("r", "w", 1, 1000, 0).await.unwrap().remove(0);
-    s.finish(&a, &Finish::Retry { error: "exit 1".into(), retry_at: 500 }, 10).await.unwrap();
+    let retry = Finish::Retry {
+        error: "exit 1".into(),
+        retry_at: 500,
+        level: 1,
+        specialist: None,
+        feedback: vec![("previous failure".into(), "exit 1: syntax error".into())],
+    };
+    s.finish(&a, &retry, 10).await.unwrap();
+    assert_eq!(
+        s.feedback("r", "a").await.unwrap(),
+        vec![("previous failure".to_string(), "exit 1: syntax error".to_string())]
+    );
+    let rec = s.tasks("r").await.unwrap().into_iter().find(|t| t.task_id == "a").unwrap();
+    assert_eq!((rec.escalation_level, rec.failures_at_level), (1, 1));
     assert_eq!(states(&s, "r").await["a"], TaskState::Retrying);
     let early = s.claim("r", "w", 10, 1000, 100).await.unwrap();
     assert_eq!(early.iter().map(|c| c.task_id.as_str()).collect::<Vec<_>>(), vec!["e"], "a waits for its backoff");
@@ -190,4 +203,64 @@ async fn foreign_and_corrupt_files_are_refused_with_a_clear_error() {
     SqliteStore::open(&ours).await.unwrap().create_run(&diamond("kept"), 0).await.unwrap();
     let again = SqliteStore::open(&ours).await.unwrap();
     assert_eq!(again.runs().await.unwrap().len(), 1);
+}
+
+#[tokio::test]
+async fn escalation_decisions_requeue_reassign_skip_or_abort() {
+    let (_d, s) = open().await;
+    for run in ["retry", "reassign", "skip", "abort"] {
+        s.create_run(&diamond(run), 0).await.unwrap();
+        let a = s.claim(run, "w", 1, 1000, 0).await.unwrap().remove(0);
+        let esc = Finish::Escalate { error: "architecture mismatch".into(), level: 4, category: "architecture".into() };
+        s.finish(&a, &esc, 1).await.unwrap();
+    }
+    let open_all = s.escalations(None, true).await.unwrap();
+    assert_eq!(open_all.len(), 4);
+    let id = |run: &str| open_all.iter().find(|e| e.run_id == run).unwrap().id;
+
+    s.resolve_escalation(id("retry"), &Decision::Retry, 2).await.unwrap();
+    let st = states(&s, "retry").await;
+    assert_eq!((st["a"], st["b"], st["d"]), (TaskState::Ready, TaskState::Pending, TaskState::Pending));
+    assert!(s.feedback("retry", "a").await.unwrap()[0].1.contains("retry: architecture mismatch"));
+    assert!(matches!(
+        s.resolve_escalation(id("retry"), &Decision::Retry, 3).await,
+        Err(StoreError::AlreadyResolved(_))
+    ));
+
+    s.resolve_escalation(id("reassign"), &"reassign:@backend-architect".parse().unwrap(), 2).await.unwrap();
+    let c = s.claim("reassign", "w", 1, 1000, 3).await.unwrap().remove(0);
+    assert_eq!((c.task_id.as_str(), c.specialist.as_str(), c.attempt), ("a", "backend-architect", 2));
+    assert_eq!(s.tried("reassign", "a").await.unwrap(), vec!["backend-architect"]);
+
+    s.resolve_escalation(id("skip"), &Decision::Skip, 2).await.unwrap();
+    let st = states(&s, "skip").await;
+    assert_eq!((st["a"], st["b"], st["c"]), (TaskState::Done, TaskState::Ready, TaskState::Ready));
+
+    s.resolve_escalation(id("abort"), &Decision::Abort, 2).await.unwrap();
+    assert_eq!(s.run("abort").await.unwrap().state, RunState::Cancelled);
+    assert!(s.escalations(None, true).await.unwrap().is_empty());
+    assert!(matches!(s.resolve_escalation(999, &Decision::Skip, 2).await, Err(StoreError::UnknownEscalation(999))));
+    assert!("maybe".parse::<Decision>().is_err());
+}
+
+#[tokio::test]
+async fn manual_claims_dead_owners_and_group_commit() {
+    let (_d, s) = open().await;
+    s.create_run(&diamond("r"), 0).await.unwrap();
+    assert!(matches!(s.claim_task("r", "b", "alice", 1000, 0).await, Err(StoreError::WrongState { .. })));
+    let a = s.claim_task("r", "a", "alice", 1000, 0).await.unwrap();
+    assert_eq!(s.current_claim("r", "a").await.unwrap(), Some(a.clone()));
+    let e = s.claim_task("r", "e", "coord-1@host", 1000, 0).await.unwrap();
+    assert_eq!(s.lease_owners().await.unwrap(), vec!["alice", "coord-1@host"]);
+    assert_eq!(s.release_owner("coord-1@host", 5).await.unwrap(), vec![("r".to_string(), "e".to_string())]);
+    let attempts = s.attempts("r", "e").await.unwrap();
+    assert_eq!(attempts[0].outcome.as_deref(), Some("interrupted"));
+    assert!(matches!(s.finish(&e, &done(), 6).await, Err(StoreError::LeaseLost { .. })));
+    // Group commit: one transaction, a stale result refused in its slot, the rest applied.
+    let e2 = s.claim_task("r", "e", "w", 1000, 7).await.unwrap();
+    let results = s.finish_many(&[(a, done()), (e.clone(), done()), (e2, done())], 8).await.unwrap();
+    assert!(results[0].is_ok() && results[2].is_ok());
+    assert!(matches!(results[1], Err(StoreError::LeaseLost { .. })));
+    let st = states(&s, "r").await;
+    assert_eq!((st["a"], st["e"], st["b"]), (TaskState::Done, TaskState::Done, TaskState::Ready));
 }

@@ -4,18 +4,25 @@
 //! Durability: `synchronous = NORMAL` in WAL mode: a committed transition survives a crash or
 //! SIGKILL of the process; the last transactions before a power loss may be lost.
 
-use crate::types::{Claim, Event, Finish, NewRun, RunRecord, RunState, TaskRecord, TaskState};
+mod escalations;
+mod transitions;
+
+use crate::types::{Claim, Event, Finish, NewRun, RunRecord, TaskRecord, TaskState};
 use crate::{Result, Store, StoreError};
 use sqlx::migrate::{Migration, MigrationType, Migrator};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::{Row, SqlSafeStr, Sqlite, SqlitePool, Transaction};
 use std::path::Path;
 use std::time::Duration;
+use transitions::event;
 
 /// `PRAGMA application_id` of coord databases ("CORD"): tells our files from foreign ones.
 const APPLICATION_ID: i64 = 0x434F_5244;
 
-const MIGRATIONS: [(i64, &str, &str); 1] = [(1, "runs", include_str!("../migrations/sqlite/0001_runs.sql"))];
+const MIGRATIONS: [(i64, &str, &str); 2] = [
+    (1, "runs", include_str!("../../migrations/sqlite/0001_runs.sql")),
+    (2, "feedback", include_str!("../../migrations/sqlite/0002_feedback.sql")),
+];
 
 /// The SQLite store.
 #[derive(Debug, Clone)]
@@ -82,84 +89,9 @@ impl SqliteStore {
         Ok(SqliteStore { pool })
     }
 
-    async fn write(&self) -> Result<Transaction<'static, Sqlite>> {
+    pub(super) async fn write(&self) -> Result<Transaction<'static, Sqlite>> {
         Ok(self.pool.begin_with("BEGIN IMMEDIATE").await?)
     }
-}
-
-async fn event(
-    tx: &mut Transaction<'_, Sqlite>,
-    run: &str,
-    task: Option<&str>,
-    kind: &str,
-    data: serde_json::Value,
-    now: i64,
-) -> Result<()> {
-    sqlx::query("INSERT INTO events (run_id, task_id, at, kind, data) VALUES (?, ?, ?, ?, ?)")
-        .bind(run)
-        .bind(task)
-        .bind(now)
-        .bind(kind)
-        .bind(data.to_string())
-        .execute(&mut **tx)
-        .await?;
-    Ok(())
-}
-
-/// Marks every transitive dependent of `task` that has not started as blocked.
-async fn block_dependents(tx: &mut Transaction<'_, Sqlite>, run: &str, task: &str, now: i64) -> Result<()> {
-    let blocked: Vec<String> = sqlx::query_scalar(
-        "WITH RECURSIVE down(id) AS (
-             SELECT task_id FROM task_deps WHERE run_id = ?1 AND dep_id = ?2
-             UNION SELECT d.task_id FROM task_deps d JOIN down ON d.dep_id = down.id WHERE d.run_id = ?1
-         )
-         UPDATE tasks SET state = 'blocked', updated_at = ?3
-         WHERE run_id = ?1 AND task_id IN (SELECT id FROM down) AND state IN ('pending', 'ready', 'retrying')
-         RETURNING task_id",
-    )
-    .bind(run)
-    .bind(task)
-    .bind(now)
-    .fetch_all(&mut **tx)
-    .await?;
-    for id in blocked {
-        event(tx, run, Some(&id), "task_blocked", serde_json::json!({ "by": task }), now).await?;
-    }
-    Ok(())
-}
-
-/// Settles the run's state after a task change: done when every task is done, failed when
-/// nothing can move any more (every unfinished task failed or blocked).
-async fn settle_run(tx: &mut Transaction<'_, Sqlite>, run: &str, now: i64) -> Result<()> {
-    let row = sqlx::query(
-        "SELECT
-             sum(state != 'done') AS open,
-             sum(state IN ('pending', 'ready', 'running', 'gating', 'retrying', 'escalated')) AS moving
-         FROM tasks WHERE run_id = ?",
-    )
-    .bind(run)
-    .fetch_one(&mut **tx)
-    .await?;
-    let open: i64 = row.try_get::<Option<i64>, _>("open")?.unwrap_or(0);
-    let moving: i64 = row.try_get::<Option<i64>, _>("moving")?.unwrap_or(0);
-    let state = if open == 0 {
-        RunState::Done
-    } else if moving == 0 {
-        RunState::Failed
-    } else {
-        return Ok(());
-    };
-    let changed = sqlx::query("UPDATE runs SET state = ?, updated_at = ? WHERE id = ? AND state = 'running'")
-        .bind(state.as_str())
-        .bind(now)
-        .bind(run)
-        .execute(&mut **tx)
-        .await?
-        .rows_affected();
-    if changed > 0 {
-        event(tx, run, None, &format!("run_{}", state.as_str()), serde_json::json!({}), now).await?;
-    }
-    Ok(())
 }
 
 fn run_record(row: &sqlx::sqlite::SqliteRow) -> Result<RunRecord> {
@@ -240,7 +172,7 @@ impl Store for SqliteStore {
     async fn tasks(&self, run_id: &str) -> Result<Vec<TaskRecord>> {
         self.run(run_id).await?;
         let rows = sqlx::query(
-            "SELECT task_id, specialist, state, attempts, escalation_level, remaining_deps, not_before
+            "SELECT task_id, specialist, state, attempts, escalation_level, failures_at_level, remaining_deps, not_before
              FROM tasks WHERE run_id = ? ORDER BY position",
         )
         .bind(run_id)
@@ -255,6 +187,7 @@ impl Store for SqliteStore {
                     state: state.parse().map_err(StoreError::Corrupt)?,
                     attempts: r.try_get("attempts")?,
                     escalation_level: r.try_get("escalation_level")?,
+                    failures_at_level: r.try_get("failures_at_level")?,
                     remaining_deps: r.try_get("remaining_deps")?,
                     not_before: r.try_get("not_before")?,
                 })
@@ -345,156 +278,73 @@ impl Store for SqliteStore {
     }
 
     async fn finish(&self, claim: &Claim, finish: &Finish, now: i64) -> Result<()> {
-        let (run, task) = (claim.run_id.as_str(), claim.task_id.as_str());
         let mut tx = self.write().await?;
-        let held = sqlx::query("DELETE FROM leases WHERE run_id = ? AND task_id = ? AND token = ?")
-            .bind(run)
-            .bind(task)
-            .bind(claim.token)
-            .execute(&mut *tx)
-            .await?
-            .rows_affected();
-        if held == 0 {
-            return Err(StoreError::LeaseLost { run: run.to_string(), task: task.to_string(), token: claim.token });
-        }
-        let (outcome, detail) = match finish {
-            Finish::Done { detail } => ("succeeded", detail.clone()),
-            Finish::Retry { error, .. } | Finish::Escalate { error, .. } | Finish::Fail { error } => {
-                ("failed", error.clone())
-            }
-        };
-        sqlx::query("UPDATE attempts SET finished_at = ?, outcome = ?, detail = ? WHERE run_id = ? AND task_id = ? AND attempt = ?")
-            .bind(now)
-            .bind(outcome)
-            .bind(&detail)
-            .bind(run)
-            .bind(task)
-            .bind(claim.attempt)
-            .execute(&mut *tx)
-            .await?;
-        let set_state = |state: TaskState| {
-            sqlx::query("UPDATE tasks SET state = ?, updated_at = ? WHERE run_id = ? AND task_id = ?")
-                .bind(state.as_str())
-                .bind(now)
-                .bind(run)
-                .bind(task)
-        };
-        match finish {
-            Finish::Done { .. } => {
-                set_state(TaskState::Done).execute(&mut *tx).await?;
-                event(&mut tx, run, Some(task), "task_done", serde_json::json!({ "attempt": claim.attempt }), now)
-                    .await?;
-                sqlx::query(
-                    "UPDATE tasks SET remaining_deps = remaining_deps - 1
-                     WHERE run_id = ?1 AND task_id IN (SELECT task_id FROM task_deps WHERE run_id = ?1 AND dep_id = ?2)",
-                )
-                .bind(run)
-                .bind(task)
-                .execute(&mut *tx)
-                .await?;
-                let ready: Vec<String> = sqlx::query_scalar(
-                    "UPDATE tasks SET state = 'ready', updated_at = ?2
-                     WHERE run_id = ?1 AND state = 'pending' AND remaining_deps = 0 RETURNING task_id",
-                )
-                .bind(run)
-                .bind(now)
-                .fetch_all(&mut *tx)
-                .await?;
-                for id in ready {
-                    event(&mut tx, run, Some(&id), "task_ready", serde_json::json!({}), now).await?;
-                }
-            }
-            Finish::Retry { error, retry_at } => {
-                sqlx::query("UPDATE tasks SET state = 'retrying', not_before = ?, updated_at = ? WHERE run_id = ? AND task_id = ?")
-                    .bind(retry_at)
-                    .bind(now)
-                    .bind(run)
-                    .bind(task)
-                    .execute(&mut *tx)
-                    .await?;
-                event(
-                    &mut tx,
-                    run,
-                    Some(task),
-                    "task_retrying",
-                    serde_json::json!({ "error": error, "retry_at": retry_at }),
-                    now,
-                )
-                .await?;
-            }
-            Finish::Escalate { error, level, category } => {
-                sqlx::query("UPDATE tasks SET state = 'escalated', escalation_level = ?, updated_at = ? WHERE run_id = ? AND task_id = ?")
-                    .bind(level)
-                    .bind(now)
-                    .bind(run)
-                    .bind(task)
-                    .execute(&mut *tx)
-                    .await?;
-                sqlx::query(
-                    "INSERT INTO escalations (run_id, task_id, level, category, reason, state, created_at) VALUES (?, ?, ?, ?, ?, 'open', ?)",
-                )
-                .bind(run)
-                .bind(task)
-                .bind(level)
-                .bind(category)
-                .bind(error)
-                .bind(now)
-                .execute(&mut *tx)
-                .await?;
-                event(
-                    &mut tx,
-                    run,
-                    Some(task),
-                    "task_escalated",
-                    serde_json::json!({ "level": level, "category": category, "reason": error }),
-                    now,
-                )
-                .await?;
-                block_dependents(&mut tx, run, task, now).await?;
-            }
-            Finish::Fail { error } => {
-                set_state(TaskState::Failed).execute(&mut *tx).await?;
-                event(&mut tx, run, Some(task), "task_failed", serde_json::json!({ "error": error }), now).await?;
-                block_dependents(&mut tx, run, task, now).await?;
-            }
-        }
-        settle_run(&mut tx, run, now).await?;
+        transitions::apply_finish(&mut tx, claim, finish, now).await?;
         tx.commit().await?;
         Ok(())
     }
 
-    async fn expire_leases(&self, now: i64) -> Result<Vec<(String, String)>> {
+    async fn finish_many(&self, results: &[(Claim, Finish)], now: i64) -> Result<Vec<Result<()>>> {
         let mut tx = self.write().await?;
-        let expired = sqlx::query("DELETE FROM leases WHERE expires_at < ? RETURNING run_id, task_id, token")
-            .bind(now)
-            .fetch_all(&mut *tx)
-            .await?;
-        let mut out = Vec::with_capacity(expired.len());
-        for row in expired {
-            let run: String = row.try_get("run_id")?;
-            let task: String = row.try_get("task_id")?;
-            let token: i64 = row.try_get("token")?;
-            sqlx::query(
-                "UPDATE attempts SET finished_at = ?, outcome = 'interrupted', detail = 'lease expired'
-                 WHERE run_id = ? AND task_id = ? AND attempt = ? AND finished_at IS NULL",
-            )
-            .bind(now)
-            .bind(&run)
-            .bind(&task)
-            .bind(token)
-            .execute(&mut *tx)
-            .await?;
-            sqlx::query("UPDATE tasks SET state = 'ready', updated_at = ? WHERE run_id = ? AND task_id = ? AND state IN ('running', 'gating')")
-                .bind(now)
-                .bind(&run)
-                .bind(&task)
-                .execute(&mut *tx)
-                .await?;
-            event(&mut tx, &run, Some(&task), "lease_expired", serde_json::json!({ "attempt": token }), now).await?;
-            out.push((run, task));
+        let mut out = Vec::with_capacity(results.len());
+        for (claim, finish) in results {
+            // A refused result (lease lost) changes nothing and does not abort the batch.
+            out.push(transitions::apply_finish(&mut tx, claim, finish, now).await);
         }
         tx.commit().await?;
         Ok(out)
+    }
+
+    async fn expire_leases(&self, now: i64) -> Result<Vec<(String, String)>> {
+        let mut tx = self.write().await?;
+        let rows = sqlx::query("DELETE FROM leases WHERE expires_at < ? RETURNING run_id, task_id, token")
+            .bind(now)
+            .fetch_all(&mut *tx)
+            .await?;
+        let out = escalations::interrupt(&mut tx, rows, "lease expired", now).await?;
+        tx.commit().await?;
+        Ok(out)
+    }
+
+    async fn claim_task(&self, run_id: &str, task_id: &str, owner: &str, lease_ms: i64, now: i64) -> Result<Claim> {
+        self.claim_task_impl(run_id, task_id, owner, lease_ms, now).await
+    }
+
+    async fn current_claim(&self, run_id: &str, task_id: &str) -> Result<Option<Claim>> {
+        self.current_claim_impl(run_id, task_id).await
+    }
+
+    async fn release_owner(&self, owner: &str, now: i64) -> Result<Vec<(String, String)>> {
+        self.release_owner_impl(owner, now).await
+    }
+
+    async fn lease_owners(&self) -> Result<Vec<String>> {
+        self.lease_owners_impl().await
+    }
+
+    async fn feedback(&self, run_id: &str, task_id: &str) -> Result<Vec<(String, String)>> {
+        self.feedback_impl(run_id, task_id).await
+    }
+
+    async fn attempts(&self, run_id: &str, task_id: &str) -> Result<Vec<crate::AttemptRecord>> {
+        self.attempts_impl(run_id, task_id).await
+    }
+
+    async fn tried(&self, run_id: &str, task_id: &str) -> Result<Vec<String>> {
+        self.tried_impl(run_id, task_id).await
+    }
+
+    async fn escalations(&self, run_id: Option<&str>, open_only: bool) -> Result<Vec<crate::EscalationRecord>> {
+        self.escalations_impl(run_id, open_only).await
+    }
+
+    async fn resolve_escalation(
+        &self,
+        id: i64,
+        decision: &crate::Decision,
+        now: i64,
+    ) -> Result<crate::EscalationRecord> {
+        self.resolve_escalation_impl(id, decision, now).await
     }
 
     async fn cancel_run(&self, run_id: &str, now: i64) -> Result<usize> {
