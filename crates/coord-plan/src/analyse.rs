@@ -391,10 +391,12 @@ mod tests {
 
     #[test]
     fn every_facet_has_a_trigger() {
-        assert_eq!(facets("Expose GET /orders/{id} and POST /orders"), vec!["api"]);
+        assert_eq!(facets("Expose GET /orders/{id}"), vec!["api"]);
+        assert_eq!(facets("Expose GET /orders/{id} and POST /orders"), vec!["api", "database"], "creating orders stores them");
         assert_eq!(facets("Add an index to the orders table"), vec!["database"]);
         assert_eq!(facets("Serve search with p95 under 150 ms"), vec!["performance"]);
-        assert_eq!(facets("Scale the feed to 10 million users"), vec!["scalability"]);
+        assert_eq!(facets("Scale the feed to 50k concurrent connections"), vec!["scalability"]);
+        assert_eq!(facets("Scale the feed to 10 million users"), vec!["database", "scalability"], "users are stored");
         assert_eq!(facets("Send receipts through SendGrid"), vec!["integrations"]);
         assert_eq!(facets("Add structured logging and Prometheus metrics"), vec!["integrations", "monitoring"]);
         assert!(facets("Add RBAC permissions to the admin panel").contains(&"auth"));

@@ -97,7 +97,8 @@ pub trait Store: Send + Sync {
     /// The tasks of a run in plan order.
     fn tasks(&self, run_id: &str) -> impl Future<Output = Result<Vec<TaskRecord>>> + Send;
     /// Claims up to `limit` ready tasks of the run whose backoff has passed, best rank first:
-    /// each becomes `running` with a new attempt and a lease until `now + lease_ms`.
+    /// each becomes `running` with a new attempt and a lease until `now + lease_ms`. With
+    /// `specialists`, only tasks assigned to one of them are claimed (the others wait for people).
     fn claim(
         &self,
         run_id: &str,
@@ -105,6 +106,7 @@ pub trait Store: Send + Sync {
         limit: usize,
         lease_ms: i64,
         now: i64,
+        specialists: Option<&[String]>,
     ) -> impl Future<Output = Result<Vec<Claim>>> + Send;
     /// Extends a held lease; [`StoreError::LeaseLost`] when it is no longer held.
     fn heartbeat(&self, claim: &Claim, lease_ms: i64, now: i64) -> impl Future<Output = Result<()>> + Send;

@@ -33,7 +33,7 @@ fn done() -> Finish {
 }
 
 async fn claim_one<S: Store>(s: &S, run: &str, now: i64) -> Claim {
-    let mut c = s.claim(run, "w1", 1, 1000, now).await.unwrap();
+    let mut c = s.claim(run, "w1", 1, 1000, now, None).await.unwrap();
     assert_eq!(c.len(), 1, "expected one claim");
     c.remove(0)
 }
@@ -46,15 +46,15 @@ async fn dependencies_release_tasks_in_rank_order_and_the_run_completes() {
     assert_eq!((st["a"], st["b"], st["e"]), (TaskState::Ready, TaskState::Pending, TaskState::Ready));
     assert!(matches!(s.create_run(&diamond("r1"), 0).await, Err(StoreError::DuplicateRun(_))));
 
-    let claims = s.claim("r1", "w1", 10, 1000, 1).await.unwrap();
+    let claims = s.claim("r1", "w1", 10, 1000, 1, None).await.unwrap();
     let ids: Vec<&str> = claims.iter().map(|c| c.task_id.as_str()).collect();
     assert_eq!(ids, vec!["a", "e"], "best rank first");
-    assert!(s.claim("r1", "w2", 10, 1000, 2).await.unwrap().is_empty(), "nothing else is ready");
+    assert!(s.claim("r1", "w2", 10, 1000, 2, None).await.unwrap().is_empty(), "nothing else is ready");
     s.finish(&claims[0], &done(), 3).await.unwrap();
     let st = states(&s, "r1").await;
     assert_eq!((st["b"], st["c"], st["d"]), (TaskState::Ready, TaskState::Ready, TaskState::Pending));
     s.finish(&claims[1], &done(), 3).await.unwrap();
-    for c in s.claim("r1", "w1", 10, 1000, 4).await.unwrap() {
+    for c in s.claim("r1", "w1", 10, 1000, 4, None).await.unwrap() {
         s.finish(&c, &done(), 5).await.unwrap();
     }
     let d = claim_one(&s, "r1", 6).await;
@@ -71,7 +71,7 @@ async fn dependencies_release_tasks_in_rank_order_and_the_run_completes() {
 async fn a_stale_worker_cannot_record_a_result_and_an_expired_lease_counts_the_attempt() {
     let (_d, s) = open().await;
     s.create_run(&diamond("r"), 0).await.unwrap();
-    let first = s.claim("r", "w1", 1, 100, 0).await.unwrap().remove(0);
+    let first = s.claim("r", "w1", 1, 100, 0, None).await.unwrap().remove(0);
     assert_eq!(first.attempt, 1);
     s.heartbeat(&first, 100, 50).await.unwrap();
     assert!(s.expire_leases(100).await.unwrap().is_empty(), "the heartbeat extended the lease to 150");
@@ -89,7 +89,7 @@ async fn a_stale_worker_cannot_record_a_result_and_an_expired_lease_counts_the_a
 async fn retries_wait_for_their_backoff_and_failures_block_dependents() {
     let (_d, s) = open().await;
     s.create_run(&diamond("r"), 0).await.unwrap();
-    let a = s.claim("r", "w", 1, 1000, 0).await.unwrap().remove(0);
+    let a = s.claim("r", "w", 1, 1000, 0, None).await.unwrap().remove(0);
     let retry = Finish::Retry {
         error: "exit 1".into(),
         retry_at: 500,
@@ -105,7 +105,7 @@ async fn retries_wait_for_their_backoff_and_failures_block_dependents() {
     let rec = s.tasks("r").await.unwrap().into_iter().find(|t| t.task_id == "a").unwrap();
     assert_eq!((rec.escalation_level, rec.failures_at_level), (1, 1));
     assert_eq!(states(&s, "r").await["a"], TaskState::Retrying);
-    let early = s.claim("r", "w", 10, 1000, 100).await.unwrap();
+    let early = s.claim("r", "w", 10, 1000, 100, None).await.unwrap();
     assert_eq!(early.iter().map(|c| c.task_id.as_str()).collect::<Vec<_>>(), vec!["e"], "a waits for its backoff");
     let a2 = claim_one(&s, "r", 500).await;
     assert_eq!(a2.attempt, 2);
@@ -158,7 +158,7 @@ async fn two_stores_on_one_file_never_claim_the_same_task() {
     let race = |s: SqliteStore, owner: &'static str| async move {
         let mut mine = Vec::new();
         loop {
-            let got = s.claim("r", owner, 3, 60_000, 1).await.unwrap();
+            let got = s.claim("r", owner, 3, 60_000, 1, None).await.unwrap();
             if got.is_empty() {
                 return mine;
             }
@@ -210,7 +210,7 @@ async fn escalation_decisions_requeue_reassign_skip_or_abort() {
     let (_d, s) = open().await;
     for run in ["retry", "reassign", "skip", "abort"] {
         s.create_run(&diamond(run), 0).await.unwrap();
-        let a = s.claim(run, "w", 1, 1000, 0).await.unwrap().remove(0);
+        let a = s.claim(run, "w", 1, 1000, 0, None).await.unwrap().remove(0);
         let esc = Finish::Escalate { error: "architecture mismatch".into(), level: 4, category: "architecture".into() };
         s.finish(&a, &esc, 1).await.unwrap();
     }
@@ -228,7 +228,7 @@ async fn escalation_decisions_requeue_reassign_skip_or_abort() {
     ));
 
     s.resolve_escalation(id("reassign"), &"reassign:@backend-architect".parse().unwrap(), 2).await.unwrap();
-    let c = s.claim("reassign", "w", 1, 1000, 3).await.unwrap().remove(0);
+    let c = s.claim("reassign", "w", 1, 1000, 3, None).await.unwrap().remove(0);
     assert_eq!((c.task_id.as_str(), c.specialist.as_str(), c.attempt), ("a", "backend-architect", 2));
     assert_eq!(s.tried("reassign", "a").await.unwrap(), vec!["backend-architect"]);
 
@@ -263,4 +263,15 @@ async fn manual_claims_dead_owners_and_group_commit() {
     assert!(matches!(results[1], Err(StoreError::LeaseLost { .. })));
     let st = states(&s, "r").await;
     assert_eq!((st["a"], st["e"], st["b"]), (TaskState::Done, TaskState::Done, TaskState::Ready));
+}
+
+#[tokio::test]
+async fn claims_can_be_limited_to_automatic_specialists() {
+    let (_d, s) = open().await;
+    let mut run = diamond("r");
+    run.tasks[4].1 = "python-pro".into();
+    s.create_run(&run, 0).await.unwrap();
+    let only = vec!["python-pro".to_string()];
+    let got = s.claim("r", "w", 10, 1000, 0, Some(&only)).await.unwrap();
+    assert_eq!(got.iter().map(|c| c.task_id.as_str()).collect::<Vec<_>>(), vec!["e"]);
 }

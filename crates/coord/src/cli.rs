@@ -27,6 +27,247 @@ pub enum Command {
     Agents(AgentsArgs),
     /// Print a JSON Schema.
     Schema(SchemaArgs),
+    /// Plan (or load a plan) and execute it: a durable run in the store.
+    Run(RunArgs),
+    /// Continue a run: after a crash, a manual task, or an escalation decision.
+    Resume(ResumeArgs),
+    /// Show runs, or one run's tasks.
+    Status(StatusArgs),
+    /// Print a run's event log.
+    Log(LogArgs),
+    /// Cancel a run: running attempts are killed, nothing else starts.
+    Cancel(RunRef),
+    /// Work on tasks by hand (manual specialists, agent hosts).
+    Task(TaskArgs),
+    /// List and resolve escalations.
+    Escalation(EscalationArgs),
+    /// The spec's metrics, computed from the event log.
+    Metrics(MetricsArgs),
+}
+
+/// Where the store and the project are.
+#[derive(Debug, Clone, Args)]
+pub struct StoreArgs {
+    /// The database file (default: .coord/coord.db in the project folder).
+    #[arg(long, value_name = "PATH", env = "COORD_DB", global = true)]
+    pub db: Option<PathBuf>,
+    /// The project (target repository): working directory of commands, home of coord.toml and
+    /// agent files (default: the current folder).
+    #[arg(long, value_name = "DIR", global = true)]
+    pub repo: Option<PathBuf>,
+    /// The configuration file (default: coord.toml in the project folder).
+    #[arg(long, value_name = "FILE", global = true)]
+    pub config: Option<PathBuf>,
+}
+
+/// Arguments of `coord run`.
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    /// The objective to plan and run (or use --plan).
+    #[arg(required_unless_present = "plan", conflicts_with = "plan")]
+    pub objective: Option<String>,
+    /// Run this plan file (JSON or YAML) instead of planning.
+    #[arg(long, value_name = "FILE")]
+    pub plan: Option<PathBuf>,
+    /// Force the stack when planning.
+    #[arg(long, value_name = "STACK")]
+    pub stack: Option<String>,
+    /// Tasks executed at once (default: [run] parallel of coord.toml, else 4).
+    #[arg(long, value_name = "N")]
+    pub parallel: Option<usize>,
+    /// Print events as JSON lines instead of progress bars.
+    #[arg(long)]
+    pub json: bool,
+    /// The store and project.
+    #[command(flatten)]
+    pub store: StoreArgs,
+}
+
+/// Arguments of `coord resume`.
+#[derive(Debug, Args)]
+pub struct ResumeArgs {
+    /// The run id.
+    pub run: String,
+    /// Tasks executed at once.
+    #[arg(long, value_name = "N")]
+    pub parallel: Option<usize>,
+    /// Print events as JSON lines.
+    #[arg(long)]
+    pub json: bool,
+    /// The store and project.
+    #[command(flatten)]
+    pub store: StoreArgs,
+}
+
+/// A run named on the command line.
+#[derive(Debug, Args)]
+pub struct RunRef {
+    /// The run id.
+    pub run: String,
+    /// The store and project.
+    #[command(flatten)]
+    pub store: StoreArgs,
+}
+
+/// Arguments of `coord status`.
+#[derive(Debug, Args)]
+pub struct StatusArgs {
+    /// A run id; without it, every run.
+    pub run: Option<String>,
+    /// JSON output.
+    #[arg(long)]
+    pub json: bool,
+    /// The store and project.
+    #[command(flatten)]
+    pub store: StoreArgs,
+}
+
+/// Arguments of `coord log`.
+#[derive(Debug, Args)]
+pub struct LogArgs {
+    /// The run id.
+    pub run: String,
+    /// Keep printing new events until the run ends.
+    #[arg(long)]
+    pub follow: bool,
+    /// JSON lines.
+    #[arg(long)]
+    pub json: bool,
+    /// The store and project.
+    #[command(flatten)]
+    pub store: StoreArgs,
+}
+
+/// Arguments of `coord task`.
+#[derive(Debug, Args)]
+pub struct TaskArgs {
+    /// What to do.
+    #[command(subcommand)]
+    pub command: TaskCommand,
+    /// The store and project.
+    #[command(flatten)]
+    pub store: StoreArgs,
+}
+
+/// `coord task` subcommands. TASK is a task id; `--run` picks the run (default: the newest
+/// running run that has the task).
+#[derive(Debug, Subcommand)]
+pub enum TaskCommand {
+    /// Tasks of a run, with state, specialist and attempts.
+    List {
+        /// The run (default: the newest).
+        #[arg(long)]
+        run: Option<String>,
+        /// JSON output.
+        #[arg(long)]
+        json: bool,
+    },
+    /// One task: its brief, attempts and feedback.
+    Show {
+        /// Task id.
+        task: String,
+        /// The run.
+        #[arg(long)]
+        run: Option<String>,
+    },
+    /// Take a ready task: it is yours until you complete or fail it.
+    Claim {
+        /// Task id.
+        task: String,
+        /// The run.
+        #[arg(long)]
+        run: Option<String>,
+        /// Who takes it (default: $USER).
+        #[arg(long = "as", value_name = "NAME")]
+        who: Option<String>,
+    },
+    /// Mark a task done (claims it first if needed).
+    Complete {
+        /// Task id.
+        task: String,
+        /// The run.
+        #[arg(long)]
+        run: Option<String>,
+        /// What was done.
+        #[arg(long)]
+        note: Option<String>,
+        /// A file produced (repeatable).
+        #[arg(long, value_name = "PATH")]
+        artifact: Vec<String>,
+    },
+    /// Report a task failed; the escalation protocol decides what follows.
+    Fail {
+        /// Task id.
+        task: String,
+        /// The run.
+        #[arg(long)]
+        run: Option<String>,
+        /// What went wrong.
+        #[arg(long)]
+        note: String,
+        /// performance, database, api_contract, architecture, security, breaking_change,
+        /// cross_service or timeline.
+        #[arg(long)]
+        category: Option<String>,
+    },
+}
+
+/// Arguments of `coord escalation`.
+#[derive(Debug, Args)]
+pub struct EscalationArgs {
+    /// What to do.
+    #[command(subcommand)]
+    pub command: EscalationCommand,
+    /// The store and project.
+    #[command(flatten)]
+    pub store: StoreArgs,
+}
+
+/// `coord escalation` subcommands.
+#[derive(Debug, Subcommand)]
+pub enum EscalationCommand {
+    /// Open escalations (all with --all).
+    List {
+        /// Only this run.
+        #[arg(long)]
+        run: Option<String>,
+        /// Resolved ones too.
+        #[arg(long)]
+        all: bool,
+        /// JSON output.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Decide: retry, reassign:NAME, skip or abort.
+    Resolve {
+        /// The escalation id.
+        id: i64,
+        /// retry | reassign:NAME | skip | abort
+        #[arg(long)]
+        decision: String,
+    },
+}
+
+/// Output formats of `coord metrics`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum MetricsFormat {
+    /// Prometheus text exposition format.
+    Prometheus,
+    /// JSON.
+    Json,
+}
+
+/// Arguments of `coord metrics`.
+#[derive(Debug, Args)]
+pub struct MetricsArgs {
+    /// One run; without it, all runs.
+    pub run: Option<String>,
+    /// Output format.
+    #[arg(long, value_enum, default_value = "prometheus")]
+    pub format: MetricsFormat,
+    /// The store and project.
+    #[command(flatten)]
+    pub store: StoreArgs,
 }
 
 /// Output formats of `coord plan`.

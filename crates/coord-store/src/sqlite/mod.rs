@@ -195,16 +195,27 @@ impl Store for SqliteStore {
             .collect()
     }
 
-    async fn claim(&self, run_id: &str, owner: &str, limit: usize, lease_ms: i64, now: i64) -> Result<Vec<Claim>> {
+    async fn claim(
+        &self,
+        run_id: &str,
+        owner: &str,
+        limit: usize,
+        lease_ms: i64,
+        now: i64,
+        specialists: Option<&[String]>,
+    ) -> Result<Vec<Claim>> {
+        let only = specialists.map(|s| serde_json::Value::from(s.to_vec()).to_string());
         let mut tx = self.write().await?;
         let rows = sqlx::query(
             "SELECT task_id, specialist, attempts FROM tasks
-             WHERE run_id = ? AND state IN ('ready', 'retrying') AND not_before <= ?
-             ORDER BY rank LIMIT ?",
+             WHERE run_id = ?1 AND state IN ('ready', 'retrying') AND not_before <= ?2
+               AND (?4 IS NULL OR specialist IN (SELECT value FROM json_each(?4)))
+             ORDER BY rank LIMIT ?3",
         )
         .bind(run_id)
         .bind(now)
         .bind(limit as i64)
+        .bind(only)
         .fetch_all(&mut *tx)
         .await?;
         let mut claims = Vec::with_capacity(rows.len());

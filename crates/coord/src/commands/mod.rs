@@ -2,7 +2,11 @@
 
 mod agents;
 mod brief;
+mod context;
 mod plan;
+mod progress;
+mod run;
+mod task;
 
 use crate::cli::{Cli, Command, SchemaKind};
 use anyhow::Result;
@@ -17,6 +21,14 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         Command::Validate(args) => plan::validate(args),
         Command::Brief(args) => brief::brief(args),
         Command::Agents(args) => agents::agents(args),
+        Command::Run(args) => run::run(args),
+        Command::Resume(args) => run::resume(args),
+        Command::Status(args) => run::status(args),
+        Command::Log(args) => run::log(args),
+        Command::Cancel(args) => run::cancel(args),
+        Command::Metrics(args) => run::metrics(args),
+        Command::Task(args) => task::task(args),
+        Command::Escalation(args) => task::escalation(args),
         Command::Schema(args) => match args.which {
             SchemaKind::Plan => {
                 println!("{}", plan_schema());

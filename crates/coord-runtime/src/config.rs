@@ -1,0 +1,274 @@
+//! `coord.toml`: which executor each specialist uses, run defaults, and the escalation policy.
+//!
+//! ```toml
+//! [run]
+//! parallel = 4
+//! task_timeout_secs = 1800
+//!
+//! [specialists.nodejs-expert]
+//! executor = "command"
+//! command = ["my-agent", "--role", "{specialist}"]
+//! isolation = "worktree"
+//!
+//! [escalation]
+//! max_retries = 2
+//! notify_command = ["notify-send", "coord escalation"]
+//!
+//! [escalation.levels]
+//! security = 4
+//! ```
+//! With no file, every specialist is `manual`.
+
+use crate::executor::FailureCategory;
+use serde::Deserialize;
+use std::collections::BTreeMap;
+use std::path::Path;
+
+/// Why `coord.toml` could not be used.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// Unreadable.
+    #[error("cannot read {path}: {source}")]
+    Read {
+        /// The file.
+        path: String,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// Not valid TOML or not our keys.
+    #[error("{path}: {message}")]
+    Parse {
+        /// The file.
+        path: String,
+        /// What is wrong, with its line.
+        message: String,
+    },
+}
+
+/// How a specialist's tasks are executed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ExecutorKind {
+    /// A person or an agent host completes the task with `coord task`.
+    #[default]
+    Manual,
+    /// A program runs it.
+    Command,
+    /// Bench only: returns at once.
+    Noop,
+    /// Bench only: sleeps for the task's estimate scaled by `sleep_ms_per_hour`.
+    Sleep,
+}
+
+/// Where a command runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum IsolationKind {
+    /// In the repository itself.
+    #[default]
+    None,
+    /// In a git worktree per attempt.
+    Worktree,
+}
+
+/// `[specialists.NAME]`.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SpecialistConfig {
+    /// The executor kind.
+    #[serde(default)]
+    pub executor: ExecutorKind,
+    /// The program and its arguments, for `command`.
+    #[serde(default)]
+    pub command: Vec<String>,
+    /// Extra environment variables, for `command`.
+    #[serde(default)]
+    pub env: BTreeMap<String, String>,
+    /// Per-task timeout, overriding `[run] task_timeout_secs`.
+    #[serde(default)]
+    pub timeout_secs: Option<u64>,
+    /// Where the command runs.
+    #[serde(default)]
+    pub isolation: IsolationKind,
+    /// For the `sleep` bench executor: milliseconds per estimated hour.
+    #[serde(default)]
+    pub sleep_ms_per_hour: Option<u64>,
+}
+
+/// `[run]`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RunConfig {
+    /// Tasks executed at once.
+    #[serde(default = "default_parallel")]
+    pub parallel: usize,
+    /// Default per-task timeout.
+    #[serde(default = "default_timeout")]
+    pub task_timeout_secs: u64,
+    /// Lease length; a heartbeat renews it every third of it.
+    #[serde(default = "default_lease")]
+    pub lease_secs: u64,
+}
+
+fn default_parallel() -> usize {
+    4
+}
+fn default_timeout() -> u64 {
+    1800
+}
+fn default_lease() -> u64 {
+    30
+}
+
+impl Default for RunConfig {
+    fn default() -> Self {
+        RunConfig { parallel: default_parallel(), task_timeout_secs: default_timeout(), lease_secs: default_lease() }
+    }
+}
+
+/// `[escalation]`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EscalationConfig {
+    /// Level 1 retries before consulting a peer.
+    #[serde(default = "default_retries")]
+    pub max_retries: i64,
+    /// First backoff delay.
+    #[serde(default = "default_backoff_base")]
+    pub backoff_base_ms: u64,
+    /// Longest backoff delay.
+    #[serde(default = "default_backoff_max")]
+    pub backoff_max_ms: u64,
+    /// Random spread of each delay, as a fraction (0.2 = ±20%).
+    #[serde(default = "default_jitter")]
+    pub jitter: f64,
+    /// The level each trigger jumps to (`security = 4`...). Defaults from the spec.
+    #[serde(default)]
+    pub levels: BTreeMap<String, i64>,
+    /// A program run with the escalation as JSON on stdin when a task reaches level 4.
+    #[serde(default)]
+    pub notify_command: Vec<String>,
+    /// A URL that receives each level-4 escalation as a JSON POST (Slack-compatible `text`).
+    #[serde(default)]
+    pub webhook: Option<String>,
+    /// The name of an environment variable holding the webhook URL (keeps a secret URL out of
+    /// the file); wins over `webhook`.
+    #[serde(default)]
+    pub webhook_url_env: Option<String>,
+}
+
+fn default_retries() -> i64 {
+    2
+}
+fn default_backoff_base() -> u64 {
+    1000
+}
+fn default_backoff_max() -> u64 {
+    60_000
+}
+fn default_jitter() -> f64 {
+    0.2
+}
+
+impl Default for EscalationConfig {
+    fn default() -> Self {
+        EscalationConfig {
+            max_retries: default_retries(),
+            backoff_base_ms: default_backoff_base(),
+            backoff_max_ms: default_backoff_max(),
+            jitter: default_jitter(),
+            levels: BTreeMap::new(),
+            notify_command: Vec::new(),
+            webhook: None,
+            webhook_url_env: None,
+        }
+    }
+}
+
+/// The whole file.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    /// `[run]`.
+    #[serde(default)]
+    pub run: RunConfig,
+    /// `[specialists.NAME]`; `[specialists."*"]` applies to specialists without their own.
+    #[serde(default)]
+    pub specialists: BTreeMap<String, SpecialistConfig>,
+    /// `[escalation]`.
+    #[serde(default)]
+    pub escalation: EscalationConfig,
+}
+
+impl Config {
+    /// Parses TOML text; `path` is used in messages.
+    pub fn parse(text: &str, path: &str) -> Result<Config, ConfigError> {
+        let config: Config = toml::from_str(text).map_err(|e| ConfigError::Parse {
+            path: path.to_string(),
+            message: e.to_string().trim().replace('\n', " "),
+        })?;
+        for (name, s) in &config.specialists {
+            if s.executor == ExecutorKind::Command && s.command.is_empty() {
+                return Err(ConfigError::Parse {
+                    path: path.to_string(),
+                    message: format!("[specialists.{name}] has executor = \"command\" but no `command = [...]`"),
+                });
+            }
+        }
+        for key in config.escalation.levels.keys() {
+            key.parse::<FailureCategory>().map_err(|m| ConfigError::Parse {
+                path: path.to_string(),
+                message: format!("[escalation.levels]: {m}"),
+            })?;
+        }
+        if config.run.parallel == 0 {
+            return Err(ConfigError::Parse {
+                path: path.to_string(),
+                message: "[run] parallel must be at least 1".into(),
+            });
+        }
+        Ok(config)
+    }
+
+    /// Reads `coord.toml` at `path`; a missing file is the default configuration.
+    pub fn load(path: &Path) -> Result<Config, ConfigError> {
+        match std::fs::read_to_string(path) {
+            Ok(text) => Config::parse(&text, &path.display().to_string()),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Config::default()),
+            Err(source) => Err(ConfigError::Read { path: path.display().to_string(), source }),
+        }
+    }
+
+    /// The configuration of one specialist (its own, else `"*"`, else manual).
+    pub fn specialist(&self, name: &str) -> SpecialistConfig {
+        self.specialists.get(name).or_else(|| self.specialists.get("*")).cloned().unwrap_or_default()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_the_documented_example_and_defaults() {
+        let c = Config::parse(
+            "[run]\nparallel = 8\n[specialists.nodejs-expert]\nexecutor = \"command\"\ncommand = [\"my-agent\", \"--role\", \"{specialist}\"]\n[escalation.levels]\nsecurity = 4\n",
+            "coord.toml",
+        )
+        .unwrap();
+        assert_eq!(c.run.parallel, 8);
+        assert_eq!(c.specialist("nodejs-expert").executor, ExecutorKind::Command);
+        assert_eq!(c.specialist("python-pro").executor, ExecutorKind::Manual);
+        assert_eq!(c.escalation.max_retries, 2);
+    }
+
+    #[test]
+    fn errors_name_the_problem() {
+        let e = Config::parse("[specialists.x]\nexecutor = \"command\"\n", "coord.toml").unwrap_err().to_string();
+        assert!(e.contains("no `command"), "{e}");
+        let e = Config::parse("[run]\nparalel = 3\n", "coord.toml").unwrap_err().to_string();
+        assert!(e.contains("paralel") && e.contains("line 2"), "{e}");
+        let e = Config::parse("[escalation.levels]\nsecurty = 4\n", "coord.toml").unwrap_err().to_string();
+        assert!(e.contains("securty"), "{e}");
+    }
+}

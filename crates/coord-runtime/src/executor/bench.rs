@@ -1,0 +1,43 @@
+//! Bench-only executors, labelled as such wherever they appear: `noop` returns at once and
+//! `sleep` waits for a fixed time. They measure the scheduler and the store, not any work.
+
+use super::{Executor, Job, Outcome};
+use std::time::Duration;
+
+/// Returns success at once. For benchmarks only.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct NoopExecutor;
+
+impl Executor for NoopExecutor {
+    fn kind(&self) -> &'static str {
+        "noop (bench only)"
+    }
+    async fn execute(&self, _job: &Job) -> Outcome {
+        Outcome::Succeeded { artifacts: Vec::new(), summary: "noop".into() }
+    }
+}
+
+/// Sleeps, then succeeds. The scheduler passes the task's simulated duration in the job's
+/// timeout-independent `sleep` field. For benchmarks only.
+#[derive(Debug, Clone, Copy)]
+pub struct SleepExecutor {
+    /// Milliseconds slept per estimated hour of the task.
+    pub ms_per_hour: u64,
+}
+
+impl SleepExecutor {
+    /// How long a task with this estimate sleeps.
+    pub fn duration(&self, estimate_hours: f64) -> Duration {
+        Duration::from_micros((estimate_hours.max(0.0) * self.ms_per_hour as f64 * 1000.0) as u64)
+    }
+}
+
+impl Executor for SleepExecutor {
+    fn kind(&self) -> &'static str {
+        "sleep (bench only)"
+    }
+    async fn execute(&self, job: &Job) -> Outcome {
+        tokio::time::sleep(self.duration(job.estimate_hours)).await;
+        Outcome::Succeeded { artifacts: Vec::new(), summary: "slept".into() }
+    }
+}

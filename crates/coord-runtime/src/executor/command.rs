@@ -1,0 +1,360 @@
+//! The command executor: any program is a specialist. The brief goes to its stdin and to
+//! `COORD_BRIEF_FILE`; the task is described in `COORD_*` environment variables; it runs in the
+//! target repository (or a git worktree per attempt) in its own process group; stdout and
+//! stderr are captured to files (capped); exit code 0 is success; the files it changed are the
+//! artifacts. A line `{"coord":"escalate","reason":"...","category":"..."}` on stdout asks for
+//! escalation. A timeout, or dropping the future, kills the whole process group.
+
+use super::{Executor, FailureCategory, Job, Outcome};
+use nix::sys::signal::{Signal, killpg};
+use nix::unistd::Pid;
+use std::collections::{BTreeMap, BTreeSet};
+use std::os::unix::process::ExitStatusExt;
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+use tokio::io::{AsyncBufReadExt, AsyncRead, AsyncWriteExt, BufReader};
+use tokio::process::Command;
+
+/// Where the command runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Isolation {
+    /// In the repository itself.
+    #[default]
+    None,
+    /// In a detached git worktree under the attempt's folder.
+    Worktree,
+}
+
+/// Runs a program per attempt.
+#[derive(Debug, Clone)]
+pub struct CommandExecutor {
+    /// Program and arguments; `{specialist}`, `{task_id}`, `{run_id}`, `{attempt}`,
+    /// `{brief_file}` and `{workspace}` are replaced.
+    pub argv: Vec<String>,
+    /// Extra environment.
+    pub env: BTreeMap<String, String>,
+    /// Where it runs.
+    pub isolation: Isolation,
+    /// Bytes of stdout and of stderr kept in the attempt's files.
+    pub output_cap_bytes: u64,
+}
+
+impl CommandExecutor {
+    /// An executor for `argv`, in place, keeping 8 MiB of each output stream.
+    pub fn new(argv: Vec<String>) -> Self {
+        CommandExecutor { argv, env: BTreeMap::new(), isolation: Isolation::None, output_cap_bytes: 8 * 1024 * 1024 }
+    }
+}
+
+fn failed(error: impl Into<String>, retryable: bool) -> Outcome {
+    Outcome::Failed { error: error.into(), category: FailureCategory::General, retryable }
+}
+
+/// Kills the process group when dropped, unless disarmed: a cancelled attempt leaves no
+/// processes behind.
+struct GroupGuard {
+    pgid: Option<i32>,
+}
+
+impl GroupGuard {
+    fn kill(&mut self) {
+        if let Some(pgid) = self.pgid.take() {
+            let _ = killpg(Pid::from_raw(pgid), Signal::SIGKILL);
+        }
+    }
+}
+
+impl Drop for GroupGuard {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
+
+async fn git(dir: &Path, args: &[&str]) -> Option<Vec<u8>> {
+    let out = Command::new("git").arg("-C").arg(dir).args(args).stdin(Stdio::null()).output().await.ok()?;
+    out.status.success().then_some(out.stdout)
+}
+
+/// `git status` entries of a work tree: path → status code.
+async fn git_status(dir: &Path) -> Option<BTreeMap<String, String>> {
+    let raw = git(dir, &["status", "--porcelain=v1", "-z", "--untracked-files=all"]).await?;
+    let mut map = BTreeMap::new();
+    let mut parts = raw.split(|b| *b == 0).filter(|p| !p.is_empty());
+    while let Some(entry) = parts.next() {
+        let text = String::from_utf8_lossy(entry).to_string();
+        if text.len() < 4 {
+            continue;
+        }
+        let (code, path) = text.split_at(3);
+        if code.starts_with('R') || code.starts_with('C') {
+            parts.next(); // the original path of a rename follows
+        }
+        map.insert(path.to_string(), code.trim().to_string());
+    }
+    Some(map)
+}
+
+/// Copies a stream to a file up to `cap` bytes, then drains the rest; on stdout, watches for the
+/// escalation line. Returns the escalation request seen, if any.
+async fn capture<R: AsyncRead + Unpin>(
+    stream: R,
+    path: PathBuf,
+    cap: u64,
+    watch: bool,
+) -> Option<(FailureCategory, String)> {
+    const MAX_LINE: usize = 64 * 1024;
+    let mut reader = BufReader::new(stream);
+    let mut file = tokio::fs::File::create(&path).await.ok();
+    let mut written = 0u64;
+    let mut truncated = false;
+    let mut request = None;
+    let mut line = Vec::new();
+    loop {
+        line.clear();
+        // Read one line, keeping at most MAX_LINE bytes of it in memory.
+        let mut total = 0usize;
+        while let Ok(buf) = reader.fill_buf().await {
+            if buf.is_empty() {
+                break;
+            }
+            let (take, done) = match buf.iter().position(|b| *b == b'\n') {
+                Some(i) => (i + 1, true),
+                None => (buf.len(), false),
+            };
+            if line.len() < MAX_LINE {
+                let room = MAX_LINE - line.len();
+                line.extend_from_slice(&buf[..take.min(room)]);
+            }
+            if let Some(f) = file.as_mut() {
+                if written < cap {
+                    let keep = (cap - written).min(take as u64) as usize;
+                    let _ = f.write_all(&buf[..keep]).await;
+                    written += keep as u64;
+                    truncated |= keep < take;
+                } else {
+                    truncated = true;
+                }
+            }
+            total += take;
+            reader.consume(take);
+            if done {
+                break;
+            }
+        }
+        if total == 0 {
+            break;
+        }
+        if watch
+            && line.first() == Some(&b'{')
+            && let Ok(v) = serde_json::from_slice::<serde_json::Value>(line.trim_ascii())
+            && v.get("coord").and_then(|c| c.as_str()) == Some("escalate")
+        {
+            let reason = v.get("reason").and_then(|r| r.as_str()).unwrap_or("no reason given").to_string();
+            let category = v
+                .get("category")
+                .and_then(|c| c.as_str())
+                .and_then(|c| c.parse::<FailureCategory>().ok())
+                .unwrap_or(FailureCategory::General);
+            request = Some((category, reason));
+        }
+    }
+    if let Some(f) = file.as_mut() {
+        if truncated {
+            let _ = f.write_all(format!("\n[coord: output truncated after {cap} bytes]\n").as_bytes()).await;
+        }
+        let _ = f.flush().await;
+    }
+    request
+}
+
+/// The last lines of a captured stream, for an error message.
+fn tail(path: &Path) -> String {
+    let text = std::fs::read(path).map(|b| String::from_utf8_lossy(&b).to_string()).unwrap_or_default();
+    let lines: Vec<&str> = text.lines().filter(|l| !l.trim().is_empty()).collect();
+    let start = lines.len().saturating_sub(20);
+    let mut out = lines[start..].join("\n");
+    if out.len() > 2048 {
+        let mut cut = out.len() - 2048;
+        while !out.is_char_boundary(cut) {
+            cut += 1;
+        }
+        out = out[cut..].to_string();
+    }
+    out
+}
+
+fn signal_name(sig: i32) -> String {
+    Signal::try_from(sig).map(|s| s.as_str().to_string()).unwrap_or_else(|_| "signal".to_string())
+}
+
+impl Executor for CommandExecutor {
+    fn kind(&self) -> &'static str {
+        "command"
+    }
+
+    async fn execute(&self, job: &Job) -> Outcome {
+        if self.argv.is_empty() {
+            return failed("no command configured for this specialist (set `command = [...]` in coord.toml)", false);
+        }
+        if let Err(e) = tokio::fs::create_dir_all(&job.attempt_dir).await {
+            return failed(format!("cannot create {}: {e}", job.attempt_dir.display()), true);
+        }
+        let brief_file = job.attempt_dir.join("brief.md");
+        if let Err(e) = tokio::fs::write(&brief_file, &job.brief).await {
+            return failed(format!("cannot write {}: {e}", brief_file.display()), true);
+        }
+        let brief_file = std::fs::canonicalize(&brief_file).unwrap_or(brief_file);
+
+        let workdir = match self.isolation {
+            Isolation::None => job.workspace.clone(),
+            Isolation::Worktree => {
+                let tree = job.attempt_dir.join("worktree");
+                let out = Command::new("git")
+                    .arg("-C")
+                    .arg(&job.workspace)
+                    .args(["worktree", "add", "--detach"])
+                    .arg(&tree)
+                    .arg("HEAD")
+                    .stdin(Stdio::null())
+                    .output()
+                    .await;
+                match out {
+                    Ok(o) if o.status.success() => tree,
+                    Ok(o) => {
+                        return failed(
+                            format!(
+                                "cannot create a git worktree for isolation: {}",
+                                String::from_utf8_lossy(&o.stderr).trim()
+                            ),
+                            false,
+                        );
+                    }
+                    Err(e) => return failed(format!("cannot run git to create a worktree: {e}"), false),
+                }
+            }
+        };
+
+        let in_git = git(&workdir, &["rev-parse", "--is-inside-work-tree"]).await.is_some();
+        let (status_before, head_before) = if in_git {
+            (git_status(&workdir).await.unwrap_or_default(), git(&workdir, &["rev-parse", "HEAD"]).await)
+        } else {
+            (BTreeMap::new(), None)
+        };
+
+        let fill = |s: &str| {
+            s.replace("{specialist}", &job.specialist)
+                .replace("{task_id}", &job.task_id)
+                .replace("{run_id}", &job.run_id)
+                .replace("{attempt}", &job.attempt.to_string())
+                .replace("{brief_file}", &brief_file.display().to_string())
+                .replace("{workspace}", &workdir.display().to_string())
+        };
+        let argv: Vec<String> = self.argv.iter().map(|a| fill(a)).collect();
+        let mut cmd = Command::new(&argv[0]);
+        cmd.args(&argv[1..])
+            .current_dir(&workdir)
+            .env("COORD_TASK_ID", &job.task_id)
+            .env("COORD_SPECIALIST", &job.specialist)
+            .env("COORD_RUN_ID", &job.run_id)
+            .env("COORD_ATTEMPT", job.attempt.to_string())
+            .env("COORD_WORKSPACE", &workdir)
+            .env("COORD_BRIEF_FILE", &brief_file)
+            .env("COORD_IDEMPOTENCY_KEY", &job.idempotency_key)
+            .envs(&self.env)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .process_group(0)
+            .kill_on_drop(true);
+        let mut child = match cmd.spawn() {
+            Ok(c) => c,
+            Err(e) => {
+                return failed(
+                    format!("cannot start `{}`: {e} (check the specialist's `command` in coord.toml)", argv[0]),
+                    false,
+                );
+            }
+        };
+        let mut guard = GroupGuard { pgid: child.id().map(|id| id as i32) };
+
+        let stdin = child.stdin.take();
+        let brief = job.brief.clone();
+        let feed = tokio::spawn(async move {
+            if let Some(mut stdin) = stdin {
+                // A program that never reads its stdin is fine: a broken pipe is ignored.
+                let _ = stdin.write_all(brief.as_bytes()).await;
+                let _ = stdin.shutdown().await;
+            }
+        });
+        let stdout_path = job.attempt_dir.join("stdout.log");
+        let stderr_path = job.attempt_dir.join("stderr.log");
+        let out_task =
+            child.stdout.take().map(|s| tokio::spawn(capture(s, stdout_path.clone(), self.output_cap_bytes, true)));
+        let err_task =
+            child.stderr.take().map(|s| tokio::spawn(capture(s, stderr_path.clone(), self.output_cap_bytes, false)));
+
+        let status = match tokio::time::timeout(job.timeout, child.wait()).await {
+            Ok(Ok(status)) => status,
+            Ok(Err(e)) => {
+                guard.kill();
+                return failed(format!("lost track of the command: {e}"), true);
+            }
+            Err(_) => {
+                guard.kill();
+                let _ = child.wait().await;
+                return failed(format!("timed out after {}s; process group killed", job.timeout.as_secs()), true);
+            }
+        };
+        // The leader exited: stop anything it left running in its group, so the output pipes
+        // close and no stray process outlives the attempt.
+        guard.kill();
+        feed.abort();
+        let escalation = match out_task {
+            Some(t) => t.await.ok().flatten(),
+            None => None,
+        };
+        if let Some(t) = err_task {
+            let _ = t.await;
+        }
+
+        if !workdir.exists() {
+            return failed(
+                format!("the workspace {} no longer exists after the command ran", workdir.display()),
+                false,
+            );
+        }
+        if let Some((category, reason)) = escalation {
+            return Outcome::EscalationRequested { category, reason };
+        }
+        if let Some(sig) = status.signal() {
+            return failed(format!("killed by signal {} ({sig})\n{}", signal_name(sig), tail(&stderr_path)), true);
+        }
+        let code = status.code().unwrap_or(-1);
+        if code != 0 {
+            return failed(format!("exit code {code}: {}", tail(&stderr_path)), true);
+        }
+
+        let mut artifacts = BTreeSet::new();
+        let summary = if in_git {
+            let after = git_status(&workdir).await.unwrap_or_default();
+            for (path, code) in &after {
+                if status_before.get(path) != Some(code) {
+                    artifacts.insert(path.clone());
+                }
+            }
+            let head_after = git(&workdir, &["rev-parse", "HEAD"]).await;
+            if let (Some(old), Some(new)) = (&head_before, &head_after)
+                && old != new
+            {
+                let range = format!("{}..{}", String::from_utf8_lossy(old).trim(), String::from_utf8_lossy(new).trim());
+                if let Some(names) = git(&workdir, &["diff", "--name-only", &range]).await {
+                    artifacts.extend(String::from_utf8_lossy(&names).lines().map(String::from));
+                }
+            }
+            format!("exit 0; {} files changed", artifacts.len())
+        } else {
+            "exit 0; not a git repository: no artifacts recorded".to_string()
+        };
+        Outcome::Succeeded { artifacts: artifacts.into_iter().collect(), summary }
+    }
+}

@@ -1,0 +1,41 @@
+//! Runs plans. Owns the scheduler ([`scheduler`]: dispatch of ready tasks under a concurrency
+//! limit, critical path first, leases with heartbeats, group commit of results, cancellation
+//! and timeouts), the escalation protocol ([`escalation`]: the spec's four levels as an
+//! explicit policy), the executors ([`executor`]), the run configuration read from
+//! `coord.toml` ([`config`]), and the metrics computed from the event log ([`metrics`]).
+
+pub mod config;
+pub mod escalation;
+pub mod executor;
+pub mod metrics;
+pub mod notify;
+pub mod scheduler;
+
+pub use config::{Config, ConfigError, ExecutorKind, SpecialistConfig};
+pub use escalation::{Failure, Policy, Step};
+pub use executor::{Executor, FailureCategory, Job, Outcome};
+pub use scheduler::{Progress, RunReport, Runtime};
+
+/// Milliseconds since the Unix epoch: the store's clock.
+pub fn now_ms() -> i64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_millis() as i64).unwrap_or(0)
+}
+
+/// This process's identity as a lease owner: `coord-PID@HOST`.
+pub fn owner_id() -> String {
+    let host = std::fs::read_to_string("/proc/sys/kernel/hostname").map(|h| h.trim().to_string()).unwrap_or_default();
+    format!("coord-{}@{}", std::process::id(), host)
+}
+
+/// Whether the coordinator that owns a lease is gone: same host and its process no longer
+/// exists. Owners on other hosts, and people, are never presumed dead; their leases expire.
+pub fn owner_is_dead(owner: &str) -> bool {
+    let Some(rest) = owner.strip_prefix("coord-") else { return false };
+    let Some((pid, host)) = rest.split_once('@') else { return false };
+    let here = std::fs::read_to_string("/proc/sys/kernel/hostname").map(|h| h.trim().to_string()).unwrap_or_default();
+    let Ok(pid) = pid.parse::<i32>() else { return false };
+    if host != here || pid as u32 == std::process::id() {
+        return false;
+    }
+    matches!(nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid), None), Err(nix::errno::Errno::ESRCH))
+}

@@ -1,0 +1,102 @@
+//! The spec's metrics computed from the event log: `backend_tasks_completed` (tasks done),
+//! `backend_avg_completion_time` (first claim to done, seconds) and `backend_success_rate`
+//! (share of done tasks that passed on their first attempt). The others arrive with the gates,
+//! the LLM specialists and the server.
+
+use coord_store::{Store, StoreError};
+use serde::Serialize;
+use std::collections::HashMap;
+use std::fmt::Write as _;
+
+/// Metrics of one run or of all runs.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct Metrics {
+    /// `backend_tasks_completed`.
+    pub backend_tasks_completed: u64,
+    /// `backend_avg_completion_time`, seconds (None before any task is done).
+    pub backend_avg_completion_time: Option<f64>,
+    /// `backend_success_rate`, 0..1 (None before any task is done).
+    pub backend_success_rate: Option<f64>,
+    /// Attempts started.
+    pub attempts_started: u64,
+    /// Escalations raised.
+    pub escalations_raised: u64,
+}
+
+/// Computes the metrics of the given runs from their events.
+pub async fn compute<S: Store>(store: &S, runs: &[String]) -> Result<Metrics, StoreError> {
+    let mut done = 0u64;
+    let mut first_try = 0u64;
+    let mut total_ms = 0i64;
+    let mut m = Metrics::default();
+    for run in runs {
+        let mut first_claim: HashMap<String, i64> = HashMap::new();
+        let mut after = 0;
+        loop {
+            let events = store.events(run, after, 10_000).await?;
+            let Some(last) = events.last() else { break };
+            after = last.seq;
+            for e in &events {
+                let Some(task) = &e.task_id else { continue };
+                match e.kind.as_str() {
+                    "task_claimed" => {
+                        m.attempts_started += 1;
+                        first_claim.entry(task.clone()).or_insert(e.at);
+                    }
+                    "task_done" => {
+                        done += 1;
+                        if e.data.get("attempt").and_then(|a| a.as_i64()) == Some(1) {
+                            first_try += 1;
+                        }
+                        if let Some(start) = first_claim.get(task) {
+                            total_ms += e.at - start;
+                        }
+                    }
+                    "task_escalated" => m.escalations_raised += 1,
+                    _ => {}
+                }
+            }
+        }
+    }
+    m.backend_tasks_completed = done;
+    if done > 0 {
+        m.backend_avg_completion_time = Some(total_ms as f64 / done as f64 / 1000.0);
+        m.backend_success_rate = Some(first_try as f64 / done as f64);
+    }
+    Ok(m)
+}
+
+/// The metrics in the Prometheus text exposition format.
+pub fn prometheus(m: &Metrics, run: Option<&str>) -> String {
+    let label =
+        run.map(|r| format!("{{run=\"{}\"}}", r.replace('\\', "\\\\").replace('"', "\\\""))).unwrap_or_default();
+    let mut out = String::new();
+    let mut metric = |name: &str, kind: &str, help: &str, value: Option<f64>| {
+        let _ = writeln!(out, "# HELP {name} {help}");
+        let _ = writeln!(out, "# TYPE {name} {kind}");
+        if let Some(v) = value {
+            let _ = writeln!(out, "{name}{label} {v}");
+        }
+    };
+    metric(
+        "backend_tasks_completed",
+        "counter",
+        "Successfully delivered tasks",
+        Some(m.backend_tasks_completed as f64),
+    );
+    metric(
+        "backend_avg_completion_time",
+        "gauge",
+        "Task turnaround time in seconds, first claim to done",
+        m.backend_avg_completion_time,
+    );
+    metric(
+        "backend_success_rate",
+        "gauge",
+        "Share of tasks that passed on their first attempt",
+        m.backend_success_rate,
+    );
+    metric("coord_attempts_started", "counter", "Attempts started", Some(m.attempts_started as f64));
+    metric("coord_escalations_raised", "counter", "Escalations raised", Some(m.escalations_raised as f64));
+    out
+}

@@ -1,0 +1,72 @@
+//! What every run-related command needs: the project folder, its configuration, its roster,
+//! and the store (a tokio runtime drives the async store and scheduler).
+
+use super::roster_with_warnings;
+use crate::cli::StoreArgs;
+use anyhow::{Context, Result, anyhow};
+use coord_core::Roster;
+use coord_runtime::Config;
+use coord_store::{SqliteStore, Store};
+use std::path::PathBuf;
+
+/// The opened project.
+pub struct Project {
+    /// The project folder (target repository).
+    pub dir: PathBuf,
+    /// `coord.toml`.
+    pub config: Config,
+    /// The roster (built-in plus the project's agents).
+    pub roster: Roster,
+    /// The store.
+    pub store: SqliteStore,
+    /// Where attempt files go: `.coord/runs` beside the database.
+    pub runs_dir: PathBuf,
+}
+
+/// A multi-threaded tokio runtime for one command.
+pub fn tokio_runtime() -> Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_multi_thread().enable_all().build().context("cannot start the async runtime")
+}
+
+/// Opens the project and its store.
+pub async fn open(args: &StoreArgs) -> Result<Project> {
+    let dir = args.repo.clone().unwrap_or_else(|| PathBuf::from("."));
+    if !dir.is_dir() {
+        return Err(anyhow!("project folder {} does not exist", dir.display()));
+    }
+    let dir = std::fs::canonicalize(&dir).with_context(|| format!("cannot resolve {}", dir.display()))?;
+    let config_path = args.config.clone().unwrap_or_else(|| dir.join("coord.toml"));
+    let config = Config::load(&config_path)?;
+    let roster = roster_with_warnings(Some(&dir)).roster;
+    let db = args.db.clone().unwrap_or_else(|| dir.join(".coord").join("coord.db"));
+    let store = SqliteStore::open(&db).await?;
+    let runs_dir = db.parent().map(|p| p.join("runs")).unwrap_or_else(|| dir.join(".coord").join("runs"));
+    Ok(Project { dir, config, roster, store, runs_dir })
+}
+
+/// The run a task belongs to: `--run`, else the newest running run that has the task.
+pub async fn run_of_task(store: &SqliteStore, run: Option<&str>, task: &str) -> Result<String> {
+    if let Some(run) = run {
+        return Ok(run.to_string());
+    }
+    for r in store.runs().await? {
+        if r.state == coord_store::RunState::Running && store.tasks(&r.id).await?.iter().any(|t| t.task_id == task) {
+            return Ok(r.id);
+        }
+    }
+    Err(anyhow!("no running run has a task `{task}` (give --run RUN; `coord status` lists runs)"))
+}
+
+/// The newest run, for commands where the run is optional.
+pub async fn newest_run(store: &SqliteStore, run: Option<&str>) -> Result<String> {
+    if let Some(run) = run {
+        return Ok(run.to_string());
+    }
+    store
+        .runs()
+        .await?
+        .into_iter()
+        .next()
+        .map(|r| r.id)
+        .ok_or_else(|| anyhow!("there are no runs yet (start one with coord run)"))
+}

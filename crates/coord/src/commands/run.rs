@@ -1,0 +1,259 @@
+//! `coord run`, `resume`, `status`, `log`, `cancel` and `metrics`.
+
+use super::context::{Project, open, tokio_runtime};
+use super::progress;
+use crate::cli::{LogArgs, MetricsArgs, MetricsFormat, ResumeArgs, RunArgs, RunRef, StatusArgs};
+use crate::plan_file::load_plan;
+use anyhow::{Context, Result, anyhow};
+use coord_core::{Plan, dag};
+use coord_plan::{PlanInput, RepoFacts, RulePlanner, StackFlag, plan_objective};
+use coord_runtime::{RunReport, Runtime, metrics, now_ms};
+use coord_store::{NewRun, RunState, Store};
+use std::process::ExitCode;
+use std::time::Duration;
+use tokio::sync::watch;
+
+/// A cancel switch flipped by Ctrl-C or SIGTERM.
+fn cancel_on_signals() -> watch::Receiver<bool> {
+    let (tx, rx) = watch::channel(false);
+    tokio::spawn(async move {
+        let term = async {
+            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                Ok(mut s) => {
+                    s.recv().await;
+                }
+                Err(_) => std::future::pending::<()>().await,
+            }
+        };
+        tokio::select! {
+            _ = tokio::signal::ctrl_c() => {}
+            _ = term => {}
+        }
+        eprintln!("coord: stopping: running attempts are killed and the run is cancelled");
+        let _ = tx.send(true);
+    });
+    rx
+}
+
+fn print_report(report: &RunReport, json: bool) {
+    if json {
+        println!("{}", serde_json::json!({ "event": "report", "report": report }));
+        return;
+    }
+    let count = |s: &str| report.tasks.get(s).copied().unwrap_or(0);
+    println!(
+        "\nrun {}: {} — {} done, {} failed, {} escalated, {} blocked, {} waiting; {} attempts; wall {:.1}s; critical path {:.1}s",
+        report.run_id,
+        report.state,
+        count("done"),
+        count("failed"),
+        count("escalated"),
+        count("blocked"),
+        count("ready") + count("pending") + count("retrying") + count("running"),
+        report.attempts,
+        report.wall_ms as f64 / 1000.0,
+        report.critical_path_ms as f64 / 1000.0
+    );
+    if !report.waiting_for_people.is_empty() {
+        println!(
+            "\n{} task(s) wait for a person or an agent host (no executor configured for their specialist):",
+            report.waiting_for_people.len()
+        );
+        for (task, specialist) in report.waiting_for_people.iter().take(10) {
+            println!("  {task}  @{specialist}");
+        }
+        if let Some((first, _)) = report.waiting_for_people.first() {
+            println!(
+                "next: coord task show {first} --run {run}; coord task complete {first} --run {run} --note \"...\"; then coord resume {run}",
+                run = report.run_id
+            );
+            println!("      (or configure [specialists.NAME] executor = \"command\" in coord.toml)");
+        }
+    }
+    if report.open_escalations > 0 {
+        println!("{} open escalation(s): coord escalation list --run {}", report.open_escalations, report.run_id);
+    }
+}
+
+async fn drive(project: &Project, run_id: &str, parallel: Option<usize>, json: bool) -> Result<ExitCode> {
+    let mut config = project.config.clone();
+    if let Some(p) = parallel {
+        if p == 0 {
+            return Err(anyhow!("--parallel must be at least 1"));
+        }
+        config.run.parallel = p;
+    }
+    let record = project.store.run(run_id).await?;
+    let plan: Plan = serde_json::from_str(&record.plan_json).context("the run's stored plan is unreadable")?;
+    let runtime = Runtime::new(
+        project.store.clone(),
+        project.roster.clone(),
+        config,
+        project.dir.clone(),
+        project.runs_dir.clone(),
+    );
+    let sink = progress::for_run(&plan, json);
+    let report = runtime.drive(run_id, cancel_on_signals(), sink.as_ref()).await?;
+    drop(sink);
+    print_report(&report, json);
+    Ok(match report.state.as_str() {
+        "done" => ExitCode::SUCCESS,
+        "running" if report.tasks.get("failed").copied().unwrap_or(0) == 0 => ExitCode::SUCCESS,
+        _ => ExitCode::from(1),
+    })
+}
+
+fn new_run_id() -> String {
+    let ms = now_ms() as u64;
+    let mut n = ms;
+    let mut s = String::new();
+    while n > 0 {
+        let d = (n % 36) as u32;
+        s.insert(0, char::from_digit(d, 36).unwrap_or('0'));
+        n /= 36;
+    }
+    format!("run-{s}{:03x}", std::process::id() % 4096)
+}
+
+/// `coord run`.
+pub fn run(args: RunArgs) -> Result<ExitCode> {
+    tokio_runtime()?.block_on(async {
+        let project = open(&args.store).await?;
+        let valid = match &args.plan {
+            Some(path) => {
+                let plan = load_plan(path)?;
+                dag::validate(plan, |n| project.roster.contains(n)).map_err(|e| anyhow!("{}: {e}", path.display()))?
+            }
+            None => {
+                let objective = args.objective.clone().unwrap_or_default();
+                let stack = args.stack.as_deref().map(str::parse::<StackFlag>).transpose()?;
+                let repo = RepoFacts::scan(&project.dir).ok();
+                let input = PlanInput { objective: &objective, repo: repo.as_ref(), stack };
+                plan_objective(&input, &RulePlanner, &project.roster)?
+            }
+        };
+        let id = new_run_id();
+        let new_run = NewRun::from_plan(&id, &valid).context("cannot encode the plan")?;
+        project.store.create_run(&new_run, now_ms()).await?;
+        if args.json {
+            println!("{}", serde_json::json!({ "event": "run_created", "run": id, "tasks": valid.plan().tasks.len() }));
+        } else {
+            println!("run {id}: {} tasks in {} parallel groups", valid.plan().tasks.len(), valid.plan().groups.len());
+        }
+        drive(&project, &id, args.parallel, args.json).await
+    })
+}
+
+/// `coord resume`.
+pub fn resume(args: ResumeArgs) -> Result<ExitCode> {
+    tokio_runtime()?.block_on(async {
+        let project = open(&args.store).await?;
+        let record = project.store.run(&args.run).await?;
+        if record.state != RunState::Running {
+            return Err(anyhow!("run {} is {}; only a running run can be resumed", args.run, record.state.as_str()));
+        }
+        drive(&project, &args.run, args.parallel, args.json).await
+    })
+}
+
+/// `coord cancel`.
+pub fn cancel(args: RunRef) -> Result<ExitCode> {
+    tokio_runtime()?.block_on(async {
+        let project = open(&args.store).await?;
+        let n = project.store.cancel_run(&args.run, now_ms()).await?;
+        println!("run {}: cancelled ({n} unfinished tasks); a coordinator driving it stops within a second", args.run);
+        Ok(ExitCode::SUCCESS)
+    })
+}
+
+/// `coord status`.
+pub fn status(args: StatusArgs) -> Result<ExitCode> {
+    tokio_runtime()?.block_on(async {
+        let project = open(&args.store).await?;
+        match &args.run {
+            None => {
+                let runs = project.store.runs().await?;
+                if args.json {
+                    let list: Vec<_> = runs.iter().map(|r| serde_json::json!({ "id": r.id, "state": r.state, "objective": r.objective, "created_at": r.created_at })).collect();
+                    println!("{}", serde_json::Value::from(list));
+                } else if runs.is_empty() {
+                    println!("no runs yet: coord run \"<objective>\"");
+                } else {
+                    for r in runs {
+                        let tasks = project.store.tasks(&r.id).await?;
+                        let done = tasks.iter().filter(|t| t.state == coord_store::TaskState::Done).count();
+                        println!("{}  {:<9}  {done}/{} done  {}", r.id, r.state.as_str(), tasks.len(), r.objective);
+                    }
+                }
+            }
+            Some(run) => {
+                let record = project.store.run(run).await?;
+                let tasks = project.store.tasks(run).await?;
+                if args.json {
+                    println!("{}", serde_json::json!({ "run": run, "state": record.state, "tasks": tasks }));
+                } else {
+                    println!("run {run}: {} — {}", record.state.as_str(), record.objective);
+                    for t in tasks {
+                        let level = if t.escalation_level > 0 { format!(" level {}", t.escalation_level) } else { String::new() };
+                        println!("  {:<14} {:<10} @{:<22} attempts {}{level}", t.task_id, t.state.as_str(), t.specialist, t.attempts);
+                    }
+                }
+            }
+        }
+        Ok(ExitCode::SUCCESS)
+    })
+}
+
+/// `coord log`.
+pub fn log(args: LogArgs) -> Result<ExitCode> {
+    tokio_runtime()?.block_on(async {
+        let project = open(&args.store).await?;
+        project.store.run(&args.run).await?;
+        let mut after = 0;
+        loop {
+            let events = project.store.events(&args.run, after, 1000).await?;
+            for e in &events {
+                after = e.seq;
+                if args.json {
+                    println!("{}", serde_json::to_string(e)?);
+                } else {
+                    println!(
+                        "{:>6} {} {:<20} {:<14} {}",
+                        e.seq,
+                        e.at,
+                        e.kind,
+                        e.task_id.as_deref().unwrap_or("-"),
+                        e.data
+                    );
+                }
+            }
+            if events.is_empty() {
+                if !args.follow || project.store.run(&args.run).await?.state != RunState::Running {
+                    break;
+                }
+                tokio::time::sleep(Duration::from_millis(300)).await;
+            }
+        }
+        Ok(ExitCode::SUCCESS)
+    })
+}
+
+/// `coord metrics`.
+pub fn metrics(args: MetricsArgs) -> Result<ExitCode> {
+    tokio_runtime()?.block_on(async {
+        let project = open(&args.store).await?;
+        let runs: Vec<String> = match &args.run {
+            Some(r) => {
+                project.store.run(r).await?;
+                vec![r.clone()]
+            }
+            None => project.store.runs().await?.into_iter().map(|r| r.id).collect(),
+        };
+        let m = metrics::compute(&project.store, &runs).await?;
+        match args.format {
+            MetricsFormat::Prometheus => print!("{}", metrics::prometheus(&m, args.run.as_deref())),
+            MetricsFormat::Json => println!("{}", serde_json::to_string_pretty(&m)?),
+        }
+        Ok(ExitCode::SUCCESS)
+    })
+}

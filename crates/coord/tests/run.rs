@@ -1,0 +1,248 @@
+//! `coord run` end to end: manual runs on a fresh machine, command executors, every level of
+//! the escalation protocol reached by a real failing command, cancellation, and metrics.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod support;
+
+use support::{Project, plan_json};
+
+#[test]
+fn a_fresh_machine_runs_the_spec_example_by_hand_to_the_end() {
+    let p = Project::new();
+    let out = p.ok(&["run", "Add user authentication system with OAuth2 and JWT"]);
+    assert!(out.contains("wait for a person"), "{out}");
+    assert!(out.contains("next: coord task show backend-T001"), "{out}");
+    let run = p.only_run();
+    // Complete every task in dependency order, as a person would, following `ready` states.
+    for _ in 0..8 {
+        let ready: Vec<String> = p.states(&run).into_iter().filter(|(_, s)| s == "ready").map(|(t, _)| t).collect();
+        assert!(!ready.is_empty(), "{:?}", p.states(&run));
+        let out = p.ok(&["task", "complete", &ready[0], "--note", "done by hand"]);
+        assert!(out.contains("done"), "{out}");
+        if p.states(&run).iter().all(|(_, s)| s == "done") {
+            break;
+        }
+    }
+    assert!(p.states(&run).iter().all(|(_, s)| s == "done"), "{:?}", p.states(&run));
+    assert_eq!(p.status(&run)["state"], "done");
+    let metrics = p.ok(&["metrics"]);
+    assert!(metrics.contains("backend_tasks_completed 8"), "{metrics}");
+    assert!(metrics.contains("backend_success_rate 1"), "{metrics}");
+}
+
+fn config(extra: &str) -> String {
+    format!("[run]\nparallel = 4\nlease_secs = 5\n[escalation]\nbackoff_base_ms = 10\nbackoff_max_ms = 50\n{extra}\n")
+}
+
+#[test]
+fn a_command_executor_runs_a_plan_and_sees_its_brief_and_environment() {
+    let p = Project::new();
+    p.write(
+        "coord.toml",
+        &config("[specialists.\"*\"]\nexecutor = \"command\"\ncommand = [\"sh\", \"-c\", \"cat > seen-$COORD_TASK_ID.md; echo $COORD_IDEMPOTENCY_KEY > key-$COORD_TASK_ID\"]\n"),
+    );
+    let out = p.ok(&["run", "Add user authentication system with OAuth2 and JWT"]);
+    assert!(out.contains(": done"), "{out}");
+    let run = p.only_run();
+    assert_eq!(p.status(&run)["state"], "done");
+    let brief = std::fs::read_to_string(p.path().join("seen-backend-T003.md")).unwrap();
+    assert!(brief.starts_with("DELEGATION TO: @nodejs-expert\nTASK ID: backend-T003"), "{brief}");
+    assert!(brief.contains(&format!("IDEMPOTENCY KEY: {run}/backend-T003/1")));
+    let key = std::fs::read_to_string(p.path().join("key-backend-T001")).unwrap();
+    assert_eq!(key.trim(), format!("{run}/backend-T001/1"));
+    // The event log has every transition.
+    let log = p.ok(&["log", &run, "--json"]);
+    assert_eq!(log.lines().filter(|l| l.contains("\"task_done\"")).count(), 8);
+}
+
+#[test]
+fn level_1_retries_with_the_failure_as_feedback() {
+    let p = Project::new();
+    p.write("plan.json", &plan_json(&[("t1", "nodejs-expert", &[])]));
+    // Fails on the first attempt with a message, succeeds on the second.
+    p.write(
+        "coord.toml",
+        &config("[specialists.nodejs-expert]\nexecutor = \"command\"\ncommand = [\"sh\", \"-c\", \"cat > brief-$COORD_ATTEMPT.md; [ $COORD_ATTEMPT -ge 2 ] || { echo 'SyntaxError: unexpected token' >&2; exit 1; }\"]\n"),
+    );
+    let out = p.ok(&["run", "--plan", "plan.json"]);
+    assert!(out.contains("level 1: retrying after: exit code 1"), "{out}");
+    let second = std::fs::read_to_string(p.path().join("brief-2.md")).unwrap();
+    assert!(second.contains("FEEDBACK FROM PREVIOUS ATTEMPTS:"), "{second}");
+    assert!(second.contains("SyntaxError: unexpected token"), "{second}");
+    let run = p.only_run();
+    assert_eq!(p.status(&run)["tasks"][0]["attempts"], 2);
+}
+
+#[test]
+fn level_2_consults_the_peer_the_category_calls_for() {
+    let p = Project::new();
+    p.write("plan.json", &plan_json(&[("t1", "nodejs-expert", &[])]));
+    p.write(
+        "coord.toml",
+        &config(concat!(
+            "[specialists.nodejs-expert]\nexecutor = \"command\"\n",
+            "command = [\"sh\", \"-c\", \"cat > brief-$COORD_ATTEMPT.md; [ $COORD_ATTEMPT -ge 2 ] || echo '{\\\"coord\\\":\\\"escalate\\\",\\\"reason\\\":\\\"p95 is 900ms\\\",\\\"category\\\":\\\"performance\\\"}'\"]\n",
+            "[specialists.backend-architect]\nexecutor = \"command\"\n",
+            "command = [\"sh\", \"-c\", \"cat > consult.md; echo 'Add a covering index and cache the session lookup'\"]\n",
+        )),
+    );
+    let out = p.ok(&["run", "--plan", "plan.json"]);
+    assert!(out.contains("level 2: peer consulted"), "{out}");
+    let question = std::fs::read_to_string(p.path().join("consult.md")).unwrap();
+    assert!(question.starts_with("CONSULTATION REQUEST FOR: @backend-architect"), "{question}");
+    assert!(question.contains("p95 is 900ms"));
+    let second = std::fs::read_to_string(p.path().join("brief-2.md")).unwrap();
+    assert!(second.contains("consultation with @backend-architect: Add a covering index"), "{second}");
+}
+
+#[test]
+fn level_3_reassigns_to_the_next_best_specialist_with_the_history() {
+    let p = Project::new();
+    p.write("plan.json", &plan_json(&[("t1", "nodejs-expert", &[]), ("t2", "nodejs-expert", &["t1"])]));
+    p.write(
+        "coord.toml",
+        &config(concat!(
+            "[specialists.nodejs-expert]\nexecutor = \"command\"\n",
+            "command = [\"sh\", \"-c\", \"[ $COORD_TASK_ID = t2 ] || { echo 'cannot build: missing native toolchain' >&2; exit 2; }\"]\n",
+            "[specialists.backend-architect]\nexecutor = \"command\"\n",
+            "command = [\"sh\", \"-c\", \"cat > reassigned.md\"]\n",
+        )),
+    );
+    let out = p.ok(&["run", "--plan", "plan.json"]);
+    assert!(out.contains("reassigned to @backend-architect"), "{out}");
+    let brief = std::fs::read_to_string(p.path().join("reassigned.md")).unwrap();
+    assert!(brief.starts_with("DELEGATION TO: @backend-architect"), "{brief}");
+    assert!(brief.contains("coordinator review: reassigned from @nodejs-expert to @backend-architect"), "{brief}");
+    assert!(brief.contains("attempt 1 by @nodejs-expert: failed"), "{brief}");
+    let run = p.only_run();
+    let status = p.status(&run);
+    assert_eq!(status["state"], "done");
+    assert_eq!(status["tasks"][0]["specialist"], "backend-architect");
+    // 1 try + 2 level-1 retries + 1 consultation retry + the reassigned attempt.
+    assert_eq!(status["tasks"][0]["attempts"], 5);
+}
+
+#[test]
+fn level_4_parks_the_task_notifies_and_a_decision_continues_the_run() {
+    let p = Project::new();
+    p.write("plan.json", &plan_json(&[("t1", "nodejs-expert", &[]), ("t2", "nodejs-expert", &["t1"])]));
+    let notified = p.path().join("notified.json");
+    p.write(
+        "coord.toml",
+        &format!(
+            "{}notify_command = [\"sh\", \"-c\", \"cat > {}\"]\n[specialists.nodejs-expert]\nexecutor = \"command\"\ncommand = [\"sh\", \"-c\", \"[ $COORD_TASK_ID = t2 ] || echo '{{\\\"coord\\\":\\\"escalate\\\",\\\"reason\\\":\\\"tokens stored in plain text\\\",\\\"category\\\":\\\"security\\\"}}'\"]\n",
+            config(""),
+            notified.display()
+        ),
+    );
+    let out = p.coord(&["run", "--plan", "plan.json"]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(stdout.contains("escalated to @tech-lead-orchestrator"), "{stdout}");
+    let run = p.only_run();
+    assert_eq!(p.states(&run), vec![("t1".into(), "escalated".into()), ("t2".into(), "blocked".into())]);
+    let notice: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&notified).unwrap()).unwrap();
+    assert_eq!(
+        (notice["to"].as_str(), notice["category"].as_str(), notice["level"].as_i64()),
+        (Some("tech-lead-orchestrator"), Some("security"), Some(4))
+    );
+    let list: serde_json::Value = serde_json::from_str(&p.ok(&["escalation", "list", "--json"])).unwrap();
+    let id = list[0]["id"].as_i64().unwrap().to_string();
+    assert_eq!(list[0]["reason"], "tokens stored in plain text");
+    p.ok(&["escalation", "resolve", &id, "--decision", "skip"]);
+    p.ok(&["resume", &run]);
+    assert_eq!(p.states(&run), vec![("t1".into(), "done".into()), ("t2".into(), "done".into())]);
+    let err = p.coord(&["escalation", "resolve", &id, "--decision", "retry"]);
+    assert!(!err.status.success());
+    assert!(String::from_utf8_lossy(&err.stderr).contains("already resolved"));
+}
+
+#[test]
+fn broken_commands_end_as_task_failures_never_as_coordinator_failures() {
+    let p = Project::new();
+    p.write(
+        "plan.json",
+        &plan_json(&[("missing", "nodejs-expert", &[]), ("hang", "python-pro", &[]), ("ok", "java-expert", &[])]),
+    );
+    p.write(
+        "coord.toml",
+        &config(concat!(
+            "[specialists.nodejs-expert]\nexecutor = \"command\"\ncommand = [\"/no/such/program\"]\n",
+            "[specialists.backend-architect]\nexecutor = \"command\"\ncommand = [\"/no/such/program/either\"]\n",
+            "[specialists.python-pro]\nexecutor = \"command\"\ncommand = [\"sleep\", \"300\"]\ntimeout_secs = 1\n",
+            "[specialists.java-expert]\nexecutor = \"command\"\ncommand = [\"true\"]\n",
+            "[escalation.levels]\ngeneral = 4\n",
+        )),
+    );
+    let out = p.coord(&["run", "--plan", "plan.json"]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    let run = p.only_run();
+    let states = p.states(&run);
+    assert_eq!(states[2], ("ok".into(), "done".into()), "{stdout}");
+    assert_eq!(states[0].1, "escalated", "{stdout}");
+    assert_eq!(states[1].1, "escalated", "{stdout}");
+    let list = p.ok(&["escalation", "list"]);
+    assert!(list.contains("cannot start") || list.contains("/no/such/program"), "{list}");
+    assert!(list.contains("timed out"), "{list}");
+}
+
+#[test]
+fn cancel_from_another_process_stops_the_run_and_kills_its_commands() {
+    let p = Project::new();
+    p.write("plan.json", &plan_json(&[("slow", "nodejs-expert", &[]), ("after", "nodejs-expert", &["slow"])]));
+    p.write(
+        "coord.toml",
+        &config("[specialists.nodejs-expert]\nexecutor = \"command\"\ncommand = [\"sh\", \"-c\", \"echo $$ > pid; sleep 300\"]\n"),
+    );
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_coord"))
+        .args(["run", "--plan", "plan.json", "--json"])
+        .current_dir(p.path())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let pid_file = p.path().join("pid");
+    for _ in 0..200 {
+        if pid_file.exists() && !std::fs::read_to_string(&pid_file).unwrap().trim().is_empty() {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    let run = p.only_run();
+    p.ok(&["cancel", &run]);
+    let status = child.wait().unwrap();
+    assert!(!status.success(), "a cancelled run exits non-zero");
+    assert_eq!(p.states(&run), vec![("slow".into(), "cancelled".into()), ("after".into(), "cancelled".into())]);
+    let pid: i32 = std::fs::read_to_string(&pid_file).unwrap().trim().parse().unwrap();
+    let mut gone = false;
+    for _ in 0..100 {
+        if std::fs::metadata(format!("/proc/{pid}")).is_err()
+            || std::fs::read_to_string(format!("/proc/{pid}/stat")).map(|s| s.contains(") Z ")).unwrap_or(true)
+        {
+            gone = true;
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    assert!(gone, "the command's process {pid} was killed");
+}
+
+#[test]
+fn bad_run_input_gets_one_clear_error() {
+    let p = Project::new();
+    p.write("coord.toml", "[run]\nparalel = 2\n");
+    let out = p.coord(&["run", "Add login"]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success());
+    assert!(stderr.contains("coord.toml") && stderr.contains("paralel"), "{stderr}");
+    let p = Project::new();
+    p.write("junk.db", "not a database at all, just some text that is long enough");
+    let out = p.coord(&["status", "--db", "junk.db"]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success());
+    assert!(stderr.contains("junk.db is not a coord database"), "{stderr}");
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    let out = p.coord(&["resume", "run-nope"]);
+    assert!(String::from_utf8_lossy(&out.stderr).contains("no run `run-nope`"));
+}
