@@ -48,12 +48,12 @@ fn checklist(out: &mut String, items: &[String]) {
     }
 }
 
-fn task_refs(plan: &Plan, ids: &[String]) -> String {
+fn task_refs<'p>(lookup: &impl Fn(&str) -> Option<&'p Task>, ids: &[String]) -> String {
     if ids.is_empty() {
         return "none".to_string();
     }
     ids.iter()
-        .map(|id| match plan.task(id) {
+        .map(|id| match lookup(id) {
             Some(t) => format!("{id} ({})", t.title),
             None => id.clone(),
         })
@@ -78,6 +78,18 @@ fn context_entry(out: &mut String, item: &ContextItem) {
 /// peer consultations put what went wrong there). Context ids that the plan does not have are
 /// skipped; validation reports them before any brief is made.
 pub fn render_brief(plan: &Plan, task: &Task, policy: &ContextPolicy, feedback: &[String]) -> Brief {
+    render_brief_with(plan, task, policy, feedback, |id| plan.task(id))
+}
+
+/// [`render_brief`] with a task lookup, for callers that index a large plan (the scheduler):
+/// `Plan::task` is a linear search.
+pub fn render_brief_with<'p>(
+    plan: &'p Plan,
+    task: &Task,
+    policy: &ContextPolicy,
+    feedback: &[String],
+    lookup: impl Fn(&str) -> Option<&'p Task>,
+) -> Brief {
     let mut included: Vec<&ContextItem> = Vec::new();
     let mut excluded = Vec::new();
     for id in &task.context {
@@ -127,8 +139,8 @@ pub fn render_brief(plan: &Plan, task: &Task, policy: &ContextPolicy, feedback: 
     md.push('\n');
 
     md.push_str("DEPENDENCIES:\n");
-    let _ = writeln!(md, "- Depends on: {}", task_refs(plan, &task.depends_on));
-    let _ = writeln!(md, "- Blocks: {}", task_refs(plan, &task.blocks));
+    let _ = writeln!(md, "- Depends on: {}", task_refs(&lookup, &task.depends_on));
+    let _ = writeln!(md, "- Blocks: {}", task_refs(&lookup, &task.blocks));
     md.push('\n');
 
     md.push_str("CONTEXT:\n");
@@ -138,7 +150,7 @@ pub fn render_brief(plan: &Plan, task: &Task, policy: &ContextPolicy, feedback: 
     for item in &included {
         context_entry(&mut md, item);
     }
-    let upstream: Vec<&Task> = task.depends_on.iter().filter_map(|id| plan.task(id)).collect();
+    let upstream: Vec<&Task> = task.depends_on.iter().filter_map(|id| lookup(id)).collect();
     for dep in upstream {
         if !dep.expected_output.is_empty() {
             let _ = writeln!(md, "- Output of {} ({}): {}", dep.id, dep.title, dep.expected_output.join("; "));

@@ -392,7 +392,11 @@ mod tests {
     #[test]
     fn every_facet_has_a_trigger() {
         assert_eq!(facets("Expose GET /orders/{id}"), vec!["api"]);
-        assert_eq!(facets("Expose GET /orders/{id} and POST /orders"), vec!["api", "database"], "creating orders stores them");
+        assert_eq!(
+            facets("Expose GET /orders/{id} and POST /orders"),
+            vec!["api", "database"],
+            "creating orders stores them"
+        );
         assert_eq!(facets("Add an index to the orders table"), vec!["database"]);
         assert_eq!(facets("Serve search with p95 under 150 ms"), vec!["performance"]);
         assert_eq!(facets("Scale the feed to 50k concurrent connections"), vec!["scalability"]);

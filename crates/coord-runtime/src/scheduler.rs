@@ -11,7 +11,7 @@ use crate::executor::bench::{NoopExecutor, SleepExecutor};
 use crate::executor::command::{CommandExecutor, Isolation};
 use crate::executor::{Executor, FailureCategory, Job, Outcome};
 use crate::{now_ms, owner_is_dead};
-use coord_core::{ContextPolicy, Plan, Roster, TaskKind, render_brief};
+use coord_core::{ContextPolicy, Plan, Roster, Task, TaskKind, render_brief, render_brief_with};
 use coord_store::{Claim, Finish, RunState, Store, StoreError, TaskState};
 use std::collections::HashMap;
 use std::path::PathBuf;
@@ -119,12 +119,20 @@ struct Shared<S> {
     store: S,
     roster: Roster,
     plan: Plan,
+    /// Task id → position in `plan.tasks`.
+    index: HashMap<String, usize>,
     policy: Policy,
     executors: HashMap<String, Arc<AnyExecutor>>,
     config: Config,
     workspace: PathBuf,
     runs_dir: PathBuf,
     lease_ms: i64,
+}
+
+impl<S> Shared<S> {
+    fn task(&self, id: &str) -> Option<&Task> {
+        self.index.get(id).and_then(|&i| self.plan.tasks.get(i))
+    }
 }
 
 /// The coordinator's engine for one store.
@@ -195,9 +203,11 @@ impl<S: Store + Clone + 'static> Runtime<S> {
     }
 
     fn shared(&self, plan: Plan) -> Shared<S> {
+        let index = plan.tasks.iter().enumerate().map(|(i, t)| (t.id.clone(), i)).collect();
         Shared {
             store: self.store.clone(),
             roster: self.roster.clone(),
+            index,
             plan,
             policy: Policy::new(&self.config.escalation),
             executors: self.executors(),
@@ -421,7 +431,7 @@ async fn attempt<S: Store + Clone>(
     shared: Arc<Shared<S>>,
     claim: Claim,
 ) -> (Claim, Option<Finish>, Option<serde_json::Value>) {
-    let Some(task) = shared.plan.task(&claim.task_id).cloned() else {
+    let Some(task) = shared.task(&claim.task_id).cloned() else {
         let error = format!("task `{}` is not in the run's plan", claim.task_id);
         return (claim, Some(Finish::Fail { error }), None);
     };
@@ -435,7 +445,7 @@ async fn attempt<S: Store + Clone>(
     assigned.specialist = claim.specialist.clone();
     let policy =
         shared.roster.get(&claim.specialist).map(|s| s.context.clone()).unwrap_or_else(ContextPolicy::everything);
-    let mut brief = render_brief(&shared.plan, &assigned, &policy, &feedback).markdown;
+    let mut brief = render_brief_with(&shared.plan, &assigned, &policy, &feedback, |id| shared.task(id)).markdown;
     brief.push_str(&format!("\nIDEMPOTENCY KEY: {}/{}/{}\n", claim.run_id, claim.task_id, claim.attempt));
     let job = job_for(&shared, &claim, brief, &format!("attempt-{}", claim.attempt), task.estimate_hours);
 

@@ -4,6 +4,7 @@
 //! Durability: `synchronous = NORMAL` in WAL mode: a committed transition survives a crash or
 //! SIGKILL of the process; the last transactions before a power loss may be lost.
 
+mod batch;
 mod escalations;
 mod transitions;
 
@@ -123,34 +124,54 @@ impl Store for SqliteStore {
             .execute(&mut *tx)
             .await?;
         event(&mut tx, &run.id, None, "run_created", serde_json::json!({ "tasks": run.tasks.len() }), now).await?;
-        for (position, (task, specialist, deps, rank)) in run.tasks.iter().enumerate() {
-            let state = if deps.is_empty() { TaskState::Ready } else { TaskState::Pending };
-            sqlx::query(
-                "INSERT INTO tasks (run_id, task_id, position, specialist, state, rank, remaining_deps, updated_at)
-                 VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-            )
-            .bind(&run.id)
-            .bind(task)
-            .bind(position as i64)
-            .bind(specialist)
-            .bind(state.as_str())
-            .bind(rank)
-            .bind(deps.len() as i64)
-            .bind(now)
-            .execute(&mut *tx)
-            .await?;
-            for dep in deps {
-                sqlx::query("INSERT OR IGNORE INTO task_deps (run_id, task_id, dep_id) VALUES (?, ?, ?)")
-                    .bind(&run.id)
-                    .bind(task)
-                    .bind(dep)
-                    .execute(&mut *tx)
-                    .await?;
-            }
-            if state == TaskState::Ready {
-                event(&mut tx, &run.id, Some(task), "task_ready", serde_json::json!({}), now).await?;
-            }
-        }
+        // One JSON parameter per table, read with json_each: three statements for any size.
+        let tasks: Vec<serde_json::Value> = run
+            .tasks
+            .iter()
+            .enumerate()
+            .map(|(position, (task, specialist, deps, rank))| {
+                serde_json::json!({ "t": task, "s": specialist, "p": position, "k": rank, "n": deps.len() })
+            })
+            .collect();
+        let deps: Vec<serde_json::Value> = run
+            .tasks
+            .iter()
+            .flat_map(|(task, _, deps, _)| deps.iter().map(move |d| serde_json::json!({ "t": task, "d": d })))
+            .collect();
+        sqlx::query(
+            "INSERT INTO tasks (run_id, task_id, position, specialist, state, rank, remaining_deps, updated_at)
+             SELECT ?1, j.value ->> 't', j.value ->> 'p', j.value ->> 's',
+                    CASE WHEN j.value ->> 'n' = 0 THEN 'ready' ELSE 'pending' END, j.value ->> 'k', j.value ->> 'n', ?2
+             FROM json_each(?3) j",
+        )
+        .bind(&run.id)
+        .bind(now)
+        .bind(serde_json::Value::from(tasks).to_string())
+        .execute(&mut *tx)
+        .await?;
+        sqlx::query(
+            "INSERT OR IGNORE INTO task_deps (run_id, task_id, dep_id) SELECT ?1, j.value ->> 't', j.value ->> 'd' FROM json_each(?2) j",
+        )
+        .bind(&run.id)
+        .bind(serde_json::Value::from(deps).to_string())
+        .execute(&mut *tx)
+        .await?;
+        // A dependency listed twice counts once: remaining_deps is the number of distinct rows.
+        sqlx::query(
+            "UPDATE tasks SET remaining_deps = (SELECT count(*) FROM task_deps d WHERE d.run_id = tasks.run_id AND d.task_id = tasks.task_id)
+             WHERE run_id = ?1 AND state = 'pending'",
+        )
+        .bind(&run.id)
+        .execute(&mut *tx)
+        .await?;
+        sqlx::query(
+            "INSERT INTO events (run_id, task_id, at, kind, data)
+             SELECT run_id, task_id, ?2, 'task_ready', '{}' FROM tasks WHERE run_id = ?1 AND state = 'ready' ORDER BY position",
+        )
+        .bind(&run.id)
+        .bind(now)
+        .execute(&mut *tx)
+        .await?;
         tx.commit().await?;
         Ok(())
     }
@@ -206,65 +227,7 @@ impl Store for SqliteStore {
     ) -> Result<Vec<Claim>> {
         let only = specialists.map(|s| serde_json::Value::from(s.to_vec()).to_string());
         let mut tx = self.write().await?;
-        let rows = sqlx::query(
-            "SELECT task_id, specialist, attempts FROM tasks
-             WHERE run_id = ?1 AND state IN ('ready', 'retrying') AND not_before <= ?2
-               AND (?4 IS NULL OR specialist IN (SELECT value FROM json_each(?4)))
-             ORDER BY rank LIMIT ?3",
-        )
-        .bind(run_id)
-        .bind(now)
-        .bind(limit as i64)
-        .bind(only)
-        .fetch_all(&mut *tx)
-        .await?;
-        let mut claims = Vec::with_capacity(rows.len());
-        for row in rows {
-            let task_id: String = row.try_get("task_id")?;
-            let specialist: String = row.try_get("specialist")?;
-            let attempt: i64 = row.try_get::<i64, _>("attempts")? + 1;
-            sqlx::query(
-                "UPDATE tasks SET state = 'running', attempts = ?, updated_at = ? WHERE run_id = ? AND task_id = ?",
-            )
-            .bind(attempt)
-            .bind(now)
-            .bind(run_id)
-            .bind(&task_id)
-            .execute(&mut *tx)
-            .await?;
-            sqlx::query(
-                "INSERT INTO attempts (run_id, task_id, attempt, specialist, owner, started_at) VALUES (?, ?, ?, ?, ?, ?)",
-            )
-            .bind(run_id)
-            .bind(&task_id)
-            .bind(attempt)
-            .bind(&specialist)
-            .bind(owner)
-            .bind(now)
-            .execute(&mut *tx)
-            .await?;
-            // The attempt number is the fencing token: it grows with every claim of the task.
-            sqlx::query(
-                "INSERT OR REPLACE INTO leases (run_id, task_id, owner, token, expires_at) VALUES (?, ?, ?, ?, ?)",
-            )
-            .bind(run_id)
-            .bind(&task_id)
-            .bind(owner)
-            .bind(attempt)
-            .bind(now + lease_ms)
-            .execute(&mut *tx)
-            .await?;
-            event(
-                &mut tx,
-                run_id,
-                Some(&task_id),
-                "task_claimed",
-                serde_json::json!({ "attempt": attempt, "owner": owner }),
-                now,
-            )
-            .await?;
-            claims.push(Claim { run_id: run_id.to_string(), task_id, specialist, attempt, token: attempt });
-        }
+        let claims = batch::claim(&mut tx, run_id, owner, limit, lease_ms, now, only).await?;
         tx.commit().await?;
         Ok(claims)
     }
@@ -291,19 +254,42 @@ impl Store for SqliteStore {
     async fn finish(&self, claim: &Claim, finish: &Finish, now: i64) -> Result<()> {
         let mut tx = self.write().await?;
         transitions::apply_finish(&mut tx, claim, finish, now).await?;
+        transitions::settle_run(&mut tx, &claim.run_id, now).await?;
         tx.commit().await?;
         Ok(())
     }
 
     async fn finish_many(&self, results: &[(Claim, Finish)], now: i64) -> Result<Vec<Result<()>>> {
         let mut tx = self.write().await?;
-        let mut out = Vec::with_capacity(results.len());
-        for (claim, finish) in results {
-            // A refused result (lease lost) changes nothing and does not abort the batch.
-            out.push(transitions::apply_finish(&mut tx, claim, finish, now).await);
+        let mut out: Vec<Option<Result<()>>> = (0..results.len()).map(|_| None).collect();
+        // Successes, the common case, go through the set-based path together.
+        let mut done_at = Vec::new();
+        let mut done = Vec::new();
+        for (i, (claim, finish)) in results.iter().enumerate() {
+            if let Finish::Done { detail } = finish {
+                done_at.push(i);
+                done.push((claim, detail.as_str()));
+            }
+        }
+        if !done.is_empty() {
+            for (i, r) in done_at.into_iter().zip(batch::finish_done(&mut tx, &done, now).await?) {
+                out[i] = Some(r);
+            }
+        }
+        for (i, (claim, finish)) in results.iter().enumerate() {
+            if out[i].is_none() {
+                // A refused result (lease lost) changes nothing and does not abort the batch.
+                out[i] = Some(transitions::apply_finish(&mut tx, claim, finish, now).await);
+            }
+        }
+        let mut runs: Vec<&str> = results.iter().map(|(c, _)| c.run_id.as_str()).collect();
+        runs.sort_unstable();
+        runs.dedup();
+        for run in runs {
+            transitions::settle_run(&mut tx, run, now).await?;
         }
         tx.commit().await?;
-        Ok(out)
+        Ok(out.into_iter().map(|r| r.unwrap_or(Ok(()))).collect())
     }
 
     async fn expire_leases(&self, now: i64) -> Result<Vec<(String, String)>> {

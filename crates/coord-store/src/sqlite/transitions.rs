@@ -3,7 +3,7 @@
 
 use crate::types::{Claim, Finish, RunState, TaskState};
 use crate::{Result, StoreError};
-use sqlx::{Row, Sqlite, Transaction};
+use sqlx::{Sqlite, Transaction};
 
 pub(crate) async fn event(
     tx: &mut Transaction<'_, Sqlite>,
@@ -49,20 +49,24 @@ pub(super) async fn block_dependents(tx: &mut Transaction<'_, Sqlite>, run: &str
 /// Settles the run's state after a task change: done when every task is done, failed when
 /// nothing can move any more (every unfinished task failed or blocked).
 pub(super) async fn settle_run(tx: &mut Transaction<'_, Sqlite>, run: &str, now: i64) -> Result<()> {
-    let row = sqlx::query(
-        "SELECT
-             sum(state != 'done') AS open,
-             sum(state IN ('pending', 'ready', 'running', 'gating', 'retrying', 'escalated')) AS moving
-         FROM tasks WHERE run_id = ?",
+    // Both EXISTS probes use the (run_id, state, rank) index: no scan of the run's tasks.
+    let open: bool = sqlx::query_scalar(
+        "SELECT EXISTS (SELECT 1 FROM tasks WHERE run_id = ? AND state IN
+             ('pending', 'ready', 'running', 'gating', 'retrying', 'escalated', 'failed', 'blocked', 'cancelled'))",
     )
     .bind(run)
     .fetch_one(&mut **tx)
     .await?;
-    let open: i64 = row.try_get::<Option<i64>, _>("open")?.unwrap_or(0);
-    let moving: i64 = row.try_get::<Option<i64>, _>("moving")?.unwrap_or(0);
-    let state = if open == 0 {
+    let moving: bool = sqlx::query_scalar(
+        "SELECT EXISTS (SELECT 1 FROM tasks WHERE run_id = ? AND state IN
+             ('pending', 'ready', 'running', 'gating', 'retrying', 'escalated'))",
+    )
+    .bind(run)
+    .fetch_one(&mut **tx)
+    .await?;
+    let state = if !open {
         RunState::Done
-    } else if moving == 0 {
+    } else if !moving {
         RunState::Failed
     } else {
         return Ok(());
@@ -80,7 +84,8 @@ pub(super) async fn settle_run(tx: &mut Transaction<'_, Sqlite>, run: &str, now:
     Ok(())
 }
 
-/// Applies the end of an attempt inside a transaction, fenced by the lease token.
+/// Applies the end of an attempt inside a transaction, fenced by the lease token. The caller
+/// settles the run's state afterwards (once per batch).
 pub(super) async fn apply_finish(
     tx: &mut Transaction<'_, Sqlite>,
     claim: &Claim,
@@ -136,10 +141,13 @@ pub(super) async fn apply_finish(
             .await?;
             let ready: Vec<String> = sqlx::query_scalar(
                 "UPDATE tasks SET state = 'ready', updated_at = ?2
-                 WHERE run_id = ?1 AND state = 'pending' AND remaining_deps = 0 RETURNING task_id",
+                 WHERE run_id = ?1 AND state = 'pending' AND remaining_deps = 0
+                   AND task_id IN (SELECT task_id FROM task_deps WHERE run_id = ?1 AND dep_id = ?3)
+                 RETURNING task_id",
             )
             .bind(run)
             .bind(now)
+            .bind(task)
             .fetch_all(&mut **tx)
             .await?;
             for id in ready {
@@ -213,7 +221,6 @@ pub(super) async fn apply_finish(
             block_dependents(tx, run, task, now).await?;
         }
     }
-    settle_run(tx, run, now).await?;
     Ok(())
 }
 
