@@ -131,18 +131,33 @@ pub struct NewRun {
 }
 
 impl NewRun {
-    /// Builds a run from a validated plan: critical-path tasks rank first, then by priority,
-    /// then by plan order.
+    /// Builds a run from a validated plan. Ready tasks dispatch by their bottom level (the
+    /// longest chain of estimated work from the task to the end of the plan) — so the critical
+    /// path goes first and, among the rest, the tasks that hold up the most work — then by
+    /// priority, then by plan order (list scheduling with the HLFET rule).
     pub fn from_plan(id: impl Into<String>, plan: &coord_core::ValidatedPlan) -> Result<NewRun, serde_json::Error> {
         let p = plan.plan();
+        let n = p.tasks.len();
+        let mut order: Vec<usize> = (0..n).collect();
+        order.sort_by_key(|&i| std::cmp::Reverse(plan.layer(i)));
+        let mut bottom = vec![0f64; n];
+        for &i in &order {
+            let after = plan.dependents(i).iter().map(|&d| bottom[d as usize]).fold(0f64, f64::max);
+            bottom[i] = after + p.tasks[i].estimate_hours;
+        }
+        let longest = bottom.iter().copied().fold(0f64, f64::max);
         let tasks = p
             .tasks
             .iter()
             .enumerate()
             .map(|(i, t)| {
-                let critical = if p.critical_path.contains(&t.id) { 0 } else { 1 };
-                let rank = critical * 1_000_000 + (t.priority as i64) * 100_000 + i as i64;
-                (t.id.clone(), t.specialist.clone(), t.depends_on.clone(), rank)
+                // Minutes of slack behind the longest chain, then priority, then position.
+                let slack = ((longest - bottom[i]) * 60.0).round() as i64;
+                let rank = slack * 100_000_000 + (t.priority as i64) * 10_000_000 + i as i64;
+                let mut deps = t.depends_on.clone();
+                deps.sort();
+                deps.dedup();
+                (t.id.clone(), t.specialist.clone(), deps, rank)
             })
             .collect();
         Ok(NewRun { id: id.into(), objective: p.objective.clone(), plan_json: serde_json::to_string(p)?, tasks })

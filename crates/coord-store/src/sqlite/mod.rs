@@ -8,7 +8,7 @@ mod batch;
 mod escalations;
 mod transitions;
 
-use crate::types::{Claim, Event, Finish, NewRun, RunRecord, TaskRecord, TaskState};
+use crate::types::{Claim, Event, Finish, NewRun, RunRecord, TaskRecord};
 use crate::{Result, Store, StoreError};
 use sqlx::migrate::{Migration, MigrationType, Migrator};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
@@ -130,7 +130,9 @@ impl Store for SqliteStore {
             .iter()
             .enumerate()
             .map(|(position, (task, specialist, deps, rank))| {
-                serde_json::json!({ "t": task, "s": specialist, "p": position, "k": rank, "n": deps.len() })
+                // `deps` of a NewRun built from a plan is deduplicated; count distinct ones anyway.
+                let distinct: std::collections::BTreeSet<&String> = deps.iter().collect();
+                serde_json::json!({ "t": task, "s": specialist, "p": position, "k": rank, "n": distinct.len() })
             })
             .collect();
         let deps: Vec<serde_json::Value> = run
@@ -154,14 +156,6 @@ impl Store for SqliteStore {
         )
         .bind(&run.id)
         .bind(serde_json::Value::from(deps).to_string())
-        .execute(&mut *tx)
-        .await?;
-        // A dependency listed twice counts once: remaining_deps is the number of distinct rows.
-        sqlx::query(
-            "UPDATE tasks SET remaining_deps = (SELECT count(*) FROM task_deps d WHERE d.run_id = tasks.run_id AND d.task_id = tasks.task_id)
-             WHERE run_id = ?1 AND state = 'pending'",
-        )
-        .bind(&run.id)
         .execute(&mut *tx)
         .await?;
         sqlx::query(
