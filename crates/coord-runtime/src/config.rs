@@ -198,6 +198,9 @@ pub struct Config {
     /// `[escalation]`.
     #[serde(default)]
     pub escalation: EscalationConfig,
+    /// `[gates]`: the quality gates that check every task's artifacts.
+    #[serde(default)]
+    pub gates: coord_gates::GateConfig,
 }
 
 impl Config {

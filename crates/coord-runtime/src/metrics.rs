@@ -1,7 +1,8 @@
 //! The spec's metrics computed from the event log: `backend_tasks_completed` (tasks done),
 //! `backend_avg_completion_time` (first claim to done, seconds) and `backend_success_rate`
-//! (share of done tasks that passed on their first attempt). The others arrive with the gates,
-//! the LLM specialists and the server.
+//! (share of done tasks that passed on their first attempt, quality gates included, since a
+//! failed gate makes another attempt) and `security_audit_pass_rate` (security gate runs that
+//! passed). The others arrive with the LLM specialists and the server.
 
 use coord_store::{Store, StoreError};
 use serde::Serialize;
@@ -21,6 +22,10 @@ pub struct Metrics {
     pub attempts_started: u64,
     /// Escalations raised.
     pub escalations_raised: u64,
+    /// `security_audit_pass_rate`: share of security gate runs that passed (None before any).
+    pub security_audit_pass_rate: Option<f64>,
+    /// Gate runs recorded.
+    pub gate_runs: u64,
 }
 
 /// Computes the metrics of the given runs from their events.
@@ -29,6 +34,7 @@ pub async fn compute<S: Store>(store: &S, runs: &[String]) -> Result<Metrics, St
     let mut first_try = 0u64;
     let mut total_ms = 0i64;
     let mut m = Metrics::default();
+    let (mut security_runs, mut security_passed) = (0u64, 0u64);
     for run in runs {
         let mut first_claim: HashMap<String, i64> = HashMap::new();
         let mut after = 0;
@@ -53,12 +59,24 @@ pub async fn compute<S: Store>(store: &S, runs: &[String]) -> Result<Metrics, St
                         }
                     }
                     "task_escalated" => m.escalations_raised += 1,
+                    "gate_result" => {
+                        m.gate_runs += 1;
+                        if e.data.get("gate").and_then(|g| g.as_str()) == Some("security") {
+                            security_runs += 1;
+                            if e.data.get("passed").and_then(|p| p.as_bool()) == Some(true) {
+                                security_passed += 1;
+                            }
+                        }
+                    }
                     _ => {}
                 }
             }
         }
     }
     m.backend_tasks_completed = done;
+    if security_runs > 0 {
+        m.security_audit_pass_rate = Some(security_passed as f64 / security_runs as f64);
+    }
     if done > 0 {
         m.backend_avg_completion_time = Some(total_ms as f64 / done as f64 / 1000.0);
         m.backend_success_rate = Some(first_try as f64 / done as f64);
@@ -96,6 +114,8 @@ pub fn prometheus(m: &Metrics, run: Option<&str>) -> String {
         "Share of tasks that passed on their first attempt",
         m.backend_success_rate,
     );
+    metric("security_audit_pass_rate", "gauge", "Share of security gate runs that passed", m.security_audit_pass_rate);
+    metric("coord_gate_runs", "counter", "Quality gate runs recorded", Some(m.gate_runs as f64));
     metric("coord_attempts_started", "counter", "Attempts started", Some(m.attempts_started as f64));
     metric("coord_escalations_raised", "counter", "Escalations raised", Some(m.escalations_raised as f64));
     out

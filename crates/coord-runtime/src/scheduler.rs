@@ -239,6 +239,19 @@ impl<S: Store + Clone + 'static> Runtime<S> {
         Ok(finish)
     }
 
+    /// Gates a manual completion (`coord task complete --artifact ...`): `Some(failure)` when
+    /// a gate failed; the caller then records the failure through [`Runtime::record_failure`].
+    pub async fn gate_manual(&self, claim: &Claim, artifacts: &[String]) -> Result<Option<Failure>, RuntimeError> {
+        let record = self.store.run(&claim.run_id).await?;
+        let plan: Plan = serde_json::from_str(&record.plan_json).map_err(|e| RuntimeError::Plan(e.to_string()))?;
+        let shared = self.shared(plan);
+        let Some(task) = shared.task(&claim.task_id).cloned() else {
+            return Err(RuntimeError::Plan(format!("task `{}` is not in the run's plan", claim.task_id)));
+        };
+        let job = job_for(&shared, claim, String::new(), &format!("attempt-{}", claim.attempt), task.estimate_hours);
+        Ok(gate(&shared, claim, task.kind, &job, artifacts).await?)
+    }
+
     /// Drives a run until it is finished, cancelled, or waits only for people. Setting `cancel`
     /// to true stops every attempt (process groups are killed) and cancels the run.
     pub async fn drive(
@@ -469,14 +482,33 @@ async fn attempt<S: Store + Clone>(
     };
     let failure = match outcome {
         Outcome::Succeeded { artifacts, summary } => {
-            let detail = serde_json::json!({ "artifacts": artifacts, "summary": summary }).to_string();
-            return (claim, Some(Finish::Done { detail }), None);
+            match gate(&shared, &claim, task.kind, &job, &artifacts).await {
+                Err(_) => return (claim, None, None), // the lease was lost while gating
+                Ok(Some(failure)) => failure,
+                Ok(None) => {
+                    let detail = serde_json::json!({ "artifacts": artifacts, "summary": summary }).to_string();
+                    return (claim, Some(Finish::Done { detail }), None);
+                }
+            }
         }
         Outcome::Failed { error, category, retryable } => Failure { error, category, retryable },
         Outcome::EscalationRequested { category, reason } => Failure { error: reason, category, retryable: true },
     };
     let (finish, notice) = decide(&shared, &claim, task.kind, &job, failure).await;
     (claim, Some(finish), notice)
+}
+
+/// Runs the task's gates over its artifacts; `Ok(Some(failure))` when a gate failed.
+async fn gate<S: Store>(shared: &Shared<S>, claim: &Claim, kind: TaskKind, job: &Job, artifacts: &[String]) -> Result<Option<Failure>, StoreError> {
+    if artifacts.is_empty() || shared.config.gates.disabled_in_runs {
+        return Ok(None);
+    }
+    shared.store.start_gating(claim, now_ms()).await?;
+    let worktree = job.attempt_dir.join("worktree");
+    let root = if worktree.is_dir() { worktree } else { job.workspace.clone() };
+    let verdict = crate::gating::judge(root, kind, artifacts.to_vec(), shared.config.gates.clone()).await;
+    shared.store.record_gates(claim, &verdict.results, now_ms()).await?;
+    Ok(verdict.failure)
 }
 
 /// Renews the lease every third of its length; returns when it is lost.

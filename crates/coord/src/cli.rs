@@ -43,6 +43,50 @@ pub enum Command {
     Escalation(EscalationArgs),
     /// The spec's metrics, computed from the event log.
     Metrics(MetricsArgs),
+    /// Run the quality gates over a repository (usable alone, and in CI).
+    Gate(GateArgs),
+}
+
+/// Output formats of `coord gate`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum GateFormat {
+    /// Findings and a summary for people.
+    Text,
+    /// The report as JSON.
+    Json,
+    /// SARIF 2.1.0 (GitHub code scanning).
+    Sarif,
+}
+
+/// Arguments of `coord gate`.
+#[derive(Debug, Args)]
+pub struct GateArgs {
+    /// The repository to check (default: the current folder).
+    #[arg(long, value_name = "DIR")]
+    pub repo: Option<PathBuf>,
+    /// Gates to run (repeatable): api, code, security, performance, database, testing,
+    /// documentation. Default: all.
+    #[arg(long = "gate", value_name = "NAME")]
+    pub gates: Vec<String>,
+    /// Output format.
+    #[arg(long, value_enum, default_value = "text")]
+    pub format: GateFormat,
+    /// Exit non-zero when a finding is at or above this severity (default: [gates] fail_on,
+    /// else high).
+    #[arg(long, value_name = "SEVERITY")]
+    pub fail_on: Option<String>,
+    /// Also run the project's test command (implied by --gate testing).
+    #[arg(long)]
+    pub run_tests: bool,
+    /// Print the checklist: every item, how it is decided, and by which checker.
+    #[arg(long)]
+    pub list: bool,
+    /// Write the report to this file instead of stdout.
+    #[arg(long, value_name = "FILE")]
+    pub out: Option<PathBuf>,
+    /// The configuration file (default: coord.toml in the repository).
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
 }
 
 /// Where the store and the project are.

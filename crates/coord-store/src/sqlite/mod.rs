@@ -297,6 +297,70 @@ impl Store for SqliteStore {
         Ok(out)
     }
 
+    async fn start_gating(&self, claim: &Claim, now: i64) -> Result<()> {
+        let mut tx = self.write().await?;
+        let held: i64 = sqlx::query_scalar("SELECT count(*) FROM leases WHERE run_id = ? AND task_id = ? AND token = ?")
+            .bind(&claim.run_id)
+            .bind(&claim.task_id)
+            .bind(claim.token)
+            .fetch_one(&mut *tx)
+            .await?;
+        if held == 0 {
+            return Err(StoreError::LeaseLost { run: claim.run_id.clone(), task: claim.task_id.clone(), token: claim.token });
+        }
+        sqlx::query("UPDATE tasks SET state = 'gating', updated_at = ? WHERE run_id = ? AND task_id = ? AND state = 'running'")
+            .bind(now)
+            .bind(&claim.run_id)
+            .bind(&claim.task_id)
+            .execute(&mut *tx)
+            .await?;
+        event(&mut tx, &claim.run_id, Some(&claim.task_id), "task_gating", serde_json::json!({ "attempt": claim.attempt }), now).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn record_gates(&self, claim: &Claim, results: &[(String, bool, String)], now: i64) -> Result<()> {
+        let mut tx = self.write().await?;
+        for (gate, passed, report) in results {
+            sqlx::query(
+                "INSERT OR REPLACE INTO gate_results (run_id, task_id, attempt, gate, passed, report_json, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+            )
+            .bind(&claim.run_id)
+            .bind(&claim.task_id)
+            .bind(claim.attempt)
+            .bind(gate)
+            .bind(*passed)
+            .bind(report)
+            .bind(now)
+            .execute(&mut *tx)
+            .await?;
+            event(
+                &mut tx,
+                &claim.run_id,
+                Some(&claim.task_id),
+                "gate_result",
+                serde_json::json!({ "attempt": claim.attempt, "gate": gate, "passed": passed }),
+                now,
+            )
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn gate_results(&self, run_id: &str, task_id: &str) -> Result<Vec<(i64, String, bool, String)>> {
+        let rows = sqlx::query(
+            "SELECT attempt, gate, passed, report_json FROM gate_results WHERE run_id = ? AND task_id = ? ORDER BY attempt, gate",
+        )
+        .bind(run_id)
+        .bind(task_id)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|r| Ok((r.try_get("attempt")?, r.try_get("gate")?, r.try_get::<bool, _>("passed")?, r.try_get("report_json")?)))
+            .collect()
+    }
+
     async fn claim_task(&self, run_id: &str, task_id: &str, owner: &str, lease_ms: i64, now: i64) -> Result<Claim> {
         self.claim_task_impl(run_id, task_id, owner, lease_ms, now).await
     }

@@ -3,6 +3,7 @@
 mod agents;
 mod brief;
 mod context;
+mod gate;
 mod plan;
 mod progress;
 mod run;
@@ -28,6 +29,7 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         Command::Cancel(args) => run::cancel(args),
         Command::Metrics(args) => run::metrics(args),
         Command::Task(args) => task::task(args),
+        Command::Gate(args) => gate::gate(args),
         Command::Escalation(args) => task::escalation(args),
         Command::Schema(args) => match args.which {
             SchemaKind::Plan => {

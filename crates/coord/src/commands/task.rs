@@ -99,6 +99,25 @@ pub fn task(args: TaskArgs) -> Result<ExitCode> {
                             .await?
                     }
                 };
+                // The artifacts a person names are checked like an executor's.
+                let runtime = Runtime::new(
+                    project.store.clone(),
+                    project.roster.clone(),
+                    project.config.clone(),
+                    project.dir.clone(),
+                    project.runs_dir.clone(),
+                );
+                if let Some(failure) = runtime.gate_manual(&claim, &artifact).await? {
+                    println!("{task}: the quality gates refused the result:\n{}", failure.error);
+                    match runtime.record_failure(&claim, failure).await? {
+                        Finish::Escalate { level, .. } => println!("{task}: escalated (level {level})"),
+                        Finish::Retry { level, .. } => {
+                            println!("{task}: back to ready at escalation level {level}; fix it and complete it again")
+                        }
+                        _ => {}
+                    }
+                    return Ok(ExitCode::from(1));
+                }
                 let detail =
                     serde_json::json!({ "artifacts": artifact, "summary": note.unwrap_or_default(), "by": "manual" })
                         .to_string();

@@ -1,0 +1,230 @@
+//! Running gates: which checkers a selection of gates needs, one walk of the tree, per-file
+//! checkers split across threads, and the report.
+
+use crate::checker::{CheckOutput, Checker, Workspace};
+use crate::checklist::{GATES, ITEMS};
+use crate::cors::CorsChecker;
+use crate::docs::DocsChecker;
+use crate::finding::{Finding, Note, Severity};
+use crate::injection::InjectionChecker;
+use crate::logs::LogsChecker;
+use crate::migrations::MigrationsChecker;
+use crate::nplusone::NPlusOneChecker;
+use crate::openapi::OpenApiChecker;
+use crate::secrets::SecretsChecker;
+use crate::testing::{CoverageChecker, TestsChecker};
+use crate::walk::{WalkLimits, read_tree};
+use serde::{Deserialize, Serialize};
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+/// `[gates]` of `coord.toml`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GateConfig {
+    /// Run the project's test command (the `tests` checker). Off by default for `coord gate`
+    /// because it executes code; `--gate testing` or `--run-tests` turns it on.
+    #[serde(default)]
+    pub run_tests: bool,
+    /// The test command; detected when absent.
+    #[serde(default)]
+    pub test_command: Option<Vec<String>>,
+    /// Timeout of the test command.
+    #[serde(default = "default_test_timeout")]
+    pub test_timeout_secs: u64,
+    /// Minimum line coverage, percent.
+    #[serde(default = "default_threshold")]
+    pub coverage_threshold: f64,
+    /// Paths (prefixes or substrings) where fake secrets are allowed: test fixtures.
+    #[serde(default)]
+    pub secrets_allow: Vec<String>,
+    /// Files larger than this are skipped with a note.
+    #[serde(default = "default_max_file")]
+    pub max_file_bytes: u64,
+    /// Findings at or above this severity fail (default `high`).
+    #[serde(default = "default_fail_on")]
+    pub fail_on: Severity,
+    /// Do not run gates on task artifacts inside runs (`coord gate` still runs them).
+    #[serde(default)]
+    pub disabled_in_runs: bool,
+}
+
+fn default_fail_on() -> Severity {
+    Severity::High
+}
+
+fn default_test_timeout() -> u64 {
+    600
+}
+fn default_threshold() -> f64 {
+    80.0
+}
+fn default_max_file() -> u64 {
+    2 * 1024 * 1024
+}
+
+impl Default for GateConfig {
+    fn default() -> Self {
+        GateConfig {
+            run_tests: false,
+            test_command: None,
+            test_timeout_secs: default_test_timeout(),
+            coverage_threshold: default_threshold(),
+            secrets_allow: Vec::new(),
+            max_file_bytes: default_max_file(),
+            fail_on: default_fail_on(),
+            disabled_in_runs: false,
+        }
+    }
+}
+
+/// The result of running gates over a tree.
+#[derive(Debug, Clone, Serialize)]
+pub struct GateReport {
+    /// The scanned root.
+    pub root: String,
+    /// The gates selected.
+    pub gates: Vec<String>,
+    /// The checkers that ran.
+    pub checkers: Vec<String>,
+    /// Findings, sorted by file, line and rule.
+    pub findings: Vec<Finding>,
+    /// What could not be checked.
+    pub notes: Vec<Note>,
+    /// Files scanned.
+    pub files: usize,
+    /// Bytes scanned.
+    pub bytes: u64,
+    /// Wall time, milliseconds.
+    pub millis: u64,
+}
+
+impl GateReport {
+    /// Whether no finding is at or above `fail_on`.
+    pub fn passes(&self, fail_on: Severity) -> bool {
+        !self.findings.iter().any(|f| f.severity >= fail_on)
+    }
+
+    /// Whether the findings of one gate pass.
+    pub fn gate_passes(&self, gate: &str, fail_on: Severity) -> bool {
+        !self.findings.iter().any(|f| f.severity >= fail_on && f.item.split('.').next() == Some(gate))
+    }
+}
+
+/// Why gates could not run at all.
+#[derive(Debug, thiserror::Error)]
+pub enum GateError {
+    /// Unknown gate name.
+    #[error("unknown gate `{0}` (gates: api, code, security, performance, database, testing, documentation)")]
+    UnknownGate(String),
+    /// The root is not a readable folder.
+    #[error("cannot scan {path}: {reason}")]
+    Root {
+        /// The root.
+        path: String,
+        /// Why.
+        reason: String,
+    },
+}
+
+/// The checker ids the gates need. `run_tests` adds the test runner.
+pub fn checkers_for(gates: &[String], run_tests: bool) -> Vec<&'static str> {
+    let mut ids: Vec<&'static str> = Vec::new();
+    for item in ITEMS.iter().filter(|i| gates.iter().any(|g| g == i.gate)) {
+        for c in item.checkers {
+            if (*c != "tests" || run_tests) && !ids.contains(c) {
+                ids.push(c);
+            }
+        }
+    }
+    ids
+}
+
+/// The checker with this id, configured.
+pub fn build(id: &str, config: &GateConfig) -> Option<Box<dyn Checker>> {
+    Some(match id {
+        "secrets" => Box::new(SecretsChecker { allow: config.secrets_allow.clone() }),
+        "sql-injection" => Box::new(InjectionChecker),
+        "sensitive-logs" => Box::new(LogsChecker),
+        "cors" => Box::new(CorsChecker),
+        "openapi" => Box::new(OpenApiChecker),
+        "migrations" => Box::new(MigrationsChecker),
+        "n-plus-one" => Box::new(NPlusOneChecker),
+        "docs" => Box::new(DocsChecker),
+        "tests" => Box::new(TestsChecker {
+            command: config.test_command.clone(),
+            timeout: Duration::from_secs(config.test_timeout_secs.max(1)),
+        }),
+        "coverage" => Box::new(CoverageChecker { threshold: config.coverage_threshold }),
+        _ => return None,
+    })
+}
+
+/// Runs the selected gates (all when `gates` is empty) over the tree at `root`.
+pub fn run_gates(root: &Path, gates: &[String], config: &GateConfig, run_tests: bool) -> Result<GateReport, GateError> {
+    let started = Instant::now();
+    for g in gates {
+        if !GATES.contains(&g.as_str()) {
+            return Err(GateError::UnknownGate(g.clone()));
+        }
+    }
+    let meta = std::fs::metadata(root).map_err(|e| GateError::Root { path: root.display().to_string(), reason: e.to_string() })?;
+    if !meta.is_dir() {
+        return Err(GateError::Root { path: root.display().to_string(), reason: "not a folder".into() });
+    }
+    let gates: Vec<String> = if gates.is_empty() { GATES.iter().map(|g| g.to_string()).collect() } else { gates.to_vec() };
+    let run_tests = run_tests || config.run_tests;
+    let ids = checkers_for(&gates, run_tests);
+    let checkers: Vec<Box<dyn Checker>> = ids.iter().filter_map(|id| build(id, config)).collect();
+    let limits = WalkLimits { max_file_bytes: config.max_file_bytes, ..WalkLimits::default() };
+    let tree = read_tree(root, &limits);
+
+    let (per_file, whole): (Vec<&Box<dyn Checker>>, Vec<&Box<dyn Checker>>) = checkers.iter().partition(|c| c.per_file());
+    let threads = limits.threads.max(1);
+    let chunk = tree.files.len().div_ceil(threads).max(1);
+    let mut outputs: Vec<CheckOutput> = Vec::new();
+    std::thread::scope(|s| {
+        let mut handles = Vec::new();
+        for part in tree.files.chunks(chunk) {
+            let per_file = &per_file;
+            handles.push(s.spawn(move || {
+                let ws = Workspace { root, files: part };
+                let mut out = CheckOutput::default();
+                for c in per_file.iter() {
+                    let o = c.check(&ws);
+                    out.findings.extend(o.findings);
+                    out.notes.extend(o.notes);
+                }
+                out
+            }));
+        }
+        for c in &whole {
+            let ws = Workspace { root, files: &tree.files };
+            outputs.push(c.check(&ws));
+        }
+        for h in handles {
+            // A checker that panics is a bug; its chunk's findings are lost but the scan completes.
+            if let Ok(o) = h.join() {
+                outputs.push(o);
+            }
+        }
+    });
+    let mut findings: Vec<Finding> = Vec::new();
+    let mut notes = tree.notes;
+    for o in outputs {
+        findings.extend(o.findings);
+        notes.extend(o.notes);
+    }
+    findings.sort_by(|a, b| (&a.file, a.line, &a.rule).cmp(&(&b.file, b.line, &b.rule)));
+    findings.dedup();
+    Ok(GateReport {
+        root: root.display().to_string(),
+        gates,
+        checkers: ids.iter().map(|s| s.to_string()).collect(),
+        findings,
+        notes,
+        files: tree.files.len(),
+        bytes: tree.bytes,
+        millis: started.elapsed().as_millis() as u64,
+    })
+}

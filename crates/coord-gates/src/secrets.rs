@@ -1,0 +1,266 @@
+//! Hard-coded secrets: provider key formats (AWS, GitHub, Slack, Stripe, OpenAI, Anthropic,
+//! private keys), JWT secrets in configuration, and an entropy rule for literals assigned to
+//! names like `secret`, `password` or `token`. Paths matching the allow list (test fixtures) and
+//! lines marked `coord:allow-secret` are skipped. Findings never repeat the secret: the message
+//! shows a redacted form.
+
+use crate::checker::{CheckOutput, Checker, SourceFile, Workspace};
+use crate::finding::{Finding, Severity};
+use regex::Regex;
+use std::sync::LazyLock;
+
+fn re(p: &str) -> Regex {
+    // Constant patterns of this file, exercised by its tests.
+    #[allow(clippy::expect_used)]
+    Regex::new(p).expect("constant regex compiles")
+}
+
+/// (rule, severity, what it is, pattern)
+static PROVIDERS: LazyLock<Vec<(&'static str, Severity, &'static str, Regex)>> = LazyLock::new(|| {
+    vec![
+        ("secrets/aws-access-key", Severity::High, "AWS access key id", re(r"\b(?:AKIA|ASIA)[0-9A-Z]{16}\b")),
+        (
+            "secrets/aws-secret-key",
+            Severity::Critical,
+            "AWS secret access key",
+            re(r#"(?i)aws_?secret_?access_?key["']?\s*[:=]\s*["']?([A-Za-z0-9/+=]{40})\b"#),
+        ),
+        ("secrets/github-token", Severity::High, "GitHub token", re(r"\b(?:gh[pousr]_[A-Za-z0-9]{36,}|github_pat_[A-Za-z0-9_]{22,})\b")),
+        ("secrets/slack-token", Severity::High, "Slack token", re(r"\bxox[baprs]-[A-Za-z0-9-]{10,}")),
+        (
+            "secrets/slack-webhook",
+            Severity::Medium,
+            "Slack webhook URL",
+            re(r"https://hooks\.slack\.com/services/T[A-Z0-9]+/B[A-Z0-9]+/[A-Za-z0-9]+"),
+        ),
+        ("secrets/stripe-live-key", Severity::Critical, "Stripe live secret key", re(r"\b[sr]k_live_[A-Za-z0-9]{20,}\b")),
+        ("secrets/stripe-test-key", Severity::Low, "Stripe test secret key", re(r"\b[sr]k_test_[A-Za-z0-9]{20,}\b")),
+        ("secrets/anthropic-key", Severity::Critical, "Anthropic API key", re(r"\bsk-ant-[A-Za-z0-9_-]{20,}")),
+        ("secrets/openai-key", Severity::Critical, "OpenAI API key", re(r"\bsk-(?:proj-|svcacct-|admin-)?[A-Za-z0-9_-]{32,}")),
+        (
+            "secrets/private-key",
+            Severity::Critical,
+            "private key",
+            re(r"-----BEGIN (?:RSA |EC |DSA |OPENSSH |PGP |ENCRYPTED )?PRIVATE KEY(?: BLOCK)?-----"),
+        ),
+    ]
+});
+
+static JWT_CONFIG: LazyLock<Regex> = LazyLock::new(|| {
+    re(r#"(?i)\b(jwt[._-]?secret|jwt[._-]?key|jwtsecret|secret[_-]?key|token[_-]?secret|signing[_-]?key)["']?\s*[:=]\s*["']?([^\s"'#,}]{8,})"#)
+});
+
+/// `jwt:` with a nested `secret:` in YAML (Spring's application.yml and friends).
+static JWT_NESTED: LazyLock<Regex> = LazyLock::new(|| {
+    re(r#"(?m)^[ \t]*jwt[ \t]*:[ \t]*\n(?:[ \t]+[^\n]*\n){0,10}?[ \t]+(?:secret|key|signing[-_]?key|secret[-_]?key)[ \t]*:[ \t]*["']?([^\s"'#]{8,})"#)
+});
+static ASSIGNMENT: LazyLock<Regex> = LazyLock::new(|| {
+    re(r#"(?i)\b([a-z_][a-z0-9_]*(?:secret|password|passwd|pwd|token|api_?key|apikey|access_?key|private_?key|client_?secret|auth)[a-z0-9_]*)["']?\s*(?:[:=]|:=|=>)\s*["'`]([^"'`\s]{8,})["'`]"#)
+});
+
+const CONFIG_EXTS: &[&str] = &["env", "yml", "yaml", "json", "properties", "toml", "ini", "cfg", "conf"];
+
+/// Placeholders and references that are not secrets.
+fn is_placeholder(v: &str) -> bool {
+    let l = v.to_ascii_lowercase();
+    l.contains("${")
+        || l.starts_with('$')
+        || l.starts_with('<')
+        || l.starts_with('%')
+        || l.contains("process.env")
+        || l.contains("os.environ")
+        || l.contains("getenv")
+        || l.contains("{{")
+        || ["changeme", "change-me", "example", "placeholder", "your-", "your_", "xxxx", "dummy", "redacted", "secret123", "password"]
+            .iter()
+            .any(|p| l.contains(p))
+        || l.chars().all(|c| c == '*' || c == 'x' || c == '.')
+}
+
+/// Shannon entropy in bits per character.
+pub fn entropy(s: &str) -> f64 {
+    let mut counts = [0u32; 256];
+    for b in s.bytes() {
+        counts[b as usize] += 1;
+    }
+    let n = s.len() as f64;
+    counts.iter().filter(|&&c| c > 0).map(|&c| {
+        let p = c as f64 / n;
+        -p * p.log2()
+    }).sum()
+}
+
+/// `abcd…wxyz` (length n): enough to recognise, too little to use.
+fn redact(s: &str) -> String {
+    let chars: Vec<char> = s.chars().collect();
+    if chars.len() <= 8 {
+        return format!("{}… (length {})", chars.iter().take(2).collect::<String>(), chars.len());
+    }
+    format!("{}…{} (length {})", chars[..4].iter().collect::<String>(), chars[chars.len() - 2..].iter().collect::<String>(), chars.len())
+}
+
+/// The secrets checker.
+#[derive(Debug, Clone, Default)]
+pub struct SecretsChecker {
+    /// Path prefixes or substrings whose files are allowed to hold fake secrets (test fixtures).
+    pub allow: Vec<String>,
+}
+
+impl SecretsChecker {
+    fn allowed(&self, rel: &str) -> bool {
+        self.allow.iter().any(|a| !a.is_empty() && (rel.starts_with(a.as_str()) || rel.contains(a.as_str())))
+    }
+
+    fn file(&self, f: &SourceFile, out: &mut Vec<Finding>) {
+        if self.allowed(&f.rel) {
+            return;
+        }
+        let line_allowed = |offset: usize| {
+            let start = f.text[..offset].rfind('\n').map_or(0, |i| i + 1);
+            let end = f.text[offset..].find('\n').map_or(f.text.len(), |i| offset + i);
+            f.text[start..end].contains("coord:allow-secret")
+        };
+        let mut seen_lines = Vec::new();
+        let mut push = |out: &mut Vec<Finding>, rule: &str, severity, offset: usize, message: String, fix: &str, item: &str| {
+            let line = f.line_of(offset);
+            if seen_lines.contains(&line) || line_allowed(offset) {
+                return;
+            }
+            seen_lines.push(line);
+            out.push(Finding {
+                rule: rule.into(),
+                severity,
+                file: f.rel.clone(),
+                line,
+                message,
+                fix: fix.into(),
+                item: item.into(),
+            });
+        };
+        for (rule, severity, what, pattern) in PROVIDERS.iter() {
+            for m in pattern.find_iter(&f.text) {
+                push(
+                    out,
+                    rule,
+                    *severity,
+                    m.start(),
+                    format!("hard-coded {what}: {}", redact(m.as_str())),
+                    "remove it, rotate the credential, and read it from an environment variable or secret manager",
+                    "code.no-secrets",
+                );
+            }
+        }
+        let is_config = CONFIG_EXTS.contains(&f.ext().as_str()) || f.rel.rsplit('/').next().is_some_and(|n| n.starts_with(".env"));
+        if is_config {
+            let flat = JWT_CONFIG.captures_iter(&f.text).filter_map(|c| Some((c.get(0)?.start(), c.get(2)?)));
+            let nested = JWT_NESTED.captures_iter(&f.text).filter_map(|c| c.get(1).map(|v| (v.start(), v)));
+            let found: Vec<_> = flat.chain(nested).collect();
+            for (start, value) in found {
+                if is_placeholder(value.as_str()) {
+                    continue;
+                }
+                push(
+                    out,
+                    "secrets/jwt-secret-in-config",
+                    Severity::High,
+                    start,
+                    format!("JWT signing secret in configuration: {}", redact(value.as_str())),
+                    "load the signing key from an environment variable or secret manager; rotate the exposed one",
+                    "security.secrets-env",
+                );
+            }
+        }
+        for c in ASSIGNMENT.captures_iter(&f.text) {
+            let (Some(all), Some(name), Some(value)) = (c.get(0), c.get(1), c.get(2)) else { continue };
+            let v = value.as_str();
+            if is_placeholder(v) {
+                continue;
+            }
+            let n = name.as_str().to_ascii_lowercase();
+            let threshold = if n.contains("pass") || n.contains("pwd") { 3.0 } else { 3.5 };
+            if entropy(v) < threshold {
+                continue;
+            }
+            push(
+                out,
+                "secrets/high-entropy-assignment",
+                Severity::High,
+                all.start(),
+                format!("`{}` is assigned a literal that looks like a secret: {}", name.as_str(), redact(v)),
+                "read it from an environment variable (process.env / os.environ / System.getenv) and rotate it",
+                "security.secrets-env",
+            );
+        }
+    }
+}
+
+impl Checker for SecretsChecker {
+    fn id(&self) -> &'static str {
+        "secrets"
+    }
+    fn check(&self, ws: &Workspace<'_>) -> CheckOutput {
+        let mut out = CheckOutput::default();
+        for f in ws.files {
+            self.file(f, &mut out.findings);
+        }
+        out
+    }
+    fn per_file(&self) -> bool {
+        true
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn scan(name: &str, text: &str) -> Vec<Finding> {
+        let f = SourceFile { rel: name.into(), path: name.into(), text: text.into() };
+        let mut out = Vec::new();
+        SecretsChecker::default().file(&f, &mut out);
+        out
+    }
+
+    #[test]
+    fn provider_formats() {
+        let aws = format!("const k = \"{}{}\";", "AKIA", "Z7Q4W2E8R6T1Y3U5");
+        assert_eq!(scan("a.js", &aws)[0].rule, "secrets/aws-access-key");
+        let gh = format!("token: {}{}", "ghp_", "a".repeat(36));
+        assert_eq!(scan("a.yml", &gh)[0].rule, "secrets/github-token");
+        let key = format!("{}-----\nMIIE\n", "-----BEGIN RSA PRIVATE KEY");
+        assert_eq!(scan("id_rsa", &key)[0].rule, "secrets/private-key");
+        let ant = format!("ANTHROPIC = '{}{}'", "sk-ant-", "api03-abcdefghijklmnopqrstuvwxyz012345");
+        let found = scan("x.py", &ant);
+        assert!(found.iter().any(|f| f.rule == "secrets/anthropic-key"), "{found:?}");
+        assert!(!found.iter().any(|f| f.rule == "secrets/openai-key"), "anthropic keys are not openai keys");
+    }
+
+    #[test]
+    fn messages_never_carry_the_secret() {
+        let secret = format!("{}{}", "sk_live_", "4eC39HqLyjWDarjtT1zdp7dc");
+        let found = scan("pay.js", &format!("const stripe = require('stripe')('{secret}');"));
+        assert_eq!(found[0].rule, "secrets/stripe-live-key");
+        assert!(!found[0].message.contains(&secret));
+    }
+
+    #[test]
+    fn entropy_rule_and_placeholders() {
+        assert_eq!(scan("c.py", "DB_PASSWORD = \"k9#Lq2!vZ8@xR4\"")[0].rule, "secrets/high-entropy-assignment");
+        assert!(scan("c.py", "DB_PASSWORD = os.environ[\"DB_PASSWORD\"]").is_empty());
+        assert!(scan("c.py", "password = \"changeme123\"").is_empty());
+        assert!(scan("c.js", "const token = \"aaaaaaaaaaaa\";").is_empty(), "low entropy");
+        assert!(scan("c.js", "const token = \"Zk8pQ2vL9xW4rT7m\"; // coord:allow-secret").is_empty());
+        assert_eq!(scan(".env", "JWT_SECRET=s3cr3tK3yF0rS1gn1ng")[0].rule, "secrets/jwt-secret-in-config");
+        assert!(scan(".env", "JWT_SECRET=${JWT_SECRET}").is_empty());
+        assert_eq!(scan("application.yml", "jwt:\n  issuer: me\n  secret: h7Kp2Qz9Lw4Xv8Nc\n")[0].line, 3);
+        assert!(scan("application.yml", "jwt:\n  secret: ${JWT_SECRET}\n").is_empty());
+    }
+
+    #[test]
+    fn allow_list_skips_fixtures() {
+        let f = SourceFile { rel: "tests/fixtures/keys.js".into(), path: "k".into(), text: format!("{}{}", "AKIA", "Z7Q4W2E8R6T1Y3U5") };
+        let mut out = Vec::new();
+        SecretsChecker { allow: vec!["tests/fixtures/".into()] }.file(&f, &mut out);
+        assert!(out.is_empty());
+    }
+}

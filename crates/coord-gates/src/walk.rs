@@ -1,0 +1,142 @@
+//! Reading the tree to scan, once, on all cores: text files under a size limit, with dependency
+//! and build folders skipped and symlinks never followed (so a symlink loop cannot trap the
+//! scan). Binary, oversized and non-UTF-8 files become notes, never errors.
+
+use crate::checker::SourceFile;
+use crate::finding::Note;
+use std::path::{Path, PathBuf};
+
+/// Folders never scanned.
+pub const SKIP_DIRS: &[&str] = &[
+    ".git", "node_modules", "target", "dist", "build", ".venv", "venv", "__pycache__", "vendor", ".coord", ".next",
+    ".idea", ".vscode", ".gradle", ".mvn", ".tox", ".mypy_cache", ".pytest_cache", "bower_components",
+];
+
+/// Limits of a walk.
+#[derive(Debug, Clone, Copy)]
+pub struct WalkLimits {
+    /// Files larger than this are skipped with a note.
+    pub max_file_bytes: u64,
+    /// Threads reading files.
+    pub threads: usize,
+}
+
+impl Default for WalkLimits {
+    fn default() -> Self {
+        WalkLimits {
+            max_file_bytes: 2 * 1024 * 1024,
+            threads: std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2),
+        }
+    }
+}
+
+/// The files of a tree, and what could not be read.
+#[derive(Debug, Default)]
+pub struct Tree {
+    /// Readable text files, sorted by path.
+    pub files: Vec<SourceFile>,
+    /// Files skipped, and why.
+    pub notes: Vec<Note>,
+    /// Bytes read.
+    pub bytes: u64,
+}
+
+fn rel(root: &Path, p: &Path) -> String {
+    p.strip_prefix(root).unwrap_or(p).to_string_lossy().replace('\\', "/")
+}
+
+/// Lists the regular files under `root` (sorted), skipping [`SKIP_DIRS`] and symlinks.
+pub fn list_files(root: &Path, notes: &mut Vec<Note>) -> Vec<(PathBuf, u64)> {
+    let mut out = Vec::new();
+    let mut stack = vec![root.to_path_buf()];
+    while let Some(dir) = stack.pop() {
+        let entries = match std::fs::read_dir(&dir) {
+            Ok(e) => e,
+            Err(e) => {
+                notes.push(Note { file: rel(root, &dir), message: format!("cannot read folder: {e}") });
+                continue;
+            }
+        };
+        for entry in entries.filter_map(Result::ok) {
+            let Ok(kind) = entry.file_type() else { continue };
+            let path = entry.path();
+            if kind.is_symlink() {
+                continue;
+            }
+            if kind.is_dir() {
+                let name = entry.file_name();
+                if !SKIP_DIRS.iter().any(|s| name == *s) {
+                    stack.push(path);
+                }
+            } else if kind.is_file() {
+                let len = entry.metadata().map(|m| m.len()).unwrap_or(0);
+                out.push((path, len));
+            }
+        }
+    }
+    out.sort();
+    out
+}
+
+/// A file read (possibly with a note about it) or skipped (with the note saying why).
+type ReadResult = (Option<SourceFile>, Option<Note>);
+
+fn read_one(root: &Path, path: &Path, len: u64, limits: &WalkLimits) -> ReadResult {
+    match read_checked(root, path, len, limits) {
+        Ok((file, note)) => (Some(file), note),
+        Err(note) => (None, Some(note)),
+    }
+}
+
+fn read_checked(root: &Path, path: &Path, len: u64, limits: &WalkLimits) -> Result<(SourceFile, Option<Note>), Note> {
+    let r = rel(root, path);
+    if len > limits.max_file_bytes {
+        return Err(Note { file: r, message: format!("skipped: {len} bytes is over the {} byte limit", limits.max_file_bytes) });
+    }
+    let bytes = std::fs::read(path).map_err(|e| Note { file: r.clone(), message: format!("cannot read: {e}") })?;
+    let head = &bytes[..bytes.len().min(8192)];
+    if head.contains(&0) {
+        return Err(Note { file: r, message: "skipped: binary file".into() });
+    }
+    let (text, note) = match String::from_utf8(bytes) {
+        Ok(t) => (t, None),
+        // Scanned anyway (a secret in a Latin-1 file is still a secret), and noted.
+        Err(e) => {
+            let at = e.utf8_error().valid_up_to();
+            let note = Note { file: r.clone(), message: format!("not valid UTF-8 (byte {at}); scanned with replacement characters") };
+            (String::from_utf8_lossy(e.as_bytes()).into_owned(), Some(note))
+        }
+    };
+    Ok((SourceFile { rel: r, path: path.to_path_buf(), text }, note))
+}
+
+/// Reads the tree under `root` with `limits.threads` threads.
+pub fn read_tree(root: &Path, limits: &WalkLimits) -> Tree {
+    let mut notes = Vec::new();
+    let listed = list_files(root, &mut notes);
+    let threads = limits.threads.max(1);
+    let chunk = listed.len().div_ceil(threads).max(1);
+    let mut results: Vec<Vec<ReadResult>> = Vec::new();
+    std::thread::scope(|s| {
+        let handles: Vec<_> = listed
+            .chunks(chunk)
+            .map(|part| s.spawn(move || part.iter().map(|(p, len)| read_one(root, p, *len, limits)).collect::<Vec<_>>()))
+            .collect();
+        for h in handles {
+            // A panicking reader thread would be a bug in read_one; its files are skipped.
+            if let Ok(r) = h.join() {
+                results.push(r);
+            }
+        }
+    });
+    let mut tree = Tree { notes, ..Tree::default() };
+    for (file, note) in results.into_iter().flatten() {
+        if let Some(f) = file {
+            tree.bytes += f.text.len() as u64;
+            tree.files.push(f);
+        }
+        tree.notes.extend(note);
+    }
+    tree.files.sort_by(|a, b| a.rel.cmp(&b.rel));
+    tree
+}
