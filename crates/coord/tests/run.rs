@@ -246,3 +246,43 @@ fn bad_run_input_gets_one_clear_error() {
     let out = p.coord(&["resume", "run-nope"]);
     assert!(String::from_utf8_lossy(&out.stderr).contains("no run `run-nope`"));
 }
+
+#[test]
+fn a_failed_quality_gate_drives_escalation_with_the_findings_as_feedback() {
+    let p = Project::new();
+    let git = |args: &[&str]| {
+        let ok = std::process::Command::new("git").args(args).current_dir(p.path()).output().unwrap().status.success();
+        assert!(ok, "git {args:?}");
+    };
+    git(&["init", "-q"]);
+    git(&["config", "user.email", "t@example.com"]);
+    git(&["config", "user.name", "t"]);
+    p.write("README.md", "# svc\n");
+    git(&["add", "."]);
+    git(&["commit", "-qm", "init"]);
+    p.write("plan.json", &plan_json(&[("t1", "nodejs-expert", &[])]));
+    // Attempt 1 writes an injectable query; attempt 2, told by the gate, writes a parameterized one.
+    let script = concat!(
+        "cat > brief-$COORD_ATTEMPT.md; mkdir -p src; ",
+        "if [ $COORD_ATTEMPT -eq 1 ]; then ",
+        "echo 'db.query(`SELECT * FROM users WHERE id = ${req.params.id}`);' > src/users.js; ",
+        "else echo 'db.query(\"SELECT * FROM users WHERE id = $1\", [req.params.id]);' > src/users.js; fi"
+    );
+    p.write(
+        "coord.toml",
+        &format!("{}[specialists.nodejs-expert]\nexecutor = \"command\"\ncommand = [\"sh\", \"-c\", {script:?}]\n", config("")),
+    );
+    let out = p.ok(&["run", "--plan", "plan.json"]);
+    assert!(out.contains("level 1: retrying after: quality gate failed"), "{out}");
+    let second = std::fs::read_to_string(p.path().join("brief-2.md")).unwrap();
+    assert!(second.contains("sql-injection/js-interpolation"), "{second}");
+    assert!(second.contains("src/users.js:1"), "{second}");
+    let run = p.only_run();
+    assert_eq!(p.status(&run)["state"], "done");
+    let log = p.ok(&["log", &run, "--json"]);
+    let gates: Vec<&str> = log.lines().filter(|l| l.contains("\"gate_result\"")).collect();
+    assert_eq!(gates.len(), 6, "code, security and performance gates, twice: {gates:?}");
+    let metrics = p.ok(&["metrics", &run]);
+    assert!(metrics.contains(&format!("security_audit_pass_rate{{run=\"{run}\"}} 0.5")), "{metrics}");
+    assert!(metrics.contains(&format!("backend_success_rate{{run=\"{run}\"}} 0")), "the first pass failed its gate: {metrics}");
+}
