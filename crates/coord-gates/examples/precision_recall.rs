@@ -9,8 +9,15 @@ use std::path::PathBuf;
 fn main() {
     let base = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures");
     let config = coord_gates::GateConfig::default();
-    let ids = coord_gates::checkers_for(&coord_gates::checklist::GATES.iter().map(|g| g.to_string()).collect::<Vec<_>>(), false);
-    let checkers: Vec<Box<dyn Checker>> = ids.iter().filter_map(|id| coord_gates::report::build(id, &config)).filter(|c| !matches!(c.id(), "docs" | "coverage")).collect();
+    let ids = coord_gates::checkers_for(
+        &coord_gates::checklist::GATES.iter().map(|g| g.to_string()).collect::<Vec<_>>(),
+        false,
+    );
+    let checkers: Vec<Box<dyn Checker>> = ids
+        .iter()
+        .filter_map(|id| coord_gates::report::build(id, &config))
+        .filter(|c| !matches!(c.id(), "docs" | "coverage"))
+        .collect();
     let refs: Vec<&dyn Checker> = checkers.iter().map(|c| c.as_ref()).collect();
     let mut total: BTreeMap<String, Score> = BTreeMap::new();
     // Fixture folders: children of tests/fixtures, or their children when they only group
@@ -18,10 +25,13 @@ fn main() {
     // defects, or when it is a clean twin (every finding there is a false positive).
     let mut dirs: Vec<PathBuf> = Vec::new();
     let children = |d: &std::path::Path| -> Vec<PathBuf> {
-        std::fs::read_dir(d).map(|es| es.filter_map(Result::ok).map(|e| e.path()).filter(|p| p.is_dir()).collect()).unwrap_or_default()
+        std::fs::read_dir(d)
+            .map(|es| es.filter_map(Result::ok).map(|e| e.path()).filter(|p| p.is_dir()).collect())
+            .unwrap_or_default()
     };
     for child in children(&base) {
-        let has_files = std::fs::read_dir(&child).map(|es| es.filter_map(Result::ok).any(|e| e.path().is_file())).unwrap_or(false);
+        let has_files =
+            std::fs::read_dir(&child).map(|es| es.filter_map(Result::ok).any(|e| e.path().is_file())).unwrap_or(false);
         if has_files { dirs.push(child) } else { dirs.extend(children(&child)) }
     }
     dirs.retain(|d| d.file_name().is_some_and(|n| n.to_string_lossy().contains("clean")) || !expected(d).is_empty());

@@ -42,7 +42,13 @@ pub struct Item {
     pub checkers: &'static [&'static str],
 }
 
-const fn item(id: &'static str, gate: &'static str, text: &'static str, decider: Decider, checkers: &'static [&'static str]) -> Item {
+const fn item(
+    id: &'static str,
+    gate: &'static str,
+    text: &'static str,
+    decider: Decider,
+    checkers: &'static [&'static str],
+) -> Item {
     Item { id, gate, text, decider, checkers }
 }
 
@@ -53,7 +59,13 @@ pub const GATES: [&str; 7] = ["api", "code", "security", "performance", "databas
 
 /// Every item of the spec's checklist.
 pub const ITEMS: &[Item] = &[
-    item("api.rest-conventions", "api", "Endpoints follow REST conventions (or GraphQL best practices)", A, &["openapi"]),
+    item(
+        "api.rest-conventions",
+        "api",
+        "Endpoints follow REST conventions (or GraphQL best practices)",
+        A,
+        &["openapi"],
+    ),
     item("api.http-methods", "api", "HTTP methods are correct (GET/POST/PUT/DELETE)", A, &["openapi"]),
     item("api.response-codes", "api", "Response codes are appropriate (200/201/400/401/403/404/500)", A, &["openapi"]),
     item("api.error-responses", "api", "Error responses are consistent and documented", A, &["openapi"]),
@@ -67,7 +79,13 @@ pub const ITEMS: &[Item] = &[
     item("code.tested", "code", "Code is testable and tested (≥80% coverage)", A, &["tests", "coverage"]),
     item("security.authentication", "security", "Authentication properly implemented", L, &[]),
     item("security.authorization", "security", "Authorization checks on all endpoints", A, &["openapi"]),
-    item("security.sql-injection", "security", "SQL injection prevention (parameterized queries)", A, &["sql-injection"]),
+    item(
+        "security.sql-injection",
+        "security",
+        "SQL injection prevention (parameterized queries)",
+        A,
+        &["sql-injection"],
+    ),
     item("security.cors", "security", "CORS configured correctly", A, &["cors"]),
     item("security.brute-force", "security", "Rate limiting prevents brute force", A, &["openapi"]),
     item("security.sensitive-logs", "security", "No sensitive data in logs", A, &["sensitive-logs"]),

@@ -49,11 +49,15 @@ static RULES: LazyLock<Vec<(&'static str, Regex, Regex, Regex)>> = LazyLock::new
     ]
 });
 
-static HEADER_ORIGIN: LazyLock<Regex> =
-    LazyLock::new(|| re(r#"(?i)["']Access-Control-Allow-Origin["']\s*[,:]\s*(?:["']\*["']|req(?:uest)?\.headers?(?:\.origin|\[["']origin["']\]|\.get\(["']origin["']\)))"#));
+static HEADER_ORIGIN: LazyLock<Regex> = LazyLock::new(|| {
+    re(
+        r#"(?i)["']Access-Control-Allow-Origin["']\s*[,:]\s*(?:["']\*["']|req(?:uest)?\.headers?(?:\.origin|\[["']origin["']\]|\.get\(["']origin["']\)))"#,
+    )
+});
 static HEADER_CREDENTIALS: LazyLock<Regex> =
     LazyLock::new(|| re(r#"(?i)["']Access-Control-Allow-Credentials["']\s*[,:]\s*["']?true"#));
-static DJANGO_ALL: LazyLock<Regex> = LazyLock::new(|| re(r"(?m)^\s*CORS_(?:ORIGIN_ALLOW_ALL|ALLOW_ALL_ORIGINS)\s*=\s*True"));
+static DJANGO_ALL: LazyLock<Regex> =
+    LazyLock::new(|| re(r"(?m)^\s*CORS_(?:ORIGIN_ALLOW_ALL|ALLOW_ALL_ORIGINS)\s*=\s*True"));
 static DJANGO_CREDENTIALS: LazyLock<Regex> = LazyLock::new(|| re(r"(?m)^\s*CORS_ALLOW_CREDENTIALS\s*=\s*True"));
 
 /// The CORS checker.
@@ -71,8 +75,11 @@ impl CorsChecker {
                 severity: Severity::High,
                 file: f.rel.clone(),
                 line: f.line_of(offset),
-                message: format!("{what} allows any origin together with credentials: any site can make authenticated requests"),
-                fix: "list the allowed frontend origins explicitly (from configuration) when credentials are allowed".into(),
+                message: format!(
+                    "{what} allows any origin together with credentials: any site can make authenticated requests"
+                ),
+                fix: "list the allowed frontend origins explicitly (from configuration) when credentials are allowed"
+                    .into(),
                 item: "security.cors".into(),
             });
         };
@@ -128,13 +135,31 @@ mod tests {
         assert_eq!(scan("app.js", "app.use(cors({ origin: ['https://app.example.com'], credentials: true }));"), 0);
         assert_eq!(scan("app.js", "app.use(cors({ origin: '*' }));"), 0, "public API without credentials");
         assert_eq!(
-            scan("main.py", "app.add_middleware(\n    CORSMiddleware,\n    allow_origins=[\"*\"],\n    allow_credentials=True,\n)"),
+            scan(
+                "main.py",
+                "app.add_middleware(\n    CORSMiddleware,\n    allow_origins=[\"*\"],\n    allow_credentials=True,\n)"
+            ),
             1
         );
-        assert_eq!(scan("main.py", "app.add_middleware(CORSMiddleware, allow_origins=settings.origins, allow_credentials=True)"), 0);
+        assert_eq!(
+            scan(
+                "main.py",
+                "app.add_middleware(CORSMiddleware, allow_origins=settings.origins, allow_credentials=True)"
+            ),
+            0
+        );
         assert_eq!(scan("Web.java", "@CrossOrigin(origins = \"*\", allowCredentials = \"true\")"), 1);
-        assert_eq!(scan("Cfg.java", "registry.addMapping(\"/**\").allowedOriginPatterns(\"*\").allowCredentials(true);"), 1);
-        assert_eq!(scan("s.js", "res.setHeader('Access-Control-Allow-Origin', req.headers.origin);\nres.setHeader('Access-Control-Allow-Credentials', 'true');"), 1);
+        assert_eq!(
+            scan("Cfg.java", "registry.addMapping(\"/**\").allowedOriginPatterns(\"*\").allowCredentials(true);"),
+            1
+        );
+        assert_eq!(
+            scan(
+                "s.js",
+                "res.setHeader('Access-Control-Allow-Origin', req.headers.origin);\nres.setHeader('Access-Control-Allow-Credentials', 'true');"
+            ),
+            1
+        );
         assert_eq!(scan("app.py", "CORS(app, supports_credentials=True)"), 1, "flask-cors defaults to every origin");
         assert_eq!(scan("app.py", "CORS(app, origins=[\"https://app.example.com\"], supports_credentials=True)"), 0);
         assert_eq!(scan("settings.py", "CORS_ALLOW_ALL_ORIGINS = True\nCORS_ALLOW_CREDENTIALS = True\n"), 1);

@@ -13,19 +13,32 @@ fn re(p: &str) -> Regex {
 }
 
 static HTTP_SERVICE: LazyLock<Regex> = LazyLock::new(|| {
-    re(r#"(?m)"(?:express|fastify|@nestjs/core|koa|hapi)"\s*:|^\s*(?:fastapi|flask|django|starlette)\b|spring-boot-starter-web|\bapp\.(?:get|post|put|delete)\s*\(\s*["'/]|@(?:RestController|GetMapping|PostMapping)\b|@app\.(?:get|post|route)\("#)
+    re(
+        r#"(?m)"(?:express|fastify|@nestjs/core|koa|hapi)"\s*:|^\s*(?:fastapi|flask|django|starlette)\b|spring-boot-starter-web|\bapp\.(?:get|post|put|delete)\s*\(\s*["'/]|@(?:RestController|GetMapping|PostMapping)\b|@app\.(?:get|post|route)\("#,
+    )
 });
 static OPENAPI_DOC: LazyLock<Regex> = LazyLock::new(|| re(r#"(?m)^\s*["']?(?:openapi|swagger)["']?\s*:\s*["']?\d"#));
 static HEADING: LazyLock<Regex> = LazyLock::new(|| re(r"(?m)^#{1,6}\s+(.+)$"));
 
 fn is_migration(f: &SourceFile) -> bool {
     let r = f.rel.to_ascii_lowercase();
-    (r.contains("migrations/") || r.contains("db/migrate/") || r.contains("db/migration/") || r.contains("alembic/versions/"))
+    (r.contains("migrations/")
+        || r.contains("db/migrate/")
+        || r.contains("db/migration/")
+        || r.contains("alembic/versions/"))
         && matches!(f.ext().as_str(), "sql" | "py" | "js" | "ts" | "rb")
 }
 
 fn finding(rule: &str, severity: Severity, file: &str, message: &str, fix: &str, item: &str) -> Finding {
-    Finding { rule: rule.into(), severity, file: file.into(), line: 0, message: message.into(), fix: fix.into(), item: item.into() }
+    Finding {
+        rule: rule.into(),
+        severity,
+        file: file.into(),
+        line: 0,
+        message: message.into(),
+        fix: fix.into(),
+        item: item.into(),
+    }
 }
 
 /// The documentation checker.
@@ -40,11 +53,17 @@ impl Checker for DocsChecker {
     fn check(&self, ws: &Workspace<'_>) -> CheckOutput {
         let mut out = CheckOutput::default();
         let files = ws.files;
-        let docs: Vec<&SourceFile> = files.iter().filter(|f| matches!(f.ext().as_str(), "md" | "rst" | "adoc" | "txt")).collect();
+        let docs: Vec<&SourceFile> =
+            files.iter().filter(|f| matches!(f.ext().as_str(), "md" | "rst" | "adoc" | "txt")).collect();
         let readme = files.iter().find(|f| !f.rel.contains('/') && f.rel.to_ascii_lowercase().starts_with("readme"));
         let headings: Vec<String> = docs
             .iter()
-            .flat_map(|d| HEADING.captures_iter(&d.text).filter_map(|c| c.get(1).map(|m| m.as_str().to_ascii_lowercase())).collect::<Vec<_>>())
+            .flat_map(|d| {
+                HEADING
+                    .captures_iter(&d.text)
+                    .filter_map(|c| c.get(1).map(|m| m.as_str().to_ascii_lowercase()))
+                    .collect::<Vec<_>>()
+            })
             .collect();
         let doc_text_has = |words: &[&str]| {
             docs.iter().any(|d| {
@@ -67,20 +86,42 @@ impl Checker for DocsChecker {
                     .captures_iter(&r.text)
                     .filter_map(|c| c.get(1).map(|m| m.as_str().to_ascii_lowercase()))
                     .collect();
-                if !hs.iter().any(|h| ["run", "usage", "getting started", "quick start", "quickstart", "install", "setup", "set-up"].iter().any(|w| h.contains(w))) {
-                    out.findings.push(finding("docs/readme-no-run", Severity::Low, &r.rel, "the README has no section on running the service", "add a \"Running\" section with the commands", "documentation.deployment"));
+                if !hs.iter().any(|h| {
+                    ["run", "usage", "getting started", "quick start", "quickstart", "install", "setup", "set-up"]
+                        .iter()
+                        .any(|w| h.contains(w))
+                }) {
+                    out.findings.push(finding(
+                        "docs/readme-no-run",
+                        Severity::Low,
+                        &r.rel,
+                        "the README has no section on running the service",
+                        "add a \"Running\" section with the commands",
+                        "documentation.deployment",
+                    ));
                 }
                 if !hs.iter().any(|h| h.contains("test")) {
-                    out.findings.push(finding("docs/readme-no-test", Severity::Low, &r.rel, "the README has no section on running the tests", "add a \"Testing\" section with the test command", "testing.unit"));
+                    out.findings.push(finding(
+                        "docs/readme-no-test",
+                        Severity::Low,
+                        &r.rel,
+                        "the README has no section on running the tests",
+                        "add a \"Testing\" section with the test command",
+                        "testing.unit",
+                    ));
                 }
             }
         }
 
         let service = files.iter().find(|f| {
-            matches!(f.ext().as_str(), "json" | "txt" | "toml" | "xml" | "gradle" | "kts" | "js" | "ts" | "py" | "java") && HTTP_SERVICE.is_match(&f.text)
+            matches!(f.ext().as_str(), "json" | "txt" | "toml" | "xml" | "gradle" | "kts" | "js" | "ts" | "py" | "java")
+                && HTTP_SERVICE.is_match(&f.text)
         });
-        let has_openapi = files.iter().any(|f| matches!(f.ext().as_str(), "yaml" | "yml" | "json") && OPENAPI_DOC.is_match(&f.text))
-            || files.iter().any(|f| f.text.contains("swagger-ui") || f.text.contains("springdoc") || f.text.contains("openapi_url"));
+        let has_openapi =
+            files.iter().any(|f| matches!(f.ext().as_str(), "yaml" | "yml" | "json") && OPENAPI_DOC.is_match(&f.text))
+                || files.iter().any(|f| {
+                    f.text.contains("swagger-ui") || f.text.contains("springdoc") || f.text.contains("openapi_url")
+                });
         if let (Some(s), false) = (service, has_openapi) {
             out.findings.push(finding(
                 "docs/no-openapi",
@@ -94,14 +135,37 @@ impl Checker for DocsChecker {
 
         if let Some(m) = files.iter().find(|f| is_migration(f)) {
             if !doc_text_has(&["schema", "database", "data model", "erd", "tables"]) {
-                out.findings.push(finding("docs/no-schema-docs", Severity::Low, &m.rel, "migrations exist but the database schema is not documented", "add docs/schema.md (tables, keys, relations) or a README section", "documentation.schema"));
+                out.findings.push(finding(
+                    "docs/no-schema-docs",
+                    Severity::Low,
+                    &m.rel,
+                    "migrations exist but the database schema is not documented",
+                    "add docs/schema.md (tables, keys, relations) or a README section",
+                    "documentation.schema",
+                ));
             }
             if !docs.iter().any(|d| d.text.to_ascii_lowercase().contains("backup")) {
-                out.findings.push(finding("docs/no-backup-plan", Severity::Low, &m.rel, "the database has no documented backup and recovery plan", "document backups (schedule, retention, point-in-time recovery) and a tested restore procedure", "database.backup-plan"));
+                out.findings.push(finding(
+                    "docs/no-backup-plan",
+                    Severity::Low,
+                    &m.rel,
+                    "the database has no documented backup and recovery plan",
+                    "document backups (schedule, retention, point-in-time recovery) and a tested restore procedure",
+                    "database.backup-plan",
+                ));
             }
         }
-        if (service.is_some() || readme.is_some()) && !doc_text_has(&["deploy", "release", "production", "operations", "runbook"]) {
-            out.findings.push(finding("docs/no-deployment-docs", Severity::Low, readme.map_or("README.md", |r| r.rel.as_str()), "no deployment procedure is documented", "add a \"Deployment\" section or docs/deploy.md (build, configuration, migration order, rollback)", "documentation.deployment"));
+        if (service.is_some() || readme.is_some())
+            && !doc_text_has(&["deploy", "release", "production", "operations", "runbook"])
+        {
+            out.findings.push(finding(
+                "docs/no-deployment-docs",
+                Severity::Low,
+                readme.map_or("README.md", |r| r.rel.as_str()),
+                "no deployment procedure is documented",
+                "add a \"Deployment\" section or docs/deploy.md (build, configuration, migration order, rollback)",
+                "documentation.deployment",
+            ));
         }
         out
     }
@@ -129,7 +193,14 @@ mod tests {
             ("migrations/001_init.sql", "CREATE TABLE users (id int);"),
             ("README.md", "# Orders\nSome words.\n"),
         ]);
-        for rule in ["docs/readme-no-run", "docs/readme-no-test", "docs/no-openapi", "docs/no-schema-docs", "docs/no-backup-plan", "docs/no-deployment-docs"] {
+        for rule in [
+            "docs/readme-no-run",
+            "docs/readme-no-test",
+            "docs/no-openapi",
+            "docs/no-schema-docs",
+            "docs/no-backup-plan",
+            "docs/no-deployment-docs",
+        ] {
             assert!(r.contains(&rule.to_string()), "{rule}: {r:?}");
         }
         assert_eq!(rules(&[("x.py", "print(1)")]), vec!["docs/no-readme"]);
@@ -141,7 +212,10 @@ mod tests {
             ("package.json", "{\"dependencies\": {\"express\": \"^4\"}}"),
             ("openapi.yaml", "openapi: 3.1.0\ninfo: {title: x, version: '1'}\npaths: {}\n"),
             ("migrations/001_init.sql", "CREATE TABLE users (id int);"),
-            ("README.md", "# Orders\n## Running\nnpm start\n## Testing\nnpm test\n## Deployment\nBackups run nightly; restore with pg_restore.\n"),
+            (
+                "README.md",
+                "# Orders\n## Running\nnpm start\n## Testing\nnpm test\n## Deployment\nBackups run nightly; restore with pg_restore.\n",
+            ),
             ("docs/schema.md", "# Schema\nusers(id)\n"),
         ]);
         assert!(r.is_empty(), "{r:?}");

@@ -18,7 +18,7 @@ pub fn expected(root: &Path) -> BTreeSet<Key> {
         for (i, line) in f.text.lines().enumerate() {
             if let Some(pos) = line.find("coord-expect:") {
                 for rule in line[pos + "coord-expect:".len()..].split(',') {
-                    let rule = rule.trim().split_whitespace().next().unwrap_or("").to_string();
+                    let rule = rule.split_whitespace().next().unwrap_or("").to_string();
                     if !rule.is_empty() {
                         out.insert((rule, f.rel.clone(), i + 1));
                     }

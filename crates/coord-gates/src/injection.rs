@@ -16,21 +16,29 @@ fn re(p: &str) -> Regex {
     Regex::new(p).expect("constant regex compiles")
 }
 
-const SQL_WORDS: &str = r"(?i:\b(?:select\s.+\sfrom|insert\s+into|update\s+\w+\s+set|delete\s+from|where\s|order\s+by)\b)";
+const SQL_WORDS: &str =
+    r"(?i:\b(?:select\s.+\sfrom|insert\s+into|update\s+\w+\s+set|delete\s+from|where\s|order\s+by)\b)";
 
 /// Query calls of each language, capturing the first argument's opening.
 static JS_CALL: LazyLock<Regex> =
     LazyLock::new(|| re(r"\.(?:query|execute|raw|unsafe|\$queryRawUnsafe|\$executeRawUnsafe|queryRaw)\s*\(\s*"));
-static PY_CALL: LazyLock<Regex> = LazyLock::new(|| re(r"\b(?:execute|executemany|executescript|raw|text|exec_driver_sql)\s*\(\s*"));
+static PY_CALL: LazyLock<Regex> =
+    LazyLock::new(|| re(r"\b(?:execute|executemany|executescript|raw|text|exec_driver_sql)\s*\(\s*"));
 static JAVA_CALL: LazyLock<Regex> = LazyLock::new(|| {
-    re(r"\b(?:executeQuery|executeUpdate|execute|addBatch|createQuery|createNativeQuery|prepareStatement|query|queryForObject|queryForList|update)\s*\(\s*")
+    re(
+        r"\b(?:executeQuery|executeUpdate|execute|addBatch|createQuery|createNativeQuery|prepareStatement|query|queryForObject|queryForList|update)\s*\(\s*",
+    )
 });
 static SQL: LazyLock<Regex> = LazyLock::new(|| re(SQL_WORDS));
 static REQUEST: LazyLock<Regex> = LazyLock::new(|| {
-    re(r"\b(?:req|request|ctx\.request|params|body|query|args|form|input|getParameter|request\.args|request\.form|request\.json|path_params|query_params)\b")
+    re(
+        r"\b(?:req|request|ctx\.request|params|body|query|args|form|input|getParameter|request\.args|request\.form|request\.json|path_params|query_params)\b",
+    )
 });
+static SQL_VERB: LazyLock<Regex> = LazyLock::new(|| re(r"(?i)select|insert|update|delete"));
 static PERCENT_FORMAT: LazyLock<Regex> = LazyLock::new(|| re(r#"["']\s*%\s*[\w(]"#));
-static ASSIGN: LazyLock<Regex> = LazyLock::new(|| re(r"(?m)^\s*(?:const|let|var|final\s+String|String|)\s*([A-Za-z_][A-Za-z0-9_]*)\s*=\s*(.+)$"));
+static ASSIGN: LazyLock<Regex> =
+    LazyLock::new(|| re(r"(?m)^\s*(?:const|let|var|final\s+String|String|)\s*([A-Za-z_][A-Za-z0-9_]*)\s*=\s*(.+)$"));
 
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Lang {
@@ -152,6 +160,10 @@ pub struct InjectionChecker;
 impl InjectionChecker {
     fn file(&self, f: &SourceFile, out: &mut Vec<Finding>) {
         let Some(lang) = lang_of(f) else { return };
+        // No SQL verb anywhere in the file: nothing to check (the common case, checked cheaply).
+        if !SQL_VERB.is_match(&f.text) {
+            return;
+        }
         let call = match lang {
             Lang::Js => &*JS_CALL,
             Lang::Py => &*PY_CALL,
@@ -161,14 +173,18 @@ impl InjectionChecker {
         let mut built: Vec<(String, String)> = Vec::new();
         for c in ASSIGN.captures_iter(&f.text) {
             let (Some(name), Some(expr)) = (c.get(1), c.get(2)) else { continue };
-            if SQL.is_match(expr.as_str()) && is_built(expr.as_str(), lang) {
+            let e = expr.as_str();
+            // Cheap tests first: a built string needs a quote and an operator or interpolation.
+            let maybe = (e.contains('"') || e.contains('\'') || e.contains('`'))
+                && (e.contains('+') || e.contains("${") || e.contains('%') || e.contains("format") || e.contains('{'));
+            if maybe && is_built(e, lang) && SQL.is_match(e) {
                 built.push((name.as_str().to_string(), expr.as_str().to_string()));
             }
         }
         let mut lines = Vec::new();
         for m in call.find_iter(&f.text) {
             let arg = first_argument(argument(&f.text, m.end())).trim();
-            let expr = if SQL.is_match(arg) && is_built(arg, lang) {
+            let expr = if is_built(arg, lang) && SQL.is_match(arg) {
                 Some(arg.to_string())
             } else {
                 built.iter().find(|(name, _)| name == arg).map(|(_, e)| e.clone())
@@ -181,9 +197,17 @@ impl InjectionChecker {
             lines.push(line);
             let from_request = REQUEST.is_match(&expr);
             let (rule, fix) = match lang {
-                Lang::Js => ("sql-injection/js-interpolation", "pass values as parameters: db.query('... WHERE id = $1', [id])"),
-                Lang::Py => ("sql-injection/python-interpolation", "pass values as parameters: cursor.execute('... WHERE id = %s', (id,))"),
-                Lang::Java => ("sql-injection/java-concatenation", "use a PreparedStatement with ? placeholders (or named parameters in JPA)"),
+                Lang::Js => {
+                    ("sql-injection/js-interpolation", "pass values as parameters: db.query('... WHERE id = $1', [id])")
+                }
+                Lang::Py => (
+                    "sql-injection/python-interpolation",
+                    "pass values as parameters: cursor.execute('... WHERE id = %s', (id,))",
+                ),
+                Lang::Java => (
+                    "sql-injection/java-concatenation",
+                    "use a PreparedStatement with ? placeholders (or named parameters in JPA)",
+                ),
             };
             out.push(Finding {
                 rule: rule.into(),
@@ -243,16 +267,24 @@ mod tests {
     #[test]
     fn python() {
         assert_eq!(scan("a.py", "cur.execute(f\"SELECT * FROM users WHERE id = {user_id}\")").len(), 1);
-        assert_eq!(scan("a.py", "cur.execute(\"SELECT * FROM users WHERE name = '%s'\" % request.args['n'])")[0].severity, Severity::Critical);
+        assert_eq!(
+            scan("a.py", "cur.execute(\"SELECT * FROM users WHERE name = '%s'\" % request.args['n'])")[0].severity,
+            Severity::Critical
+        );
         assert_eq!(scan("a.py", "cur.execute(\"SELECT * FROM t WHERE a = {}\".format(a))").len(), 1);
         assert!(scan("a.py", "cur.execute(\"SELECT * FROM users WHERE id = %s\", (user_id,))").is_empty());
-        assert!(scan("a.py", "session.execute(text(\"SELECT * FROM users WHERE id = :id\"), {\"id\": uid})").is_empty());
+        assert!(
+            scan("a.py", "session.execute(text(\"SELECT * FROM users WHERE id = :id\"), {\"id\": uid})").is_empty()
+        );
     }
 
     #[test]
     fn java() {
         let bad = "Statement st = conn.createStatement();\nResultSet rs = st.executeQuery(\"SELECT * FROM users WHERE id = \" + request.getParameter(\"id\"));";
         assert_eq!(scan("A.java", bad)[0].rule, "sql-injection/java-concatenation");
-        assert!(scan("A.java", "PreparedStatement ps = conn.prepareStatement(\"SELECT * FROM users WHERE id = ?\");").is_empty());
+        assert!(
+            scan("A.java", "PreparedStatement ps = conn.prepareStatement(\"SELECT * FROM users WHERE id = ?\");")
+                .is_empty()
+        );
     }
 }

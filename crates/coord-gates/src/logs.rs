@@ -14,14 +14,20 @@ fn re(p: &str) -> Regex {
 }
 
 static LOG_CALL: LazyLock<Regex> = LazyLock::new(|| {
-    re(r"\b(?:console\.(?:log|info|warn|error|debug|trace)|(?:logger|log|LOG|LOGGER|logging|winston|pino|bunyan|app\.logger|self\.logger|this\.logger)\.(?:info|debug|warn|warning|error|trace|fatal|critical|exception|log))\s*\(")
+    re(
+        r"\b(?:console\.(?:log|info|warn|error|debug|trace)|(?:logger|log|LOG|LOGGER|logging|winston|pino|bunyan|app\.logger|self\.logger|this\.logger)\.(?:info|debug|warn|warning|error|trace|fatal|critical|exception|log))\s*\(",
+    )
 });
 static SENSITIVE: LazyLock<Regex> = LazyLock::new(|| {
-    re(r"(?i)\b(password|passwd|pwd|secret|client_?secret|api_?key|apikey|access_?token|refresh_?token|id_?token|token|authorization|auth_?header|card_?number|cardnumber|credit_?card|cvv|cvc|ssn|private_?key)\b|\breq(?:uest)?\.(?:body|headers)\b(?:\s*(?:[,)}]|$)|\.(?:password|token|authorization))")
+    re(
+        r"(?i)\b(password|passwd|pwd|secret|client_?secret|api_?key|apikey|access_?token|refresh_?token|id_?token|token|authorization|auth_?header|card_?number|cardnumber|credit_?card|cvv|cvc|ssn|private_?key)\b|\breq(?:uest)?\.(?:body|headers)\b(?:\s*(?:[,)}]|$)|\.(?:password|token|authorization))",
+    )
 });
 /// A sensitive value taken out of a mapping by its key: `body["password"]`, `data.get('token')`.
 static SENSITIVE_KEY: LazyLock<Regex> = LazyLock::new(|| {
-    re(r#"(?i)(?:\[\s*|\.get\(\s*)["'](password|passwd|secret|client_secret|token|access_token|refresh_token|api_key|apikey|authorization|card_number|cardnumber|cvv|ssn|private_key)["']"#)
+    re(
+        r#"(?i)(?:\[\s*|\.get\(\s*)["'](password|passwd|secret|client_secret|token|access_token|refresh_token|api_key|apikey|authorization|card_number|cardnumber|cvv|ssn|private_key)["']"#,
+    )
 });
 static DIGITS: LazyLock<Regex> = LazyLock::new(|| re(r"\b(?:\d[ -]?){13,19}\b"));
 
@@ -111,7 +117,7 @@ fn luhn(digits: &str) -> bool {
         .enumerate()
         .map(|(i, &x)| if i % 2 == 1 { if x * 2 > 9 { x * 2 - 9 } else { x * 2 } } else { x })
         .sum();
-    sum % 10 == 0
+    sum.is_multiple_of(10)
 }
 
 /// The sensitive-data-in-logs checker.
@@ -120,7 +126,8 @@ pub struct LogsChecker;
 
 impl LogsChecker {
     fn file(&self, f: &SourceFile, out: &mut Vec<Finding>) {
-        if !matches!(f.ext().as_str(), "js" | "mjs" | "cjs" | "ts" | "tsx" | "jsx" | "py" | "java" | "kt" | "go" | "rb") {
+        if !matches!(f.ext().as_str(), "js" | "mjs" | "cjs" | "ts" | "tsx" | "jsx" | "py" | "java" | "kt" | "go" | "rb")
+        {
             return;
         }
         for m in LOG_CALL.find_iter(&f.text) {
@@ -129,7 +136,9 @@ impl LogsChecker {
             let hit = SENSITIVE
                 .find(&code)
                 .map(|s| s.as_str().trim_end_matches([',', ')', '}', ' ']).to_string())
-                .or_else(|| SENSITIVE_KEY.captures(args).and_then(|c| c.get(1)).map(|k| format!("the \"{}\" value", k.as_str())));
+                .or_else(|| {
+                    SENSITIVE_KEY.captures(args).and_then(|c| c.get(1)).map(|k| format!("the \"{}\" value", k.as_str()))
+                });
             let card = DIGITS.find_iter(args).any(|d| luhn(d.as_str()));
             let (rule, what) = match (hit, card) {
                 (_, true) => ("sensitive-logs/card-number", "a card number".to_string()),
@@ -180,12 +189,19 @@ mod tests {
     fn secrets_in_log_calls() {
         assert_eq!(scan("a.js", "console.log('login', email, password);").len(), 1);
         assert_eq!(scan("a.js", "logger.info(`user ${user.id} token ${accessToken}`);").len(), 1);
-        assert_eq!(scan("a.py", "logging.info(\"body %s\", request.json)").len(), 0, "request.json alone is not flagged");
+        assert_eq!(
+            scan("a.py", "logging.info(\"body %s\", request.json)").len(),
+            0,
+            "request.json alone is not flagged"
+        );
         assert_eq!(scan("a.py", "logger.debug(f\"reset with {password}\")").len(), 1);
         assert_eq!(scan("A.java", "log.info(\"auth header {}\", authorization);").len(), 1);
         assert_eq!(scan("a.py", "log.info(\"login %s\", body[\"password\"])").len(), 1);
         assert_eq!(scan("a.js", "console.log(req.body)").len(), 1);
-        assert_eq!(scan("a.js", "console.log('charged card 4111 1111 1111 1111')")[0].rule, "sensitive-logs/card-number");
+        assert_eq!(
+            scan("a.js", "console.log('charged card 4111 1111 1111 1111')")[0].rule,
+            "sensitive-logs/card-number"
+        );
     }
 
     #[test]

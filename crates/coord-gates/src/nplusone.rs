@@ -16,15 +16,21 @@ fn re(p: &str) -> Regex {
 
 /// A call that loads rows.
 static QUERY: LazyLock<Regex> = LazyLock::new(|| {
-    re(r"\.(?:findAll|findMany|find|findOne|findById|findByPk|findUnique|findFirst|findBy[A-Z]\w*|findAllBy[A-Z]\w*|query|execute|select|where|all|filter|exclude|fetchall|fetchone|scalars|scalar|first|get_or_none|getResultList|getSingleResult|createQuery|count|aggregate|populate)\s*\(|\bsession\.query\(|\bem\.find\(|\bentityManager\.find\(|\.objects\.")
+    re(
+        r"\.(?:findAll|findMany|find|findOne|findById|findByPk|findUnique|findFirst|findBy[A-Z]\w*|findAllBy[A-Z]\w*|query|execute|select|where|all|filter|exclude|fetchall|fetchone|scalars|scalar|first|get_or_none|getResultList|getSingleResult|createQuery|count|aggregate|populate)\s*\(|\bsession\.query\(|\bem\.find\(|\bentityManager\.find\(|\.objects\.",
+    )
 });
 static JS_LOOP: LazyLock<Regex> = LazyLock::new(|| {
-    re(r"\bfor\s*(?:await\s*)?\(\s*(?:const|let|var)?\s*[\w{}\[\], ]+\s+(?:of|in)\s+([\w.]+(?:\([^)]*\))?)\s*\)|\b([\w.]+)\.(?:forEach|map)\s*\(")
+    re(
+        r"\bfor\s*(?:await\s*)?\(\s*(?:const|let|var)?\s*[\w{}\[\], ]+\s+(?:of|in)\s+([\w.]+(?:\([^)]*\))?)\s*\)|\b([\w.]+)\.(?:forEach|map)\s*\(",
+    )
 });
-static JAVA_LOOP: LazyLock<Regex> = LazyLock::new(|| re(r"\bfor\s*\(\s*[\w<>,\s]+\s+\w+\s*:\s*([\w.]+(?:\([^)]*\))?)\s*\)"));
+static JAVA_LOOP: LazyLock<Regex> =
+    LazyLock::new(|| re(r"\bfor\s*\(\s*[\w<>,\s]+\s+\w+\s*:\s*([\w.]+(?:\([^)]*\))?)\s*\)"));
 static PY_LOOP: LazyLock<Regex> = LazyLock::new(|| re(r"(?m)^([ \t]*)(?:async\s+)?for\s+[\w, ()]+\s+in\s+(.+?):\s*$"));
 
-/// Whether `collection` (a variable or an expression) holds query results in this file.
+/// Whether `collection` (a variable or an expression) holds query results in this file: it is
+/// a query call itself, or the variable was last assigned one before `before`. Returns where.
 fn from_query(text: &str, collection: &str, before: usize) -> Option<usize> {
     if QUERY.is_match(collection) {
         return Some(before);
@@ -33,8 +39,26 @@ fn from_query(text: &str, collection: &str, before: usize) -> Option<usize> {
     if name.is_empty() || !name.chars().all(|c| c.is_alphanumeric() || c == '_') {
         return None;
     }
-    let assign = Regex::new(&format!(r"\b{}\s*(?::[^=]+)?=\s*(?:await\s+)?([^;\n]+)", regex::escape(name))).ok()?;
-    assign.captures_iter(&text[..before]).filter(|c| c.get(1).is_some_and(|v| QUERY.is_match(v.as_str()))).last().and_then(|c| c.get(0)).map(|m| m.start())
+    // The last `name =` / `name: T =` before the loop, found by plain search (no regex per loop).
+    let head = &text[..before.min(text.len())];
+    let mut end = head.len();
+    while let Some(pos) = head[..end].rfind(name) {
+        end = pos;
+        let before_ok = pos == 0 || !head[..pos].chars().next_back().is_some_and(|c| c.is_alphanumeric() || c == '_');
+        let rest = &head[pos + name.len()..];
+        let line = rest.split('\n').next().unwrap_or("");
+        let after = line.trim_start();
+        let after_ok = after.starts_with('=') && !after.starts_with("==")
+            || after.starts_with(':') && after.contains('=') && !after.contains("==");
+        if before_ok && after_ok {
+            let value = &line[line.find('=').map_or(line.len(), |i| i + 1)..];
+            return QUERY.is_match(value).then_some(pos);
+        }
+        if pos == 0 {
+            break;
+        }
+    }
+    None
 }
 
 /// The text of a braced or parenthesised block opening at or after `from` (at most 4,000 bytes).

@@ -168,18 +168,21 @@ pub fn run_gates(root: &Path, gates: &[String], config: &GateConfig, run_tests: 
             return Err(GateError::UnknownGate(g.clone()));
         }
     }
-    let meta = std::fs::metadata(root).map_err(|e| GateError::Root { path: root.display().to_string(), reason: e.to_string() })?;
+    let meta = std::fs::metadata(root)
+        .map_err(|e| GateError::Root { path: root.display().to_string(), reason: e.to_string() })?;
     if !meta.is_dir() {
         return Err(GateError::Root { path: root.display().to_string(), reason: "not a folder".into() });
     }
-    let gates: Vec<String> = if gates.is_empty() { GATES.iter().map(|g| g.to_string()).collect() } else { gates.to_vec() };
+    let gates: Vec<String> =
+        if gates.is_empty() { GATES.iter().map(|g| g.to_string()).collect() } else { gates.to_vec() };
     let run_tests = run_tests || config.run_tests;
     let ids = checkers_for(&gates, run_tests);
     let checkers: Vec<Box<dyn Checker>> = ids.iter().filter_map(|id| build(id, config)).collect();
     let limits = WalkLimits { max_file_bytes: config.max_file_bytes, ..WalkLimits::default() };
     let tree = read_tree(root, &limits);
 
-    let (per_file, whole): (Vec<&Box<dyn Checker>>, Vec<&Box<dyn Checker>>) = checkers.iter().partition(|c| c.per_file());
+    let (per_file, whole): (Vec<&dyn Checker>, Vec<&dyn Checker>) =
+        checkers.iter().map(|c| c.as_ref()).partition(|c| c.per_file());
     let threads = limits.threads.max(1);
     let chunk = tree.files.len().div_ceil(threads).max(1);
     let mut outputs: Vec<CheckOutput> = Vec::new();

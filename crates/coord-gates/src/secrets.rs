@@ -25,7 +25,12 @@ static PROVIDERS: LazyLock<Vec<(&'static str, Severity, &'static str, Regex)>> =
             "AWS secret access key",
             re(r#"(?i)aws_?secret_?access_?key["']?\s*[:=]\s*["']?([A-Za-z0-9/+=]{40})\b"#),
         ),
-        ("secrets/github-token", Severity::High, "GitHub token", re(r"\b(?:gh[pousr]_[A-Za-z0-9]{36,}|github_pat_[A-Za-z0-9_]{22,})\b")),
+        (
+            "secrets/github-token",
+            Severity::High,
+            "GitHub token",
+            re(r"\b(?:gh[pousr]_[A-Za-z0-9]{36,}|github_pat_[A-Za-z0-9_]{22,})\b"),
+        ),
         ("secrets/slack-token", Severity::High, "Slack token", re(r"\bxox[baprs]-[A-Za-z0-9-]{10,}")),
         (
             "secrets/slack-webhook",
@@ -33,10 +38,20 @@ static PROVIDERS: LazyLock<Vec<(&'static str, Severity, &'static str, Regex)>> =
             "Slack webhook URL",
             re(r"https://hooks\.slack\.com/services/T[A-Z0-9]+/B[A-Z0-9]+/[A-Za-z0-9]+"),
         ),
-        ("secrets/stripe-live-key", Severity::Critical, "Stripe live secret key", re(r"\b[sr]k_live_[A-Za-z0-9]{20,}\b")),
+        (
+            "secrets/stripe-live-key",
+            Severity::Critical,
+            "Stripe live secret key",
+            re(r"\b[sr]k_live_[A-Za-z0-9]{20,}\b"),
+        ),
         ("secrets/stripe-test-key", Severity::Low, "Stripe test secret key", re(r"\b[sr]k_test_[A-Za-z0-9]{20,}\b")),
         ("secrets/anthropic-key", Severity::Critical, "Anthropic API key", re(r"\bsk-ant-[A-Za-z0-9_-]{20,}")),
-        ("secrets/openai-key", Severity::Critical, "OpenAI API key", re(r"\bsk-(?:proj-|svcacct-|admin-)?[A-Za-z0-9_-]{32,}")),
+        (
+            "secrets/openai-key",
+            Severity::Critical,
+            "OpenAI API key",
+            re(r"\bsk-(?:proj-|svcacct-|admin-)?[A-Za-z0-9_-]{32,}"),
+        ),
         (
             "secrets/private-key",
             Severity::Critical,
@@ -47,15 +62,24 @@ static PROVIDERS: LazyLock<Vec<(&'static str, Severity, &'static str, Regex)>> =
 });
 
 static JWT_CONFIG: LazyLock<Regex> = LazyLock::new(|| {
-    re(r#"(?i)\b(jwt[._-]?secret|jwt[._-]?key|jwtsecret|secret[_-]?key|token[_-]?secret|signing[_-]?key)["']?\s*[:=]\s*["']?([^\s"'#,}]{8,})"#)
+    re(
+        r#"(?i)\b(jwt[._-]?secret|jwt[._-]?key|jwtsecret|secret[_-]?key|token[_-]?secret|signing[_-]?key)["']?\s*[:=]\s*["']?([^\s"'#,}]{8,})"#,
+    )
 });
 
 /// `jwt:` with a nested `secret:` in YAML (Spring's application.yml and friends).
 static JWT_NESTED: LazyLock<Regex> = LazyLock::new(|| {
-    re(r#"(?m)^[ \t]*jwt[ \t]*:[ \t]*\n(?:[ \t]+[^\n]*\n){0,10}?[ \t]+(?:secret|key|signing[-_]?key|secret[-_]?key)[ \t]*:[ \t]*["']?([^\s"'#]{8,})"#)
+    re(
+        r#"(?m)^[ \t]*jwt[ \t]*:[ \t]*\n(?:[ \t]+[^\n]*\n){0,10}?[ \t]+(?:secret|key|signing[-_]?key|secret[-_]?key)[ \t]*:[ \t]*["']?([^\s"'#]{8,})"#,
+    )
 });
+/// A cheap first pass for the assignment rule: lines that mention a secret-like name at all.
+static KEYWORD: LazyLock<Regex> =
+    LazyLock::new(|| re(r"(?i)secret|passw|pwd|token|api_?key|apikey|access_?key|private_?key|auth"));
 static ASSIGNMENT: LazyLock<Regex> = LazyLock::new(|| {
-    re(r#"(?i)\b([a-z_][a-z0-9_]*(?:secret|password|passwd|pwd|token|api_?key|apikey|access_?key|private_?key|client_?secret|auth)[a-z0-9_]*)["']?\s*(?:[:=]|:=|=>)\s*["'`]([^"'`\s]{8,})["'`]"#)
+    re(
+        r#"(?i)\b([a-z_][a-z0-9_]*(?:secret|password|passwd|pwd|token|api_?key|apikey|access_?key|private_?key|client_?secret|auth)[a-z0-9_]*)["']?\s*(?:[:=]|:=|=>)\s*["'`]([^"'`\s]{8,})["'`]"#,
+    )
 });
 
 const CONFIG_EXTS: &[&str] = &["env", "yml", "yaml", "json", "properties", "toml", "ini", "cfg", "conf"];
@@ -71,9 +95,21 @@ fn is_placeholder(v: &str) -> bool {
         || l.contains("os.environ")
         || l.contains("getenv")
         || l.contains("{{")
-        || ["changeme", "change-me", "example", "placeholder", "your-", "your_", "xxxx", "dummy", "redacted", "secret123", "password"]
-            .iter()
-            .any(|p| l.contains(p))
+        || [
+            "changeme",
+            "change-me",
+            "example",
+            "placeholder",
+            "your-",
+            "your_",
+            "xxxx",
+            "dummy",
+            "redacted",
+            "secret123",
+            "password",
+        ]
+        .iter()
+        .any(|p| l.contains(p))
         || l.chars().all(|c| c == '*' || c == 'x' || c == '.')
 }
 
@@ -84,10 +120,14 @@ pub fn entropy(s: &str) -> f64 {
         counts[b as usize] += 1;
     }
     let n = s.len() as f64;
-    counts.iter().filter(|&&c| c > 0).map(|&c| {
-        let p = c as f64 / n;
-        -p * p.log2()
-    }).sum()
+    counts
+        .iter()
+        .filter(|&&c| c > 0)
+        .map(|&c| {
+            let p = c as f64 / n;
+            -p * p.log2()
+        })
+        .sum()
 }
 
 /// `abcd…wxyz` (length n): enough to recognise, too little to use.
@@ -96,7 +136,12 @@ fn redact(s: &str) -> String {
     if chars.len() <= 8 {
         return format!("{}… (length {})", chars.iter().take(2).collect::<String>(), chars.len());
     }
-    format!("{}…{} (length {})", chars[..4].iter().collect::<String>(), chars[chars.len() - 2..].iter().collect::<String>(), chars.len())
+    format!(
+        "{}…{} (length {})",
+        chars[..4].iter().collect::<String>(),
+        chars[chars.len() - 2..].iter().collect::<String>(),
+        chars.len()
+    )
 }
 
 /// The secrets checker.
@@ -121,22 +166,23 @@ impl SecretsChecker {
             f.text[start..end].contains("coord:allow-secret")
         };
         let mut seen_lines = Vec::new();
-        let mut push = |out: &mut Vec<Finding>, rule: &str, severity, offset: usize, message: String, fix: &str, item: &str| {
-            let line = f.line_of(offset);
-            if seen_lines.contains(&line) || line_allowed(offset) {
-                return;
-            }
-            seen_lines.push(line);
-            out.push(Finding {
-                rule: rule.into(),
-                severity,
-                file: f.rel.clone(),
-                line,
-                message,
-                fix: fix.into(),
-                item: item.into(),
-            });
-        };
+        let mut push =
+            |out: &mut Vec<Finding>, rule: &str, severity, offset: usize, message: String, fix: &str, item: &str| {
+                let line = f.line_of(offset);
+                if seen_lines.contains(&line) || line_allowed(offset) {
+                    return;
+                }
+                seen_lines.push(line);
+                out.push(Finding {
+                    rule: rule.into(),
+                    severity,
+                    file: f.rel.clone(),
+                    line,
+                    message,
+                    fix: fix.into(),
+                    item: item.into(),
+                });
+            };
         for (rule, severity, what, pattern) in PROVIDERS.iter() {
             for m in pattern.find_iter(&f.text) {
                 push(
@@ -150,7 +196,8 @@ impl SecretsChecker {
                 );
             }
         }
-        let is_config = CONFIG_EXTS.contains(&f.ext().as_str()) || f.rel.rsplit('/').next().is_some_and(|n| n.starts_with(".env"));
+        let is_config =
+            CONFIG_EXTS.contains(&f.ext().as_str()) || f.rel.rsplit('/').next().is_some_and(|n| n.starts_with(".env"));
         if is_config {
             let flat = JWT_CONFIG.captures_iter(&f.text).filter_map(|c| Some((c.get(0)?.start(), c.get(2)?)));
             let nested = JWT_NESTED.captures_iter(&f.text).filter_map(|c| c.get(1).map(|v| (v.start(), v)));
@@ -170,26 +217,42 @@ impl SecretsChecker {
                 );
             }
         }
-        for c in ASSIGNMENT.captures_iter(&f.text) {
-            let (Some(all), Some(name), Some(value)) = (c.get(0), c.get(1), c.get(2)) else { continue };
-            let v = value.as_str();
-            if is_placeholder(v) {
-                continue;
+        let mut last_line_end = 0;
+        let candidates: Vec<(usize, &str)> = KEYWORD
+            .find_iter(&f.text)
+            .filter_map(|k| {
+                if k.start() < last_line_end {
+                    return None;
+                }
+                let start = f.text[..k.start()].rfind('\n').map_or(0, |i| i + 1);
+                let end = f.text[k.start()..].find('\n').map_or(f.text.len(), |i| k.start() + i);
+                last_line_end = end;
+                Some((start, &f.text[start..end]))
+            })
+            .collect();
+        for (line_start, line) in candidates {
+            for c in ASSIGNMENT.captures_iter(line) {
+                let (Some(all), Some(name), Some(value)) = (c.get(0), c.get(1), c.get(2)) else { continue };
+                let at = line_start + all.start();
+                let v = value.as_str();
+                if is_placeholder(v) {
+                    continue;
+                }
+                let n = name.as_str().to_ascii_lowercase();
+                let threshold = if n.contains("pass") || n.contains("pwd") { 3.0 } else { 3.5 };
+                if entropy(v) < threshold {
+                    continue;
+                }
+                push(
+                    out,
+                    "secrets/high-entropy-assignment",
+                    Severity::High,
+                    at,
+                    format!("`{}` is assigned a literal that looks like a secret: {}", name.as_str(), redact(v)),
+                    "read it from an environment variable (process.env / os.environ / System.getenv) and rotate it",
+                    "security.secrets-env",
+                );
             }
-            let n = name.as_str().to_ascii_lowercase();
-            let threshold = if n.contains("pass") || n.contains("pwd") { 3.0 } else { 3.5 };
-            if entropy(v) < threshold {
-                continue;
-            }
-            push(
-                out,
-                "secrets/high-entropy-assignment",
-                Severity::High,
-                all.start(),
-                format!("`{}` is assigned a literal that looks like a secret: {}", name.as_str(), redact(v)),
-                "read it from an environment variable (process.env / os.environ / System.getenv) and rotate it",
-                "security.secrets-env",
-            );
         }
     }
 }
@@ -258,7 +321,11 @@ mod tests {
 
     #[test]
     fn allow_list_skips_fixtures() {
-        let f = SourceFile { rel: "tests/fixtures/keys.js".into(), path: "k".into(), text: format!("{}{}", "AKIA", "Z7Q4W2E8R6T1Y3U5") };
+        let f = SourceFile {
+            rel: "tests/fixtures/keys.js".into(),
+            path: "k".into(),
+            text: format!("{}{}", "AKIA", "Z7Q4W2E8R6T1Y3U5"),
+        };
         let mut out = Vec::new();
         SecretsChecker { allow: vec!["tests/fixtures/".into()] }.file(&f, &mut out);
         assert!(out.is_empty());

@@ -117,7 +117,9 @@ pub fn detect_test_command(root: &Path) -> Option<Vec<String>> {
     if root.join("pytest.ini").exists()
         || root.join("conftest.py").exists()
         || std::fs::read_to_string(root.join("pyproject.toml")).is_ok_and(|t| t.contains("pytest"))
-        || root.join("tests").is_dir() && std::fs::read_dir(root.join("tests")).is_ok_and(|d| d.filter_map(Result::ok).any(|e| e.file_name().to_string_lossy().starts_with("test_")))
+        || root.join("tests").is_dir()
+            && std::fs::read_dir(root.join("tests"))
+                .is_ok_and(|d| d.filter_map(Result::ok).any(|e| e.file_name().to_string_lossy().starts_with("test_")))
     {
         return argv(&["python3", "-m", "pytest", "-q"]);
     }
@@ -213,7 +215,15 @@ impl Default for TestsChecker {
 }
 
 fn finding(rule: &str, severity: Severity, message: String, fix: &str) -> Finding {
-    Finding { rule: rule.into(), severity, file: String::new(), line: 0, message, fix: fix.into(), item: "code.tested".into() }
+    Finding {
+        rule: rule.into(),
+        severity,
+        file: String::new(),
+        line: 0,
+        message,
+        fix: fix.into(),
+        item: "code.tested".into(),
+    }
 }
 
 impl Checker for TestsChecker {
@@ -283,7 +293,8 @@ impl Checker for TestsChecker {
 pub fn parse_coverage(name: &str, text: &str) -> Option<f64> {
     static LCOV: LazyLock<Regex> = LazyLock::new(|| re(r"(?m)^(LF|LH):(\d+)"));
     static COBERTURA: LazyLock<Regex> = LazyLock::new(|| re(r#"<coverage\b[^>]*\bline-rate="([\d.]+)""#));
-    static JACOCO: LazyLock<Regex> = LazyLock::new(|| re(r#"<counter type="LINE" missed="(\d+)" covered="(\d+)"\s*/>"#));
+    static JACOCO: LazyLock<Regex> =
+        LazyLock::new(|| re(r#"<counter type="LINE" missed="(\d+)" covered="(\d+)"\s*/>"#));
     let lower = name.to_ascii_lowercase();
     if lower.ends_with(".info") || text.starts_with("TN:") || text.starts_with("SF:") {
         let (mut found, mut hit) = (0u64, 0u64);
@@ -341,7 +352,10 @@ impl Checker for CoverageChecker {
             .collect();
         for f in ws.files {
             let name = f.rel.rsplit('/').next().unwrap_or(&f.rel).to_ascii_lowercase();
-            if (name == "lcov.info" || name.starts_with("jacoco") && name.ends_with(".xml") || name.starts_with("cobertura") || name == "coverage.xml")
+            if (name == "lcov.info"
+                || name.starts_with("jacoco") && name.ends_with(".xml")
+                || name.starts_with("cobertura")
+                || name == "coverage.xml")
                 && !reports.iter().any(|(r, _)| *r == f.rel)
             {
                 reports.push((f.rel.clone(), f.text.clone()));
@@ -378,8 +392,14 @@ mod tests {
 
     #[test]
     fn runner_summaries() {
-        assert_eq!(parse_test_output("==== 3 passed, 1 failed in 0.21s ===="), Some(TestCounts { passed: 3, failed: 1 }));
-        assert_eq!(parse_test_output("Tests:       2 failed, 10 passed, 12 total"), Some(TestCounts { passed: 10, failed: 2 }));
+        assert_eq!(
+            parse_test_output("==== 3 passed, 1 failed in 0.21s ===="),
+            Some(TestCounts { passed: 3, failed: 1 })
+        );
+        assert_eq!(
+            parse_test_output("Tests:       2 failed, 10 passed, 12 total"),
+            Some(TestCounts { passed: 10, failed: 2 })
+        );
         assert_eq!(parse_test_output("  5 passing (20ms)\n  1 failing\n"), Some(TestCounts { passed: 5, failed: 1 }));
         assert_eq!(parse_test_output("# pass 7\n# fail 0\n"), Some(TestCounts { passed: 7, failed: 0 }));
         assert_eq!(
@@ -397,7 +417,10 @@ mod tests {
     fn coverage_formats() {
         let lcov = "TN:\nSF:a.js\nLF:10\nLH:7\nend_of_record\nSF:b.js\nLF:10\nLH:9\nend_of_record\n";
         assert_eq!(parse_coverage("lcov.info", lcov), Some(80.0));
-        assert_eq!(parse_coverage("coverage.xml", "<?xml?><coverage line-rate=\"0.655\" branch-rate=\"0\">"), Some(65.5));
+        assert_eq!(
+            parse_coverage("coverage.xml", "<?xml?><coverage line-rate=\"0.655\" branch-rate=\"0\">"),
+            Some(65.5)
+        );
         let jacoco = "<report><package><counter type=\"LINE\" missed=\"1\" covered=\"1\"/></package><counter type=\"LINE\" missed=\"25\" covered=\"75\"/></report>";
         assert_eq!(parse_coverage("jacoco.xml", jacoco), Some(75.0));
     }
@@ -405,9 +428,19 @@ mod tests {
     #[test]
     fn a_hanging_test_command_is_killed_with_its_children() {
         let dir = tempfile::tempdir().unwrap();
-        let run = run_tests(dir.path(), &["sh".into(), "-c".into(), "sleep 60 & sleep 60".into()], Duration::from_millis(300)).unwrap();
+        let run = run_tests(
+            dir.path(),
+            &["sh".into(), "-c".into(), "sleep 60 & sleep 60".into()],
+            Duration::from_millis(300),
+        )
+        .unwrap();
         assert!(run.timed_out);
-        let run = run_tests(dir.path(), &["sh".into(), "-c".into(), "echo '==== 2 passed in 0.01s ===='; exit 0".into()], Duration::from_secs(10)).unwrap();
+        let run = run_tests(
+            dir.path(),
+            &["sh".into(), "-c".into(), "echo '==== 2 passed in 0.01s ===='; exit 0".into()],
+            Duration::from_secs(10),
+        )
+        .unwrap();
         assert_eq!((run.code, parse_test_output(&run.output)), (Some(0), Some(TestCounts { passed: 2, failed: 0 })));
     }
 }

@@ -8,8 +8,25 @@ use std::path::{Path, PathBuf};
 
 /// Folders never scanned.
 pub const SKIP_DIRS: &[&str] = &[
-    ".git", "node_modules", "target", "dist", "build", ".venv", "venv", "__pycache__", "vendor", ".coord", ".next",
-    ".idea", ".vscode", ".gradle", ".mvn", ".tox", ".mypy_cache", ".pytest_cache", "bower_components",
+    ".git",
+    "node_modules",
+    "target",
+    "dist",
+    "build",
+    ".venv",
+    "venv",
+    "__pycache__",
+    "vendor",
+    ".coord",
+    ".next",
+    ".idea",
+    ".vscode",
+    ".gradle",
+    ".mvn",
+    ".tox",
+    ".mypy_cache",
+    ".pytest_cache",
+    "bower_components",
 ];
 
 /// Limits of a walk.
@@ -91,7 +108,10 @@ fn read_one(root: &Path, path: &Path, len: u64, limits: &WalkLimits) -> ReadResu
 fn read_checked(root: &Path, path: &Path, len: u64, limits: &WalkLimits) -> Result<(SourceFile, Option<Note>), Note> {
     let r = rel(root, path);
     if len > limits.max_file_bytes {
-        return Err(Note { file: r, message: format!("skipped: {len} bytes is over the {} byte limit", limits.max_file_bytes) });
+        return Err(Note {
+            file: r,
+            message: format!("skipped: {len} bytes is over the {} byte limit", limits.max_file_bytes),
+        });
     }
     let bytes = std::fs::read(path).map_err(|e| Note { file: r.clone(), message: format!("cannot read: {e}") })?;
     let head = &bytes[..bytes.len().min(8192)];
@@ -103,7 +123,10 @@ fn read_checked(root: &Path, path: &Path, len: u64, limits: &WalkLimits) -> Resu
         // Scanned anyway (a secret in a Latin-1 file is still a secret), and noted.
         Err(e) => {
             let at = e.utf8_error().valid_up_to();
-            let note = Note { file: r.clone(), message: format!("not valid UTF-8 (byte {at}); scanned with replacement characters") };
+            let note = Note {
+                file: r.clone(),
+                message: format!("not valid UTF-8 (byte {at}); scanned with replacement characters"),
+            };
             (String::from_utf8_lossy(e.as_bytes()).into_owned(), Some(note))
         }
     };
@@ -120,7 +143,9 @@ pub fn read_tree(root: &Path, limits: &WalkLimits) -> Tree {
     std::thread::scope(|s| {
         let handles: Vec<_> = listed
             .chunks(chunk)
-            .map(|part| s.spawn(move || part.iter().map(|(p, len)| read_one(root, p, *len, limits)).collect::<Vec<_>>()))
+            .map(|part| {
+                s.spawn(move || part.iter().map(|(p, len)| read_one(root, p, *len, limits)).collect::<Vec<_>>())
+            })
             .collect();
         for h in handles {
             // A panicking reader thread would be a bug in read_one; its files are skipped.

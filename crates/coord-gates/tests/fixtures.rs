@@ -17,7 +17,13 @@ fn fixture(name: &str) -> PathBuf {
 }
 
 fn checkers() -> Vec<Box<dyn Checker>> {
-    vec![Box::new(SecretsChecker::default()), Box::new(InjectionChecker), Box::new(LogsChecker), Box::new(CorsChecker), Box::new(NPlusOneChecker)]
+    vec![
+        Box::new(SecretsChecker::default()),
+        Box::new(InjectionChecker),
+        Box::new(LogsChecker),
+        Box::new(CorsChecker),
+        Box::new(NPlusOneChecker),
+    ]
 }
 
 #[test]

@@ -31,6 +31,18 @@ fn sarif_of_a_real_report_validates_against_the_2_1_0_schema() {
     // GitHub code scanning also needs these.
     let run = &sarif["runs"][0];
     assert_eq!(sarif["version"], "2.1.0");
-    assert!(run["results"].as_array().unwrap().iter().all(|r| r["locations"][0]["physicalLocation"]["artifactLocation"]["uri"].is_string()));
-    assert!(run["tool"]["driver"]["rules"].as_array().unwrap().iter().all(|r| r["properties"]["security-severity"].is_string()));
+    assert!(
+        run["results"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|r| r["locations"][0]["physicalLocation"]["artifactLocation"]["uri"].is_string())
+    );
+    assert!(
+        run["tool"]["driver"]["rules"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|r| r["properties"]["security-severity"].is_string())
+    );
 }

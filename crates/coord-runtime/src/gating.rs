@@ -46,13 +46,21 @@ pub async fn judge(root: PathBuf, kind: TaskKind, artifacts: Vec<String>, config
         Ok(Err(e)) => {
             return GateVerdict {
                 results: Vec::new(),
-                failure: Some(Failure { error: format!("the quality gates could not run: {e}"), category: FailureCategory::General, retryable: true }),
+                failure: Some(Failure {
+                    error: format!("the quality gates could not run: {e}"),
+                    category: FailureCategory::General,
+                    retryable: true,
+                }),
             };
         }
         Err(e) => {
             return GateVerdict {
                 results: Vec::new(),
-                failure: Some(Failure { error: format!("the quality gates stopped: {e}"), category: FailureCategory::General, retryable: true }),
+                failure: Some(Failure {
+                    error: format!("the quality gates stopped: {e}"),
+                    category: FailureCategory::General,
+                    retryable: true,
+                }),
             };
         }
     };
@@ -60,9 +68,12 @@ pub async fn judge(root: PathBuf, kind: TaskKind, artifacts: Vec<String>, config
     let mut results = Vec::new();
     let mut failing: Vec<&Finding> = Vec::new();
     for gate in &gates {
-        let of_gate: Vec<&Finding> = mine.iter().copied().filter(|f| f.item.split('.').next() == Some(gate.as_str())).collect();
+        let of_gate: Vec<&Finding> =
+            mine.iter().copied().filter(|f| f.item.split('.').next() == Some(gate.as_str())).collect();
         let blocking: Vec<&Finding> = of_gate.iter().copied().filter(|f| f.severity >= fail_on).collect();
-        let json = serde_json::json!({ "gate": gate, "findings": of_gate, "files": report.files, "artifacts": artifacts }).to_string();
+        let json =
+            serde_json::json!({ "gate": gate, "findings": of_gate, "files": report.files, "artifacts": artifacts })
+                .to_string();
         results.push((gate.clone(), blocking.is_empty(), json));
         failing.extend(blocking);
     }
@@ -71,7 +82,10 @@ pub async fn judge(root: PathBuf, kind: TaskKind, artifacts: Vec<String>, config
     let failure = (!failing.is_empty()).then(|| {
         let mut error = format!("quality gate failed: {} finding(s) at or above {}:", failing.len(), fail_on);
         for f in failing.iter().take(20) {
-            error.push_str(&format!("\n- [{}] {}:{} {} — {} (fix: {})", f.severity, f.file, f.line, f.rule, f.message, f.fix));
+            error.push_str(&format!(
+                "\n- [{}] {}:{} {} — {} (fix: {})",
+                f.severity, f.file, f.line, f.rule, f.message, f.fix
+            ));
         }
         Failure { error, category: FailureCategory::General, retryable: true }
     });

@@ -499,7 +499,13 @@ async fn attempt<S: Store + Clone>(
 }
 
 /// Runs the task's gates over its artifacts; `Ok(Some(failure))` when a gate failed.
-async fn gate<S: Store>(shared: &Shared<S>, claim: &Claim, kind: TaskKind, job: &Job, artifacts: &[String]) -> Result<Option<Failure>, StoreError> {
+async fn gate<S: Store>(
+    shared: &Shared<S>,
+    claim: &Claim,
+    kind: TaskKind,
+    job: &Job,
+    artifacts: &[String],
+) -> Result<Option<Failure>, StoreError> {
     if artifacts.is_empty() || shared.config.gates.disabled_in_runs {
         return Ok(None);
     }

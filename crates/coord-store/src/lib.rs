@@ -112,9 +112,18 @@ pub trait Store: Send + Sync {
     fn start_gating(&self, claim: &Claim, now: i64) -> impl Future<Output = Result<()>> + Send;
     /// Stores the gate reports of an attempt `(gate, passed, report JSON)` with a `gate_result`
     /// event each, in one transaction.
-    fn record_gates(&self, claim: &Claim, results: &[(String, bool, String)], now: i64) -> impl Future<Output = Result<()>> + Send;
+    fn record_gates(
+        &self,
+        claim: &Claim,
+        results: &[(String, bool, String)],
+        now: i64,
+    ) -> impl Future<Output = Result<()>> + Send;
     /// Gate results of a task `(attempt, gate, passed, report JSON)`, oldest first.
-    fn gate_results(&self, run_id: &str, task_id: &str) -> impl Future<Output = Result<Vec<(i64, String, bool, String)>>> + Send;
+    fn gate_results(
+        &self,
+        run_id: &str,
+        task_id: &str,
+    ) -> impl Future<Output = Result<Vec<(i64, String, bool, String)>>> + Send;
     /// Extends a held lease; [`StoreError::LeaseLost`] when it is no longer held.
     fn heartbeat(&self, claim: &Claim, lease_ms: i64, now: i64) -> impl Future<Output = Result<()>> + Send;
     /// Records the end of an attempt, fenced by the lease token.

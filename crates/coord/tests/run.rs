@@ -270,7 +270,10 @@ fn a_failed_quality_gate_drives_escalation_with_the_findings_as_feedback() {
     );
     p.write(
         "coord.toml",
-        &format!("{}[specialists.nodejs-expert]\nexecutor = \"command\"\ncommand = [\"sh\", \"-c\", {script:?}]\n", config("")),
+        &format!(
+            "{}[specialists.nodejs-expert]\nexecutor = \"command\"\ncommand = [\"sh\", \"-c\", {script:?}]\n",
+            config("")
+        ),
     );
     let out = p.ok(&["run", "--plan", "plan.json"]);
     assert!(out.contains("level 1: retrying after: quality gate failed"), "{out}");
@@ -284,5 +287,8 @@ fn a_failed_quality_gate_drives_escalation_with_the_findings_as_feedback() {
     assert_eq!(gates.len(), 6, "code, security and performance gates, twice: {gates:?}");
     let metrics = p.ok(&["metrics", &run]);
     assert!(metrics.contains(&format!("security_audit_pass_rate{{run=\"{run}\"}} 0.5")), "{metrics}");
-    assert!(metrics.contains(&format!("backend_success_rate{{run=\"{run}\"}} 0")), "the first pass failed its gate: {metrics}");
+    assert!(
+        metrics.contains(&format!("backend_success_rate{{run=\"{run}\"}} 0")),
+        "the first pass failed its gate: {metrics}"
+    );
 }

@@ -299,22 +299,37 @@ impl Store for SqliteStore {
 
     async fn start_gating(&self, claim: &Claim, now: i64) -> Result<()> {
         let mut tx = self.write().await?;
-        let held: i64 = sqlx::query_scalar("SELECT count(*) FROM leases WHERE run_id = ? AND task_id = ? AND token = ?")
-            .bind(&claim.run_id)
-            .bind(&claim.task_id)
-            .bind(claim.token)
-            .fetch_one(&mut *tx)
-            .await?;
+        let held: i64 =
+            sqlx::query_scalar("SELECT count(*) FROM leases WHERE run_id = ? AND task_id = ? AND token = ?")
+                .bind(&claim.run_id)
+                .bind(&claim.task_id)
+                .bind(claim.token)
+                .fetch_one(&mut *tx)
+                .await?;
         if held == 0 {
-            return Err(StoreError::LeaseLost { run: claim.run_id.clone(), task: claim.task_id.clone(), token: claim.token });
+            return Err(StoreError::LeaseLost {
+                run: claim.run_id.clone(),
+                task: claim.task_id.clone(),
+                token: claim.token,
+            });
         }
-        sqlx::query("UPDATE tasks SET state = 'gating', updated_at = ? WHERE run_id = ? AND task_id = ? AND state = 'running'")
-            .bind(now)
-            .bind(&claim.run_id)
-            .bind(&claim.task_id)
-            .execute(&mut *tx)
-            .await?;
-        event(&mut tx, &claim.run_id, Some(&claim.task_id), "task_gating", serde_json::json!({ "attempt": claim.attempt }), now).await?;
+        sqlx::query(
+            "UPDATE tasks SET state = 'gating', updated_at = ? WHERE run_id = ? AND task_id = ? AND state = 'running'",
+        )
+        .bind(now)
+        .bind(&claim.run_id)
+        .bind(&claim.task_id)
+        .execute(&mut *tx)
+        .await?;
+        event(
+            &mut tx,
+            &claim.run_id,
+            Some(&claim.task_id),
+            "task_gating",
+            serde_json::json!({ "attempt": claim.attempt }),
+            now,
+        )
+        .await?;
         tx.commit().await?;
         Ok(())
     }
@@ -357,7 +372,14 @@ impl Store for SqliteStore {
         .fetch_all(&self.pool)
         .await?;
         rows.iter()
-            .map(|r| Ok((r.try_get("attempt")?, r.try_get("gate")?, r.try_get::<bool, _>("passed")?, r.try_get("report_json")?)))
+            .map(|r| {
+                Ok((
+                    r.try_get("attempt")?,
+                    r.try_get("gate")?,
+                    r.try_get::<bool, _>("passed")?,
+                    r.try_get("report_json")?,
+                ))
+            })
             .collect()
     }
 

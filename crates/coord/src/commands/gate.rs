@@ -14,7 +14,7 @@ use std::process::ExitCode;
 
 fn checklist_table() -> String {
     let mut out = String::new();
-    let _ = writeln!(out, "{:<28} {:<10} {:<14} {}", "ITEM", "DECIDED BY", "CHECKERS", "CHECKLIST ITEM (the spec's words)");
+    let _ = writeln!(out, "{:<28} {:<10} {:<14} CHECKLIST ITEM (the spec's words)", "ITEM", "DECIDED BY", "CHECKERS");
     for gate in GATES {
         for i in ITEMS.iter().filter(|i| i.gate == gate) {
             let checkers = if i.checkers.is_empty() { "-".to_string() } else { i.checkers.join(", ") };
@@ -49,13 +49,32 @@ pub fn gate(args: GateArgs) -> Result<ExitCode> {
         GateFormat::Text => {
             let mut out = String::new();
             for f in &report.findings {
-                let place = if f.line > 0 { format!("{}:{}", f.file, f.line) } else if f.file.is_empty() { "(repository)".into() } else { f.file.clone() };
-                let _ = writeln!(out, "{:<8} {place}  {}\n         {}\n         fix: {}  [{}]", f.severity.as_str().to_uppercase(), f.rule, f.message.replace('\n', "\n         "), f.fix, f.item);
+                let place = if f.line > 0 {
+                    format!("{}:{}", f.file, f.line)
+                } else if f.file.is_empty() {
+                    "(repository)".into()
+                } else {
+                    f.file.clone()
+                };
+                let _ = writeln!(
+                    out,
+                    "{:<8} {place}  {}\n         {}\n         fix: {}  [{}]",
+                    f.severity.as_str().to_uppercase(),
+                    f.rule,
+                    f.message.replace('\n', "\n         "),
+                    f.fix,
+                    f.item
+                );
             }
             if !report.notes.is_empty() {
                 let _ = writeln!(out, "\nnotes:");
                 for n in report.notes.iter().take(50) {
-                    let _ = writeln!(out, "  {}{}", if n.file.is_empty() { String::new() } else { format!("{}: ", n.file) }, n.message);
+                    let _ = writeln!(
+                        out,
+                        "  {}{}",
+                        if n.file.is_empty() { String::new() } else { format!("{}: ", n.file) },
+                        n.message
+                    );
                 }
                 if report.notes.len() > 50 {
                     let _ = writeln!(out, "  ... and {} more", report.notes.len() - 50);
@@ -81,7 +100,8 @@ pub fn gate(args: GateArgs) -> Result<ExitCode> {
         }
     };
     match &args.out {
-        Some(path) => write_atomically(path, &rendered).with_context(|| format!("cannot write the report to {}", path.display()))?,
+        Some(path) => write_atomically(path, &rendered)
+            .with_context(|| format!("cannot write the report to {}", path.display()))?,
         None => print!("{rendered}"),
     }
     Ok(if report.passes(fail_on) { ExitCode::SUCCESS } else { ExitCode::from(1) })
