@@ -7,9 +7,11 @@
 //! Keys come from an environment variable named in the configuration and live in a [`Secret`]
 //! that never prints; error messages are scrubbed of the key before they leave this crate.
 
+pub mod agent;
 mod client;
 pub mod error;
 pub mod sse;
+pub mod tools;
 pub mod types;
 
 pub mod anthropic;

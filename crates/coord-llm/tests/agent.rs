@@ -1,0 +1,167 @@
+//! The agent loop against a scripted model served in the OpenAI wire format: tool use, path
+//! confinement (many escape attempts), the allow-listed command runner, the step limit and the
+//! token budget.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::routing::post;
+use coord_llm::agent::{AgentLimits, AgentStop, run_agent};
+use coord_llm::tools::{ToolLimits, Workspace};
+use coord_llm::{LlmClient, Part, ProviderConfig, ProviderKind, Secret};
+use std::collections::VecDeque;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+type Script = Arc<Mutex<(VecDeque<serde_json::Value>, Vec<serde_json::Value>)>>;
+
+async fn handle(State(s): State<Script>, body: Bytes) -> axum::Json<serde_json::Value> {
+    let mut s = s.lock().unwrap();
+    s.1.push(serde_json::from_slice(&body).unwrap());
+    let next = s.0.pop_front().unwrap_or_else(|| answer("(script exhausted)"));
+    axum::Json(next)
+}
+
+fn call(id: &str, name: &str, args: serde_json::Value) -> serde_json::Value {
+    serde_json::json!({
+        "model": "scripted",
+        "choices": [{ "message": { "role": "assistant", "content": null, "tool_calls": [{ "id": id, "type": "function", "function": { "name": name, "arguments": args.to_string() } }] }, "finish_reason": "tool_calls" }],
+        "usage": { "prompt_tokens": 100, "completion_tokens": 10 }
+    })
+}
+
+fn answer(text: &str) -> serde_json::Value {
+    serde_json::json!({
+        "model": "scripted",
+        "choices": [{ "message": { "role": "assistant", "content": text }, "finish_reason": "stop" }],
+        "usage": { "prompt_tokens": 100, "completion_tokens": 10 }
+    })
+}
+
+async fn model(replies: Vec<serde_json::Value>) -> (LlmClient, Script) {
+    let script: Script = Arc::new(Mutex::new((replies.into(), Vec::new())));
+    let app = Router::new().route("/v1/chat/completions", post(handle)).with_state(script.clone());
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    let mut c = ProviderConfig::new(ProviderKind::Openai, "scripted");
+    c.base_url = Some(format!("http://{addr}/v1"));
+    (LlmClient::with_key(c, Secret::new("k")).unwrap(), script)
+}
+
+#[tokio::test]
+async fn the_loop_uses_tools_until_a_final_answer() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("README.md"), "# svc\n").unwrap();
+    let (client, script) = model(vec![
+        call("c1", "write_file", serde_json::json!({ "path": "src/auth.js", "content": "const ttl = 900;\n" })),
+        call("c2", "edit_file", serde_json::json!({ "path": "src/auth.js", "old": "900", "new": "600" })),
+        call("c3", "read_file", serde_json::json!({ "path": "../outside.txt" })),
+        call("c4", "search", serde_json::json!({ "pattern": "ttl = \\d+" })),
+        answer("Done: short-lived access tokens."),
+    ])
+    .await;
+    let out = run_agent(&client, "You are nodejs-expert.", "BRIEF", dir.path(), &AgentLimits::default()).await;
+    assert_eq!(out.stop, AgentStop::Final);
+    assert_eq!(out.answer, "Done: short-lived access tokens.");
+    assert_eq!(out.files_changed, vec!["src/auth.js"]);
+    assert_eq!(std::fs::read_to_string(dir.path().join("src/auth.js")).unwrap(), "const ttl = 600;\n");
+    assert_eq!((out.steps, out.usage.input_tokens, out.usage.output_tokens), (5, 500, 50));
+    // The refused read went back to the model as an error result; the search found the edit.
+    let results: Vec<(&str, bool)> = out
+        .transcript
+        .iter()
+        .flat_map(|m| m.parts.iter())
+        .filter_map(|p| match p {
+            Part::ToolResult { content, is_error, .. } => Some((content.as_str(), *is_error)),
+            _ => None,
+        })
+        .collect();
+    assert!(results[2].1 && results[2].0.contains("leaves the workspace"), "{results:?}");
+    assert_eq!(results[3], ("src/auth.js:1: const ttl = 600;", false));
+    let s = script.lock().unwrap();
+    assert_eq!(s.1[0]["messages"][0]["content"], "You are nodejs-expert.");
+    assert_eq!(s.1[0]["tools"].as_array().unwrap().len(), 6);
+}
+
+#[tokio::test]
+async fn step_limit_and_budget_stop_the_loop() {
+    let dir = tempfile::tempdir().unwrap();
+    let looping: Vec<_> = (0..10).map(|i| call(&format!("c{i}"), "list_files", serde_json::json!({}))).collect();
+    let (client, _) = model(looping.clone()).await;
+    let limits = AgentLimits { max_steps: 3, ..AgentLimits::default() };
+    let out = run_agent(&client, "p", "b", dir.path(), &limits).await;
+    assert_eq!((out.stop, out.steps), (AgentStop::StepLimit, 3));
+
+    let (client, _) = model(looping).await;
+    let limits = AgentLimits { token_budget: Some(250), max_tokens: 50, ..AgentLimits::default() };
+    let out = run_agent(&client, "p", "b", dir.path(), &limits).await;
+    assert!(matches!(&out.stop, AgentStop::Budget(m) if m.contains("of 250 tokens")), "{:?}", out.stop);
+    assert!(out.usage.input_tokens + out.usage.output_tokens <= 250, "stopped before passing the budget");
+}
+
+#[tokio::test]
+async fn every_escape_attempt_is_refused() {
+    let root = tempfile::tempdir().unwrap();
+    let outside = tempfile::tempdir().unwrap();
+    std::fs::write(outside.path().join("secret.txt"), "top secret").unwrap();
+    std::fs::create_dir(root.path().join("inner")).unwrap();
+    std::os::unix::fs::symlink(outside.path(), root.path().join("link-out")).unwrap();
+    std::os::unix::fs::symlink(outside.path().join("secret.txt"), root.path().join("inner/file-out")).unwrap();
+    std::os::unix::fs::symlink("..", root.path().join("inner/up")).unwrap();
+    std::os::unix::fs::symlink(root.path().join("loop"), root.path().join("loop")).unwrap();
+    std::fs::write(root.path().join("ok.txt"), "fine").unwrap();
+    let mut ws = Workspace::new(root.path(), ToolLimits::default()).unwrap();
+    let attempts = [
+        "../secret.txt",
+        "/etc/passwd",
+        "inner/../../x",
+        "./../x",
+        "link-out/secret.txt",
+        "link-out",
+        "inner/file-out",
+        "inner/up/../../etc",
+        "loop/x",
+        "a\0b",
+    ];
+    for path in attempts {
+        for (tool, input) in [
+            ("read_file", serde_json::json!({ "path": path })),
+            ("write_file", serde_json::json!({ "path": path, "content": "pwned" })),
+            ("edit_file", serde_json::json!({ "path": path, "old": "top", "new": "pwned" })),
+            ("list_files", serde_json::json!({ "path": path })),
+            ("search", serde_json::json!({ "pattern": "secret", "path": path })),
+        ] {
+            let (out, is_error) = ws.call(tool, &input).await;
+            assert!(is_error, "{tool} {path:?} was allowed: {out}");
+            assert!(!out.contains("top secret"), "{tool} {path:?} leaked");
+        }
+    }
+    assert_eq!(std::fs::read_to_string(outside.path().join("secret.txt")).unwrap(), "top secret");
+    let (out, is_error) = ws.call("read_file", &serde_json::json!({ "path": "ok.txt" })).await;
+    assert_eq!((out.as_str(), is_error), ("fine", false));
+    let (out, _) = ws.call("list_files", &serde_json::json!({})).await;
+    assert!(!out.contains("secret"), "symlinked folders are not followed: {out}");
+}
+
+#[tokio::test]
+async fn commands_are_allow_listed_timed_and_capped() {
+    let root = tempfile::tempdir().unwrap();
+    let limits = ToolLimits {
+        allow_commands: vec!["echo".into(), "sleep".into(), "yes".into()],
+        command_timeout: Duration::from_millis(300),
+        output_cap: 1000,
+    };
+    let mut ws = Workspace::new(root.path(), limits).unwrap();
+    let (out, err) = ws.call("run_command", &serde_json::json!({ "argv": ["echo", "hello"] })).await;
+    assert_eq!((out.as_str(), err), ("exit code 0\nhello\n", false));
+    let (out, err) = ws.call("run_command", &serde_json::json!({ "argv": ["rm", "-rf", "/"] })).await;
+    assert!(err && out.contains("not an allowed command"), "{out}");
+    let (out, err) = ws.call("run_command", &serde_json::json!({ "argv": ["/bin/echo", "x"] })).await;
+    assert!(err && out.contains("not an allowed command"), "{out}");
+    let (out, err) = ws.call("run_command", &serde_json::json!({ "argv": ["sleep", "30"] })).await;
+    assert!(err && out.contains("timed out"), "{out}");
+    let (out, _) = ws.call("run_command", &serde_json::json!({ "argv": ["yes"] })).await;
+    assert!(out.len() < 1200 && out.contains("timed out"), "a flood is cut off by the timeout: {}", out.len());
+}
