@@ -58,6 +58,8 @@ pub enum ExecutorKind {
     Noop,
     /// Bench only: sleeps for the task's estimate scaled by `sleep_ms_per_hour`.
     Sleep,
+    /// An LLM works in an agent loop with workspace-confined tools (`[llm]` says which model).
+    Llm,
 }
 
 /// Where a command runs.
@@ -93,6 +95,18 @@ pub struct SpecialistConfig {
     /// For the `sleep` bench executor: milliseconds per estimated hour.
     #[serde(default)]
     pub sleep_ms_per_hour: Option<u64>,
+    /// For `llm`: model calls per attempt.
+    #[serde(default)]
+    pub max_steps: Option<u32>,
+    /// For `llm`: tokens one attempt may use.
+    #[serde(default)]
+    pub token_budget: Option<u64>,
+    /// For `llm`: dollars one attempt may spend.
+    #[serde(default)]
+    pub cost_budget: Option<f64>,
+    /// For `llm`: programs the agent's `run_command` tool may start.
+    #[serde(default)]
+    pub allow_commands: Vec<String>,
 }
 
 /// `[run]`.
@@ -198,6 +212,9 @@ pub struct Config {
     /// `[escalation]`.
     #[serde(default)]
     pub escalation: EscalationConfig,
+    /// `[llm]`: the model LLM specialists (and later the LLM planner and judge) use.
+    #[serde(default)]
+    pub llm: Option<coord_llm::ProviderConfig>,
     /// `[gates]`: the quality gates that check every task's artifacts.
     #[serde(default)]
     pub gates: coord_gates::GateConfig,

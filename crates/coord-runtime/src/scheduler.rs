@@ -102,6 +102,7 @@ enum AnyExecutor {
     Command(CommandExecutor),
     Noop(NoopExecutor),
     Sleep(SleepExecutor),
+    Llm(crate::executor::llm::LlmExecutor),
 }
 
 impl AnyExecutor {
@@ -110,6 +111,7 @@ impl AnyExecutor {
             AnyExecutor::Command(e) => e.execute(job).await,
             AnyExecutor::Noop(e) => e.execute(job).await,
             AnyExecutor::Sleep(e) => e.execute(job).await,
+            AnyExecutor::Llm(e) => e.execute(job).await,
         }
     }
 }
@@ -159,19 +161,67 @@ impl<S: Store + Clone + 'static> Runtime<S> {
 
     /// Specialists whose tasks this runtime executes itself.
     pub fn automatic_specialists(&self) -> Vec<String> {
+        let llm_ready = matches!(self.llm_client(), Ok(Some(_)));
         self.roster
             .names()
-            .filter(|n| self.config.specialist(n).executor != ExecutorKind::Manual)
+            .filter(|n| match self.config.specialist(n).executor {
+                ExecutorKind::Manual => false,
+                ExecutorKind::Llm => llm_ready,
+                _ => true,
+            })
             .map(String::from)
             .collect()
     }
 
+    /// Why LLM specialists are off, when some are configured but cannot run.
+    pub fn llm_off_reason(&self) -> Option<String> {
+        let wanted = self.roster.names().any(|n| self.config.specialist(n).executor == ExecutorKind::Llm);
+        if !wanted {
+            return None;
+        }
+        match self.llm_client() {
+            Ok(Some(_)) => None,
+            Ok(None) => Some(
+                "LLM specialists are configured but there is no [llm] section in coord.toml: they wait for people"
+                    .into(),
+            ),
+            Err(e) => Some(format!("LLM specialists are off ({e}): their tasks wait for people")),
+        }
+    }
+
+    /// The model client, when `[llm]` is configured and its key is present; otherwise why not.
+    pub fn llm_client(&self) -> Result<Option<Arc<coord_llm::LlmClient>>, String> {
+        match &self.config.llm {
+            None => Ok(None),
+            Some(c) => coord_llm::LlmClient::new(c.clone()).map(|c| Some(Arc::new(c))).map_err(|e| e.to_string()),
+        }
+    }
+
     fn executors(&self) -> HashMap<String, Arc<AnyExecutor>> {
         let mut map = HashMap::new();
+        let llm = self.llm_client();
         for name in self.roster.names() {
             let c = self.config.specialist(name);
             let exec = match c.executor {
                 ExecutorKind::Manual => continue,
+                ExecutorKind::Llm => match &llm {
+                    Ok(Some(client)) => AnyExecutor::Llm(crate::executor::llm::LlmExecutor {
+                        client: client.clone(),
+                        persona: self.roster.get(name).map(|s| s.persona.clone()).unwrap_or_default(),
+                        limits: coord_llm::agent::AgentLimits {
+                            max_steps: c.max_steps.unwrap_or(30),
+                            token_budget: c.token_budget,
+                            cost_budget: c.cost_budget,
+                            tools: coord_llm::tools::ToolLimits {
+                                allow_commands: c.allow_commands.clone(),
+                                ..Default::default()
+                            },
+                            ..Default::default()
+                        },
+                    }),
+                    // No model or no key: the specialist waits for a person instead.
+                    _ => continue,
+                },
                 ExecutorKind::Noop => AnyExecutor::Noop(NoopExecutor),
                 ExecutorKind::Sleep => {
                     AnyExecutor::Sleep(SleepExecutor { ms_per_hour: c.sleep_ms_per_hour.unwrap_or(10) })

@@ -1,10 +1,12 @@
 //! The `Executor` seam: a brief goes in, an [`Outcome`] comes out. Kinds: [`command`] (any
 //! program; brief on stdin, task in the environment, the workspace diff as artifacts),
 //! [`manual`] (a person or an agent host finishes the task through `coord task`), and the
-//! bench-only [`bench`] executors (no-op and sleep) used by the scheduler benchmarks.
+//! bench-only [`bench`] executors (no-op and sleep) used by the scheduler benchmarks, and
+//! [`llm`] (an agent loop over a model with workspace-confined tools).
 
 pub mod bench;
 pub mod command;
+pub mod llm;
 
 use serde::{Deserialize, Serialize};
 use std::fmt;

@@ -92,6 +92,9 @@ async fn drive(project: &Project, run_id: &str, parallel: Option<usize>, json: b
         project.dir.clone(),
         project.runs_dir.clone(),
     );
+    if let Some(why) = runtime.llm_off_reason() {
+        eprintln!("coord: warning: {why}");
+    }
     let sink = progress::for_run(&plan, json);
     let report = runtime.drive(run_id, cancel_on_signals(), sink.as_ref()).await?;
     drop(sink);

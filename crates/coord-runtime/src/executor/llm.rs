@@ -1,0 +1,78 @@
+//! The LLM executor: a specialist whose executor is `llm` works in the agent loop of
+//! `coord-llm`, with its persona as the system prompt, the brief as the task, and tools confined
+//! to the workspace. Its transcript is kept beside the attempt; a run out of budget asks for
+//! escalation instead of spending more.
+
+use super::{Executor, FailureCategory, Job, Outcome};
+use coord_llm::LlmClient;
+use coord_llm::agent::{AgentLimits, AgentStop, run_agent};
+use std::sync::Arc;
+
+/// Runs a specialist through a model.
+#[derive(Debug, Clone)]
+pub struct LlmExecutor {
+    /// The client (one per configured model, shared).
+    pub client: Arc<LlmClient>,
+    /// The specialist's persona (its agent file's body).
+    pub persona: String,
+    /// Step, token and cost limits and the tools' limits.
+    pub limits: AgentLimits,
+}
+
+impl Executor for LlmExecutor {
+    fn kind(&self) -> &'static str {
+        "llm"
+    }
+
+    async fn execute(&self, job: &Job) -> Outcome {
+        if let Err(e) = tokio::fs::create_dir_all(&job.attempt_dir).await {
+            return Outcome::Failed {
+                error: format!("cannot create {}: {e}", job.attempt_dir.display()),
+                category: FailureCategory::General,
+                retryable: true,
+            };
+        }
+        let _ = tokio::fs::write(job.attempt_dir.join("brief.md"), &job.brief).await;
+        let out = run_agent(&self.client, &self.persona, &job.brief, &job.workspace, &self.limits).await;
+        let transcript = serde_json::json!({
+            "model": self.client.config().model,
+            "steps": out.steps,
+            "usage": out.usage,
+            "cost_usd": out.cost,
+            "stop": format!("{:?}", out.stop),
+            "messages": out.transcript,
+        });
+        let _ = tokio::fs::write(
+            job.attempt_dir.join("transcript.json"),
+            serde_json::to_string_pretty(&transcript).unwrap_or_default(),
+        )
+        .await;
+        let spent = format!(
+            "{} steps, {} input + {} cached + {} output tokens, ${:.4}",
+            out.steps, out.usage.input_tokens, out.usage.cached_input_tokens, out.usage.output_tokens, out.cost
+        );
+        match out.stop {
+            AgentStop::Final => Outcome::Succeeded {
+                artifacts: out.files_changed,
+                summary: format!("{}; {spent}", out.answer.lines().next().unwrap_or("done")),
+            },
+            AgentStop::StepLimit => Outcome::Failed {
+                error: format!(
+                    "the agent reached its step limit without a final answer ({spent}); last words: {}",
+                    out.answer
+                ),
+                category: FailureCategory::General,
+                retryable: true,
+            },
+            AgentStop::Budget(why) => Outcome::EscalationRequested {
+                category: FailureCategory::Timeline,
+                reason: format!("the task's LLM budget would be exceeded ({why}; {spent})"),
+            },
+            AgentStop::Error(e) => Outcome::Failed {
+                error: format!("the model call failed: {e}"),
+                category: FailureCategory::General,
+                retryable: e.retryable(),
+            },
+        }
+    }
+}

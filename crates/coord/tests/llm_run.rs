@@ -1,0 +1,100 @@
+//! `executor = "llm"` end to end: `coord run` drives a specialist through a model (a local
+//! server speaking the OpenAI wire format) that writes a file with its tools; the run finishes,
+//! the transcript is kept, and the planted key appears nowhere in what coord wrote. Without the
+//! key, the run says why the LLM parts are off and the task waits for a person.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod support;
+
+use axum::Router;
+use axum::routing::post;
+use std::sync::{Arc, Mutex};
+use support::{Project, plan_json};
+
+const CANARY: &str = "canary-key-5e1f0a9b7c3d";
+
+fn scripted_model() -> String {
+    let replies = Arc::new(Mutex::new(vec![
+        serde_json::json!({ "model": "scripted", "choices": [{ "message": { "role": "assistant", "content": "Done: health check added." }, "finish_reason": "stop" }], "usage": { "prompt_tokens": 300, "completion_tokens": 20 } }),
+        serde_json::json!({ "model": "scripted", "choices": [{ "message": { "role": "assistant", "content": null, "tool_calls": [{ "id": "c1", "type": "function", "function": { "name": "write_file", "arguments": "{\"path\":\"src/health.js\",\"content\":\"module.exports = () => 'ok';\\n\"}" } }] }, "finish_reason": "tool_calls" }], "usage": { "prompt_tokens": 200, "completion_tokens": 30 } }),
+    ]));
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+        rt.block_on(async move {
+            let app = Router::new().route(
+                "/v1/chat/completions",
+                post(move || {
+                    let replies = replies.clone();
+                    async move { axum::Json(replies.lock().unwrap().pop().unwrap_or(serde_json::json!({}))) }
+                }),
+            );
+            let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+            tx.send(listener.local_addr().unwrap().to_string()).unwrap();
+            axum::serve(listener, app).await.unwrap();
+        });
+    });
+    rx.recv().unwrap()
+}
+
+fn config(addr: &str) -> String {
+    format!(
+        "[llm]\nprovider = \"openai\"\nmodel = \"scripted\"\nbase_url = \"http://{addr}/v1\"\napi_key_env = \"COORD_TEST_LLM_KEY\"\nprice = {{ input_per_mtok = 3.0, output_per_mtok = 15.0 }}\n[specialists.nodejs-expert]\nexecutor = \"llm\"\nmax_steps = 5\n"
+    )
+}
+
+fn all_bytes_under(dir: &std::path::Path, out: &mut Vec<u8>) {
+    for e in std::fs::read_dir(dir).unwrap().filter_map(Result::ok) {
+        let p = e.path();
+        if p.is_dir() {
+            all_bytes_under(&p, out);
+        } else {
+            out.extend(std::fs::read(&p).unwrap_or_default());
+        }
+    }
+}
+
+#[test]
+fn an_llm_specialist_does_the_task_and_the_key_stays_secret() {
+    let addr = scripted_model();
+    let p = Project::new();
+    p.write("plan.json", &plan_json(&[("t1", "nodejs-expert", &[])]));
+    p.write("coord.toml", &config(&addr));
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_coord"))
+        .args(["run", "--plan", "plan.json"])
+        .current_dir(p.path())
+        .env("COORD_TEST_LLM_KEY", CANARY)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{stdout}\n{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(std::fs::read_to_string(p.path().join("src/health.js")).unwrap(), "module.exports = () => 'ok';\n");
+    let run = p.only_run();
+    assert_eq!(p.status(&run)["state"], "done");
+    let transcript = p.path().join(format!(".coord/runs/{run}/t1/attempt-1/transcript.json"));
+    let t: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(transcript).unwrap()).unwrap();
+    assert_eq!(t["steps"], 2);
+    assert_eq!(t["usage"]["input_tokens"], 500);
+    // The key appears nowhere coord wrote: database, transcripts, briefs, logs, output.
+    let mut written = Vec::new();
+    all_bytes_under(&p.path().join(".coord"), &mut written);
+    written.extend(out.stdout);
+    written.extend(out.stderr);
+    assert!(!written.windows(CANARY.len()).any(|w| w == CANARY.as_bytes()), "the key leaked");
+}
+
+#[test]
+fn without_a_key_the_llm_parts_are_off_and_say_why() {
+    let p = Project::new();
+    p.write("plan.json", &plan_json(&[("t1", "nodejs-expert", &[])]));
+    p.write("coord.toml", &config("127.0.0.1:9"));
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_coord"))
+        .args(["run", "--plan", "plan.json"])
+        .current_dir(p.path())
+        .env_remove("COORD_TEST_LLM_KEY")
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("LLM specialists are off") && stderr.contains("COORD_TEST_LLM_KEY"), "{stderr}");
+    assert!(String::from_utf8_lossy(&out.stdout).contains("wait for a person"));
+}
