@@ -265,6 +265,8 @@ struct Facts {
     fks: Vec<(String, String, String, usize)>,
 }
 
+// Every field of a finding is an argument: a struct literal at each call site would be longer.
+#[allow(clippy::too_many_arguments)]
 fn push(
     out: &mut CheckOutput,
     rule: &str,
