@@ -13,6 +13,7 @@
 
 mod analyse;
 mod context_pool;
+pub mod llm_planner;
 pub mod numbers;
 pub mod repo;
 mod rules;

@@ -116,6 +116,9 @@ pub struct RunArgs {
     /// Force the stack when planning.
     #[arg(long, value_name = "STACK")]
     pub stack: Option<String>,
+    /// Who plans (see `coord plan --planner`).
+    #[arg(long, value_enum, default_value = "rules")]
+    pub planner: PlannerKind,
     /// Tasks executed at once (default: [run] parallel of coord.toml, else 4).
     #[arg(long, value_name = "N")]
     pub parallel: Option<usize>,
@@ -340,12 +343,25 @@ pub struct PlanArgs {
     /// Force the stack: node, python, java or graphql.
     #[arg(long, value_name = "STACK")]
     pub stack: Option<String>,
+    /// Who plans: the rule-based planner (offline), or the model of coord.toml's [llm]
+    /// (validated, repaired, and replaced by the rules when it fails).
+    #[arg(long, value_enum, default_value = "rules")]
+    pub planner: PlannerKind,
     /// Output format; with --out, defaults to the file's extension.
     #[arg(long, value_enum)]
     pub format: Option<PlanFormat>,
     /// Write the plan to this file instead of stdout.
     #[arg(long, value_name = "FILE")]
     pub out: Option<PathBuf>,
+}
+
+/// The planners.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum PlannerKind {
+    /// Rule-based, offline, deterministic.
+    Rules,
+    /// The configured model.
+    Llm,
 }
 
 /// Arguments of `coord validate`.

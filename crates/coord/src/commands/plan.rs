@@ -1,7 +1,7 @@
 //! `coord plan` and `coord validate`.
 
 use super::roster_with_warnings;
-use crate::cli::{PlanArgs, PlanFormat, ValidateArgs};
+use crate::cli::{PlanArgs, PlanFormat, PlannerKind, ValidateArgs};
 use crate::plan_file::{FileFormat, load_plan, read_text, write_atomically};
 use crate::render::plan_text;
 use anyhow::{Context, Result, anyhow};
@@ -42,6 +42,36 @@ fn serialize(plan: &Plan, format: PlanFormat) -> Result<String> {
     })
 }
 
+/// Plans with the chosen planner. The LLM planner needs `[llm]` in the project's coord.toml and
+/// its key; without them the rules plan, and the plan's notes say why.
+pub fn make_plan(
+    input: &PlanInput<'_>,
+    planner: PlannerKind,
+    dir: &std::path::Path,
+    roster: &coord_core::Roster,
+) -> Result<coord_core::ValidatedPlan> {
+    if planner == PlannerKind::Rules {
+        return Ok(plan_objective(input, &RulePlanner, roster)?);
+    }
+    let config = coord_runtime::Config::load(&dir.join("coord.toml"))?;
+    let why_not = match config.llm.clone().map(coord_llm::LlmClient::new) {
+        None => "no [llm] section in coord.toml".to_string(),
+        Some(Err(e)) => e.to_string(),
+        Some(Ok(client)) => {
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .context("cannot start the async runtime")?;
+            return Ok(rt.block_on(coord_plan::llm_planner::plan_with_llm(input, &client, roster, 2))?);
+        }
+    };
+    eprintln!("coord: warning: the LLM planner is off ({why_not}); the rule-based planner plans");
+    let valid = plan_objective(input, &RulePlanner, roster)?;
+    let mut plan = valid.plan().clone();
+    plan.notes.insert(0, format!("The LLM planner is off ({why_not}); the rule-based planner made this plan."));
+    coord_core::dag::validate(plan, |n| roster.contains(n)).map_err(|e| anyhow!("{e}"))
+}
+
 /// `coord plan`.
 pub fn plan(args: PlanArgs) -> Result<ExitCode> {
     let stack = args.stack.as_deref().map(str::parse::<StackFlag>).transpose()?;
@@ -52,7 +82,8 @@ pub fn plan(args: PlanArgs) -> Result<ExitCode> {
     };
     let loaded = roster_with_warnings(args.repo.as_deref());
     let input = PlanInput { objective: &objective, repo: repo.as_ref(), stack };
-    let valid = plan_objective(&input, &RulePlanner, &loaded.roster)?;
+    let dir = args.repo.clone().unwrap_or_else(|| std::path::PathBuf::from("."));
+    let valid = make_plan(&input, args.planner, &dir, &loaded.roster)?;
     let plan = valid.plan();
     let format = args
         .format

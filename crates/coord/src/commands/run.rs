@@ -132,7 +132,22 @@ pub fn run(args: RunArgs) -> Result<ExitCode> {
                 let stack = args.stack.as_deref().map(str::parse::<StackFlag>).transpose()?;
                 let repo = RepoFacts::scan(&project.dir).ok();
                 let input = PlanInput { objective: &objective, repo: repo.as_ref(), stack };
-                plan_objective(&input, &RulePlanner, &project.roster)?
+                match args.planner {
+                    crate::cli::PlannerKind::Rules => plan_objective(&input, &RulePlanner, &project.roster)?,
+                    crate::cli::PlannerKind::Llm => match project.config.llm.clone().map(coord_llm::LlmClient::new) {
+                        Some(Ok(client)) => {
+                            coord_plan::llm_planner::plan_with_llm(&input, &client, &project.roster, 2).await?
+                        }
+                        other => {
+                            let why = match other {
+                                Some(Err(e)) => e.to_string(),
+                                _ => "no [llm] section in coord.toml".to_string(),
+                            };
+                            eprintln!("coord: warning: the LLM planner is off ({why}); the rule-based planner plans");
+                            plan_objective(&input, &RulePlanner, &project.roster)?
+                        }
+                    },
+                }
             }
         };
         let id = new_run_id();
