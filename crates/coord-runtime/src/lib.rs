@@ -8,6 +8,7 @@ pub mod config;
 pub mod escalation;
 pub mod executor;
 pub mod gating;
+pub mod judge;
 pub mod metrics;
 pub mod notify;
 pub mod scheduler;

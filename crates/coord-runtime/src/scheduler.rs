@@ -129,6 +129,8 @@ struct Shared<S> {
     workspace: PathBuf,
     runs_dir: PathBuf,
     lease_ms: i64,
+    /// The model for LLM-judged checklist items, when one is configured.
+    llm: Option<Arc<coord_llm::LlmClient>>,
 }
 
 impl<S> Shared<S> {
@@ -265,6 +267,7 @@ impl<S: Store + Clone + 'static> Runtime<S> {
             workspace: self.workspace.clone(),
             runs_dir: self.runs_dir.clone(),
             lease_ms: (self.config.run.lease_secs.max(1) * 1000) as i64,
+            llm: self.llm_client().ok().flatten(),
         }
     }
 
@@ -562,9 +565,39 @@ async fn gate<S: Store>(
     shared.store.start_gating(claim, now_ms()).await?;
     let worktree = job.attempt_dir.join("worktree");
     let root = if worktree.is_dir() { worktree } else { job.workspace.clone() };
-    let verdict = crate::gating::judge(root, kind, artifacts.to_vec(), shared.config.gates.clone()).await;
-    shared.store.record_gates(claim, &verdict.results, now_ms()).await?;
-    Ok(verdict.failure)
+    let verdict = crate::gating::judge(root.clone(), kind, artifacts.to_vec(), shared.config.gates.clone()).await;
+    let mut results = verdict.results;
+    let mut failure = verdict.failure;
+    // The items no tool decides: the model judges them when there is one (else they wait for
+    // a person's attestation and do not block).
+    if let (None, Some(client)) = (&failure, &shared.llm) {
+        let items = crate::judge::judged_items(crate::gating::gates_for(kind));
+        let evidence = crate::judge::evidence(&root, artifacts, 24 * 1024);
+        match crate::judge::judge(client, &items, &evidence).await {
+            Ok(verdicts) => {
+                let failed: Vec<&crate::judge::Verdict> = verdicts.iter().filter(|v| v.verdict == "fail").collect();
+                results.push((
+                    "llm-judge".into(),
+                    failed.is_empty(),
+                    serde_json::json!({ "verdicts": verdicts }).to_string(),
+                ));
+                if !failed.is_empty() {
+                    let mut error = format!("the LLM judge failed {} checklist item(s):", failed.len());
+                    for v in &failed {
+                        error.push_str(&format!("\n- {}: {}", v.item, v.reasons));
+                    }
+                    failure = Some(Failure { error, category: FailureCategory::General, retryable: true });
+                }
+            }
+            Err(e) => results.push((
+                "llm-judge".into(),
+                true,
+                serde_json::json!({ "error": e, "status": "not judged; waiting for a person" }).to_string(),
+            )),
+        }
+    }
+    shared.store.record_gates(claim, &results, now_ms()).await?;
+    Ok(failure)
 }
 
 /// Renews the lease every third of its length; returns when it is lost.

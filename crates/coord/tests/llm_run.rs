@@ -98,3 +98,73 @@ fn without_a_key_the_llm_parts_are_off_and_say_why() {
     assert!(stderr.contains("LLM specialists are off") && stderr.contains("COORD_TEST_LLM_KEY"), "{stderr}");
     assert!(String::from_utf8_lossy(&out.stdout).contains("wait for a person"));
 }
+
+/// A model that only judges: it fails "error handling" the first time and passes it after.
+fn judging_model() -> String {
+    let calls = Arc::new(Mutex::new(0u32));
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+        rt.block_on(async move {
+            let app = Router::new().route(
+                "/v1/chat/completions",
+                post(move || {
+                    let calls = calls.clone();
+                    async move {
+                        let n = {
+                            let mut c = calls.lock().unwrap();
+                            *c += 1;
+                            *c
+                        };
+                        let verdict = if n == 1 { "fail" } else { "pass" };
+                        let content = serde_json::json!({ "verdicts": [
+                            { "item": "code.error-handling", "verdict": verdict, "reasons": "the handler swallows database errors" },
+                            { "item": "code.style", "verdict": "pass", "reasons": "consistent" }
+                        ] })
+                        .to_string();
+                        axum::Json(serde_json::json!({ "model": "judge", "choices": [{ "message": { "role": "assistant", "content": content }, "finish_reason": "stop" }], "usage": { "prompt_tokens": 50, "completion_tokens": 20 } }))
+                    }
+                }),
+            );
+            let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+            tx.send(listener.local_addr().unwrap().to_string()).unwrap();
+            axum::serve(listener, app).await.unwrap();
+        });
+    });
+    rx.recv().unwrap()
+}
+
+#[test]
+fn llm_judged_items_fail_a_task_with_reasons_as_feedback() {
+    let addr = judging_model();
+    let p = Project::new();
+    p.write("plan.json", &plan_json(&[("t1", "nodejs-expert", &[])]));
+    p.write(
+        "coord.toml",
+        &format!(
+            "[llm]\nprovider = \"openai\"\nmodel = \"judge\"\nbase_url = \"http://{addr}/v1\"\napi_key_env = \"COORD_TEST_LLM_KEY\"\n[escalation]\nbackoff_base_ms = 10\n[specialists.nodejs-expert]\nexecutor = \"command\"\ncommand = [\"sh\", \"-c\", \"cat > brief-$COORD_ATTEMPT.md; mkdir -p src; echo 'module.exports = (req, res) => res.json({{ ok: true }});' > src/handler.js\"]\n"
+        ),
+    );
+    // The command's artifacts come from git status: make the project a repository.
+    for args in [
+        &["init", "-q"][..],
+        &["config", "user.email", "t@example.com"],
+        &["config", "user.name", "t"],
+        &["commit", "-q", "--allow-empty", "-m", "init"],
+    ] {
+        assert!(std::process::Command::new("git").args(args).current_dir(p.path()).status().unwrap().success());
+    }
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_coord"))
+        .args(["run", "--plan", "plan.json"])
+        .current_dir(p.path())
+        .env("COORD_TEST_LLM_KEY", CANARY)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{stdout}\n{}", String::from_utf8_lossy(&out.stderr));
+    assert!(stdout.contains("the LLM judge failed 1 checklist item"), "{stdout}");
+    let second = std::fs::read_to_string(p.path().join("brief-2.md")).unwrap();
+    assert!(second.contains("code.error-handling: the handler swallows database errors"), "{second}");
+    let run = p.only_run();
+    assert_eq!(p.status(&run)["state"], "done");
+}
