@@ -215,9 +215,31 @@ pub struct Config {
     /// `[llm]`: the model LLM specialists (and later the LLM planner and judge) use.
     #[serde(default)]
     pub llm: Option<coord_llm::ProviderConfig>,
+    /// `[budget]`: limits on LLM spending.
+    #[serde(default)]
+    pub budget: BudgetConfig,
     /// `[gates]`: the quality gates that check every task's artifacts.
     #[serde(default)]
     pub gates: coord_gates::GateConfig,
+}
+
+/// `[budget]`: what LLM work may spend. Task limits apply to each attempt of an `llm`
+/// specialist unless `[specialists.NAME]` sets its own; run limits stop new LLM work.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BudgetConfig {
+    /// Tokens one attempt may use.
+    #[serde(default)]
+    pub task_tokens: Option<u64>,
+    /// Dollars one attempt may spend.
+    #[serde(default)]
+    pub task_cost_usd: Option<f64>,
+    /// Tokens the whole run may use.
+    #[serde(default)]
+    pub run_tokens: Option<u64>,
+    /// Dollars the whole run may spend.
+    #[serde(default)]
+    pub run_cost_usd: Option<f64>,
 }
 
 impl Config {

@@ -26,6 +26,10 @@ pub struct Metrics {
     pub security_audit_pass_rate: Option<f64>,
     /// Gate runs recorded.
     pub gate_runs: u64,
+    /// LLM tokens and cost by specialist.
+    pub llm_by_specialist: std::collections::BTreeMap<String, Spend>,
+    /// LLM tokens and cost by task (`run/task`).
+    pub llm_by_task: std::collections::BTreeMap<String, Spend>,
 }
 
 /// Computes the metrics of the given runs from their events.
@@ -59,6 +63,11 @@ pub async fn compute<S: Store>(store: &S, runs: &[String]) -> Result<Metrics, St
                         }
                     }
                     "task_escalated" => m.escalations_raised += 1,
+                    "llm_usage" => {
+                        let who = e.data.get("specialist").and_then(|s| s.as_str()).unwrap_or("?").to_string();
+                        m.llm_by_specialist.entry(who).or_default().add(&e.data);
+                        m.llm_by_task.entry(format!("{run}/{task}")).or_default().add(&e.data);
+                    }
                     "gate_result" => {
                         m.gate_runs += 1;
                         if e.data.get("gate").and_then(|g| g.as_str()) == Some("security") {
@@ -116,7 +125,71 @@ pub fn prometheus(m: &Metrics, run: Option<&str>) -> String {
     );
     metric("security_audit_pass_rate", "gauge", "Share of security gate runs that passed", m.security_audit_pass_rate);
     metric("coord_gate_runs", "counter", "Quality gate runs recorded", Some(m.gate_runs as f64));
+    let _ = writeln!(out, "# HELP coord_llm_tokens_total LLM tokens used, by specialist");
+    let _ = writeln!(out, "# TYPE coord_llm_tokens_total counter");
+    for (who, spend) in &m.llm_by_specialist {
+        let _ = writeln!(out, "coord_llm_tokens_total{{specialist=\"{who}\"}} {}", spend.tokens);
+    }
+    let _ = writeln!(out, "# HELP coord_llm_cost_usd_total LLM cost in dollars, by specialist");
+    let _ = writeln!(out, "# TYPE coord_llm_cost_usd_total counter");
+    for (who, spend) in &m.llm_by_specialist {
+        let _ = writeln!(out, "coord_llm_cost_usd_total{{specialist=\"{who}\"}} {}", spend.cost_usd);
+    }
+    let mut metric = |name: &str, kind: &str, help: &str, value: Option<f64>| {
+        let _ = writeln!(out, "# HELP {name} {help}");
+        let _ = writeln!(out, "# TYPE {name} {kind}");
+        if let Some(v) = value {
+            let _ = writeln!(out, "{name}{label} {v}");
+        }
+    };
     metric("coord_attempts_started", "counter", "Attempts started", Some(m.attempts_started as f64));
     metric("coord_escalations_raised", "counter", "Escalations raised", Some(m.escalations_raised as f64));
     out
+}
+
+/// LLM spending of a run (or an attempt).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize)]
+pub struct Spend {
+    /// Tokens: input, cached input and output.
+    pub tokens: u64,
+    /// Dollars.
+    pub cost_usd: f64,
+}
+
+impl Spend {
+    /// Adds an `llm_usage` record.
+    pub fn add(&mut self, u: &serde_json::Value) {
+        let n = |k: &str| u.get(k).and_then(|v| v.as_u64()).unwrap_or(0);
+        self.tokens += n("input_tokens") + n("cached_input_tokens") + n("output_tokens");
+        self.cost_usd += u.get("cost_usd").and_then(|v| v.as_f64()).unwrap_or(0.0);
+    }
+}
+
+/// What a run has spent on LLM work so far, from its `llm_usage` events.
+pub async fn run_spend<S: Store>(store: &S, run: &str) -> Result<Spend, StoreError> {
+    let mut spend = Spend::default();
+    let mut after = 0;
+    loop {
+        let events = store.events(run, after, 10_000).await?;
+        let Some(last) = events.last() else { break };
+        after = last.seq;
+        for e in events.iter().filter(|e| e.kind == "llm_usage") {
+            spend.add(&e.data);
+        }
+    }
+    Ok(spend)
+}
+
+/// The usage an LLM attempt recorded in its transcript, as an `llm_usage` record.
+pub fn transcript_usage(attempt_dir: &std::path::Path, specialist: &str) -> Option<serde_json::Value> {
+    let text = std::fs::read_to_string(attempt_dir.join("transcript.json")).ok()?;
+    let t: serde_json::Value = serde_json::from_str(&text).ok()?;
+    Some(serde_json::json!({
+        "specialist": specialist,
+        "model": t.get("model"),
+        "input_tokens": t.pointer("/usage/input_tokens").and_then(|v| v.as_u64()).unwrap_or(0),
+        "cached_input_tokens": t.pointer("/usage/cached_input_tokens").and_then(|v| v.as_u64()).unwrap_or(0),
+        "output_tokens": t.pointer("/usage/output_tokens").and_then(|v| v.as_u64()).unwrap_or(0),
+        "cost_usd": t.get("cost_usd").and_then(|v| v.as_f64()).unwrap_or(0.0),
+    }))
 }

@@ -96,6 +96,8 @@ pub struct RunReport {
     pub waiting_for_people: Vec<(String, String)>,
     /// Open escalations of the run.
     pub open_escalations: usize,
+    /// LLM tokens and cost of the whole run so far.
+    pub llm: crate::metrics::Spend,
 }
 
 enum AnyExecutor {
@@ -175,6 +177,11 @@ impl<S: Store + Clone + 'static> Runtime<S> {
             .collect()
     }
 
+    fn over_budget(&self, spent: &crate::metrics::Spend) -> bool {
+        let b = &self.config.budget;
+        b.run_tokens.is_some_and(|t| spent.tokens >= t) || b.run_cost_usd.is_some_and(|c| spent.cost_usd >= c)
+    }
+
     /// Why LLM specialists are off, when some are configured but cannot run.
     pub fn llm_off_reason(&self) -> Option<String> {
         let wanted = self.roster.names().any(|n| self.config.specialist(n).executor == ExecutorKind::Llm);
@@ -212,8 +219,8 @@ impl<S: Store + Clone + 'static> Runtime<S> {
                         persona: self.roster.get(name).map(|s| s.persona.clone()).unwrap_or_default(),
                         limits: coord_llm::agent::AgentLimits {
                             max_steps: c.max_steps.unwrap_or(30),
-                            token_budget: c.token_budget,
-                            cost_budget: c.cost_budget,
+                            token_budget: c.token_budget.or(self.config.budget.task_tokens),
+                            cost_budget: c.cost_budget.or(self.config.budget.task_cost_usd),
                             tools: coord_llm::tools::ToolLimits {
                                 allow_commands: c.allow_commands.clone(),
                                 ..Default::default()
@@ -321,7 +328,11 @@ impl<S: Store + Clone + 'static> Runtime<S> {
         let shared = Arc::new(self.shared(plan));
         let lease_ms = shared.lease_ms;
         let parallel = self.config.run.parallel.max(1);
-        let mut running: JoinSet<(Claim, Option<Finish>, Option<serde_json::Value>)> = JoinSet::new();
+        let mut running: JoinSet<Attempted> = JoinSet::new();
+        let llm_specialists: Vec<String> =
+            automatic.iter().filter(|n| self.config.specialist(n).executor == ExecutorKind::Llm).cloned().collect();
+        let mut spent = crate::metrics::run_spend(&self.store, run_id).await?;
+        let mut budget_hit = false;
         let mut last_expiry = Instant::now() - Duration::from_secs(10);
         let mut cancelled = false;
         loop {
@@ -340,9 +351,36 @@ impl<S: Store + Clone + 'static> Runtime<S> {
                     break;
                 }
             }
+            // Over the run's LLM budget: no new LLM work; what is ready is escalated instead.
+            if !budget_hit && !llm_specialists.is_empty() && self.over_budget(&spent) {
+                budget_hit = true;
+                let why = format!(
+                    "the run's LLM budget is reached ({} tokens, ${:.4} spent): no new LLM work is dispatched",
+                    spent.tokens, spent.cost_usd
+                );
+                progress.on_event(&ProgressEvent::Escalated { task: "(run)".into(), reason: why.clone() });
+                for claim in self
+                    .store
+                    .claim(run_id, &self.owner, usize::MAX >> 1, lease_ms, now, Some(&llm_specialists))
+                    .await?
+                {
+                    let finish = Finish::Escalate {
+                        error: why.clone(),
+                        level: 4,
+                        category: FailureCategory::Timeline.to_string(),
+                    };
+                    report(progress, &claim, &finish);
+                    self.store.finish(&claim, &finish, now_ms()).await?;
+                }
+            }
+            let claimable: Vec<String> = if budget_hit {
+                automatic.iter().filter(|n| !llm_specialists.contains(n)).cloned().collect()
+            } else {
+                automatic.clone()
+            };
             let free = parallel.saturating_sub(running.len());
-            if free > 0 && !automatic.is_empty() {
-                for claim in self.store.claim(run_id, &self.owner, free, lease_ms, now, Some(&automatic)).await? {
+            if free > 0 && !claimable.is_empty() {
+                for claim in self.store.claim(run_id, &self.owner, free, lease_ms, now, Some(&claimable)).await? {
                     progress.on_event(&ProgressEvent::Started {
                         task: claim.task_id.clone(),
                         specialist: claim.specialist.clone(),
@@ -389,7 +427,11 @@ impl<S: Store + Clone + 'static> Runtime<S> {
             let mut notices = Vec::new();
             for joined in results {
                 // A panicked attempt is a bug in an executor; its lease expires and it is retried.
-                let Ok((claim, finish, notice)) = joined else { continue };
+                let Ok(Attempted { claim, finish, notice, usage }) = joined else { continue };
+                if let Some(u) = usage {
+                    spent.add(&u);
+                    self.store.record_event(&claim.run_id, Some(&claim.task_id), "llm_usage", u, now_ms()).await?;
+                }
                 if let Some(finish) = finish {
                     report(progress, &claim, &finish);
                     batch.push((claim, finish));
@@ -447,6 +489,7 @@ impl<S: Store + Clone + 'static> Runtime<S> {
             critical_path_ms: critical,
             waiting_for_people: waiting,
             open_escalations: self.store.escalations(Some(run_id), true).await?.len(),
+            llm: crate::metrics::run_spend(&self.store, run_id).await?,
         })
     }
 }
@@ -492,8 +535,29 @@ fn job_for<S>(shared: &Shared<S>, claim: &Claim, brief: String, dir_name: &str, 
     }
 }
 
+/// What one attempt hands back to the drive loop.
+struct Attempted {
+    claim: Claim,
+    /// What to record; `None` when the lease was lost (nothing may be recorded).
+    finish: Option<Finish>,
+    /// A level-4 escalation to send to the tech lead.
+    notice: Option<serde_json::Value>,
+    /// An LLM attempt's spending.
+    usage: Option<serde_json::Value>,
+}
+
+/// One attempt: runs it, then attaches the LLM spending its transcript records.
+async fn attempt<S: Store + Clone>(shared: Arc<Shared<S>>, claim: Claim) -> Attempted {
+    let dir = shared.runs_dir.join(&claim.run_id).join(&claim.task_id).join(format!("attempt-{}", claim.attempt));
+    let specialist = claim.specialist.clone();
+    let is_llm = shared.config.specialist(&specialist).executor == ExecutorKind::Llm;
+    let (claim, finish, notice) = run_attempt(shared, claim).await;
+    let usage = if is_llm { crate::metrics::transcript_usage(&dir, &specialist) } else { None };
+    Attempted { claim, finish, notice, usage }
+}
+
 /// One attempt of one task: brief, execute under a heartbeat, decide what follows.
-async fn attempt<S: Store + Clone>(
+async fn run_attempt<S: Store + Clone>(
     shared: Arc<Shared<S>>,
     claim: Claim,
 ) -> (Claim, Option<Finish>, Option<serde_json::Value>) {

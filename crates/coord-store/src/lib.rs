@@ -118,6 +118,16 @@ pub trait Store: Send + Sync {
         results: &[(String, bool, String)],
         now: i64,
     ) -> impl Future<Output = Result<()>> + Send;
+    /// Appends an event that announces no state change (LLM usage, notes), in its own
+    /// transaction.
+    fn record_event(
+        &self,
+        run_id: &str,
+        task_id: Option<&str>,
+        kind: &str,
+        data: serde_json::Value,
+        now: i64,
+    ) -> impl Future<Output = Result<()>> + Send;
     /// Gate results of a task `(attempt, gate, passed, report JSON)`, oldest first.
     fn gate_results(
         &self,

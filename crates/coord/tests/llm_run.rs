@@ -168,3 +168,24 @@ fn llm_judged_items_fail_a_task_with_reasons_as_feedback() {
     let run = p.only_run();
     assert_eq!(p.status(&run)["state"], "done");
 }
+
+#[test]
+fn a_run_past_its_llm_budget_stops_llm_work_and_escalates_and_metrics_show_the_spend() {
+    let addr = scripted_model();
+    let p = Project::new();
+    p.write("plan.json", &plan_json(&[("t1", "nodejs-expert", &[]), ("t2", "nodejs-expert", &["t1"])]));
+    p.write("coord.toml", &format!("{}[budget]\nrun_tokens = 100\n", config(&addr)));
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_coord"))
+        .args(["run", "--plan", "plan.json"])
+        .current_dir(p.path())
+        .env("COORD_TEST_LLM_KEY", CANARY)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(stdout.contains("LLM budget is reached"), "{stdout}");
+    let run = p.only_run();
+    assert_eq!(p.states(&run), vec![("t1".into(), "done".into()), ("t2".into(), "escalated".into())]);
+    let metrics = p.ok(&["metrics", &run]);
+    assert!(metrics.contains("coord_llm_tokens_total{specialist=\"nodejs-expert\"} 550"), "{metrics}");
+    assert!(metrics.contains("coord_llm_cost_usd_total{specialist=\"nodejs-expert\"} 0.00225"), "{metrics}");
+}

@@ -363,6 +363,20 @@ impl Store for SqliteStore {
         Ok(())
     }
 
+    async fn record_event(
+        &self,
+        run_id: &str,
+        task_id: Option<&str>,
+        kind: &str,
+        data: serde_json::Value,
+        now: i64,
+    ) -> Result<()> {
+        let mut tx = self.write().await?;
+        event(&mut tx, run_id, task_id, kind, data, now).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
     async fn gate_results(&self, run_id: &str, task_id: &str) -> Result<Vec<(i64, String, bool, String)>> {
         let rows = sqlx::query(
             "SELECT attempt, gate, passed, report_json FROM gate_results WHERE run_id = ? AND task_id = ? ORDER BY attempt, gate",

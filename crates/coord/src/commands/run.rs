@@ -54,6 +54,12 @@ fn print_report(report: &RunReport, json: bool) {
         report.wall_ms as f64 / 1000.0,
         report.critical_path_ms as f64 / 1000.0
     );
+    if report.llm.tokens > 0 {
+        println!(
+            "LLM: {} tokens, ${:.4} (coord metrics {} shows them by specialist)",
+            report.llm.tokens, report.llm.cost_usd, report.run_id
+        );
+    }
     if !report.waiting_for_people.is_empty() {
         println!(
             "\n{} task(s) wait for a person or an agent host (no executor configured for their specialist):",
