@@ -30,43 +30,50 @@ impl Parser {
     pub fn feed(&mut self, bytes: &[u8]) -> Vec<Event> {
         self.buf.extend_from_slice(bytes);
         let mut out = Vec::new();
-        while let Some(pos) = self.buf.iter().position(|b| *b == b'\n' || *b == b'\r') {
+        let mut start = 0;
+        // Lines are taken by index; the consumed prefix is dropped once, at the end.
+        while let Some(rel) = self.buf[start..].iter().position(|b| *b == b'\n' || *b == b'\r') {
+            let pos = start + rel;
             // A lone \r at the end may be the first half of \r\n: wait for more bytes.
             if self.buf[pos] == b'\r' && pos + 1 == self.buf.len() {
                 break;
             }
-            let line: Vec<u8> = self.buf.drain(..pos).collect();
-            let first = self.buf.remove(0);
-            if first == b'\r' && self.buf.first() == Some(&b'\n') {
-                self.buf.remove(0);
+            let line = String::from_utf8_lossy(&self.buf[start..pos]).into_owned();
+            start = pos + 1;
+            if self.buf[pos] == b'\r' && self.buf.get(start) == Some(&b'\n') {
+                start += 1;
             }
-            let line = String::from_utf8_lossy(&line).into_owned();
-            if line.is_empty() {
-                if self.has_data {
-                    out.push(Event { event: std::mem::take(&mut self.event), data: self.data.join("\n") });
-                }
-                self.data.clear();
-                self.has_data = false;
-                self.event.clear();
-                continue;
-            }
-            if line.starts_with(':') {
-                continue;
-            }
-            let (field, value) = match line.split_once(':') {
-                Some((f, v)) => (f, v.strip_prefix(' ').unwrap_or(v)),
-                None => (line.as_str(), ""),
-            };
-            match field {
-                "event" => self.event = value.to_string(),
-                "data" => {
-                    self.data.push(value.to_string());
-                    self.has_data = true;
-                }
-                _ => {}
-            }
+            self.line(line, &mut out);
         }
+        self.buf.drain(..start);
         out
+    }
+
+    fn line(&mut self, line: String, out: &mut Vec<Event>) {
+        if line.is_empty() {
+            if self.has_data {
+                out.push(Event { event: std::mem::take(&mut self.event), data: self.data.join("\n") });
+            }
+            self.data.clear();
+            self.has_data = false;
+            self.event.clear();
+            return;
+        }
+        if line.starts_with(':') {
+            return;
+        }
+        let (field, value) = match line.split_once(':') {
+            Some((f, v)) => (f, v.strip_prefix(' ').unwrap_or(v)),
+            None => (line.as_str(), ""),
+        };
+        match field {
+            "event" => self.event = value.to_string(),
+            "data" => {
+                self.data.push(value.to_string());
+                self.has_data = true;
+            }
+            _ => {}
+        }
     }
 }
 

@@ -25,13 +25,17 @@ impl Accumulator {
             self.done = true;
             return Ok(());
         }
-        let value: serde_json::Value = serde_json::from_str(&ev.data)
-            .map_err(|e| LlmError::Protocol(format!("a stream chunk is not JSON: {e}")))?;
-        if let Some(err) = value.get("error") {
-            return Err(LlmError::StreamError(err.to_string()));
+        // An error object inside a stream is looked for in the text first, so ordinary chunks
+        // are decoded once, straight into their type.
+        if ev.data.contains("\"error\"") {
+            let value: serde_json::Value = serde_json::from_str(&ev.data)
+                .map_err(|e| LlmError::Protocol(format!("a stream chunk is not JSON: {e}")))?;
+            if let Some(err) = value.get("error") {
+                return Err(LlmError::StreamError(err.to_string()));
+            }
         }
         let chunk: Chunk =
-            serde_json::from_value(value).map_err(|e| LlmError::Protocol(format!("unexpected stream chunk: {e}")))?;
+            serde_json::from_str(&ev.data).map_err(|e| LlmError::Protocol(format!("unexpected stream chunk: {e}")))?;
         if !chunk.model.is_empty() {
             self.model = chunk.model;
         }
