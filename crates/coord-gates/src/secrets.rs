@@ -144,6 +144,39 @@ fn redact(s: &str) -> String {
     )
 }
 
+/// `text` with every provider key, private key header and high-entropy secret assignment
+/// replaced by `[redacted]`: for transcripts and logs that may quote files holding secrets.
+pub fn redact_secrets(text: &str) -> String {
+    let mut out = text.to_string();
+    for (_, _, _, pattern) in PROVIDERS.iter() {
+        out = pattern.replace_all(&out, "[redacted]").into_owned();
+    }
+    let mut spans: Vec<(usize, usize)> = Vec::new();
+    for c in ASSIGNMENT.captures_iter(&out) {
+        if let Some(v) = c.get(2)
+            && !is_placeholder(v.as_str())
+            && entropy(v.as_str()) >= 3.0
+        {
+            spans.push((v.start(), v.end()));
+        }
+    }
+    for c in JWT_CONFIG.captures_iter(&out) {
+        if let Some(v) = c.get(2)
+            && !is_placeholder(v.as_str())
+        {
+            spans.push((v.start(), v.end()));
+        }
+    }
+    spans.sort();
+    spans.dedup();
+    for (start, end) in spans.into_iter().rev() {
+        if out.is_char_boundary(start) && out.is_char_boundary(end) {
+            out.replace_range(start..end, "[redacted]");
+        }
+    }
+    out
+}
+
 /// The secrets checker.
 #[derive(Debug, Clone, Default)]
 pub struct SecretsChecker {
@@ -317,6 +350,16 @@ mod tests {
         assert!(scan(".env", "JWT_SECRET=${JWT_SECRET}").is_empty());
         assert_eq!(scan("application.yml", "jwt:\n  issuer: me\n  secret: h7Kp2Qz9Lw4Xv8Nc\n")[0].line, 3);
         assert!(scan("application.yml", "jwt:\n  secret: ${JWT_SECRET}\n").is_empty());
+    }
+
+    #[test]
+    fn redaction_removes_keys_and_secret_values() {
+        let key = format!("{}{}", "AKIA", "Z7Q4W2E8R6T1Y3U5");
+        let text =
+            format!("aws = {key}\nDB_PASSWORD = \"k9#Lq2!vZ8@xR4\"\nJWT_SECRET=s3cr3tK3yF0rS1gn1ng\nname = \"orders\"");
+        let r = redact_secrets(&text);
+        assert!(!r.contains(&key) && !r.contains("k9#Lq2") && !r.contains("s3cr3tK3y"), "{r}");
+        assert!(r.contains("name = \"orders\""));
     }
 
     #[test]

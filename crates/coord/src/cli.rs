@@ -117,7 +117,7 @@ pub struct RunArgs {
     #[arg(long, value_name = "STACK")]
     pub stack: Option<String>,
     /// Who plans (see `coord plan --planner`).
-    #[arg(long, value_enum, default_value = "rules")]
+    #[arg(long, value_enum, default_value = "auto")]
     pub planner: PlannerKind,
     /// Tasks executed at once (default: [run] parallel of coord.toml, else 4).
     #[arg(long, value_name = "N")]
@@ -344,8 +344,9 @@ pub struct PlanArgs {
     #[arg(long, value_name = "STACK")]
     pub stack: Option<String>,
     /// Who plans: the rule-based planner (offline), or the model of coord.toml's [llm]
-    /// (validated, repaired, and replaced by the rules when it fails).
-    #[arg(long, value_enum, default_value = "rules")]
+    /// (validated, repaired, and replaced by the rules when it fails). `auto`: the model when one
+    /// is configured with its key.
+    #[arg(long, value_enum, default_value = "auto")]
     pub planner: PlannerKind,
     /// Output format; with --out, defaults to the file's extension.
     #[arg(long, value_enum)]
@@ -358,6 +359,8 @@ pub struct PlanArgs {
 /// The planners.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum PlannerKind {
+    /// The model when coord.toml configures one and its key is set; the rules otherwise.
+    Auto,
     /// Rule-based, offline, deterministic.
     Rules,
     /// The configured model.

@@ -138,9 +138,15 @@ pub fn run(args: RunArgs) -> Result<ExitCode> {
                 let stack = args.stack.as_deref().map(str::parse::<StackFlag>).transpose()?;
                 let repo = RepoFacts::scan(&project.dir).ok();
                 let input = PlanInput { objective: &objective, repo: repo.as_ref(), stack };
-                match args.planner {
-                    crate::cli::PlannerKind::Rules => plan_objective(&input, &RulePlanner, &project.roster)?,
-                    crate::cli::PlannerKind::Llm => match project.config.llm.clone().map(coord_llm::LlmClient::new) {
+                let client = project.config.llm.clone().map(coord_llm::LlmClient::new);
+                let use_llm = match args.planner {
+                    crate::cli::PlannerKind::Rules => false,
+                    crate::cli::PlannerKind::Llm => true,
+                    crate::cli::PlannerKind::Auto => matches!(client, Some(Ok(_))),
+                };
+                match use_llm {
+                    false => plan_objective(&input, &RulePlanner, &project.roster)?,
+                    true => match client {
                         Some(Ok(client)) => {
                             coord_plan::llm_planner::plan_with_llm(&input, &client, &project.roster, 2).await?
                         }
