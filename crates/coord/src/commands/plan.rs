@@ -54,7 +54,7 @@ pub fn make_plan(
         return Ok(plan_objective(input, &RulePlanner, roster)?);
     }
     let config = coord_runtime::Config::load(&dir.join("coord.toml"))?;
-    if planner == PlannerKind::Auto && !config.llm.clone().is_some_and(|c| coord_llm::LlmClient::new(c).is_ok()) {
+    if planner == PlannerKind::Auto && config.llm.clone().is_none_or(|c| coord_llm::LlmClient::new(c).is_err()) {
         return Ok(plan_objective(input, &RulePlanner, roster)?);
     }
     let why_not = match config.llm.clone().map(coord_llm::LlmClient::new) {
