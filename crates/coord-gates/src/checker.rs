@@ -54,3 +54,67 @@ pub trait Checker: Send + Sync {
         false
     }
 }
+
+/// A checker that judges each file on its own: implementing this gives a [`Checker`] whose
+/// runner may split the files among threads.
+pub trait FileChecker: Send + Sync {
+    /// The checker's id.
+    fn id(&self) -> &'static str;
+    /// Appends the findings of one file.
+    fn file(&self, f: &SourceFile, out: &mut Vec<crate::finding::Finding>);
+}
+
+impl<T: FileChecker> Checker for T {
+    fn id(&self) -> &'static str {
+        FileChecker::id(self)
+    }
+    fn check(&self, ws: &Workspace<'_>) -> CheckOutput {
+        let mut out = CheckOutput::default();
+        for f in ws.files {
+            self.file(f, &mut out.findings);
+        }
+        out
+    }
+    fn per_file(&self) -> bool {
+        true
+    }
+}
+
+/// The text of a call's arguments: from `start` (just after the opening parenthesis) to the
+/// matching closing one, skipping quoted strings, at most `limit` bytes.
+pub fn call_arguments(text: &str, start: usize, limit: usize) -> &str {
+    let bytes = text.as_bytes();
+    let end = (start + limit).min(text.len());
+    let mut depth = 1;
+    let mut i = start;
+    let mut quote: Option<u8> = None;
+    while i < end {
+        let b = bytes[i];
+        match quote {
+            Some(q) => {
+                if b == b'\\' {
+                    i += 1;
+                } else if b == q {
+                    quote = None;
+                }
+            }
+            None => match b {
+                b'"' | b'\'' | b'`' => quote = Some(b),
+                b'(' => depth += 1,
+                b')' => {
+                    depth -= 1;
+                    if depth == 0 {
+                        break;
+                    }
+                }
+                _ => {}
+            },
+        }
+        i += 1;
+    }
+    let mut stop = i.min(text.len());
+    while !text.is_char_boundary(stop) {
+        stop -= 1;
+    }
+    &text[start.min(stop)..stop]
+}

@@ -1,7 +1,7 @@
 //! CORS: a wildcard (or reflected) origin together with credentials, in Express (`cors()`
 //! options, hand-set headers), FastAPI/Starlette, Flask-CORS, Django and Spring.
 
-use crate::checker::{CheckOutput, Checker, SourceFile, Workspace};
+use crate::checker::{FileChecker, SourceFile};
 use crate::finding::{Finding, Severity};
 use regex::Regex;
 use std::sync::LazyLock;
@@ -64,7 +64,11 @@ static DJANGO_CREDENTIALS: LazyLock<Regex> = LazyLock::new(|| re(r"(?m)^\s*CORS_
 #[derive(Debug, Clone, Copy, Default)]
 pub struct CorsChecker;
 
-impl CorsChecker {
+impl FileChecker for CorsChecker {
+    fn id(&self) -> &'static str {
+        "cors"
+    }
+
     fn file(&self, f: &SourceFile, out: &mut Vec<Finding>) {
         if !matches!(f.ext().as_str(), "js" | "mjs" | "cjs" | "ts" | "py" | "java" | "kt") {
             return;
@@ -98,22 +102,6 @@ impl CorsChecker {
         if let (Some(all), true) = (DJANGO_ALL.find(&f.text), DJANGO_CREDENTIALS.is_match(&f.text)) {
             found(all.start(), "django-cors-headers");
         }
-    }
-}
-
-impl Checker for CorsChecker {
-    fn id(&self) -> &'static str {
-        "cors"
-    }
-    fn check(&self, ws: &Workspace<'_>) -> CheckOutput {
-        let mut out = CheckOutput::default();
-        for f in ws.files {
-            self.file(f, &mut out.findings);
-        }
-        out
-    }
-    fn per_file(&self) -> bool {
-        true
     }
 }
 

@@ -5,7 +5,7 @@
 //! (`req.`, `request.`, `params`, `body`...) makes it critical; any other interpolation is high.
 //! One hop through a variable is followed: `const sql = "SELECT ..." + id; db.query(sql)`.
 
-use crate::checker::{CheckOutput, Checker, SourceFile, Workspace};
+use crate::checker::{FileChecker, SourceFile, call_arguments};
 use crate::finding::{Finding, Severity};
 use regex::Regex;
 use std::sync::LazyLock;
@@ -45,45 +45,6 @@ enum Lang {
     Js,
     Py,
     Java,
-}
-
-/// The argument text of a call starting at `start` (up to the matching parenthesis, at most
-/// 2,000 bytes).
-fn argument(text: &str, start: usize) -> &str {
-    let bytes = text.as_bytes();
-    let mut depth = 1i32;
-    let mut i = start;
-    let end = (start + 2000).min(text.len());
-    let mut quote: Option<u8> = None;
-    while i < end {
-        let b = bytes[i];
-        match quote {
-            Some(q) => {
-                if b == b'\\' {
-                    i += 1;
-                } else if b == q {
-                    quote = None;
-                }
-            }
-            None => match b {
-                b'"' | b'\'' | b'`' => quote = Some(b),
-                b'(' => depth += 1,
-                b')' => {
-                    depth -= 1;
-                    if depth == 0 {
-                        break;
-                    }
-                }
-                _ => {}
-            },
-        }
-        i += 1;
-    }
-    let mut stop = i.min(text.len());
-    while !text.is_char_boundary(stop) {
-        stop -= 1;
-    }
-    &text[start..stop]
 }
 
 /// The first argument only (up to a top-level comma).
@@ -157,7 +118,11 @@ fn lang_of(f: &SourceFile) -> Option<Lang> {
 #[derive(Debug, Clone, Copy, Default)]
 pub struct InjectionChecker;
 
-impl InjectionChecker {
+impl FileChecker for InjectionChecker {
+    fn id(&self) -> &'static str {
+        "sql-injection"
+    }
+
     fn file(&self, f: &SourceFile, out: &mut Vec<Finding>) {
         let Some(lang) = lang_of(f) else { return };
         // No SQL verb anywhere in the file: nothing to check (the common case, checked cheaply).
@@ -183,7 +148,7 @@ impl InjectionChecker {
         }
         let mut lines = Vec::new();
         for m in call.find_iter(&f.text) {
-            let arg = first_argument(argument(&f.text, m.end())).trim();
+            let arg = first_argument(call_arguments(&f.text, m.end(), 2000)).trim();
             let expr = if is_built(arg, lang) && SQL.is_match(arg) {
                 Some(arg.to_string())
             } else {
@@ -223,22 +188,6 @@ impl InjectionChecker {
                 item: "security.sql-injection".into(),
             });
         }
-    }
-}
-
-impl Checker for InjectionChecker {
-    fn id(&self) -> &'static str {
-        "sql-injection"
-    }
-    fn check(&self, ws: &Workspace<'_>) -> CheckOutput {
-        let mut out = CheckOutput::default();
-        for f in ws.files {
-            self.file(f, &mut out.findings);
-        }
-        out
-    }
-    fn per_file(&self) -> bool {
-        true
     }
 }
 

@@ -2,7 +2,7 @@
 //! passed to logger calls (`console.*`, `logger.*`, `log.*`, `logging.*`, SLF4J/Log4j). Words
 //! inside string literals ("invalid password") do not count; identifiers and interpolations do.
 
-use crate::checker::{CheckOutput, Checker, SourceFile, Workspace};
+use crate::checker::{FileChecker, SourceFile, call_arguments};
 use crate::finding::{Finding, Severity};
 use regex::Regex;
 use std::sync::LazyLock;
@@ -30,44 +30,6 @@ static SENSITIVE_KEY: LazyLock<Regex> = LazyLock::new(|| {
     )
 });
 static DIGITS: LazyLock<Regex> = LazyLock::new(|| re(r"\b(?:\d[ -]?){13,19}\b"));
-
-/// The call's argument text up to the closing parenthesis (at most 600 bytes).
-fn call_args(text: &str, start: usize) -> &str {
-    let bytes = text.as_bytes();
-    let end = (start + 600).min(text.len());
-    let mut depth = 1;
-    let mut i = start;
-    let mut quote: Option<u8> = None;
-    while i < end {
-        let b = bytes[i];
-        match quote {
-            Some(q) => {
-                if b == b'\\' {
-                    i += 1;
-                } else if b == q {
-                    quote = None;
-                }
-            }
-            None => match b {
-                b'"' | b'\'' | b'`' => quote = Some(b),
-                b'(' => depth += 1,
-                b')' => {
-                    depth -= 1;
-                    if depth == 0 {
-                        break;
-                    }
-                }
-                _ => {}
-            },
-        }
-        i += 1;
-    }
-    let mut stop = i.min(text.len());
-    while !text.is_char_boundary(stop) {
-        stop -= 1;
-    }
-    &text[start..stop]
-}
 
 /// The code of a call's arguments with the text of string literals blanked, but template and
 /// f-string interpolations kept.
@@ -124,14 +86,18 @@ fn luhn(digits: &str) -> bool {
 #[derive(Debug, Clone, Copy, Default)]
 pub struct LogsChecker;
 
-impl LogsChecker {
+impl FileChecker for LogsChecker {
+    fn id(&self) -> &'static str {
+        "sensitive-logs"
+    }
+
     fn file(&self, f: &SourceFile, out: &mut Vec<Finding>) {
         if !matches!(f.ext().as_str(), "js" | "mjs" | "cjs" | "ts" | "tsx" | "jsx" | "py" | "java" | "kt" | "go" | "rb")
         {
             return;
         }
         for m in LOG_CALL.find_iter(&f.text) {
-            let args = call_args(&f.text, m.end());
+            let args = call_arguments(&f.text, m.end(), 600);
             let code = code_only(args);
             let hit = SENSITIVE
                 .find(&code)
@@ -155,22 +121,6 @@ impl LogsChecker {
                 item: "security.sensitive-logs".into(),
             });
         }
-    }
-}
-
-impl Checker for LogsChecker {
-    fn id(&self) -> &'static str {
-        "sensitive-logs"
-    }
-    fn check(&self, ws: &Workspace<'_>) -> CheckOutput {
-        let mut out = CheckOutput::default();
-        for f in ws.files {
-            self.file(f, &mut out.findings);
-        }
-        out
-    }
-    fn per_file(&self) -> bool {
-        true
     }
 }
 

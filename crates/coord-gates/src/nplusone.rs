@@ -3,7 +3,7 @@
 //! `for u in User.objects.all():`, `for (User u : repo.findAll())` — in JavaScript/TypeScript,
 //! Python and Java.
 
-use crate::checker::{CheckOutput, Checker, SourceFile, Workspace};
+use crate::checker::{FileChecker, SourceFile};
 use crate::finding::{Finding, Severity};
 use regex::Regex;
 use std::sync::LazyLock;
@@ -111,6 +111,12 @@ impl NPlusOneChecker {
             item: "performance.n-plus-one".into(),
         });
     }
+}
+
+impl FileChecker for NPlusOneChecker {
+    fn id(&self) -> &'static str {
+        "n-plus-one"
+    }
 
     fn file(&self, f: &SourceFile, out: &mut Vec<Finding>) {
         let text = &f.text;
@@ -147,22 +153,6 @@ impl NPlusOneChecker {
             }
             _ => {}
         }
-    }
-}
-
-impl Checker for NPlusOneChecker {
-    fn id(&self) -> &'static str {
-        "n-plus-one"
-    }
-    fn check(&self, ws: &Workspace<'_>) -> CheckOutput {
-        let mut out = CheckOutput::default();
-        for f in ws.files {
-            self.file(f, &mut out.findings);
-        }
-        out
-    }
-    fn per_file(&self) -> bool {
-        true
     }
 }
 

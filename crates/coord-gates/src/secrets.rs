@@ -4,7 +4,7 @@
 //! lines marked `coord:allow-secret` are skipped. Findings never repeat the secret: the message
 //! shows a redacted form.
 
-use crate::checker::{CheckOutput, Checker, SourceFile, Workspace};
+use crate::checker::{FileChecker, SourceFile};
 use crate::finding::{Finding, Severity};
 use regex::Regex;
 use std::sync::LazyLock;
@@ -188,6 +188,12 @@ impl SecretsChecker {
     fn allowed(&self, rel: &str) -> bool {
         self.allow.iter().any(|a| !a.is_empty() && (rel.starts_with(a.as_str()) || rel.contains(a.as_str())))
     }
+}
+
+impl FileChecker for SecretsChecker {
+    fn id(&self) -> &'static str {
+        "secrets"
+    }
 
     fn file(&self, f: &SourceFile, out: &mut Vec<Finding>) {
         if self.allowed(&f.rel) {
@@ -287,22 +293,6 @@ impl SecretsChecker {
                 );
             }
         }
-    }
-}
-
-impl Checker for SecretsChecker {
-    fn id(&self) -> &'static str {
-        "secrets"
-    }
-    fn check(&self, ws: &Workspace<'_>) -> CheckOutput {
-        let mut out = CheckOutput::default();
-        for f in ws.files {
-            self.file(f, &mut out.findings);
-        }
-        out
-    }
-    fn per_file(&self) -> bool {
-        true
     }
 }
 
