@@ -69,6 +69,12 @@ fn an_llm_specialist_does_the_task_and_the_key_stays_secret() {
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(out.status.success(), "{stdout}\n{}", String::from_utf8_lossy(&out.stderr));
     assert_eq!(std::fs::read_to_string(p.path().join("src/health.js")).unwrap(), "module.exports = () => 'ok';\n");
+    assert!(
+        stdout.contains("LLM: 550 tokens, $0.0022")
+            && stdout.contains("@nodejs-expert: 550 tokens")
+            && stdout.contains("t1: 550 tokens"),
+        "{stdout}"
+    );
     let run = p.only_run();
     assert_eq!(p.status(&run)["state"], "done");
     let transcript = p.path().join(format!(".coord/runs/{run}/t1/attempt-1/transcript.json"));

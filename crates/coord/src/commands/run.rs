@@ -55,10 +55,7 @@ fn print_report(report: &RunReport, json: bool) {
         report.critical_path_ms as f64 / 1000.0
     );
     if report.llm.tokens > 0 {
-        println!(
-            "LLM: {} tokens, ${:.4} (coord metrics {} shows them by specialist)",
-            report.llm.tokens, report.llm.cost_usd, report.run_id
-        );
+        println!("LLM: {} tokens, ${:.4}; by specialist and by task:", report.llm.tokens, report.llm.cost_usd);
     }
     if !report.waiting_for_people.is_empty() {
         println!(
@@ -105,6 +102,15 @@ async fn drive(project: &Project, run_id: &str, parallel: Option<usize>, json: b
     let report = runtime.drive(run_id, cancel_on_signals(), sink.as_ref()).await?;
     drop(sink);
     print_report(&report, json);
+    if report.llm.tokens > 0 && !json {
+        let m = metrics::compute(&project.store, &[run_id.to_string()]).await?;
+        for (who, spend) in &m.llm_by_specialist {
+            println!("  @{who}: {} tokens, ${:.4}", spend.tokens, spend.cost_usd);
+        }
+        for (task, spend) in &m.llm_by_task {
+            println!("  {}: {} tokens, ${:.4}", task.rsplit('/').next().unwrap_or(task), spend.tokens, spend.cost_usd);
+        }
+    }
     Ok(match report.state.as_str() {
         "done" => ExitCode::SUCCESS,
         "running" if report.tasks.get("failed").copied().unwrap_or(0) == 0 => ExitCode::SUCCESS,
