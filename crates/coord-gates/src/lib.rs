@@ -10,6 +10,7 @@
 
 pub mod checker;
 pub mod checklist;
+pub mod contract;
 pub mod cors;
 pub mod docs;
 pub mod expect;

@@ -45,6 +45,32 @@ pub enum Command {
     Metrics(MetricsArgs),
     /// Run the quality gates over a repository (usable alone, and in CI).
     Gate(GateArgs),
+    /// API contracts: `coord contract diff OLD NEW` classifies every change.
+    Contract(ContractArgs),
+}
+
+/// Arguments of `coord contract`.
+#[derive(Debug, Args)]
+pub struct ContractArgs {
+    /// What to do.
+    #[command(subcommand)]
+    pub command: ContractCommand,
+}
+
+/// `coord contract` subcommands.
+#[derive(Debug, Subcommand)]
+pub enum ContractCommand {
+    /// Every change between two OpenAPI documents, breaking or not; exits 1 when one breaks
+    /// clients.
+    Diff {
+        /// The old document (YAML or JSON).
+        old: PathBuf,
+        /// The new document.
+        new: PathBuf,
+        /// JSON output.
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 /// Output formats of `coord gate`.

@@ -209,3 +209,29 @@ fn the_published_schema_is_the_generated_one() {
         std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../../docs/plan.schema.json")).unwrap();
     assert_eq!(generated, committed, "regenerate with: coord schema plan > docs/plan.schema.json");
 }
+
+#[test]
+fn contract_diff_classifies_and_exits_by_breakage() {
+    let p = Project::new();
+    let fixtures = concat!(env!("CARGO_MANIFEST_DIR"), "/../coord-gates/tests/fixtures/openapi");
+    let out = p.coord(&[
+        "contract",
+        "diff",
+        &format!("{fixtures}/bad/openapi.yaml"),
+        &format!("{fixtures}/clean/openapi.yaml"),
+    ]);
+    assert_eq!(out.status.code(), Some(1), "breaking changes exit 1");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(stdout.contains("BREAKING path-removed") && stdout.contains("ok       path-added"), "{stdout}");
+    let same = p.ok(&[
+        "contract",
+        "diff",
+        &format!("{fixtures}/clean/openapi.yaml"),
+        &format!("{fixtures}/clean/openapi.yaml"),
+    ]);
+    assert!(same.contains("0 changes, 0 breaking"), "{same}");
+    p.write("notapi.yaml", "name: x\n");
+    let line =
+        one_error_line(&p.coord(&["contract", "diff", "notapi.yaml", &format!("{fixtures}/clean/openapi.yaml")]));
+    assert!(line.contains("not an OpenAPI 3 document"), "{line}");
+}

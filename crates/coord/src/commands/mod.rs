@@ -3,6 +3,7 @@
 mod agents;
 mod brief;
 mod context;
+mod contract;
 mod gate;
 mod plan;
 mod progress;
@@ -30,6 +31,7 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         Command::Metrics(args) => run::metrics(args),
         Command::Task(args) => task::task(args),
         Command::Gate(args) => gate::gate(args),
+        Command::Contract(args) => contract::contract(args),
         Command::Escalation(args) => task::escalation(args),
         Command::Schema(args) => match args.which {
             SchemaKind::Plan => {
