@@ -47,6 +47,32 @@ pub enum Command {
     Gate(GateArgs),
     /// API contracts: `coord contract diff OLD NEW` classifies every change.
     Contract(ContractArgs),
+    /// Database migrations: `coord migrate check` replays them up, down and up on a scratch
+    /// database.
+    Migrate(MigrateArgs),
+}
+
+/// Arguments of `coord migrate`.
+#[derive(Debug, Args)]
+pub struct MigrateArgs {
+    /// What to do.
+    #[command(subcommand)]
+    pub command: MigrateCommand,
+}
+
+/// `coord migrate` subcommands.
+#[derive(Debug, Subcommand)]
+pub enum MigrateCommand {
+    /// Replay every SQL migration up, down and up again on a scratch SQLite database and compare
+    /// schema snapshots; exits 1 on a finding.
+    Check {
+        /// The repository (default: the current folder).
+        #[arg(long, value_name = "DIR")]
+        repo: Option<PathBuf>,
+        /// JSON output.
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 /// Arguments of `coord contract`.

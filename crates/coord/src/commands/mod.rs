@@ -5,6 +5,7 @@ mod brief;
 mod context;
 mod contract;
 mod gate;
+mod migrate;
 mod plan;
 mod progress;
 mod run;
@@ -32,6 +33,7 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         Command::Task(args) => task::task(args),
         Command::Gate(args) => gate::gate(args),
         Command::Contract(args) => contract::contract(args),
+        Command::Migrate(args) => migrate::migrate(args),
         Command::Escalation(args) => task::escalation(args),
         Command::Schema(args) => match args.which {
             SchemaKind::Plan => {

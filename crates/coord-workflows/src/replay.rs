@@ -1,0 +1,194 @@
+//! Migration replay on a scratch SQLite database: the repository's migrations are applied in
+//! order; for each one the schema is snapshotted before it, after up, after down and after up
+//! again. After down the schema must equal the one before up (tables, columns, types, defaults,
+//! NOT NULL, primary keys, indexes, foreign keys), and up must be repeatable (the second up
+//! gives the first up's schema). A statement that fails is reported with its error; ORM
+//! migrations (Alembic, Knex, Django, Rails) cannot be replayed here and are noted.
+
+use coord_gates::SourceFile;
+use coord_gates::migrations::{Migration, Tool, find_migrations};
+use serde::Serialize;
+use sqlx::sqlite::{SqliteConnectOptions, SqlitePoolOptions};
+use sqlx::{Executor, Row, SqlitePool};
+use std::collections::BTreeMap;
+use std::path::Path;
+
+/// One problem found by replaying.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ReplayFinding {
+    /// `migrate/up-failed`, `migrate/down-failed`, `migrate/down-not-restoring`,
+    /// `migrate/up-not-repeatable`.
+    pub rule: String,
+    /// The migration file.
+    pub file: String,
+    /// What happened, with the evidence (the error or the schema difference).
+    pub message: String,
+}
+
+/// What a replay found.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct ReplayReport {
+    /// Migrations replayed.
+    pub replayed: usize,
+    /// Problems.
+    pub findings: Vec<ReplayFinding>,
+    /// Migrations that could not be replayed, and why.
+    pub notes: Vec<String>,
+}
+
+/// A schema snapshot: object → its description.
+type Snapshot = BTreeMap<String, String>;
+
+async fn snapshot(db: &SqlitePool) -> Result<Snapshot, sqlx::Error> {
+    let mut snap = Snapshot::new();
+    let tables: Vec<String> = sqlx::query_scalar(
+        "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name",
+    )
+    .fetch_all(db)
+    .await?;
+    for t in tables {
+        let quoted = t.replace('"', "\"\"");
+        let cols = sqlx::query(sqlx::AssertSqlSafe(format!("PRAGMA table_info(\"{quoted}\")"))).fetch_all(db).await?;
+        let mut desc = Vec::new();
+        for c in cols {
+            let name: String = c.try_get("name")?;
+            let ty: String = c.try_get("type")?;
+            let notnull: i64 = c.try_get("notnull")?;
+            let dflt: Option<String> = c.try_get("dflt_value")?;
+            let pk: i64 = c.try_get("pk")?;
+            desc.push(format!(
+                "{name} {ty}{}{}{}",
+                if notnull == 1 { " NOT NULL" } else { "" },
+                dflt.map(|d| format!(" DEFAULT {d}")).unwrap_or_default(),
+                if pk > 0 { format!(" PK{pk}") } else { String::new() }
+            ));
+        }
+        snap.insert(format!("table {t}"), desc.join(", "));
+        let fks =
+            sqlx::query(sqlx::AssertSqlSafe(format!("PRAGMA foreign_key_list(\"{quoted}\")"))).fetch_all(db).await?;
+        let mut fk_desc: Vec<String> = Vec::new();
+        for f in fks {
+            let from: String = f.try_get("from")?;
+            let table: String = f.try_get("table")?;
+            let to: Option<String> = f.try_get("to")?;
+            fk_desc.push(format!("{from} -> {table}({})", to.unwrap_or_default()));
+        }
+        if !fk_desc.is_empty() {
+            fk_desc.sort();
+            snap.insert(format!("foreign keys of {t}"), fk_desc.join(", "));
+        }
+        let indexes =
+            sqlx::query(sqlx::AssertSqlSafe(format!("PRAGMA index_list(\"{quoted}\")"))).fetch_all(db).await?;
+        for i in indexes {
+            let name: String = i.try_get("name")?;
+            let unique: i64 = i.try_get("unique")?;
+            let cols =
+                sqlx::query(sqlx::AssertSqlSafe(format!("PRAGMA index_info(\"{}\")", name.replace('"', "\"\""))))
+                    .fetch_all(db)
+                    .await?;
+            let mut names = Vec::new();
+            for c in cols {
+                names.push(c.try_get::<Option<String>, _>("name")?.unwrap_or_default());
+            }
+            // Automatic index names differ by creation order; key them by table and columns.
+            let key = if name.starts_with("sqlite_autoindex") {
+                format!("auto index on {t}({})", names.join(", "))
+            } else {
+                format!("index {name}")
+            };
+            snap.insert(key, format!("on {t}({}){}", names.join(", "), if unique == 1 { " UNIQUE" } else { "" }));
+        }
+    }
+    Ok(snap)
+}
+
+fn difference(a: &Snapshot, b: &Snapshot) -> String {
+    let mut lines = Vec::new();
+    for (k, v) in a {
+        match b.get(k) {
+            None => lines.push(format!("missing {k} ({v})")),
+            Some(w) if w != v => lines.push(format!("{k} differs: {v} ≠ {w}")),
+            _ => {}
+        }
+    }
+    for (k, v) in b {
+        if !a.contains_key(k) {
+            lines.push(format!("extra {k} ({v})"));
+        }
+    }
+    lines.join("; ")
+}
+
+async fn apply(db: &SqlitePool, sql: &str) -> Result<(), String> {
+    db.execute(sqlx::AssertSqlSafe(sql.to_string())).await.map(|_| ()).map_err(|e| e.to_string())
+}
+
+/// Replays the migrations among `files` on a fresh SQLite database in `scratch`.
+pub async fn replay_sqlite(files: &[SourceFile], scratch: &Path) -> Result<ReplayReport, sqlx::Error> {
+    let db_path = scratch.join("replay.db");
+    let _ = std::fs::remove_file(&db_path);
+    let db = SqlitePoolOptions::new()
+        .max_connections(1)
+        .connect_with(SqliteConnectOptions::new().filename(&db_path).create_if_missing(true).foreign_keys(true))
+        .await?;
+    let mut report = ReplayReport::default();
+    let migrations: Vec<Migration> = find_migrations(files);
+    for m in migrations {
+        if !matches!(m.tool, Tool::Sql | Tool::Flyway | Tool::Prisma) {
+            report.notes.push(format!("{}: {:?} migrations are code, not SQL; not replayed", m.up.0, m.tool));
+            continue;
+        }
+        report.replayed += 1;
+        let before = snapshot(&db).await?;
+        if let Err(e) = apply(&db, &m.up.1).await {
+            report.findings.push(ReplayFinding {
+                rule: "migrate/up-failed".into(),
+                file: m.up.0.clone(),
+                message: format!("up failed: {e}"),
+            });
+            // Later migrations build on this one: stop rather than report a cascade.
+            report.notes.push("replay stopped at the first migration that failed".into());
+            break;
+        }
+        let up = snapshot(&db).await?;
+        let Some((down_file, down_sql)) = &m.down else { continue };
+        if let Err(e) = apply(&db, down_sql).await {
+            report.findings.push(ReplayFinding {
+                rule: "migrate/down-failed".into(),
+                file: down_file.clone(),
+                message: format!("down failed: {e}"),
+            });
+            break;
+        }
+        let down = snapshot(&db).await?;
+        if down != before {
+            report.findings.push(ReplayFinding {
+                rule: "migrate/down-not-restoring".into(),
+                file: down_file.clone(),
+                message: format!("after down the schema is not the one before up: {}", difference(&before, &down)),
+            });
+        }
+        match apply(&db, &m.up.1).await {
+            Err(e) => {
+                report.findings.push(ReplayFinding {
+                    rule: "migrate/up-not-repeatable".into(),
+                    file: m.up.0.clone(),
+                    message: format!("up after down failed: {e}"),
+                });
+                break;
+            }
+            Ok(()) => {
+                let again = snapshot(&db).await?;
+                if again != up {
+                    report.findings.push(ReplayFinding {
+                        rule: "migrate/up-not-repeatable".into(),
+                        file: m.up.0.clone(),
+                        message: format!("up after down gives another schema: {}", difference(&up, &again)),
+                    });
+                }
+            }
+        }
+    }
+    db.close().await;
+    Ok(report)
+}
