@@ -97,6 +97,28 @@ pub enum ContractCommand {
         #[arg(long)]
         json: bool,
     },
+    /// Send requests generated from the spec to every operation of a running service and check
+    /// the answers against it; exits 1 unless every operation conforms.
+    Test {
+        /// The OpenAPI document.
+        #[arg(long, value_name = "FILE")]
+        spec: PathBuf,
+        /// Where the service listens, e.g. http://127.0.0.1:8080.
+        #[arg(long, value_name = "URL")]
+        base_url: String,
+        /// A header for every request, `Name: value` (repeatable), e.g. credentials.
+        #[arg(long, value_name = "HEADER")]
+        header: Vec<String>,
+        /// Start the service with this shell command first, and stop it after.
+        #[arg(long, value_name = "COMMAND")]
+        start: Option<String>,
+        /// Seconds to wait for the started service to listen.
+        #[arg(long, default_value = "30")]
+        wait_secs: u64,
+        /// JSON output.
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 /// Output formats of `coord gate`.

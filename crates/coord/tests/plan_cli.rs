@@ -235,3 +235,35 @@ fn contract_diff_classifies_and_exits_by_breakage() {
         one_error_line(&p.coord(&["contract", "diff", "notapi.yaml", &format!("{fixtures}/clean/openapi.yaml")]));
     assert!(line.contains("not an OpenAPI 3 document"), "{line}");
 }
+
+#[test]
+fn contract_test_starts_the_service_checks_it_and_stops_it() {
+    let p = Project::new();
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    p.write("site/index.html", "<h1>hi</h1>");
+    p.write(
+        "spec.yaml",
+        "openapi: 3.1.0\ninfo: { title: site, version: '1' }\npaths:\n  /index.html:\n    get:\n      responses:\n        '200': { description: page, content: { text/html: { schema: { type: string } } } }\n  /missing.json:\n    get:\n      responses:\n        '200': { description: data, content: { application/json: { schema: { type: object } } } }\n",
+    );
+    let out = p.coord(&[
+        "contract",
+        "test",
+        "--spec",
+        "spec.yaml",
+        "--base-url",
+        &format!("http://127.0.0.1:{port}"),
+        "--start",
+        &format!("cd site && exec python3 -m http.server {port} --bind 127.0.0.1"),
+    ]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{stdout}\n{}", String::from_utf8_lossy(&out.stderr));
+    assert!(stdout.contains("ok   200 GET /index.html"), "{stdout}");
+    assert!(
+        stdout.contains("FAIL 404 GET /missing.json") && stdout.contains("status 404 is not documented"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("api_endpoint_coverage 0.50"), "{stdout}");
+    // The service was stopped: the port is free again.
+    std::thread::sleep(std::time::Duration::from_millis(200));
+    assert!(std::net::TcpStream::connect(("127.0.0.1", port)).is_err(), "the started service was stopped");
+}
