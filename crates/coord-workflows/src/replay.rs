@@ -1,5 +1,6 @@
-//! Migration replay on a scratch SQLite database: the repository's migrations are applied in
-//! order; for each one the schema is snapshotted before it, after up, after down and after up
+//! Migration replay on a scratch database — a SQLite file, or a throwaway schema of a
+//! PostgreSQL database when the project uses PostgreSQL: the repository's migrations are applied
+//! in order; for each one the schema is snapshotted before it, after up, after down and after up
 //! again. After down the schema must equal the one before up (tables, columns, types, defaults,
 //! NOT NULL, primary keys, indexes, foreign keys), and up must be repeatable (the second up
 //! gives the first up's schema). A statement that fails is reported with its error; ORM
@@ -8,8 +9,9 @@
 use coord_gates::SourceFile;
 use coord_gates::migrations::{Migration, Tool, find_migrations};
 use serde::Serialize;
+use sqlx::postgres::{PgPool, PgPoolOptions};
 use sqlx::sqlite::{SqliteConnectOptions, SqlitePoolOptions};
-use sqlx::{Executor, Row, SqlitePool};
+use sqlx::{Row, SqlitePool};
 use std::collections::BTreeMap;
 use std::path::Path;
 
@@ -39,7 +41,7 @@ pub struct ReplayReport {
 /// A schema snapshot: object → its description.
 type Snapshot = BTreeMap<String, String>;
 
-async fn snapshot(db: &SqlitePool) -> Result<Snapshot, sqlx::Error> {
+async fn sqlite_snapshot(db: &SqlitePool) -> Result<Snapshot, sqlx::Error> {
     let mut snap = Snapshot::new();
     let tables: Vec<String> = sqlx::query_scalar(
         "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name",
@@ -119,18 +121,142 @@ fn difference(a: &Snapshot, b: &Snapshot) -> String {
     lines.join("; ")
 }
 
-async fn apply(db: &SqlitePool, sql: &str) -> Result<(), String> {
-    db.execute(sqlx::AssertSqlSafe(sql.to_string())).await.map(|_| ()).map_err(|e| e.to_string())
+/// A scratch database the replay runs on.
+enum Scratch {
+    Sqlite(SqlitePool),
+    /// A pool whose connections use the throwaway schema, and the schema's name.
+    Postgres(PgPool, String),
+}
+
+impl Scratch {
+    async fn apply(&self, sql: &str) -> Result<(), String> {
+        let q = sqlx::raw_sql(sqlx::AssertSqlSafe(sql.to_string()));
+        match self {
+            Scratch::Sqlite(db) => q.execute(db).await.map(|_| ()).map_err(|e| e.to_string()),
+            Scratch::Postgres(db, _) => q.execute(db).await.map(|_| ()).map_err(|e| e.to_string()),
+        }
+    }
+
+    async fn snapshot(&self) -> Result<Snapshot, sqlx::Error> {
+        match self {
+            Scratch::Sqlite(db) => sqlite_snapshot(db).await,
+            Scratch::Postgres(db, schema) => pg_snapshot(db, schema).await,
+        }
+    }
+}
+
+async fn pg_snapshot(db: &PgPool, schema: &str) -> Result<Snapshot, sqlx::Error> {
+    let strip = |s: String| s.replace(&format!("{schema}."), "");
+    let mut snap = Snapshot::new();
+    let cols = sqlx::query(
+        "SELECT table_name, column_name, data_type, is_nullable, column_default FROM information_schema.columns
+         WHERE table_schema = $1 ORDER BY table_name, ordinal_position",
+    )
+    .bind(schema)
+    .fetch_all(db)
+    .await?;
+    let mut tables: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    for c in cols {
+        let table: String = c.try_get("table_name")?;
+        let name: String = c.try_get("column_name")?;
+        let ty: String = c.try_get("data_type")?;
+        let nullable: String = c.try_get("is_nullable")?;
+        let default: Option<String> = c.try_get("column_default")?;
+        tables.entry(table).or_default().push(format!(
+            "{name} {ty}{}{}",
+            if nullable == "NO" { " NOT NULL" } else { "" },
+            default.map(|d| format!(" DEFAULT {}", strip(d))).unwrap_or_default()
+        ));
+    }
+    for (t, cols) in tables {
+        snap.insert(format!("table {t}"), cols.join(", "));
+    }
+    for i in sqlx::query("SELECT indexname, indexdef FROM pg_indexes WHERE schemaname = $1")
+        .bind(schema)
+        .fetch_all(db)
+        .await?
+    {
+        let name: String = i.try_get("indexname")?;
+        let def: String = i.try_get("indexdef")?;
+        snap.insert(format!("index {name}"), strip(def));
+    }
+    let constraints = sqlx::query(
+        "SELECT tc.table_name, tc.constraint_name, tc.constraint_type,
+                coalesce(string_agg(kcu.column_name, ',' ORDER BY kcu.ordinal_position), '') AS columns
+         FROM information_schema.table_constraints tc
+         LEFT JOIN information_schema.key_column_usage kcu
+           ON kcu.constraint_name = tc.constraint_name AND kcu.table_schema = tc.table_schema
+         WHERE tc.table_schema = $1 AND tc.constraint_type IN ('PRIMARY KEY', 'UNIQUE', 'FOREIGN KEY', 'CHECK')
+         GROUP BY tc.table_name, tc.constraint_name, tc.constraint_type",
+    )
+    .bind(schema)
+    .fetch_all(db)
+    .await?;
+    for c in constraints {
+        let table: String = c.try_get("table_name")?;
+        let name: String = c.try_get("constraint_name")?;
+        let kind: String = c.try_get("constraint_type")?;
+        let columns: String = c.try_get("columns")?;
+        // CHECK constraints of NOT NULL columns get generated names; NOT NULL is in the columns.
+        if kind == "CHECK" && name.contains("_not_null") {
+            continue;
+        }
+        snap.insert(format!("constraint {name} on {table}"), format!("{kind} ({columns})"));
+    }
+    Ok(snap)
 }
 
 /// Replays the migrations among `files` on a fresh SQLite database in `scratch`.
 pub async fn replay_sqlite(files: &[SourceFile], scratch: &Path) -> Result<ReplayReport, sqlx::Error> {
     let db_path = scratch.join("replay.db");
     let _ = std::fs::remove_file(&db_path);
-    let db = SqlitePoolOptions::new()
+    let pool = SqlitePoolOptions::new()
         .max_connections(1)
         .connect_with(SqliteConnectOptions::new().filename(&db_path).create_if_missing(true).foreign_keys(true))
         .await?;
+    let db = Scratch::Sqlite(pool.clone());
+    let report = replay_on(files, &db).await;
+    pool.close().await;
+    report
+}
+
+/// Replays the migrations among `files` in a throwaway schema of the PostgreSQL database at
+/// `url`; the schema is dropped afterwards, whatever happened.
+pub async fn replay_postgres(files: &[SourceFile], url: &str) -> Result<ReplayReport, sqlx::Error> {
+    let schema = format!(
+        "coord_replay_{}_{}",
+        std::process::id(),
+        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.subsec_nanos()).unwrap_or(0)
+    );
+    let admin = PgPoolOptions::new().max_connections(1).connect(url).await?;
+    sqlx::raw_sql(sqlx::AssertSqlSafe(format!("CREATE SCHEMA {schema}"))).execute(&admin).await?;
+    let search_path = schema.clone();
+    let pool = PgPoolOptions::new()
+        .max_connections(1)
+        .after_connect(move |conn, _| {
+            let sp = search_path.clone();
+            Box::pin(async move {
+                sqlx::raw_sql(sqlx::AssertSqlSafe(format!("SET search_path TO {sp}"))).execute(conn).await.map(|_| ())
+            })
+        })
+        .connect(url)
+        .await;
+    let report = match pool {
+        Ok(pool) => {
+            let db = Scratch::Postgres(pool.clone(), schema.clone());
+            let r = replay_on(files, &db).await;
+            pool.close().await;
+            r
+        }
+        Err(e) => Err(e),
+    };
+    let _ = sqlx::raw_sql(sqlx::AssertSqlSafe(format!("DROP SCHEMA {schema} CASCADE"))).execute(&admin).await;
+    admin.close().await;
+    report
+}
+
+/// The replay itself, on any scratch database.
+async fn replay_on(files: &[SourceFile], db: &Scratch) -> Result<ReplayReport, sqlx::Error> {
     let mut report = ReplayReport::default();
     let migrations: Vec<Migration> = find_migrations(files);
     for m in migrations {
@@ -139,8 +265,8 @@ pub async fn replay_sqlite(files: &[SourceFile], scratch: &Path) -> Result<Repla
             continue;
         }
         report.replayed += 1;
-        let before = snapshot(&db).await?;
-        if let Err(e) = apply(&db, &m.up.1).await {
+        let before = db.snapshot().await?;
+        if let Err(e) = db.apply(&m.up.1).await {
             report.findings.push(ReplayFinding {
                 rule: "migrate/up-failed".into(),
                 file: m.up.0.clone(),
@@ -150,9 +276,9 @@ pub async fn replay_sqlite(files: &[SourceFile], scratch: &Path) -> Result<Repla
             report.notes.push("replay stopped at the first migration that failed".into());
             break;
         }
-        let up = snapshot(&db).await?;
+        let up = db.snapshot().await?;
         let Some((down_file, down_sql)) = &m.down else { continue };
-        if let Err(e) = apply(&db, down_sql).await {
+        if let Err(e) = db.apply(down_sql).await {
             report.findings.push(ReplayFinding {
                 rule: "migrate/down-failed".into(),
                 file: down_file.clone(),
@@ -160,7 +286,7 @@ pub async fn replay_sqlite(files: &[SourceFile], scratch: &Path) -> Result<Repla
             });
             break;
         }
-        let down = snapshot(&db).await?;
+        let down = db.snapshot().await?;
         if down != before {
             report.findings.push(ReplayFinding {
                 rule: "migrate/down-not-restoring".into(),
@@ -168,7 +294,7 @@ pub async fn replay_sqlite(files: &[SourceFile], scratch: &Path) -> Result<Repla
                 message: format!("after down the schema is not the one before up: {}", difference(&before, &down)),
             });
         }
-        match apply(&db, &m.up.1).await {
+        match db.apply(&m.up.1).await {
             Err(e) => {
                 report.findings.push(ReplayFinding {
                     rule: "migrate/up-not-repeatable".into(),
@@ -178,7 +304,7 @@ pub async fn replay_sqlite(files: &[SourceFile], scratch: &Path) -> Result<Repla
                 break;
             }
             Ok(()) => {
-                let again = snapshot(&db).await?;
+                let again = db.snapshot().await?;
                 if again != up {
                     report.findings.push(ReplayFinding {
                         rule: "migrate/up-not-repeatable".into(),
@@ -189,6 +315,5 @@ pub async fn replay_sqlite(files: &[SourceFile], scratch: &Path) -> Result<Repla
             }
         }
     }
-    db.close().await;
     Ok(report)
 }

@@ -69,6 +69,10 @@ pub enum MigrateCommand {
         /// The repository (default: the current folder).
         #[arg(long, value_name = "DIR")]
         repo: Option<PathBuf>,
+        /// Replay in a throwaway schema of this PostgreSQL database instead of SQLite (for
+        /// projects on PostgreSQL), e.g. postgres://postgres@127.0.0.1:5432/test.
+        #[arg(long, value_name = "URL", env = "COORD_REPLAY_PG")]
+        postgres: Option<String>,
         /// JSON output.
         #[arg(long)]
         json: bool,

@@ -11,7 +11,7 @@ use std::process::ExitCode;
 /// `coord migrate`.
 pub fn migrate(args: MigrateArgs) -> Result<ExitCode> {
     match args.command {
-        MigrateCommand::Check { repo, json } => {
+        MigrateCommand::Check { repo, postgres, json } => {
             let root = repo.unwrap_or_else(|| PathBuf::from("."));
             if !root.is_dir() {
                 return Err(anyhow!("{} is not a folder", root.display()));
@@ -19,7 +19,16 @@ pub fn migrate(args: MigrateArgs) -> Result<ExitCode> {
             let tree = read_tree(&root, &WalkLimits::default());
             let scratch = std::env::temp_dir().join(format!("coord-migrate-{}", std::process::id()));
             std::fs::create_dir_all(&scratch).with_context(|| format!("cannot create {}", scratch.display()))?;
-            let report = tokio_runtime()?.block_on(coord_workflows::replay_sqlite(&tree.files, &scratch));
+            let (report, engine) = match &postgres {
+                Some(url) => (
+                    tokio_runtime()?.block_on(coord_workflows::replay::replay_postgres(&tree.files, url)),
+                    "a throwaway PostgreSQL schema",
+                ),
+                None => (
+                    tokio_runtime()?.block_on(coord_workflows::replay_sqlite(&tree.files, &scratch)),
+                    "a scratch SQLite database",
+                ),
+            };
             let _ = std::fs::remove_dir_all(&scratch);
             let report = report.context("the scratch database failed")?;
             if json {
@@ -32,7 +41,7 @@ pub fn migrate(args: MigrateArgs) -> Result<ExitCode> {
                     println!("note: {n}");
                 }
                 println!(
-                    "\n{} migrations replayed up, down and up on a scratch SQLite database: {} findings",
+                    "\n{} migrations replayed up, down and up on {engine}: {} findings",
                     report.replayed,
                     report.findings.len()
                 );
