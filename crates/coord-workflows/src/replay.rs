@@ -41,65 +41,74 @@ pub struct ReplayReport {
 /// A schema snapshot: object → its description.
 type Snapshot = BTreeMap<String, String>;
 
+/// The schema of a SQLite database in three queries (the pragma table functions joined to
+/// `sqlite_master`), whatever the number of tables.
 async fn sqlite_snapshot(db: &SqlitePool) -> Result<Snapshot, sqlx::Error> {
     let mut snap = Snapshot::new();
-    let tables: Vec<String> = sqlx::query_scalar(
-        "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name",
+    let cols = sqlx::query(
+        "SELECT m.name AS t, p.name, p.type, p.\"notnull\" AS nn, p.dflt_value, p.pk
+         FROM sqlite_master m JOIN pragma_table_info(m.name) p
+         WHERE m.type = 'table' AND m.name NOT LIKE 'sqlite_%' ORDER BY m.name, p.cid",
     )
     .fetch_all(db)
     .await?;
-    for t in tables {
-        let quoted = t.replace('"', "\"\"");
-        let cols = sqlx::query(sqlx::AssertSqlSafe(format!("PRAGMA table_info(\"{quoted}\")"))).fetch_all(db).await?;
-        let mut desc = Vec::new();
-        for c in cols {
-            let name: String = c.try_get("name")?;
-            let ty: String = c.try_get("type")?;
-            let notnull: i64 = c.try_get("notnull")?;
-            let dflt: Option<String> = c.try_get("dflt_value")?;
-            let pk: i64 = c.try_get("pk")?;
-            desc.push(format!(
-                "{name} {ty}{}{}{}",
-                if notnull == 1 { " NOT NULL" } else { "" },
-                dflt.map(|d| format!(" DEFAULT {d}")).unwrap_or_default(),
-                if pk > 0 { format!(" PK{pk}") } else { String::new() }
-            ));
-        }
-        snap.insert(format!("table {t}"), desc.join(", "));
-        let fks =
-            sqlx::query(sqlx::AssertSqlSafe(format!("PRAGMA foreign_key_list(\"{quoted}\")"))).fetch_all(db).await?;
-        let mut fk_desc: Vec<String> = Vec::new();
-        for f in fks {
-            let from: String = f.try_get("from")?;
-            let table: String = f.try_get("table")?;
-            let to: Option<String> = f.try_get("to")?;
-            fk_desc.push(format!("{from} -> {table}({})", to.unwrap_or_default()));
-        }
-        if !fk_desc.is_empty() {
-            fk_desc.sort();
-            snap.insert(format!("foreign keys of {t}"), fk_desc.join(", "));
-        }
-        let indexes =
-            sqlx::query(sqlx::AssertSqlSafe(format!("PRAGMA index_list(\"{quoted}\")"))).fetch_all(db).await?;
-        for i in indexes {
-            let name: String = i.try_get("name")?;
-            let unique: i64 = i.try_get("unique")?;
-            let cols =
-                sqlx::query(sqlx::AssertSqlSafe(format!("PRAGMA index_info(\"{}\")", name.replace('"', "\"\""))))
-                    .fetch_all(db)
-                    .await?;
-            let mut names = Vec::new();
-            for c in cols {
-                names.push(c.try_get::<Option<String>, _>("name")?.unwrap_or_default());
-            }
-            // Automatic index names differ by creation order; key them by table and columns.
-            let key = if name.starts_with("sqlite_autoindex") {
-                format!("auto index on {t}({})", names.join(", "))
-            } else {
-                format!("index {name}")
-            };
-            snap.insert(key, format!("on {t}({}){}", names.join(", "), if unique == 1 { " UNIQUE" } else { "" }));
-        }
+    let mut tables: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    for c in cols {
+        let t: String = c.try_get("t")?;
+        let name: String = c.try_get("name")?;
+        let ty: String = c.try_get("type")?;
+        let notnull: i64 = c.try_get("nn")?;
+        let dflt: Option<String> = c.try_get("dflt_value")?;
+        let pk: i64 = c.try_get("pk")?;
+        tables.entry(t).or_default().push(format!(
+            "{name} {ty}{}{}{}",
+            if notnull == 1 { " NOT NULL" } else { "" },
+            dflt.map(|d| format!(" DEFAULT {d}")).unwrap_or_default(),
+            if pk > 0 { format!(" PK{pk}") } else { String::new() }
+        ));
+    }
+    for (t, cols) in tables {
+        snap.insert(format!("table {t}"), cols.join(", "));
+    }
+    let fks = sqlx::query(
+        "SELECT m.name AS t, f.\"from\" AS c, f.\"table\" AS target, f.\"to\" AS target_column
+         FROM sqlite_master m JOIN pragma_foreign_key_list(m.name) f
+         WHERE m.type = 'table' ORDER BY m.name, f.id, f.seq",
+    )
+    .fetch_all(db)
+    .await?;
+    let mut fk_by_table: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    for f in fks {
+        let t: String = f.try_get("t")?;
+        let from: String = f.try_get("c")?;
+        let target: String = f.try_get("target")?;
+        let to: Option<String> = f.try_get("target_column")?;
+        fk_by_table.entry(t).or_default().push(format!("{from} -> {target}({})", to.unwrap_or_default()));
+    }
+    for (t, mut fks) in fk_by_table {
+        fks.sort();
+        snap.insert(format!("foreign keys of {t}"), fks.join(", "));
+    }
+    let idx = sqlx::query(
+        "SELECT m.name AS t, il.name AS idx, il.\"unique\" AS u, group_concat(ii.name, ', ') AS cols
+         FROM sqlite_master m JOIN pragma_index_list(m.name) il JOIN pragma_index_info(il.name) ii
+         WHERE m.type = 'table' GROUP BY m.name, il.name ORDER BY m.name, il.name",
+    )
+    .fetch_all(db)
+    .await?;
+    for i in idx {
+        let t: String = i.try_get("t")?;
+        let name: String = i.try_get("idx")?;
+        let unique: i64 = i.try_get("u")?;
+        let cols: Option<String> = i.try_get("cols")?;
+        let cols = cols.unwrap_or_default();
+        // Automatic index names differ by creation order; key them by table and columns.
+        let key = if name.starts_with("sqlite_autoindex") {
+            format!("auto index on {t}({cols})")
+        } else {
+            format!("index {name}")
+        };
+        snap.insert(key, format!("on {t}({cols}){}", if unique == 1 { " UNIQUE" } else { "" }));
     }
     Ok(snap)
 }
