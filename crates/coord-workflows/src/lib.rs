@@ -5,6 +5,7 @@
 //! against it ([`contract_test`]). The API contract diff lives in `coord_gates::contract`.
 
 pub mod contract_test;
+pub mod deploy;
 pub mod replay;
 
 pub use contract_test::{ContractReport, contract_test};

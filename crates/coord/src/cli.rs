@@ -77,6 +77,19 @@ pub enum MigrateCommand {
         #[arg(long)]
         json: bool,
     },
+    /// The deployment note for the newest migrations: order, each statement's lock and rewrite
+    /// risk, the rollout strategy, and what to watch after deploying.
+    Plan {
+        /// The repository (default: the current folder).
+        #[arg(long, value_name = "DIR")]
+        repo: Option<PathBuf>,
+        /// How many of the newest migrations are being deployed.
+        #[arg(long, default_value = "1")]
+        pending: usize,
+        /// JSON output.
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 /// Arguments of `coord contract`.

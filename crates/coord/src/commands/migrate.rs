@@ -48,5 +48,38 @@ pub fn migrate(args: MigrateArgs) -> Result<ExitCode> {
             }
             Ok(if report.findings.is_empty() { ExitCode::SUCCESS } else { ExitCode::from(1) })
         }
+        MigrateCommand::Plan { repo, pending, json } => {
+            let root = repo.unwrap_or_else(|| PathBuf::from("."));
+            if !root.is_dir() {
+                return Err(anyhow!("{} is not a folder", root.display()));
+            }
+            let tree = read_tree(&root, &WalkLimits::default());
+            let note = coord_workflows::deploy::deployment_note(&tree.files, pending);
+            if json {
+                println!("{}", serde_json::to_string_pretty(&note)?);
+                return Ok(ExitCode::SUCCESS);
+            }
+            if note.order.is_empty() {
+                println!("no migrations found");
+                return Ok(ExitCode::SUCCESS);
+            }
+            println!("DEPLOYMENT NOTE for @database-admin\n\nORDER:");
+            for (i, f) in note.order.iter().enumerate() {
+                println!("{}. {f}", i + 1);
+            }
+            println!("\nRISK BY STATEMENT:");
+            for s in &note.steps {
+                println!("- {} [{}; {}]\n  {}", s.statement, s.lock, s.duration, s.advice);
+            }
+            for n in &note.not_analysed {
+                println!("- {n}: not analysed (ORM code)");
+            }
+            println!("\nROLLOUT: {} — {}", note.rollout, note.rollout_reason);
+            println!("\nMONITOR AFTER DEPLOY:");
+            for m in &note.monitoring {
+                println!("- {m}");
+            }
+            Ok(ExitCode::SUCCESS)
+        }
     }
 }
