@@ -351,25 +351,52 @@ impl LlmClient {
         };
         match self.config.provider {
             ProviderKind::Openai => {
-                let mut acc = openai::stream::Accumulator::default();
-                while let Some(chunk) = body.next().await {
-                    let chunk = chunk.map_err(|e| LlmError::StreamCut(self.scrub(&e.without_url().to_string())))?;
-                    for ev in parser.feed(&chunk) {
-                        acc.event(&ev, &mut sink)?;
-                    }
-                }
-                acc.finish()
+                self.drain(openai::stream::Accumulator::default(), &mut body, &mut parser, &mut sink).await
             }
             ProviderKind::Anthropic => {
-                let mut acc = anthropic::stream::Accumulator::default();
-                while let Some(chunk) = body.next().await {
-                    let chunk = chunk.map_err(|e| LlmError::StreamCut(self.scrub(&e.without_url().to_string())))?;
-                    for ev in parser.feed(&chunk) {
-                        acc.event(&ev, &mut sink)?;
-                    }
-                }
-                acc.finish()
+                self.drain(anthropic::stream::Accumulator::default(), &mut body, &mut parser, &mut sink).await
             }
         }
+    }
+
+    /// Feeds a response body through the SSE parser into a format's accumulator.
+    async fn drain<A: Accumulate, B: AsRef<[u8]>>(
+        &self,
+        mut acc: A,
+        body: &mut (impl futures_util::Stream<Item = Result<B, reqwest::Error>> + Unpin),
+        parser: &mut Parser,
+        sink: &mut dyn FnMut(&str),
+    ) -> Result<Response, LlmError> {
+        while let Some(chunk) = body.next().await {
+            let chunk = chunk.map_err(|e| LlmError::StreamCut(self.scrub(&e.without_url().to_string())))?;
+            for ev in parser.feed(chunk.as_ref()) {
+                acc.event(&ev, sink)?;
+            }
+        }
+        acc.finish()
+    }
+}
+
+/// A wire format's stream accumulator.
+trait Accumulate {
+    fn event(&mut self, ev: &crate::sse::Event, on_text: &mut dyn FnMut(&str)) -> Result<(), LlmError>;
+    fn finish(self) -> Result<Response, LlmError>;
+}
+
+impl Accumulate for openai::stream::Accumulator {
+    fn event(&mut self, ev: &crate::sse::Event, on_text: &mut dyn FnMut(&str)) -> Result<(), LlmError> {
+        openai::stream::Accumulator::event(self, ev, on_text)
+    }
+    fn finish(self) -> Result<Response, LlmError> {
+        openai::stream::Accumulator::finish(self)
+    }
+}
+
+impl Accumulate for anthropic::stream::Accumulator {
+    fn event(&mut self, ev: &crate::sse::Event, on_text: &mut dyn FnMut(&str)) -> Result<(), LlmError> {
+        anthropic::stream::Accumulator::event(self, ev, on_text)
+    }
+    fn finish(self) -> Result<Response, LlmError> {
+        anthropic::stream::Accumulator::finish(self)
     }
 }

@@ -15,6 +15,14 @@ fn who(name: Option<String>) -> String {
     name.or_else(|| std::env::var("USER").ok()).unwrap_or_else(|| "someone".to_string())
 }
 
+/// The task's current claim, or a new one for the person running the command.
+async fn claim_for_person(store: &coord_store::SqliteStore, run: &str, task: &str) -> Result<coord_store::Claim> {
+    Ok(match store.current_claim(run, task).await? {
+        Some(c) => c,
+        None => store.claim_task(run, task, &format!("person:{}", who(None)), MANUAL_LEASE_MS, now_ms()).await?,
+    })
+}
+
 /// `coord task`.
 pub fn task(args: TaskArgs) -> Result<ExitCode> {
     tokio_runtime()?.block_on(async {
@@ -91,14 +99,7 @@ pub fn task(args: TaskArgs) -> Result<ExitCode> {
             }
             TaskCommand::Complete { task, run, note, artifact } => {
                 let run = run_of_task(store, run.as_deref(), &task).await?;
-                let claim = match store.current_claim(&run, &task).await? {
-                    Some(c) => c,
-                    None => {
-                        store
-                            .claim_task(&run, &task, &format!("person:{}", who(None)), MANUAL_LEASE_MS, now_ms())
-                            .await?
-                    }
-                };
+                let claim = claim_for_person(store, &run, &task).await?;
                 // The artifacts a person names are checked like an executor's.
                 let runtime = Runtime::new(
                     project.store.clone(),
@@ -144,14 +145,7 @@ pub fn task(args: TaskArgs) -> Result<ExitCode> {
                     Some(c) => c.parse::<FailureCategory>().map_err(|e| anyhow!(e))?,
                     None => FailureCategory::General,
                 };
-                let claim = match store.current_claim(&run, &task).await? {
-                    Some(c) => c,
-                    None => {
-                        store
-                            .claim_task(&run, &task, &format!("person:{}", who(None)), MANUAL_LEASE_MS, now_ms())
-                            .await?
-                    }
-                };
+                let claim = claim_for_person(store, &run, &task).await?;
                 let runtime = Runtime::new(
                     project.store.clone(),
                     project.roster.clone(),
