@@ -1,11 +1,13 @@
-//! The built-in roster: the spec's eight specialists, the coordinator (the spec file itself)
-//! and the tech lead that receives strategic escalations, embedded in the binary.
+//! The built-in roster: the spec's eight specialists, the coordinator (the spec file itself),
+//! the tech lead that receives strategic escalations, and the frontend coordinator that
+//! validates API contracts (the spec's "Share spec with frontend-coordinator"), embedded in
+//! the binary.
 
 use crate::frontmatter::parse_agent;
 use coord_core::{ContextPolicy, Roster};
 
 /// `(file name, contents)` of every built-in agent file.
-pub const BUILTIN_AGENTS: [(&str, &str); 10] = [
+pub const BUILTIN_AGENTS: [(&str, &str); 11] = [
     ("api-architect.md", include_str!("../agents/api-architect.md")),
     ("backend-architect.md", include_str!("../agents/backend-architect.md")),
     ("nodejs-expert.md", include_str!("../agents/nodejs-expert.md")),
@@ -16,6 +18,7 @@ pub const BUILTIN_AGENTS: [(&str, &str); 10] = [
     ("database-admin.md", include_str!("../agents/database-admin.md")),
     ("tech-lead-orchestrator.md", include_str!("../agents/tech-lead-orchestrator.md")),
     ("backend-coordinator.md", include_str!("../agents/backend-coordinator.md")),
+    ("frontend-coordinator.md", include_str!("../agents/frontend-coordinator.md")),
 ];
 
 /// The built-in roster. A test parses every embedded file, so none is ever skipped here; should

@@ -118,6 +118,16 @@ pub enum PlanError {
         /// The value.
         value: f64,
     },
+    /// A workflow stage names a task the plan does not have.
+    #[error("the {workflow} workflow's step \"{step}\" names task `{task}`, which is not a task of this plan")]
+    UnknownWorkflowTask {
+        /// The workflow.
+        workflow: String,
+        /// The step.
+        step: String,
+        /// The missing task.
+        task: String,
+    },
     /// The dependencies form a cycle.
     #[error("dependency cycle: {}", cycle_text(.ids))]
     Cycle {
@@ -259,6 +269,20 @@ pub fn validate(mut plan: Plan, known_specialist: impl Fn(&str) -> bool) -> Resu
         for item in &task.context {
             if !context_ids.contains(item.as_str()) {
                 errors.push(PlanError::UnknownContext { task: task.id.clone(), item: item.clone() });
+            }
+        }
+    }
+
+    for w in &plan.workflows {
+        for stage in &w.stages {
+            if let Some(task) = &stage.task
+                && !index.contains_key(task.as_str())
+            {
+                errors.push(PlanError::UnknownWorkflowTask {
+                    workflow: w.kind.as_str().to_string(),
+                    step: stage.step.clone(),
+                    task: task.clone(),
+                });
             }
         }
     }

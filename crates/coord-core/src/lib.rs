@@ -24,6 +24,7 @@ pub mod dag;
 pub mod facet;
 pub mod plan;
 pub mod specialist;
+pub mod workflow;
 
 pub use analysis::{
     Analysis, ApiStyle, Endpoint, EndpointSource, Integration, Language, Requirement, RequirementKind, StackDecision,
@@ -35,3 +36,4 @@ pub use dag::{PlanError, PlanErrors, ValidatedPlan};
 pub use facet::Facet;
 pub use plan::{Plan, Priority, Requirements, Task, TaskKind};
 pub use specialist::{Roster, Specialist};
+pub use workflow::{COORDINATOR, Rollout, Workflow, WorkflowKind, WorkflowStage, WorkflowStep};

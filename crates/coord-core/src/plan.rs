@@ -3,6 +3,7 @@
 
 use crate::analysis::Analysis;
 use crate::context::ContextItem;
+use crate::workflow::{Workflow, WorkflowStep};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use std::fmt;
@@ -39,6 +40,9 @@ pub struct Plan {
     /// Remarks of the planner a person should read.
     #[serde(default)]
     pub notes: Vec<String>,
+    /// The coordination procedures the plan runs (database changes, API contracts).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub workflows: Vec<Workflow>,
 }
 
 fn default_planner() -> String {
@@ -58,6 +62,7 @@ impl Plan {
             critical_path: Vec::new(),
             critical_path_hours: 0.0,
             notes: Vec::new(),
+            workflows: Vec::new(),
         }
     }
 
@@ -223,6 +228,9 @@ pub struct Task {
     /// Estimated effort in hours; the critical path sums these.
     #[serde(default = "default_estimate")]
     pub estimate_hours: f64,
+    /// The coordination-workflow step this task carries out, if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub workflow: Option<WorkflowStep>,
 }
 
 fn default_estimate() -> f64 {
@@ -247,6 +255,7 @@ impl Task {
             expected_output: Vec::new(),
             success_criteria: Vec::new(),
             estimate_hours: default_estimate(),
+            workflow: None,
         }
     }
 }

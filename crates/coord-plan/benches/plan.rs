@@ -69,7 +69,7 @@ fn main() {
     }
     let roster = coord_agents::builtin_roster();
     let objective = "Add user authentication system with OAuth2 and JWT";
-    let input = PlanInput { objective, repo: None, stack: None };
+    let input = PlanInput { objective, repo: None, stack: None, workflows: true };
     // Warm up: compiles the analysis regexes once, as a long-running process would have.
     for _ in 0..50 {
         black_box(plan_objective(&input, &RulePlanner, &roster).map(|p| p.plan().tasks.len()).unwrap_or(0));

@@ -8,7 +8,12 @@ use std::collections::BTreeMap;
 
 fn main() {
     let roster = coord_agents::builtin_roster();
-    let input = PlanInput { objective: "Add user authentication system with OAuth2 and JWT", repo: None, stack: None };
+    let input = PlanInput {
+        objective: "Add user authentication system with OAuth2 and JWT",
+        repo: None,
+        stack: None,
+        workflows: true,
+    };
     let valid = match plan_objective(&input, &RulePlanner, &roster) {
         Ok(v) => v,
         Err(e) => {

@@ -6,9 +6,10 @@
 //! ```
 //! use coord_plan::{PlanInput, RulePlanner, plan_objective};
 //! let roster = coord_agents::builtin_roster();
-//! let input = PlanInput { objective: "Add user authentication system with OAuth2 and JWT", repo: None, stack: None };
+//! let input = PlanInput { objective: "Add user authentication system with OAuth2 and JWT", repo: None, stack: None, workflows: true };
 //! let plan = plan_objective(&input, &RulePlanner, &roster).unwrap();
-//! assert_eq!(plan.plan().tasks.len(), 8);
+//! // The spec's tasks A–H, and the steps of its two coordination workflows.
+//! assert_eq!(plan.plan().tasks.len(), 13);
 //! ```
 
 mod analyse;
@@ -19,6 +20,7 @@ pub mod repo;
 mod rules;
 pub mod stack;
 pub mod tokens;
+pub mod workflows;
 
 pub use analyse::{AnalysisError, MAX_OBJECTIVE_BYTES, analyse};
 pub use context_pool::build_pool;
@@ -77,6 +79,9 @@ pub struct PlanInput<'a> {
     pub repo: Option<&'a RepoFacts>,
     /// The `--stack` choice.
     pub stack: Option<StackFlag>,
+    /// Whether to add the coordination workflows the objective calls for (database changes,
+    /// API contracts); `coord plan --no-workflows` turns them off.
+    pub workflows: bool,
 }
 
 /// Analyses, plans, attaches the context pool and validates.
@@ -90,6 +95,9 @@ pub fn plan_objective(
     let mut plan = planner.plan(objective, &analysis, roster)?;
     plan.objective = objective.to_string();
     plan.planner = planner.name().to_string();
+    if input.workflows {
+        workflows::add_workflows(&mut plan, &analysis);
+    }
     plan.context = build_pool(objective, &analysis, input.repo);
     let all: Vec<String> = plan.context.iter().map(|c| c.id.clone()).collect();
     for task in &mut plan.tasks {

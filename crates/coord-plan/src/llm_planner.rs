@@ -129,6 +129,9 @@ pub async fn plan_with_llm(
             Err(e) => format!("the answer is not a plan matching the schema: {e}"),
             Ok(draft) => {
                 let mut plan = to_plan(objective, &analysis, draft);
+                if input.workflows {
+                    crate::workflows::add_workflows(&mut plan, &analysis);
+                }
                 plan.context = build_pool(objective, &analysis, input.repo);
                 let ids: Vec<String> = plan.context.iter().map(|c| c.id.clone()).collect();
                 for t in &mut plan.tasks {

@@ -11,7 +11,7 @@ const SPEC_EXAMPLE: &str = "Add user authentication system with OAuth2 and JWT";
 
 fn plan(objective: &str) -> Plan {
     let roster = coord_agents::builtin_roster();
-    let input = PlanInput { objective, repo: None, stack: None };
+    let input = PlanInput { objective, repo: None, stack: None, workflows: true };
     plan_objective(&input, &RulePlanner, &roster).unwrap().into_plan()
 }
 

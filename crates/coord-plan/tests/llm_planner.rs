@@ -45,7 +45,7 @@ async fn an_invalid_plan_is_repaired_with_its_errors() {
     let good = serde_json::json!({ "tasks": [task("backend-T001", "api-architect", &[]), task("backend-T002", "nodejs-expert", &["backend-T001"])], "notes": ["two steps"] });
     let (client, script) = model(vec![bad.to_string(), format!("```json\n{good}\n```")]).await;
     let roster = coord_agents::builtin_roster();
-    let input = PlanInput { objective: "Add a health endpoint", repo: None, stack: None };
+    let input = PlanInput { objective: "Add a health endpoint", repo: None, stack: None, workflows: true };
     let valid = plan_with_llm(&input, &client, &roster, 2).await.unwrap();
     let plan = valid.plan();
     assert_eq!(plan.planner, "llm");
@@ -64,7 +64,12 @@ async fn a_model_that_never_gets_it_right_leaves_the_rules_in_charge() {
     let (client, script) =
         model(vec!["I think you should build it.".into(), "{\"tasks\": 3}".into(), "nope".into()]).await;
     let roster = coord_agents::builtin_roster();
-    let input = PlanInput { objective: "Add user authentication system with OAuth2 and JWT", repo: None, stack: None };
+    let input = PlanInput {
+        objective: "Add user authentication system with OAuth2 and JWT",
+        repo: None,
+        stack: None,
+        workflows: true,
+    };
     let valid = plan_with_llm(&input, &client, &roster, 2).await.unwrap();
     let plan = valid.plan();
     assert_eq!(plan.planner, "rules");

@@ -210,6 +210,9 @@ pub struct RunArgs {
     /// Who plans (see `coord plan --planner`).
     #[arg(long, value_enum, default_value = "auto")]
     pub planner: PlannerKind,
+    /// Plan without the coordination workflows (see `coord plan --no-workflows`).
+    #[arg(long, conflicts_with = "plan")]
+    pub no_workflows: bool,
     /// Tasks executed at once (default: [run] parallel of coord.toml, else 4).
     #[arg(long, value_name = "N")]
     pub parallel: Option<usize>,
@@ -445,6 +448,10 @@ pub struct PlanArgs {
     /// Write the plan to this file instead of stdout.
     #[arg(long, value_name = "FILE")]
     pub out: Option<PathBuf>,
+    /// Leave out the coordination workflows (migration replay and deployment, contract
+    /// publishing, frontend review and contract test) and plan only the specialists' work.
+    #[arg(long)]
+    pub no_workflows: bool,
 }
 
 /// The planners.

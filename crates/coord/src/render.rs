@@ -91,6 +91,23 @@ pub fn plan_text(plan: &Plan) -> String {
         out.push('\n');
     }
     let _ = writeln!(out, "Critical path ({}h): {}", plan.critical_path_hours, plan.critical_path.join(" → "));
+    for w in &plan.workflows {
+        let name = match w.kind {
+            coord_core::WorkflowKind::DatabaseChange => "Database Change Coordination",
+            coord_core::WorkflowKind::ApiContract => "API Contract Coordination",
+        };
+        let _ = writeln!(out, "\n{name}:");
+        for (i, stage) in w.stages.iter().enumerate() {
+            let task = stage.task.as_deref().map(|t| format!(" [{t}]")).unwrap_or_default();
+            let _ = writeln!(out, "{}. {}{task}: {}", i + 1, stage.step, stage.checked_by);
+        }
+        if let Some(r) = &w.rollout {
+            let _ = writeln!(out, "Rollout: {} ({})", r.strategy, r.reason);
+        }
+        for m in &w.monitoring {
+            let _ = writeln!(out, "Monitor: {m}");
+        }
+    }
     if !plan.notes.is_empty() {
         out.push_str("\nNotes:\n");
         for n in &plan.notes {

@@ -84,7 +84,7 @@ pub fn plan(args: PlanArgs) -> Result<ExitCode> {
         None => None,
     };
     let loaded = roster_with_warnings(args.repo.as_deref());
-    let input = PlanInput { objective: &objective, repo: repo.as_ref(), stack };
+    let input = PlanInput { objective: &objective, repo: repo.as_ref(), stack, workflows: !args.no_workflows };
     let dir = args.repo.clone().unwrap_or_else(|| std::path::PathBuf::from("."));
     let valid = make_plan(&input, args.planner, &dir, &loaded.roster)?;
     let plan = valid.plan();

@@ -143,7 +143,8 @@ pub fn run(args: RunArgs) -> Result<ExitCode> {
                 let objective = args.objective.clone().unwrap_or_default();
                 let stack = args.stack.as_deref().map(str::parse::<StackFlag>).transpose()?;
                 let repo = RepoFacts::scan(&project.dir).ok();
-                let input = PlanInput { objective: &objective, repo: repo.as_ref(), stack };
+                let input =
+                    PlanInput { objective: &objective, repo: repo.as_ref(), stack, workflows: !args.no_workflows };
                 let client = project.config.llm.clone().map(coord_llm::LlmClient::new);
                 let use_llm = match args.planner {
                     crate::cli::PlannerKind::Rules => false,
