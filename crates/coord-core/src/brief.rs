@@ -90,6 +90,20 @@ pub fn render_brief_with<'p>(
     feedback: &[String],
     lookup: impl Fn(&str) -> Option<&'p Task>,
 ) -> Brief {
+    render_brief_delivered(plan, task, policy, feedback, &[], lookup)
+}
+
+/// [`render_brief_with`] for a task of a run: `delivered` are what its dependencies actually
+/// delivered (`backend-T009 (Publish the API contract): contracts/auth-api/v2.json ...`), listed
+/// under CONTEXT after what the plan expected of them.
+pub fn render_brief_delivered<'p>(
+    plan: &'p Plan,
+    task: &Task,
+    policy: &ContextPolicy,
+    feedback: &[String],
+    delivered: &[String],
+    lookup: impl Fn(&str) -> Option<&'p Task>,
+) -> Brief {
     let mut included: Vec<&ContextItem> = Vec::new();
     let mut excluded = Vec::new();
     for id in &task.context {
@@ -155,6 +169,9 @@ pub fn render_brief_with<'p>(
         if !dep.expected_output.is_empty() {
             let _ = writeln!(md, "- Output of {} ({}): {}", dep.id, dep.title, dep.expected_output.join("; "));
         }
+    }
+    for line in delivered {
+        let _ = writeln!(md, "- Delivered by {line}");
     }
     md.push('\n');
 

@@ -30,7 +30,7 @@ pub use analysis::{
     Analysis, ApiStyle, Endpoint, EndpointSource, Integration, Language, Requirement, RequirementKind, StackDecision,
     StackSource,
 };
-pub use brief::{Brief, ExcludedItem, render_brief, render_brief_with};
+pub use brief::{Brief, ExcludedItem, render_brief, render_brief_delivered, render_brief_with};
 pub use context::{ContextCategory, ContextItem, ContextPolicy};
 pub use dag::{PlanError, PlanErrors, ValidatedPlan};
 pub use facet::Facet;

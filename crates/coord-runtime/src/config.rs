@@ -60,6 +60,10 @@ pub enum ExecutorKind {
     Sleep,
     /// An LLM works in an agent loop with workspace-confined tools (`[llm]` says which model).
     Llm,
+    /// The coordinator's own steps: the automated checks of the coordination workflows
+    /// (migration replay, contract publishing, contract test). The default of
+    /// `backend-coordinator`; no other specialist can use it.
+    Workflow,
 }
 
 /// Where a command runs.
@@ -221,6 +225,84 @@ pub struct Config {
     /// `[gates]`: the quality gates that check every task's artifacts.
     #[serde(default)]
     pub gates: coord_gates::GateConfig,
+    /// `[workflows]`: the coordination workflows' automated steps.
+    #[serde(default)]
+    pub workflows: WorkflowsConfig,
+}
+
+/// `[workflows]`: where the coordination workflows write, and what the contract test starts.
+///
+/// ```toml
+/// [workflows]
+/// contracts_dir = "contracts"                  # published contract versions
+/// deployment_note = "docs/deploy/migrations.md"
+/// replica_url_env = "COORD_REPLICA_URL"        # a PostgreSQL URL: replay in a throwaway schema
+/// contract_test_start = "npm start"            # run by sh in the project; its process group is stopped after
+/// contract_test_base_url = "http://127.0.0.1:3000"
+/// contract_test_wait_secs = 30
+/// contract_test_headers = ["Authorization: Bearer $TEST_TOKEN"]   # $NAME from the environment
+/// ```
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WorkflowsConfig {
+    /// Folder (relative to the project) where published contracts go.
+    #[serde(default = "default_contracts_dir")]
+    pub contracts_dir: String,
+    /// File (relative to the project) the deployment note is written to.
+    #[serde(default = "default_deployment_note")]
+    pub deployment_note: String,
+    /// The environment variable holding a PostgreSQL URL for the replica test; without it the
+    /// replay runs on a scratch SQLite database.
+    #[serde(default)]
+    pub replica_url_env: Option<String>,
+    /// The shell command that starts the service for the contract test (none: it must already
+    /// be running at the base URL).
+    #[serde(default)]
+    pub contract_test_start: Option<String>,
+    /// Where the service answers.
+    #[serde(default)]
+    pub contract_test_base_url: Option<String>,
+    /// How long to wait for the service to listen.
+    #[serde(default = "default_wait_secs")]
+    pub contract_test_wait_secs: u64,
+    /// Headers for every request (`Name: value`; `$NAME` is taken from the environment, so
+    /// credentials stay out of the file).
+    #[serde(default)]
+    pub contract_test_headers: Vec<String>,
+}
+
+fn default_contracts_dir() -> String {
+    "contracts".into()
+}
+
+fn default_deployment_note() -> String {
+    "docs/deploy/migrations.md".into()
+}
+
+fn default_wait_secs() -> u64 {
+    30
+}
+
+impl Default for WorkflowsConfig {
+    fn default() -> Self {
+        WorkflowsConfig {
+            contracts_dir: default_contracts_dir(),
+            deployment_note: default_deployment_note(),
+            replica_url_env: None,
+            contract_test_start: None,
+            contract_test_base_url: None,
+            contract_test_wait_secs: default_wait_secs(),
+            contract_test_headers: Vec::new(),
+        }
+    }
+}
+
+/// Whether a configured path stays inside the project (relative, no `..`).
+fn inside_project(path: &str) -> bool {
+    let p = Path::new(path);
+    !path.is_empty()
+        && p.is_relative()
+        && p.components().all(|c| matches!(c, std::path::Component::Normal(_) | std::path::Component::CurDir))
 }
 
 /// `[budget]`: what LLM work may spend. Task limits apply to each attempt of an `llm`
@@ -263,6 +345,35 @@ impl Config {
                 message: format!("[escalation.levels]: {m}"),
             })?;
         }
+        for (key, value) in
+            [("contracts_dir", &config.workflows.contracts_dir), ("deployment_note", &config.workflows.deployment_note)]
+        {
+            if !inside_project(value) {
+                return Err(ConfigError::Parse {
+                    path: path.to_string(),
+                    message: format!("[workflows] {key} = \"{value}\" must be a relative path inside the project"),
+                });
+            }
+        }
+        for h in &config.workflows.contract_test_headers {
+            if !h.contains(':') {
+                return Err(ConfigError::Parse {
+                    path: path.to_string(),
+                    message: format!("[workflows] contract_test_headers: `{h}` is not `Name: value`"),
+                });
+            }
+        }
+        for (name, s) in &config.specialists {
+            if s.executor == ExecutorKind::Workflow && name != coord_core::COORDINATOR {
+                return Err(ConfigError::Parse {
+                    path: path.to_string(),
+                    message: format!(
+                        "[specialists.{name}] executor = \"workflow\" is the coordinator's own (only {} may use it)",
+                        coord_core::COORDINATOR
+                    ),
+                });
+            }
+        }
         if config.run.parallel == 0 {
             return Err(ConfigError::Parse {
                 path: path.to_string(),
@@ -281,8 +392,17 @@ impl Config {
         }
     }
 
-    /// The configuration of one specialist (its own, else `"*"`, else manual).
+    /// The configuration of one specialist: its own, else `"*"`, else manual. The coordinator
+    /// runs its workflow steps itself unless its own section says otherwise (`"*"` is for
+    /// specialists, not for it).
     pub fn specialist(&self, name: &str) -> SpecialistConfig {
+        if name == coord_core::COORDINATOR {
+            return self
+                .specialists
+                .get(name)
+                .cloned()
+                .unwrap_or(SpecialistConfig { executor: ExecutorKind::Workflow, ..SpecialistConfig::default() });
+        }
         self.specialists.get(name).or_else(|| self.specialists.get("*")).cloned().unwrap_or_default()
     }
 }
@@ -312,5 +432,11 @@ mod tests {
         assert!(e.contains("paralel") && e.contains("line 2"), "{e}");
         let e = Config::parse("[escalation.levels]\nsecurty = 4\n", "coord.toml").unwrap_err().to_string();
         assert!(e.contains("securty"), "{e}");
+        let e = Config::parse("[workflows]\ncontracts_dir = \"../elsewhere\"\n", "coord.toml").unwrap_err().to_string();
+        assert!(e.contains("contracts_dir") && e.contains("inside the project"), "{e}");
+        let e = Config::parse("[specialists.nodejs-expert]\nexecutor = \"workflow\"\n", "coord.toml").unwrap_err().to_string();
+        assert!(e.contains("coordinator's own"), "{e}");
+        let c = Config::parse("[specialists.\"*\"]\nexecutor = \"command\"\ncommand = [\"x\"]\n", "coord.toml").unwrap();
+        assert_eq!(c.specialist(coord_core::COORDINATOR).executor, ExecutorKind::Workflow, "\"*\" is not for the coordinator");
     }
 }

@@ -32,6 +32,8 @@ pub struct GateVerdict {
     pub results: Vec<(String, bool, String)>,
     /// The failure to escalate, when a gate failed.
     pub failure: Option<Failure>,
+    /// The findings that failed it.
+    pub blocking: Vec<Finding>,
 }
 
 /// Runs the gates of `kind` over `root`, judging the files in `artifacts`. Runs on a blocking
@@ -46,6 +48,7 @@ pub async fn judge(root: PathBuf, kind: TaskKind, artifacts: Vec<String>, config
         Ok(Err(e)) => {
             return GateVerdict {
                 results: Vec::new(),
+                blocking: Vec::new(),
                 failure: Some(Failure {
                     error: format!("the quality gates could not run: {e}"),
                     category: FailureCategory::General,
@@ -56,6 +59,7 @@ pub async fn judge(root: PathBuf, kind: TaskKind, artifacts: Vec<String>, config
         Err(e) => {
             return GateVerdict {
                 results: Vec::new(),
+                blocking: Vec::new(),
                 failure: Some(Failure {
                     error: format!("the quality gates stopped: {e}"),
                     category: FailureCategory::General,
@@ -89,5 +93,6 @@ pub async fn judge(root: PathBuf, kind: TaskKind, artifacts: Vec<String>, config
         }
         Failure { error, category: FailureCategory::General, retryable: true }
     });
-    GateVerdict { results, failure }
+    let blocking = failing.into_iter().cloned().collect();
+    GateVerdict { results, failure, blocking }
 }

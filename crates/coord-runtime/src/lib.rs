@@ -2,7 +2,8 @@
 //! limit, critical path first, leases with heartbeats, group commit of results, cancellation
 //! and timeouts), the escalation protocol ([`escalation`]: the spec's four levels as an
 //! explicit policy), the executors ([`executor`]), the run configuration read from
-//! `coord.toml` ([`config`]), and the metrics computed from the event log ([`metrics`]).
+//! `coord.toml` ([`config`]), the metrics computed from the event log ([`metrics`]), and the
+//! coordinator's own checks of the coordination workflows ([`workflow`]).
 
 pub mod config;
 pub mod escalation;
@@ -12,6 +13,9 @@ pub mod judge;
 pub mod metrics;
 pub mod notify;
 pub mod scheduler;
+pub mod upstream;
+pub mod workflow;
+mod workflow_gate;
 
 pub use config::{Config, ConfigError, ExecutorKind, SpecialistConfig};
 pub use escalation::{Failure, Policy, Step};

@@ -2,7 +2,8 @@
 //! `backend_avg_completion_time` (first claim to done, seconds) and `backend_success_rate`
 //! (share of done tasks that passed on their first attempt, quality gates included, since a
 //! failed gate makes another attempt) and `security_audit_pass_rate` (security gate runs that
-//! passed). The others arrive with the LLM specialists and the server.
+//! passed), and `api_endpoint_coverage` (the latest contract test of each run). The others
+//! arrive with the server.
 
 use coord_store::{Store, StoreError};
 use serde::Serialize;
@@ -26,6 +27,10 @@ pub struct Metrics {
     pub security_audit_pass_rate: Option<f64>,
     /// Gate runs recorded.
     pub gate_runs: u64,
+    /// `api_endpoint_coverage`: share of the contract's operations the latest contract test
+    /// exercised with a conforming answer (mean over runs when several are asked; None before
+    /// any contract test).
+    pub api_endpoint_coverage: Option<f64>,
     /// LLM tokens and cost by specialist.
     pub llm_by_specialist: std::collections::BTreeMap<String, Spend>,
     /// LLM tokens and cost by task (`run/task`).
@@ -39,7 +44,9 @@ pub async fn compute<S: Store>(store: &S, runs: &[String]) -> Result<Metrics, St
     let mut total_ms = 0i64;
     let mut m = Metrics::default();
     let (mut security_runs, mut security_passed) = (0u64, 0u64);
+    let mut coverage: Vec<f64> = Vec::new();
     for run in runs {
+        let mut run_coverage = None;
         let mut first_claim: HashMap<String, i64> = HashMap::new();
         let mut after = 0;
         loop {
@@ -63,6 +70,9 @@ pub async fn compute<S: Store>(store: &S, runs: &[String]) -> Result<Metrics, St
                         }
                     }
                     "task_escalated" => m.escalations_raised += 1,
+                    "contract_test" => {
+                        run_coverage = e.data.get("api_endpoint_coverage").and_then(|c| c.as_f64()).or(run_coverage)
+                    }
                     "llm_usage" => {
                         let who = e.data.get("specialist").and_then(|s| s.as_str()).unwrap_or("?").to_string();
                         m.llm_by_specialist.entry(who).or_default().add(&e.data);
@@ -81,8 +91,12 @@ pub async fn compute<S: Store>(store: &S, runs: &[String]) -> Result<Metrics, St
                 }
             }
         }
+        coverage.extend(run_coverage);
     }
     m.backend_tasks_completed = done;
+    if !coverage.is_empty() {
+        m.api_endpoint_coverage = Some(coverage.iter().sum::<f64>() / coverage.len() as f64);
+    }
     if security_runs > 0 {
         m.security_audit_pass_rate = Some(security_passed as f64 / security_runs as f64);
     }
@@ -124,6 +138,12 @@ pub fn prometheus(m: &Metrics, run: Option<&str>) -> String {
         m.backend_success_rate,
     );
     metric("security_audit_pass_rate", "gauge", "Share of security gate runs that passed", m.security_audit_pass_rate);
+    metric(
+        "api_endpoint_coverage",
+        "gauge",
+        "Share of the contract's operations the latest contract test exercised with a conforming answer",
+        m.api_endpoint_coverage,
+    );
     metric("coord_gate_runs", "counter", "Quality gate runs recorded", Some(m.gate_runs as f64));
     let _ = writeln!(out, "# HELP coord_llm_tokens_total LLM tokens used, by specialist");
     let _ = writeln!(out, "# TYPE coord_llm_tokens_total counter");

@@ -11,7 +11,7 @@ use crate::executor::bench::{NoopExecutor, SleepExecutor};
 use crate::executor::command::{CommandExecutor, Isolation};
 use crate::executor::{Executor, FailureCategory, Job, Outcome};
 use crate::{now_ms, owner_is_dead};
-use coord_core::{ContextPolicy, Plan, Roster, Task, TaskKind, render_brief, render_brief_with};
+use coord_core::{COORDINATOR, ContextPolicy, Plan, Roster, Task, WorkflowStep, render_brief, render_brief_delivered};
 use coord_store::{Claim, Finish, RunState, Store, StoreError, TaskState};
 use std::collections::HashMap;
 use std::path::PathBuf;
@@ -100,11 +100,12 @@ pub struct RunReport {
     pub llm: crate::metrics::Spend,
 }
 
-enum AnyExecutor {
+pub(crate) enum AnyExecutor {
     Command(CommandExecutor),
     Noop(NoopExecutor),
     Sleep(SleepExecutor),
     Llm(crate::executor::llm::LlmExecutor),
+    Workflow(crate::executor::workflow::WorkflowExecutor),
 }
 
 impl AnyExecutor {
@@ -114,29 +115,30 @@ impl AnyExecutor {
             AnyExecutor::Noop(e) => e.execute(job).await,
             AnyExecutor::Sleep(e) => e.execute(job).await,
             AnyExecutor::Llm(e) => e.execute(job).await,
+            AnyExecutor::Workflow(e) => e.execute(job).await,
         }
     }
 }
 
 /// Everything a spawned attempt needs, shared.
-struct Shared<S> {
-    store: S,
-    roster: Roster,
-    plan: Plan,
+pub(crate) struct Shared<S> {
+    pub(crate) store: S,
+    pub(crate) roster: Roster,
+    pub(crate) plan: Plan,
     /// Task id → position in `plan.tasks`.
-    index: HashMap<String, usize>,
-    policy: Policy,
-    executors: HashMap<String, Arc<AnyExecutor>>,
-    config: Config,
-    workspace: PathBuf,
-    runs_dir: PathBuf,
-    lease_ms: i64,
+    pub(crate) index: HashMap<String, usize>,
+    pub(crate) policy: Policy,
+    pub(crate) executors: HashMap<String, Arc<AnyExecutor>>,
+    pub(crate) config: Config,
+    pub(crate) workspace: PathBuf,
+    pub(crate) runs_dir: PathBuf,
+    pub(crate) lease_ms: i64,
     /// The model for LLM-judged checklist items, when one is configured.
-    llm: Option<Arc<coord_llm::LlmClient>>,
+    pub(crate) llm: Option<Arc<coord_llm::LlmClient>>,
 }
 
 impl<S> Shared<S> {
-    fn task(&self, id: &str) -> Option<&Task> {
+    pub(crate) fn task(&self, id: &str) -> Option<&Task> {
         self.index.get(id).and_then(|&i| self.plan.tasks.get(i))
     }
 }
@@ -231,6 +233,7 @@ impl<S: Store + Clone + 'static> Runtime<S> {
                     // No model or no key: the specialist waits for a person instead.
                     _ => continue,
                 },
+                ExecutorKind::Workflow => AnyExecutor::Workflow(crate::executor::workflow::WorkflowExecutor),
                 ExecutorKind::Noop => AnyExecutor::Noop(NoopExecutor),
                 ExecutorKind::Sleep => {
                     AnyExecutor::Sleep(SleepExecutor { ms_per_hour: c.sleep_ms_per_hour.unwrap_or(10) })
@@ -290,8 +293,8 @@ impl<S: Store + Clone + 'static> Runtime<S> {
         let policy =
             shared.roster.get(&claim.specialist).map(|s| s.context.clone()).unwrap_or_else(ContextPolicy::everything);
         let brief = render_brief(&shared.plan, &task, &policy, &[]).markdown;
-        let job = job_for(&shared, claim, brief, &format!("attempt-{}", claim.attempt), task.estimate_hours);
-        let (finish, notice) = decide(&shared, claim, task.kind, &job, failure).await;
+        let job = job_for(&shared, claim, brief, &format!("attempt-{}", claim.attempt), &task);
+        let (finish, notice) = decide(&shared, claim, &task, &job, failure).await;
         self.store.finish(claim, &finish, now_ms()).await?;
         if let Some(n) = notice {
             crate::notify::notify(&self.config.escalation, &n).await;
@@ -308,8 +311,8 @@ impl<S: Store + Clone + 'static> Runtime<S> {
         let Some(task) = shared.task(&claim.task_id).cloned() else {
             return Err(RuntimeError::Plan(format!("task `{}` is not in the run's plan", claim.task_id)));
         };
-        let job = job_for(&shared, claim, String::new(), &format!("attempt-{}", claim.attempt), task.estimate_hours);
-        Ok(gate(&shared, claim, task.kind, &job, artifacts).await?)
+        let job = job_for(&shared, claim, String::new(), &format!("attempt-{}", claim.attempt), &task);
+        Ok(gate(&shared, claim, &task, &job, artifacts).await?.failure)
     }
 
     /// Drives a run until it is finished, cancelled, or waits only for people. Setting `cancel`
@@ -519,7 +522,7 @@ fn first_line(s: &str) -> &str {
     s.lines().next().unwrap_or(s)
 }
 
-fn job_for<S>(shared: &Shared<S>, claim: &Claim, brief: String, dir_name: &str, estimate: f64) -> Job {
+fn job_for<S>(shared: &Shared<S>, claim: &Claim, brief: String, dir_name: &str, task: &Task) -> Job {
     let c = shared.config.specialist(&claim.specialist);
     Job {
         run_id: claim.run_id.clone(),
@@ -531,7 +534,8 @@ fn job_for<S>(shared: &Shared<S>, claim: &Claim, brief: String, dir_name: &str, 
         attempt_dir: shared.runs_dir.join(&claim.run_id).join(&claim.task_id).join(dir_name),
         idempotency_key: format!("{}/{}/{}", claim.run_id, claim.task_id, claim.attempt),
         timeout: Duration::from_secs(c.timeout_secs.unwrap_or(shared.config.run.task_timeout_secs).max(1)),
-        estimate_hours: estimate,
+        estimate_hours: task.estimate_hours,
+        workflow: task.workflow,
     }
 }
 
@@ -575,9 +579,20 @@ async fn run_attempt<S: Store + Clone>(
     assigned.specialist = claim.specialist.clone();
     let policy =
         shared.roster.get(&claim.specialist).map(|s| s.context.clone()).unwrap_or_else(ContextPolicy::everything);
-    let mut brief = render_brief_with(&shared.plan, &assigned, &policy, &feedback, |id| shared.task(id)).markdown;
+    let delivered = crate::upstream::delivered(&shared.store, &claim.run_id, &task, |id| shared.task(id)).await;
+    let mut brief =
+        render_brief_delivered(&shared.plan, &assigned, &policy, &feedback, &delivered, |id| shared.task(id)).markdown;
     brief.push_str(&format!("\nIDEMPOTENCY KEY: {}/{}/{}\n", claim.run_id, claim.task_id, claim.attempt));
-    let job = job_for(&shared, &claim, brief, &format!("attempt-{}", claim.attempt), task.estimate_hours);
+    let job = job_for(&shared, &claim, brief, &format!("attempt-{}", claim.attempt), &task);
+    // The contract test needs a service to test; without one a person decides.
+    if task.workflow == Some(WorkflowStep::ContractTest)
+        && claim.specialist == COORDINATOR
+        && !crate::workflow::contract_test_configured(&shared.config.workflows)
+    {
+        let error = crate::workflow::contract_test_unconfigured();
+        let notice = park_notice(&claim, "configuration", &error);
+        return (claim, Some(Finish::Escalate { error, level: 4, category: "configuration".into() }), Some(notice));
+    }
 
     let Some(executor) = shared.executors.get(&claim.specialist).cloned() else {
         let error = format!("@{} has no executor configured (it is manual)", claim.specialist);
@@ -598,11 +613,15 @@ async fn run_attempt<S: Store + Clone>(
         }
     };
     let failure = match outcome {
-        Outcome::Succeeded { artifacts, summary } => {
-            match gate(&shared, &claim, task.kind, &job, &artifacts).await {
+        Outcome::Succeeded { mut artifacts, mut summary } => {
+            match gate(&shared, &claim, &task, &job, &artifacts).await {
                 Err(_) => return (claim, None, None), // the lease was lost while gating
-                Ok(Some(failure)) => failure,
-                Ok(None) => {
+                Ok(GateOutcome { failure: Some(failure), .. }) => failure,
+                Ok(GateOutcome { failure: None, artifacts: written, summary: checked }) => {
+                    artifacts.extend(written);
+                    if let Some(checked) = checked {
+                        summary = checked;
+                    }
                     let detail = serde_json::json!({ "artifacts": artifacts, "summary": summary }).to_string();
                     return (claim, Some(Finish::Done { detail }), None);
                 }
@@ -611,31 +630,77 @@ async fn run_attempt<S: Store + Clone>(
         Outcome::Failed { error, category, retryable } => Failure { error, category, retryable },
         Outcome::EscalationRequested { category, reason } => Failure { error: reason, category, retryable: true },
     };
-    let (finish, notice) = decide(&shared, &claim, task.kind, &job, failure).await;
+    let (finish, notice) = decide(&shared, &claim, &task, &job, failure).await;
     (claim, Some(finish), notice)
 }
 
-/// Runs the task's gates over its artifacts; `Ok(Some(failure))` when a gate failed.
+/// The escalation notice for the tech lead.
+fn park_notice(claim: &Claim, category: &str, reason: &str) -> serde_json::Value {
+    serde_json::json!({
+        "to": "tech-lead-orchestrator",
+        "run": claim.run_id,
+        "task": claim.task_id,
+        "specialist": claim.specialist,
+        "level": 4,
+        "category": category,
+        "reason": reason,
+    })
+}
+
+/// What gating an attempt decided.
+struct GateOutcome {
+    /// The failure, when a gate or the workflow check failed.
+    failure: Option<Failure>,
+    /// Files the workflow check wrote (the deployment note, contract versions).
+    artifacts: Vec<String>,
+    /// The workflow check's summary, for the record and the next briefs.
+    summary: Option<String>,
+}
+
+/// Runs the task's gates over its artifacts, and the check of its workflow step; the outcome's
+/// failure is set when one of them failed.
 async fn gate<S: Store>(
     shared: &Shared<S>,
     claim: &Claim,
-    kind: TaskKind,
+    task: &Task,
     job: &Job,
     artifacts: &[String],
-) -> Result<Option<Failure>, StoreError> {
-    if artifacts.is_empty() || shared.config.gates.disabled_in_runs {
-        return Ok(None);
+) -> Result<GateOutcome, StoreError> {
+    let step = task.workflow.filter(|s| s.is_automated());
+    let gates_apply = !artifacts.is_empty() && !shared.config.gates.disabled_in_runs;
+    let mut outcome = GateOutcome { failure: None, artifacts: Vec::new(), summary: None };
+    if !gates_apply && step.is_none() {
+        return Ok(outcome);
     }
     shared.store.start_gating(claim, now_ms()).await?;
     let worktree = job.attempt_dir.join("worktree");
     let root = if worktree.is_dir() { worktree } else { job.workspace.clone() };
-    let verdict = crate::gating::judge(root.clone(), kind, artifacts.to_vec(), shared.config.gates.clone()).await;
-    let mut results = verdict.results;
-    let mut failure = verdict.failure;
+    let (mut results, mut failure) = if gates_apply {
+        let verdict =
+            crate::gating::judge(root.clone(), task.kind, artifacts.to_vec(), shared.config.gates.clone()).await;
+        // Data loss is not the author's to fix or to approve: it needs the tech lead.
+        let failure = match verdict.failure {
+            Some(f) => match crate::workflow_gate::data_loss_approval(shared, claim, &root, &verdict.blocking).await? {
+                Some(instead) => instead,
+                None => Some(f),
+            },
+            None => None,
+        };
+        (verdict.results, failure)
+    } else {
+        (Vec::new(), None)
+    };
+    if let (Some(step), None) = (step, &failure) {
+        let check = crate::workflow_gate::run(shared, claim, step, &root, &job.attempt_dir, artifacts).await?;
+        results.push((step.as_str().to_string(), check.passed, check.report.to_string()));
+        outcome.artifacts = check.artifacts;
+        outcome.summary = (!check.summary.is_empty()).then_some(check.summary);
+        failure = check.failure;
+    }
     // The items no tool decides: the model judges them when there is one (else they wait for
     // a person's attestation and do not block).
-    if let (None, Some(client)) = (&failure, &shared.llm) {
-        let items = crate::judge::judged_items(crate::gating::gates_for(kind));
+    if let (None, Some(client), true) = (&failure, &shared.llm, gates_apply) {
+        let items = crate::judge::judged_items(crate::gating::gates_for(task.kind));
         let evidence = crate::judge::evidence(&root, artifacts, 24 * 1024);
         match crate::judge::judge(client, &items, &evidence).await {
             Ok(verdicts) => {
@@ -661,7 +726,8 @@ async fn gate<S: Store>(
         }
     }
     shared.store.record_gates(claim, &results, now_ms()).await?;
-    Ok(failure)
+    outcome.failure = failure;
+    Ok(outcome)
 }
 
 /// Renews the lease every third of its length; returns when it is lost.
@@ -681,10 +747,14 @@ async fn heartbeat<S: Store>(store: &S, claim: &Claim, lease_ms: i64) -> StoreEr
 async fn decide<S: Store + Clone>(
     shared: &Shared<S>,
     claim: &Claim,
-    kind: TaskKind,
+    task: &Task,
     job: &Job,
     failure: Failure,
 ) -> (Finish, Option<serde_json::Value>) {
+    let kind = task.kind;
+    if let Some(finish) = crate::workflow_gate::send_back(shared, claim, task, &failure).await {
+        return (finish, None);
+    }
     let store = &shared.store;
     let record =
         store.tasks(&claim.run_id).await.ok().and_then(|ts| ts.into_iter().find(|t| t.task_id == claim.task_id));
@@ -723,7 +793,7 @@ async fn decide<S: Store + Clone>(
             let mut consult_claim = claim.clone();
             consult_claim.specialist = peer.clone();
             let consult_job =
-                job_for(shared, &consult_claim, question, &format!("attempt-{}-consult-{peer}", claim.attempt), 0.0);
+                job_for(shared, &consult_claim, question, &format!("attempt-{}-consult-{peer}", claim.attempt), task);
             let answer = match exec.execute(&consult_job).await {
                 Outcome::Succeeded { summary, .. } => {
                     let out = std::fs::read_to_string(consult_job.attempt_dir.join("stdout.log")).unwrap_or_default();
@@ -764,15 +834,7 @@ async fn decide<S: Store + Clone>(
             (Finish::Retry { error: failure.error, retry_at: now, level: 3, specialist: Some(to), feedback }, None)
         }
         Step::Park => {
-            let notice = serde_json::json!({
-                "to": "tech-lead-orchestrator",
-                "run": claim.run_id,
-                "task": claim.task_id,
-                "specialist": claim.specialist,
-                "level": 4,
-                "category": failure.category.as_str(),
-                "reason": failure.error,
-            });
+            let notice = park_notice(claim, failure.category.as_str(), &failure.error);
             (Finish::Escalate { error: failure.error, level: 4, category: failure.category.to_string() }, Some(notice))
         }
     }

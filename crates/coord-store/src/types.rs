@@ -304,6 +304,9 @@ pub enum Decision {
     Reassign(String),
     /// Treat the task as done without its output; dependents proceed.
     Skip,
+    /// Accept the task's result as it is: the approval a data-loss migration or a breaking
+    /// contract change needs. The task is done (recorded as approved); dependents proceed.
+    Approve,
     /// Cancel the whole run.
     Abort,
 }
@@ -314,10 +317,11 @@ impl std::str::FromStr for Decision {
         match s {
             "retry" => Ok(Decision::Retry),
             "skip" => Ok(Decision::Skip),
+            "approve" => Ok(Decision::Approve),
             "abort" => Ok(Decision::Abort),
             other => match other.strip_prefix("reassign:") {
                 Some(name) if !name.is_empty() => Ok(Decision::Reassign(name.trim_start_matches('@').to_string())),
-                _ => Err(format!("unknown decision `{other}`: use retry, reassign:NAME, skip or abort")),
+                _ => Err(format!("unknown decision `{other}`: use retry, reassign:NAME, approve, skip or abort")),
             },
         }
     }
@@ -330,6 +334,7 @@ impl Decision {
             Decision::Retry => "retry".into(),
             Decision::Reassign(n) => format!("reassign:{n}"),
             Decision::Skip => "skip".into(),
+            Decision::Approve => "approve".into(),
             Decision::Abort => "abort".into(),
         }
     }

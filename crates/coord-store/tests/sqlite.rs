@@ -208,14 +208,14 @@ async fn foreign_and_corrupt_files_are_refused_with_a_clear_error() {
 #[tokio::test]
 async fn escalation_decisions_requeue_reassign_skip_or_abort() {
     let (_d, s) = open().await;
-    for run in ["retry", "reassign", "skip", "abort"] {
+    for run in ["retry", "reassign", "skip", "approve", "abort"] {
         s.create_run(&diamond(run), 0).await.unwrap();
         let a = s.claim(run, "w", 1, 1000, 0, None).await.unwrap().remove(0);
         let esc = Finish::Escalate { error: "architecture mismatch".into(), level: 4, category: "architecture".into() };
         s.finish(&a, &esc, 1).await.unwrap();
     }
     let open_all = s.escalations(None, true).await.unwrap();
-    assert_eq!(open_all.len(), 4);
+    assert_eq!(open_all.len(), 5);
     let id = |run: &str| open_all.iter().find(|e| e.run_id == run).unwrap().id;
 
     s.resolve_escalation(id("retry"), &Decision::Retry, 2).await.unwrap();
@@ -235,6 +235,15 @@ async fn escalation_decisions_requeue_reassign_skip_or_abort() {
     s.resolve_escalation(id("skip"), &Decision::Skip, 2).await.unwrap();
     let st = states(&s, "skip").await;
     assert_eq!((st["a"], st["b"], st["c"]), (TaskState::Done, TaskState::Ready, TaskState::Ready));
+
+    // An approval accepts the result as it stands: done, recorded as approved, dependents go.
+    let approved = s.resolve_escalation(id("approve"), &"approve".parse().unwrap(), 2).await.unwrap();
+    assert_eq!(approved.decision.as_deref(), Some("approve"));
+    let st = states(&s, "approve").await;
+    assert_eq!((st["a"], st["b"], st["c"]), (TaskState::Done, TaskState::Ready, TaskState::Ready));
+    let events = s.events("approve", 0, 100).await.unwrap();
+    let done = events.iter().find(|e| e.kind == "task_done" && e.task_id.as_deref() == Some("a")).unwrap();
+    assert_eq!(done.data["by"], "approval");
 
     s.resolve_escalation(id("abort"), &Decision::Abort, 2).await.unwrap();
     assert_eq!(s.run("abort").await.unwrap().state, RunState::Cancelled);

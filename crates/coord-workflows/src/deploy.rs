@@ -214,3 +214,43 @@ pub fn deployment_note(files: &[SourceFile], pending: usize) -> DeploymentNote {
         not_analysed,
     }
 }
+
+impl DeploymentNote {
+    /// The note as markdown for `@database-admin`. `planned` is the rollout the plan chose from
+    /// the objective; the statements' own rollout wins when they call for expand/contract.
+    pub fn markdown(&self, planned: Option<(&str, &str)>) -> String {
+        let (rollout, reason) = match planned {
+            Some((strategy, why)) if self.rollout != "expand/contract" => (strategy, why),
+            _ => (self.rollout.as_str(), self.rollout_reason.as_str()),
+        };
+        let mut md = String::from("# Deployment note for @database-admin\n\n");
+        md.push_str("Written by the backend coordinator after the migrations passed the replica test.\n\n## Order\n\n");
+        if self.order.is_empty() {
+            md.push_str("No migrations.\n");
+        }
+        for (i, f) in self.order.iter().enumerate() {
+            md.push_str(&format!("{}. `{f}`\n", i + 1));
+        }
+        md.push_str("\n## Risk by statement\n\n| statement | lock | duration | advice |\n|---|---|---|---|\n");
+        for s in &self.steps {
+            let statement = s.statement.replace('|', "\\|");
+            md.push_str(&format!("| `{statement}` | {} | {} | {} |\n", s.lock, s.duration, s.advice));
+        }
+        for n in &self.not_analysed {
+            md.push_str(&format!("| {n} | ? | ? | not analysed (ORM code): review by hand |\n"));
+        }
+        md.push_str(&format!("\n## Rollout\n\n**{rollout}**: {reason}\n"));
+        if let Some((strategy, _)) = planned
+            && strategy != rollout
+        {
+            md.push_str(&format!(
+                "\n(The plan chose {strategy} from the objective; the statements call for {rollout}.)\n"
+            ));
+        }
+        md.push_str("\n## Monitor after deploy\n\n");
+        for m in &self.monitoring {
+            md.push_str(&format!("- {m}\n"));
+        }
+        md
+    }
+}

@@ -5,8 +5,12 @@
 //! against it ([`contract_test`]). The API contract diff lives in `coord_gates::contract`.
 
 pub mod contract_test;
+pub mod data_loss;
 pub mod deploy;
+pub mod publish;
 pub mod replay;
+pub mod service;
+pub mod statements;
 
 pub use contract_test::{ContractReport, contract_test};
 pub use replay::{ReplayFinding, ReplayReport, replay_sqlite};

@@ -3,10 +3,12 @@
 //! in order; for each one the schema is snapshotted before it, after up, after down and after up
 //! again. After down the schema must equal the one before up (tables, columns, types, defaults,
 //! NOT NULL, primary keys, indexes, foreign keys), and up must be repeatable (the second up
-//! gives the first up's schema). A statement that fails is reported with its error; ORM
+//! gives the first up's schema). A migration without a down step is reported as irreversible.
+//! A statement that fails is reported with its line, its text and the database's error; ORM
 //! migrations (Alembic, Knex, Django, Rails) cannot be replayed here and are noted.
 
 use coord_gates::SourceFile;
+use crate::statements::split_statements;
 use coord_gates::migrations::{Migration, Tool, find_migrations};
 use serde::Serialize;
 use sqlx::postgres::{PgPool, PgPoolOptions};
@@ -16,10 +18,11 @@ use std::collections::BTreeMap;
 use std::path::Path;
 
 /// One problem found by replaying.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
 pub struct ReplayFinding {
     /// `migrate/up-failed`, `migrate/down-failed`, `migrate/down-not-restoring`,
-    /// `migrate/up-not-repeatable`.
+    /// `migrate/up-not-repeatable`, `migrate/irreversible` (no down step),
+    /// `migrate/data-loss-unapproved`.
     pub rule: String,
     /// The migration file.
     pub file: String,
@@ -138,11 +141,70 @@ enum Scratch {
 }
 
 impl Scratch {
+    /// Applies a migration step. Where the script allows it (no transaction control of its own,
+    /// nothing PostgreSQL refuses inside a transaction), it runs in a transaction, so a failure
+    /// leaves the schema as it was and the failing statement can be found by replaying the
+    /// statements one by one in a second transaction that is rolled back.
     async fn apply(&self, sql: &str) -> Result<(), String> {
-        let q = sqlx::raw_sql(sqlx::AssertSqlSafe(sql.to_string()));
+        let upper = sql.to_ascii_uppercase();
+        let own_transactions = split_statements(sql).iter().any(|s| {
+            let w = s.text.split_whitespace().next().unwrap_or("").to_ascii_uppercase();
+            matches!(w.as_str(), "BEGIN" | "COMMIT" | "ROLLBACK" | "START" | "END" | "SAVEPOINT")
+        });
+        let atomic = !own_transactions && !upper.contains("CONCURRENTLY") && !upper.contains("VACUUM");
+        let script = sqlx::raw_sql(sqlx::AssertSqlSafe(sql.to_string()));
+        let result = match (self, atomic) {
+            (Scratch::Sqlite(db), false) => script.execute(db).await.map(|_| ()),
+            (Scratch::Postgres(db, _), false) => script.execute(db).await.map(|_| ()),
+            (Scratch::Sqlite(db), true) => {
+                let mut tx = db.begin().await.map_err(|e| e.to_string())?;
+                match script.execute(&mut *tx).await {
+                    Ok(_) => tx.commit().await,
+                    Err(e) => {
+                        let _ = tx.rollback().await;
+                        Err(e)
+                    }
+                }
+            }
+            (Scratch::Postgres(db, _), true) => {
+                let mut tx = db.begin().await.map_err(|e| e.to_string())?;
+                match script.execute(&mut *tx).await {
+                    Ok(_) => tx.commit().await,
+                    Err(e) => {
+                        let _ = tx.rollback().await;
+                        Err(e)
+                    }
+                }
+            }
+        };
+        let Err(e) = result else { return Ok(()) };
+        let located = if atomic { self.locate(sql).await } else { None };
+        Err(match located {
+            Some((line, text, error)) => format!("statement at line {line} `{}` failed: {error}", shorten(&text)),
+            None => e.to_string(),
+        })
+    }
+
+    /// The first statement of `sql` that fails, run one by one in a transaction rolled back.
+    async fn locate(&self, sql: &str) -> Option<(usize, String, String)> {
+        let statements = split_statements(sql);
+        macro_rules! first_failure {
+            ($db:expr) => {{
+                let mut tx = $db.begin().await.ok()?;
+                let mut found = None;
+                for s in &statements {
+                    if let Err(e) = sqlx::raw_sql(sqlx::AssertSqlSafe(s.text.clone())).execute(&mut *tx).await {
+                        found = Some((s.line, s.text.clone(), e.to_string()));
+                        break;
+                    }
+                }
+                let _ = tx.rollback().await;
+                found
+            }};
+        }
         match self {
-            Scratch::Sqlite(db) => q.execute(db).await.map(|_| ()).map_err(|e| e.to_string()),
-            Scratch::Postgres(db, _) => q.execute(db).await.map(|_| ()).map_err(|e| e.to_string()),
+            Scratch::Sqlite(db) => first_failure!(db),
+            Scratch::Postgres(db, _) => first_failure!(db),
         }
     }
 
@@ -151,6 +213,15 @@ impl Scratch {
             Scratch::Sqlite(db) => sqlite_snapshot(db).await,
             Scratch::Postgres(db, schema) => pg_snapshot(db, schema).await,
         }
+    }
+}
+
+/// A statement shortened for a message.
+fn shorten(text: &str) -> String {
+    let one_line = text.split_whitespace().collect::<Vec<_>>().join(" ");
+    match one_line.char_indices().nth(120) {
+        Some((i, _)) => format!("{}…", &one_line[..i]),
+        None => one_line,
     }
 }
 
@@ -286,7 +357,14 @@ async fn replay_on(files: &[SourceFile], db: &Scratch) -> Result<ReplayReport, s
             break;
         }
         let up = db.snapshot().await?;
-        let Some((down_file, down_sql)) = &m.down else { continue };
+        let Some((down_file, down_sql)) = &m.down else {
+            report.findings.push(ReplayFinding {
+                rule: "migrate/irreversible".into(),
+                file: m.up.0.clone(),
+                message: "no down step: the migration cannot be rolled back (add its down script)".into(),
+            });
+            continue;
+        };
         if let Err(e) = db.apply(down_sql).await {
             report.findings.push(ReplayFinding {
                 rule: "migrate/down-failed".into(),

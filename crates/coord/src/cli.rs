@@ -64,11 +64,17 @@ pub struct MigrateArgs {
 #[derive(Debug, Subcommand)]
 pub enum MigrateCommand {
     /// Replay every SQL migration up, down and up again on a scratch SQLite database and compare
-    /// schema snapshots; exits 1 on a finding.
+    /// schema snapshots; migrations without a down step and data-loss statements without an
+    /// approval comment (`-- coord:approve-data-loss <who>: <why>`) are findings too; exits 1 on
+    /// a finding.
     Check {
         /// The repository (default: the current folder).
         #[arg(long, value_name = "DIR")]
         repo: Option<PathBuf>,
+        /// Only migrations changed since this git revision need approvals for data loss (e.g.
+        /// origin/main in CI); without it, every migration does.
+        #[arg(long, value_name = "REV")]
+        since: Option<String>,
         /// Replay in a throwaway schema of this PostgreSQL database instead of SQLite (for
         /// projects on PostgreSQL), e.g. postgres://postgres@127.0.0.1:5432/test.
         #[arg(long, value_name = "URL", env = "COORD_REPLAY_PG")]
@@ -379,11 +385,12 @@ pub enum EscalationCommand {
         #[arg(long)]
         json: bool,
     },
-    /// Decide: retry, reassign:NAME, skip or abort.
+    /// Decide: retry, reassign:NAME, approve, skip or abort.
     Resolve {
         /// The escalation id.
         id: i64,
-        /// retry | reassign:NAME | skip | abort
+        /// retry | reassign:NAME | approve (accept the result: data-loss migrations, breaking
+        /// contract changes) | skip | abort
         #[arg(long)]
         decision: String,
     },

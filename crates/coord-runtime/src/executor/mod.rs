@@ -1,12 +1,14 @@
 //! The `Executor` seam: a brief goes in, an [`Outcome`] comes out. Kinds: [`command`] (any
 //! program; brief on stdin, task in the environment, the workspace diff as artifacts),
 //! [`manual`] (a person or an agent host finishes the task through `coord task`), and the
-//! bench-only [`bench`] executors (no-op and sleep) used by the scheduler benchmarks, and
-//! [`llm`] (an agent loop over a model with workspace-confined tools).
+//! bench-only [`bench`] executors (no-op and sleep) used by the scheduler benchmarks,
+//! [`llm`] (an agent loop over a model with workspace-confined tools), and [`workflow`] (the
+//! coordinator's own workflow steps, decided by their checks).
 
 pub mod bench;
 pub mod command;
 pub mod llm;
+pub mod workflow;
 
 use serde::{Deserialize, Serialize};
 use std::fmt;
@@ -107,6 +109,8 @@ pub struct Job {
     pub timeout: Duration,
     /// The task's estimate in hours (the sleep bench executor simulates it).
     pub estimate_hours: f64,
+    /// The coordination-workflow step the task carries out, if any.
+    pub workflow: Option<coord_core::WorkflowStep>,
 }
 
 /// How an attempt ended, as the executor saw it.

@@ -313,14 +313,20 @@ impl SqliteStore {
                         .await?;
                     unblock(&mut tx, &run, now).await?;
                 }
-                Decision::Skip => {
+                Decision::Skip | Decision::Approve => {
                     sqlx::query("UPDATE tasks SET state = 'done', updated_at = ? WHERE run_id = ? AND task_id = ?")
                         .bind(now)
                         .bind(&run)
                         .bind(&task)
                         .execute(&mut *tx)
                         .await?;
-                    event(&mut tx, &run, Some(&task), "task_skipped", serde_json::json!({}), now).await?;
+                    if *decision == Decision::Approve {
+                        // The result stands: the task is done, by approval of its last attempt.
+                        let data = serde_json::json!({ "attempt": attempts, "by": "approval", "escalation": id });
+                        event(&mut tx, &run, Some(&task), "task_done", data, now).await?;
+                    } else {
+                        event(&mut tx, &run, Some(&task), "task_skipped", serde_json::json!({}), now).await?;
+                    }
                     sqlx::query(
                         "UPDATE tasks SET remaining_deps = remaining_deps - 1
                          WHERE run_id = ?1 AND task_id IN (SELECT task_id FROM task_deps WHERE run_id = ?1 AND dep_id = ?2)",

@@ -52,40 +52,16 @@ pub fn contract(args: ContractArgs) -> Result<ExitCode> {
                         .ok_or_else(|| anyhow!("--header `{h}` is not `Name: value`"))
                 })
                 .collect::<Result<_>>()?;
-            let url = reqwest::Url::parse(&base_url).map_err(|e| anyhow!("--base-url `{base_url}`: {e}"))?;
             let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
             rt.block_on(async {
-                let mut child = None;
-                if let Some(cmd) = &start {
-                    let c = tokio::process::Command::new("sh")
-                        .args(["-c", cmd])
-                        .process_group(0)
-                        .kill_on_drop(true)
-                        .spawn()
-                        .map_err(|e| anyhow!("cannot start `{cmd}`: {e}"))?;
-                    child = Some(c);
-                    let addr = format!(
-                        "{}:{}",
-                        url.host_str().unwrap_or("127.0.0.1"),
-                        url.port_or_known_default().unwrap_or(80)
-                    );
-                    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(wait_secs);
-                    loop {
-                        if tokio::net::TcpStream::connect(&addr).await.is_ok() {
-                            break;
-                        }
-                        if std::time::Instant::now() > deadline {
-                            stop(&mut child);
-                            return Err(anyhow!(
-                                "the service started by `{cmd}` never listened on {addr} within {wait_secs}s"
-                            ));
-                        }
-                        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-                    }
-                }
+                let wait = std::time::Duration::from_secs(wait_secs);
+                let mut service =
+                    coord_workflows::service::Service::start(start.as_deref(), Path::new("."), &base_url, wait)
+                        .await
+                        .map_err(|e| anyhow!("{e}"))?;
                 let report =
                     coord_workflows::contract_test(&doc, &base_url, &headers, std::time::Duration::from_secs(10)).await;
-                stop(&mut child);
+                service.stop();
                 if json {
                     println!("{}", serde_json::to_string_pretty(&report)?);
                 } else {
@@ -109,15 +85,5 @@ pub fn contract(args: ContractArgs) -> Result<ExitCode> {
                 Ok(if report.api_endpoint_coverage >= 1.0 { ExitCode::SUCCESS } else { ExitCode::from(1) })
             })
         }
-    }
-}
-
-/// Stops a started service and everything in its process group.
-fn stop(child: &mut Option<tokio::process::Child>) {
-    if let Some(c) = child.take() {
-        if let Some(pid) = c.id() {
-            let _ = nix::sys::signal::killpg(nix::unistd::Pid::from_raw(pid as i32), nix::sys::signal::Signal::SIGKILL);
-        }
-        drop(c);
     }
 }

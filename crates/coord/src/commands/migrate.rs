@@ -8,10 +8,36 @@ use coord_gates::walk::{WalkLimits, read_tree};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
+/// Files changed since a git revision (committed, staged, unstaged and untracked), relative to
+/// the repository folder.
+fn changed_since(root: &std::path::Path, rev: &str) -> Result<std::collections::BTreeSet<String>> {
+    let run = |args: &[&str]| -> Result<String> {
+        let out = std::process::Command::new("git")
+            .arg("-C")
+            .arg(root)
+            .args(args)
+            .output()
+            .with_context(|| format!("cannot run git in {}", root.display()))?;
+        if !out.status.success() {
+            return Err(anyhow!(
+                "git {} failed in {}: {}",
+                args.join(" "),
+                root.display(),
+                String::from_utf8_lossy(&out.stderr).trim()
+            ));
+        }
+        Ok(String::from_utf8_lossy(&out.stdout).into_owned())
+    };
+    let mut files: std::collections::BTreeSet<String> =
+        run(&["diff", "--name-only", "--relative", rev, "--"])?.lines().map(String::from).collect();
+    files.extend(run(&["ls-files", "--others", "--exclude-standard"])?.lines().map(String::from));
+    Ok(files)
+}
+
 /// `coord migrate`.
 pub fn migrate(args: MigrateArgs) -> Result<ExitCode> {
     match args.command {
-        MigrateCommand::Check { repo, postgres, json } => {
+        MigrateCommand::Check { repo, since, postgres, json } => {
             let root = repo.unwrap_or_else(|| PathBuf::from("."));
             if !root.is_dir() {
                 return Err(anyhow!("{} is not a folder", root.display()));
@@ -30,7 +56,36 @@ pub fn migrate(args: MigrateArgs) -> Result<ExitCode> {
                 ),
             };
             let _ = std::fs::remove_dir_all(&scratch);
-            let report = report.context("the scratch database failed")?;
+            let mut report = report.map_err(|e| {
+                // A URL may carry a password: never repeat it.
+                let msg = e.to_string();
+                let msg = match &postgres {
+                    Some(url) => msg.replace(url.as_str(), "(the --postgres URL)"),
+                    None => msg,
+                };
+                anyhow!("the scratch database failed: {msg}")
+            })?;
+            let changed = match &since {
+                Some(rev) => Some(changed_since(&root, rev)?),
+                None => None,
+            };
+            for d in coord_workflows::data_loss::data_loss(&root, &tree.files) {
+                if changed.as_ref().is_some_and(|c| !c.contains(&d.file)) {
+                    continue;
+                }
+                match &d.approved_in_file {
+                    Some(by) => report.notes.push(format!("{}: data loss approved ({by})", d.file)),
+                    None => report.findings.push(coord_workflows::ReplayFinding {
+                        rule: "migrate/data-loss-unapproved".into(),
+                        file: d.file.clone(),
+                        message: format!(
+                            "{}; approve it with a reviewed `-- {} <who>: <why>` comment in the migration",
+                            d.statements.join("; "),
+                            coord_workflows::data_loss::APPROVAL_MARKER
+                        ),
+                    }),
+                }
+            }
             if json {
                 println!("{}", serde_json::to_string_pretty(&report)?);
             } else {
@@ -63,22 +118,7 @@ pub fn migrate(args: MigrateArgs) -> Result<ExitCode> {
                 println!("no migrations found");
                 return Ok(ExitCode::SUCCESS);
             }
-            println!("DEPLOYMENT NOTE for @database-admin\n\nORDER:");
-            for (i, f) in note.order.iter().enumerate() {
-                println!("{}. {f}", i + 1);
-            }
-            println!("\nRISK BY STATEMENT:");
-            for s in &note.steps {
-                println!("- {} [{}; {}]\n  {}", s.statement, s.lock, s.duration, s.advice);
-            }
-            for n in &note.not_analysed {
-                println!("- {n}: not analysed (ORM code)");
-            }
-            println!("\nROLLOUT: {} — {}", note.rollout, note.rollout_reason);
-            println!("\nMONITOR AFTER DEPLOY:");
-            for m in &note.monitoring {
-                println!("- {m}");
-            }
+            print!("{}", note.markdown(None));
             Ok(ExitCode::SUCCESS)
         }
     }

@@ -3,7 +3,7 @@
 use super::context::{newest_run, open, run_of_task, tokio_runtime};
 use crate::cli::{EscalationArgs, EscalationCommand, TaskArgs, TaskCommand};
 use anyhow::{Context, Result, anyhow};
-use coord_core::{ContextPolicy, Plan, render_brief};
+use coord_core::{ContextPolicy, Plan, render_brief_delivered};
 use coord_runtime::{Failure, FailureCategory, Runtime, now_ms};
 use coord_store::{Decision, Finish, Store, TaskState};
 use std::process::ExitCode;
@@ -72,7 +72,11 @@ pub fn task(args: TaskArgs) -> Result<ExitCode> {
                     "run {run} · task {task} · {} · @{} · attempts {} · escalation level {}\n",
                     t.state, t.specialist, t.attempts, t.escalation_level
                 );
-                print!("{}", render_brief(&plan, &planned, &policy, &feedback).markdown);
+                let delivered = coord_runtime::upstream::delivered(store, &run, &planned, |id| plan.task(id)).await;
+                print!(
+                    "{}",
+                    render_brief_delivered(&plan, &planned, &policy, &feedback, &delivered, |id| plan.task(id)).markdown
+                );
                 let attempts = store.attempts(&run, &task).await?;
                 if !attempts.is_empty() {
                     println!("\nATTEMPTS:");
@@ -199,7 +203,7 @@ pub fn escalation(args: EscalationArgs) -> Result<ExitCode> {
                             e.decision.map(|d| format!(" → {d}")).unwrap_or_default()
                         );
                     }
-                    println!("decide with: coord escalation resolve ID --decision retry|reassign:NAME|skip|abort");
+                    println!("decide with: coord escalation resolve ID --decision retry|reassign:NAME|approve|skip|abort");
                 }
             }
             EscalationCommand::Resolve { id, decision } => {
