@@ -142,6 +142,11 @@ fn api_contract(plan: &mut Plan, analysis: &Analysis, design: &[String], openapi
         t.objective = format!(
             "Store every OpenAPI document of the repository versioned in the run, export it to {CONTRACTS_DIR}/<name>/v<N>.json, and classify every change against the previous version as breaking or not"
         );
+        t.requirements.technical = vec![
+            "Every OpenAPI 3 document of the repository is published; an unchanged document makes no new version"
+                .into(),
+            "Each change against the previous version is classified as breaking or not".into(),
+        ];
         t.acceptance_criteria = vec![
             "Each changed contract is exported as a new version with its classified diff".into(),
             "Breaking changes are approved by the tech lead (coord escalation resolve ID --decision approve) or withdrawn".into(),
@@ -168,6 +173,8 @@ fn api_contract(plan: &mut Plan, analysis: &Analysis, design: &[String], openapi
     );
     let endpoints: Vec<String> = analysis.endpoints.iter().map(|e| e.display()).collect();
     let t = last(plan);
+    t.requirements.technical =
+        vec!["Review the contract against every client flow: fields, types, errors, pagination, authentication".into()];
     t.objective = "Validate the shared contract from the consumer's side before it is implemented: approve it, or fail this task with category api_contract and say what must change".into();
     if !endpoints.is_empty() {
         t.requirements.technical.push(format!("The frontend's flows can be built on: {}", endpoints.join(", ")));
@@ -289,6 +296,10 @@ fn database_change(plan: &mut Plan, analysis: &Analysis, schema: &[String]) {
     t.objective = format!(
         "Replay every migration up, down and up again on a scratch database (SQLite, or a throwaway PostgreSQL schema when one is configured), compare schema snapshots, require an approval for data-loss statements, and write the deployment note to {DEPLOYMENT_NOTE}"
     );
+    t.requirements.technical = vec![
+        "A scratch SQLite database, or a throwaway schema of the PostgreSQL database named by [workflows] replica_url_env".into(),
+        "Schema snapshots compare tables, columns, types, defaults, NOT NULL, keys, indexes and foreign keys".into(),
+    ];
     t.acceptance_criteria = vec![
         "Every migration applies; after its down the schema equals the one before; its up repeats".into(),
         "Every data-loss statement has a recorded approval".into(),

@@ -3,21 +3,26 @@
 //! the whole plan is pinned in `tests/golden/auth.json` (regenerate with `UPDATE_GOLDEN=1`).
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use coord_core::{ContextCategory, Plan, Priority};
+use coord_core::{ContextCategory, Plan, Priority, WorkflowKind, WorkflowStep};
 use coord_plan::{PlanInput, RulePlanner, brief_with_stats, plan_objective};
 use std::path::PathBuf;
 
 const SPEC_EXAMPLE: &str = "Add user authentication system with OAuth2 and JWT";
 
-fn plan(objective: &str) -> Plan {
+fn plan_with(objective: &str, workflows: bool) -> Plan {
     let roster = coord_agents::builtin_roster();
-    let input = PlanInput { objective, repo: None, stack: None, workflows: true };
+    let input = PlanInput { objective, repo: None, stack: None, workflows };
     plan_objective(&input, &RulePlanner, &roster).unwrap().into_plan()
+}
+
+fn plan(objective: &str) -> Plan {
+    plan_with(objective, true)
 }
 
 #[test]
 fn spec_example_has_tasks_a_to_h_with_the_spec_assignments() {
-    let p = plan(SPEC_EXAMPLE);
+    // The specialists' work alone, as the spec's "Task Breakdown Example" lists it.
+    let p = plan_with(SPEC_EXAMPLE, false);
     // (letter, title, specialist, dependencies as letters) as the spec's "Task Breakdown Example"
     // and "Execution Strategy" state them.
     let expected: [(&str, &str, &str, &[&str]); 8] = [
@@ -61,6 +66,66 @@ fn spec_example_has_tasks_a_to_h_with_the_spec_assignments() {
     assert_eq!(facets, vec!["api", "database", "auth", "integrations"]);
     assert_eq!(p.analysis.stack.specialist, "nodejs-expert");
     assert!(p.notes.iter().any(|n| n.contains("default @nodejs-expert")));
+}
+
+#[test]
+fn the_spec_example_runs_both_coordination_workflows() {
+    let p = plan(SPEC_EXAMPLE);
+    let bare = plan_with(SPEC_EXAMPLE, false);
+    // Tasks A–H keep their ids, titles and specialists; the workflow steps follow them.
+    for (t, b) in p.tasks.iter().zip(&bare.tasks) {
+        assert_eq!((&t.id, &t.title, &t.specialist), (&b.id, &b.title, &b.specialist));
+        assert_eq!(t.workflow, None);
+    }
+    let step =
+        |s: WorkflowStep| p.tasks.iter().find(|t| t.workflow == Some(s)).unwrap_or_else(|| panic!("no {s} step"));
+    let deps = |id: &str| {
+        let mut d = p.task(id).unwrap().depends_on.clone();
+        d.sort();
+        d
+    };
+    let (publish, review, replay, test, deploy) = (
+        step(WorkflowStep::ContractPublish),
+        step(WorkflowStep::ContractReview),
+        step(WorkflowStep::MigrationReplay),
+        step(WorkflowStep::ContractTest),
+        step(WorkflowStep::Deployment),
+    );
+    assert_eq!(
+        (publish.specialist.as_str(), review.specialist.as_str()),
+        ("backend-coordinator", "frontend-coordinator")
+    );
+    assert_eq!((replay.specialist.as_str(), test.specialist.as_str()), ("backend-coordinator", "backend-coordinator"));
+    assert_eq!(deploy.specialist, "database-admin");
+    // A → publish → review; B → replay; implementation waits for the approved contract and the
+    // tested schema; the contract test follows implementation and precedes the security audit;
+    // the deployment comes last.
+    assert_eq!(publish.depends_on, vec!["backend-T001"]);
+    assert_eq!(review.depends_on, vec![publish.id.clone()]);
+    assert_eq!(replay.depends_on, vec!["backend-T002"]);
+    assert_eq!(deps("backend-T003"), vec![review.id.clone(), replay.id.clone()]);
+    assert_eq!(deps("backend-T004"), vec![review.id.clone(), replay.id.clone()]);
+    assert_eq!(deps("backend-T006"), vec![replay.id.clone()]);
+    assert_eq!(deps(&test.id), vec!["backend-T003", "backend-T004", "backend-T005", "backend-T006"]);
+    assert!(deps("backend-T007").contains(&test.id));
+    assert_eq!(deps(&deploy.id), vec!["backend-T008".to_string(), replay.id.clone()]);
+    assert_eq!(p.groups.last().unwrap(), &vec![deploy.id.clone()]);
+
+    // The plan names every step of both procedures and the task or check behind it.
+    let kinds: Vec<WorkflowKind> = p.workflows.iter().map(|w| w.kind).collect();
+    assert_eq!(kinds, vec![WorkflowKind::ApiContract, WorkflowKind::DatabaseChange]);
+    assert_eq!(p.workflows[0].stages.len(), 5);
+    assert_eq!(p.workflows[1].stages.len(), 6);
+    assert_eq!(p.workflows[1].rollout.as_ref().unwrap().strategy, "canary", "users and sessions are new tables");
+    assert!(p.workflows[1].monitoring.iter().any(|m| m.contains("200 ms")));
+    assert!(deploy.requirements.technical.iter().any(|r| r.starts_with("Rollout strategy: canary")));
+}
+
+#[test]
+fn a_destructive_change_plans_expand_contract() {
+    let p = plan("Rename the email column of the users table to login and drop the legacy password column");
+    let db = p.workflows.iter().find(|w| w.kind == WorkflowKind::DatabaseChange).expect("a database workflow");
+    assert_eq!(db.rollout.as_ref().unwrap().strategy, "expand/contract");
 }
 
 #[test]
@@ -153,6 +218,10 @@ fn other_objectives_get_plans_a_lead_would_accept() {
     assert_eq!(by("Stripe").specialist, "python-pro");
     assert_eq!(by("endpoints").specialist, "python-pro");
     let last = py.tasks.last().unwrap();
-    assert_eq!(last.title, "Performance testing");
+    assert_eq!(
+        (last.title.as_str(), last.specialist.as_str()),
+        ("Coordinate deployment of the database migrations", "database-admin")
+    );
+    assert!(py.tasks.iter().any(|t| t.title == "Performance testing"));
     assert!(py.tasks.iter().any(|t| t.title.starts_with("Security audit")));
 }

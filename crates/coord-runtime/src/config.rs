@@ -434,9 +434,16 @@ mod tests {
         assert!(e.contains("securty"), "{e}");
         let e = Config::parse("[workflows]\ncontracts_dir = \"../elsewhere\"\n", "coord.toml").unwrap_err().to_string();
         assert!(e.contains("contracts_dir") && e.contains("inside the project"), "{e}");
-        let e = Config::parse("[specialists.nodejs-expert]\nexecutor = \"workflow\"\n", "coord.toml").unwrap_err().to_string();
+        let e = Config::parse("[specialists.nodejs-expert]\nexecutor = \"workflow\"\n", "coord.toml")
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("coordinator's own"), "{e}");
-        let c = Config::parse("[specialists.\"*\"]\nexecutor = \"command\"\ncommand = [\"x\"]\n", "coord.toml").unwrap();
-        assert_eq!(c.specialist(coord_core::COORDINATOR).executor, ExecutorKind::Workflow, "\"*\" is not for the coordinator");
+        let c =
+            Config::parse("[specialists.\"*\"]\nexecutor = \"command\"\ncommand = [\"x\"]\n", "coord.toml").unwrap();
+        assert_eq!(
+            c.specialist(coord_core::COORDINATOR).executor,
+            ExecutorKind::Workflow,
+            "\"*\" is not for the coordinator"
+        );
     }
 }

@@ -24,8 +24,13 @@ pub async fn delivered<'p, S: Store>(
             continue;
         };
         let summary = detail.get("summary").and_then(|s| s.as_str()).unwrap_or("").trim().to_string();
-        let files: Vec<&str> =
-            detail.get("artifacts").and_then(|a| a.as_array()).into_iter().flatten().filter_map(|f| f.as_str()).collect();
+        let files: Vec<&str> = detail
+            .get("artifacts")
+            .and_then(|a| a.as_array())
+            .into_iter()
+            .flatten()
+            .filter_map(|f| f.as_str())
+            .collect();
         if summary.is_empty() && files.is_empty() {
             continue;
         }

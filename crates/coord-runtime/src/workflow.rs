@@ -174,10 +174,8 @@ async fn migration_replay(ctx: &CheckContext, files: &[coord_gates::SourceFile])
         "deployment_note": note_path,
         "rollout": note.rollout,
     });
-    let summary = format!(
-        "{} migrations replayed up, down and up on {engine}; deployment note {note_path}",
-        report.replayed
-    );
+    let summary =
+        format!("{} migrations replayed up, down and up on {engine}; deployment note {note_path}", report.replayed);
     if !report.findings.is_empty() {
         let mut error = format!("the replica test failed: {} finding(s)", report.findings.len());
         for f in report.findings.iter().take(20) {
@@ -195,7 +193,8 @@ async fn migration_replay(ctx: &CheckContext, files: &[coord_gates::SourceFile])
         for d in &loss {
             error.push_str(&format!("\n- {} (sha256 {}…): {}", d.file, &d.sha256[..12], d.statements.join("; ")));
         }
-        let items: Vec<Value> = loss.iter().map(|d| json!({ "file": d.file, "sha256": d.sha256, "what": d.statements })).collect();
+        let items: Vec<Value> =
+            loss.iter().map(|d| json!({ "file": d.file, "sha256": d.sha256, "what": d.statements })).collect();
         let mut r = CheckResult::failed(error, FailureCategory::BreakingChange, json_report);
         r.events.push(("approval_requested".into(), json!({ "kind": "data-loss", "items": items })));
         r.artifacts = artifacts;
@@ -262,8 +261,10 @@ fn contract_publish(ctx: &CheckContext, files: &[coord_gates::SourceFile]) -> Ch
                 error.push_str(&format!("\n- {} v{}: {} {} {}", c.name, c.version, ch.code, ch.location, ch.detail));
             }
         }
-        let items: Vec<Value> =
-            needs_approval.iter().map(|(c, (path, sha))| json!({ "file": path, "sha256": sha, "breaking": c.breaking })).collect();
+        let items: Vec<Value> = needs_approval
+            .iter()
+            .map(|(c, (path, sha))| json!({ "file": path, "sha256": sha, "breaking": c.breaking }))
+            .collect();
         events.push(("approval_requested".into(), json!({ "kind": "breaking-contract", "items": items })));
         let mut r = CheckResult::failed(error, FailureCategory::BreakingChange, json_report);
         r.artifacts = artifacts;
@@ -348,7 +349,10 @@ async fn contract_test(ctx: &CheckContext, files: &[coord_gates::SourceFile]) ->
     let contracts: Vec<&str> = docs.iter().map(|(p, _)| p.as_str()).collect();
     let report = json!({ "contracts": contracts, "base_url": base_url, "operations": operations,
                          "api_endpoint_coverage": coverage });
-    let event = ("contract_test".to_string(), json!({ "operations": total, "passed": passed, "api_endpoint_coverage": coverage }));
+    let event = (
+        "contract_test".to_string(),
+        json!({ "operations": total, "passed": passed, "api_endpoint_coverage": coverage }),
+    );
     let summary = format!("api_endpoint_coverage {:.0}% ({passed} of {total} operations conform)", coverage * 100.0);
     if passed < total || total == 0 {
         let mut error = format!("the contract test failed: {summary}");

@@ -25,12 +25,8 @@ pub(crate) async fn run<S: Store>(
     let ids: Vec<String> = shared.plan.tasks.iter().map(|t| t.id.clone()).collect();
     let mut review = workflow::review(&shared.store, &claim.run_id, &ids).await?;
     review.changed.extend(artifacts.iter().cloned());
-    let rollout = shared
-        .plan
-        .workflows
-        .iter()
-        .find(|w| w.kind == WorkflowKind::DatabaseChange)
-        .and_then(|w| w.rollout.clone());
+    let rollout =
+        shared.plan.workflows.iter().find(|w| w.kind == WorkflowKind::DatabaseChange).and_then(|w| w.rollout.clone());
     let ctx = CheckContext {
         root: root.to_path_buf(),
         config: shared.config.workflows.clone(),
@@ -84,7 +80,8 @@ pub(crate) async fn send_back<S: Store>(
                 continue;
             }
             let Some(dep) = shared.task(id) else { continue };
-            let current = records.iter().find(|r| r.task_id == id).map_or(dep.specialist.clone(), |r| r.specialist.clone());
+            let current =
+                records.iter().find(|r| r.task_id == id).map_or(dep.specialist.clone(), |r| r.specialist.clone());
             if kinds.contains(&dep.kind) && dep.workflow.is_none() && current != COORDINATOR {
                 owners.push((id, current));
             } else {
@@ -118,9 +115,8 @@ pub(crate) async fn data_loss_approval<S: Store>(
     root: &Path,
     blocking: &[coord_gates::Finding],
 ) -> Result<Option<Option<Failure>>, StoreError> {
-    let data_loss = |f: &coord_gates::Finding| {
-        f.rule == "migrations/destructive" && f.severity >= coord_gates::Severity::High
-    };
+    let data_loss =
+        |f: &coord_gates::Finding| f.rule == "migrations/destructive" && f.severity >= coord_gates::Severity::High;
     if blocking.is_empty() || !blocking.iter().all(data_loss) {
         return Ok(None);
     }

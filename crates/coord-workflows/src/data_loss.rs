@@ -92,7 +92,11 @@ mod tests {
         ];
         let loss = data_loss(Path::new("/virtual"), &files);
         let names: Vec<&str> = loss.iter().map(|l| l.file.as_str()).collect();
-        assert_eq!(names, ["migrations/002_drop_legacy.up.sql", "migrations/003_truncate.up.sql"], "downs are not up steps");
+        assert_eq!(
+            names,
+            ["migrations/002_drop_legacy.up.sql", "migrations/003_truncate.up.sql"],
+            "downs are not up steps"
+        );
         assert_eq!(loss[0].approved_in_file.as_deref(), Some("alice: legacy is unused since v3"));
         assert!(loss[0].statements[0].starts_with("line 2:"), "{:?}", loss[0].statements);
         assert_eq!(loss[1].approved_in_file, None);

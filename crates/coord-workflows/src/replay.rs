@@ -7,8 +7,8 @@
 //! A statement that fails is reported with its line, its text and the database's error; ORM
 //! migrations (Alembic, Knex, Django, Rails) cannot be replayed here and are noted.
 
-use coord_gates::SourceFile;
 use crate::statements::split_statements;
+use coord_gates::SourceFile;
 use coord_gates::migrations::{Migration, Tool, find_migrations};
 use serde::Serialize;
 use sqlx::postgres::{PgPool, PgPoolOptions};

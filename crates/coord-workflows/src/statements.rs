@@ -60,8 +60,9 @@ pub fn split_statements(sql: &str) -> Vec<ScriptStatement> {
                 // `$tag$` opens a dollar quote; `$1` is a parameter.
                 let tag_end = sql[i + 1..].find('$').map(|n| i + 1 + n);
                 match tag_end {
-                    Some(end) if sql[i + 1..end].bytes().all(|c| c.is_ascii_alphanumeric() || c == b'_')
-                        && !sql[i + 1..end].starts_with(|c: char| c.is_ascii_digit()) =>
+                    Some(end)
+                        if sql[i + 1..end].bytes().all(|c| c.is_ascii_alphanumeric() || c == b'_')
+                            && !sql[i + 1..end].starts_with(|c: char| c.is_ascii_digit()) =>
                     {
                         let tag = &sql[i..=end];
                         match sql[end + 1..].find(tag) {
@@ -141,7 +142,10 @@ mod tests {
         assert!(got[1].1.ends_with("'it''s; fine')"));
         assert!(got[2].1.contains("$body$ SELECT 1; $body$"), "{}", got[2].1);
         assert_eq!(got[2].0, 5, "the block comment before it is skipped");
-        assert_eq!(got[3], (6, "CREATE TRIGGER t AFTER INSERT ON users BEGIN UPDATE users SET note = 'x'; END".to_string()));
+        assert_eq!(
+            got[3],
+            (6, "CREATE TRIGGER t AFTER INSERT ON users BEGIN UPDATE users SET note = 'x'; END".to_string())
+        );
         assert_eq!(got[4].1, "SELECT $1");
     }
 

@@ -52,10 +52,14 @@ async fn a_failing_up_reports_its_error_and_stops() {
 async fn a_migration_without_down_is_irreversible() {
     let dir = tempfile::tempdir().unwrap();
     std::fs::create_dir_all(dir.path().join("migrations")).unwrap();
-    std::fs::write(dir.path().join("migrations/001_users.sql"), "CREATE TABLE users (id INTEGER PRIMARY KEY);\n").unwrap();
+    std::fs::write(dir.path().join("migrations/001_users.sql"), "CREATE TABLE users (id INTEGER PRIMARY KEY);\n")
+        .unwrap();
     let tree = read_tree(dir.path(), &WalkLimits::default());
     let scratch = tempfile::tempdir().unwrap();
     let r = replay_sqlite(&tree.files, scratch.path()).await.unwrap();
     assert_eq!(r.findings.len(), 1, "{:?}", r.findings);
-    assert_eq!((r.findings[0].rule.as_str(), r.findings[0].file.as_str()), ("migrate/irreversible", "migrations/001_users.sql"));
+    assert_eq!(
+        (r.findings[0].rule.as_str(), r.findings[0].file.as_str()),
+        ("migrate/irreversible", "migrations/001_users.sql")
+    );
 }

@@ -184,7 +184,7 @@ fn plan_json_has_the_documented_shape() {
     );
 
     let tasks = plan["tasks"].as_array().unwrap();
-    assert_eq!(tasks.len(), 8);
+    assert_eq!(tasks.len(), 13, "the spec's tasks A–H and the steps of its two coordination workflows");
     let ids: Vec<&str> = tasks.iter().map(|t| t["id"].as_str().unwrap()).collect();
     for (i, t) in tasks.iter().enumerate() {
         assert_eq!(t["id"], format!("backend-T{:03}", i + 1));
@@ -221,7 +221,9 @@ fn plan_json_has_the_documented_shape() {
     // critical_path: a dependency chain from a root to a leaf.
     let path = strings(&plan["critical_path"]);
     assert_eq!(path.first().map(String::as_str), Some("backend-T001"));
-    assert_eq!(path.last().map(String::as_str), Some("backend-T008"));
+    // It ends with the deployment of the database change, after the final validation.
+    assert_eq!(path.last().map(String::as_str), Some("backend-T013"));
+    assert!(path.contains(&"backend-T008".to_string()), "{path:?}");
     for pair in path.windows(2) {
         assert!(strings(&task(&plan, &pair[1])["depends_on"]).contains(&pair[0]), "{path:?}");
     }
@@ -241,7 +243,7 @@ fn yaml_output_and_out_files_carry_the_same_plan_as_json() {
     assert!(out.status.success(), "{}", stderr_of(&out));
     assert!(out.stdout.is_empty(), "nothing on stdout with --out: {}", stdout_of(&out));
     let note = stderr_of(&out);
-    assert!(note.contains("wrote a plan of 8 tasks in 5 parallel groups to x.json"), "{note}");
+    assert!(note.contains("wrote a plan of 13 tasks in 9 parallel groups to x.json"), "{note}");
     let written: Value = serde_json::from_str(&std::fs::read_to_string(dir.path().join("x.json")).unwrap()).unwrap();
     assert_eq!(written, from_json);
 
@@ -268,7 +270,7 @@ fn validate_accepts_the_plans_coord_writes() {
     for name in ["plan.yaml", "plan.json"] {
         ok(&["plan", EXAMPLE, "--out", name], dir.path());
         let out = ok(&["validate", name], dir.path());
-        assert!(out.starts_with(&format!("{name}: valid plan: 8 tasks, 5 parallel groups")), "{out}");
+        assert!(out.starts_with(&format!("{name}: valid plan: 13 tasks, 9 parallel groups")), "{out}");
         assert!(out.contains("critical path backend-T001 → "), "{out}");
     }
     // A plan whose derived `blocks` were dropped by hand is still valid: they are recomputed.
@@ -358,9 +360,8 @@ fn validate_names_file_and_line_of_a_misspelt_field() {
 fn validate_rejects_blocks_that_disagree_with_depends_on() {
     let dir = tempfile::tempdir().unwrap();
     let mut plan = example_plan(dir.path(), "plan.json");
-    // T008 does not depend on T002.
-    task_mut(&mut plan, "backend-T002")["blocks"] =
-        json!(["backend-T003", "backend-T004", "backend-T006", "backend-T008"]);
+    // T008 does not depend on T002 (only the replica test, T012, does).
+    task_mut(&mut plan, "backend-T002")["blocks"] = json!(["backend-T012", "backend-T008"]);
     write(dir.path(), "blocks.json", plan.to_string());
     let out = coord(&["validate", "blocks.json"], dir.path());
     assert_eq!(out.status.code(), Some(1));
@@ -631,7 +632,7 @@ fn a_symlink_loop_and_a_non_utf8_manifest_do_not_stop_planning() {
     assert_eq!(out.status.code(), Some(0), "{}", stderr_of(&out));
     assert_no_panic(&out);
     let plan: Value = serde_json::from_slice(&out.stdout).unwrap();
-    assert_eq!(plan["tasks"].as_array().unwrap().len(), 8);
+    assert_eq!(plan["tasks"].as_array().unwrap().len(), 13);
     let notes = strings(&plan["notes"]);
     assert!(notes.iter().any(|n| n.contains("package.json") && n.contains("UTF-8")), "{notes:?}");
 }
@@ -672,7 +673,8 @@ fn the_brief_json_is_the_template_filtered_by_the_specialists_policy() {
         assert!(at >= last, "`{section}` is out of the template's order");
         last = at;
     }
-    assert!(md.contains("backend-T001") && md.contains("backend-T002"), "dependencies are named: {md}");
+    // T003 builds on the frontend-approved contract (T010) and the replica-tested schema (T012).
+    assert!(md.contains("backend-T010") && md.contains("backend-T012"), "dependencies are named: {md}");
 
     let stats = &out["stats"];
     let tokens = stats["tokens"].as_u64().unwrap();

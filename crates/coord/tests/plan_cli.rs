@@ -29,7 +29,7 @@ fn the_json_plan_has_the_documented_shape_and_round_trips_through_validate() {
         assert!(json["analysis"][key].is_array(), "{key}");
     }
     let tasks = json["tasks"].as_array().unwrap();
-    assert_eq!(tasks.len(), 8);
+    assert_eq!(tasks.len(), 13);
     for t in tasks {
         for key in [
             "id",
@@ -53,7 +53,7 @@ fn the_json_plan_has_the_documented_shape_and_round_trips_through_validate() {
 
     p.ok(&["plan", EXAMPLE, "--out", "plan.yaml"]);
     let out = p.ok(&["validate", "plan.yaml"]);
-    assert!(out.contains("valid plan: 8 tasks, 5 parallel groups"), "{out}");
+    assert!(out.contains("valid plan: 13 tasks, 9 parallel groups"), "{out}");
     p.ok(&["plan", EXAMPLE, "--out", "plan.json"]);
     p.ok(&["validate", "plan.json"]);
 }

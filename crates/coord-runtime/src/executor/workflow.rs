@@ -16,10 +16,9 @@ impl Executor for WorkflowExecutor {
 
     async fn execute(&self, job: &Job) -> Outcome {
         match job.workflow {
-            Some(step) if step.is_automated() => Outcome::Succeeded {
-                artifacts: Vec::new(),
-                summary: format!("the coordinator runs the {step} check"),
-            },
+            Some(step) if step.is_automated() => {
+                Outcome::Succeeded { artifacts: Vec::new(), summary: format!("the coordinator runs the {step} check") }
+            }
             _ => Outcome::Failed {
                 error: format!(
                     "@{} coordinates and does not write code: task {} needs a specialist",

@@ -75,7 +75,8 @@ pub fn task(args: TaskArgs) -> Result<ExitCode> {
                 let delivered = coord_runtime::upstream::delivered(store, &run, &planned, |id| plan.task(id)).await;
                 print!(
                     "{}",
-                    render_brief_delivered(&plan, &planned, &policy, &feedback, &delivered, |id| plan.task(id)).markdown
+                    render_brief_delivered(&plan, &planned, &policy, &feedback, &delivered, |id| plan.task(id))
+                        .markdown
                 );
                 let attempts = store.attempts(&run, &task).await?;
                 if !attempts.is_empty() {
@@ -203,7 +204,9 @@ pub fn escalation(args: EscalationArgs) -> Result<ExitCode> {
                             e.decision.map(|d| format!(" → {d}")).unwrap_or_default()
                         );
                     }
-                    println!("decide with: coord escalation resolve ID --decision retry|reassign:NAME|approve|skip|abort");
+                    println!(
+                        "decide with: coord escalation resolve ID --decision retry|reassign:NAME|approve|skip|abort"
+                    );
                 }
             }
             EscalationCommand::Resolve { id, decision } => {
