@@ -1,0 +1,369 @@
+//! The spec's two coordination workflows in real runs: specialists are shell scripts that write
+//! migrations, an OpenAPI document and a small Python service; the coordinator's own steps run
+//! the replica test, publish the contract and test the running service, send failing work back
+//! to its author, and stop for the tech lead where data is lost or clients break.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod support;
+
+use serde_json::{Value, json};
+use support::Project;
+
+/// A git repository (the command executor's artifacts are the files a command changed).
+fn repo() -> Project {
+    let p = Project::new();
+    for args in [
+        &["init", "-q"][..],
+        &["config", "user.email", "t@example.com"],
+        &["config", "user.name", "t"],
+        &["commit", "-q", "--allow-empty", "-m", "init"],
+    ] {
+        let ok = std::process::Command::new("git").args(args).current_dir(p.path()).status().unwrap().success();
+        assert!(ok, "git {args:?}");
+    }
+    p
+}
+
+fn task(id: &str, specialist: &str, kind: &str, workflow: Option<&str>, deps: &[&str]) -> Value {
+    let mut t =
+        json!({ "id": id, "title": format!("{id} step"), "specialist": specialist, "kind": kind, "depends_on": deps });
+    if let Some(w) = workflow {
+        t["workflow"] = json!(w);
+    }
+    t
+}
+
+fn config(extra: &str) -> String {
+    format!(
+        "[run]\nparallel = 2\nlease_secs = 5\n[escalation]\nbackoff_base_ms = 10\nbackoff_max_ms = 50\n[specialists.\"*\"]\nexecutor = \"command\"\ncommand = [\"sh\", \"agent.sh\"]\n{extra}\n"
+    )
+}
+
+fn escalations(p: &Project, all: bool) -> Vec<Value> {
+    let mut args = vec!["escalation", "list", "--json"];
+    if all {
+        args.push("--all");
+    }
+    serde_json::from_str::<Value>(&p.ok(&args)).unwrap().as_array().unwrap().clone()
+}
+
+fn state_of(p: &Project, run: &str, task: &str) -> String {
+    p.states(run).into_iter().find(|(t, _)| t == task).map(|(_, s)| s).unwrap()
+}
+
+/// The database optimizer writes three migrations: users, sessions (whose down also drops users
+/// until the coordinator's review says otherwise), and one dropping a legacy column.
+const DATABASE_AGENT: &str = r#"brief="brief-$COORD_TASK_ID-$COORD_ATTEMPT.md"
+cat > "$brief"
+case "$COORD_SPECIALIST" in
+database-optimizer)
+  mkdir -p migrations
+  printf 'CREATE TABLE users (id INTEGER PRIMARY KEY, login TEXT NOT NULL, legacy TEXT);\n' > migrations/001_users.up.sql
+  printf 'DROP TABLE users;\n' > migrations/001_users.down.sql
+  printf 'CREATE TABLE sessions (id INTEGER PRIMARY KEY, user_id INTEGER NOT NULL REFERENCES users(id));\nCREATE INDEX sessions_user ON sessions (user_id);\n' > migrations/002_sessions.up.sql
+  if grep -q 'down-not-restoring' "$brief"; then
+    printf 'DROP TABLE sessions;\n' > migrations/002_sessions.down.sql
+  else
+    printf 'DROP TABLE sessions;\nDROP TABLE users;\n' > migrations/002_sessions.down.sql
+  fi
+  printf 'ALTER TABLE users DROP COLUMN legacy;\n' > migrations/003_drop_legacy.up.sql
+  printf 'ALTER TABLE users ADD COLUMN legacy TEXT;\n' > migrations/003_drop_legacy.down.sql
+  ;;
+database-admin) echo "deployed" > deployed.txt ;;
+esac
+"#;
+
+#[test]
+fn a_database_change_is_replayed_sent_back_approved_and_handed_to_the_dba_with_its_note() {
+    let p = repo();
+    p.write("agent.sh", DATABASE_AGENT);
+    p.write("coord.toml", &config(""));
+    let plan = json!({
+        "objective": "Add sessions and drop the legacy column of users",
+        "tasks": [
+            task("schema", "database-optimizer", "schema-design", None, &[]),
+            task("replay", "backend-coordinator", "database-operations", Some("migration-replay"), &["schema"]),
+            task("deploy", "database-admin", "database-operations", Some("deployment"), &["replay"]),
+        ],
+        "workflows": [{ "kind": "database-change", "stages": [
+            { "step": "Test on replica database", "task": "replay", "checked_by": "the coordinator" }
+        ], "rollout": { "strategy": "expand/contract", "reason": "a column is dropped" } }]
+    });
+    p.write("plan.json", &plan.to_string());
+
+    // The schema passes every gate but one: dropping `legacy` loses data, which is for the tech
+    // lead to approve, not for its author.
+    let out = p.ok(&["run", "--plan", "plan.json"]);
+    let run = p.only_run();
+    assert_eq!(state_of(&p, &run, "schema"), "escalated", "{out}");
+    let open = escalations(&p, false);
+    assert_eq!(open.len(), 1, "{open:?}");
+    assert_eq!(open[0]["level"], 4);
+    assert_eq!(open[0]["category"], "breaking_change");
+    let reason = open[0]["reason"].as_str().unwrap();
+    assert!(reason.contains("migrations/003_drop_legacy.up.sql") && reason.contains("approval"), "{reason}");
+
+    let id = open[0]["id"].to_string();
+    let decided = p.ok(&["escalation", "resolve", &id, "--decision", "approve"]);
+    assert!(decided.contains("approve"), "{decided}");
+    assert_eq!(state_of(&p, &run, "schema"), "done");
+
+    // The replica test finds the down of 002 dropping more than its up made, and sends the work
+    // back to @database-optimizer with the schema difference; the fix passes the replay, and the
+    // approved data loss is not asked about again.
+    let out = p.ok(&["resume", &run]);
+    assert_eq!(p.status(&run)["state"], "done", "{out}");
+    let rework = std::fs::read_to_string(p.path().join("brief-replay-2.md")).unwrap();
+    assert!(rework.starts_with("DELEGATION TO: @database-optimizer"), "{rework}");
+    assert!(rework.contains("migrate/down-not-restoring") && rework.contains("missing table users"), "{rework}");
+    assert!(rework.contains("coordinator review: the migration-replay check failed"), "{rework}");
+    let down = std::fs::read_to_string(p.path().join("migrations/002_sessions.down.sql")).unwrap();
+    assert_eq!(down, "DROP TABLE sessions;\n");
+
+    // The deployment note, with the plan's rollout, went to @database-admin in its brief.
+    let note = std::fs::read_to_string(p.path().join("docs/deploy/migrations.md")).unwrap();
+    assert!(note.contains("# Deployment note for @database-admin"), "{note}");
+    assert!(note.contains("**expand/contract**"), "{note}");
+    assert!(note.contains("003_drop_legacy.up.sql") && note.contains("ACCESS EXCLUSIVE"), "{note}");
+    let deploy_brief = std::fs::read_to_string(p.path().join("brief-deploy-1.md")).unwrap();
+    assert!(deploy_brief.contains("- Delivered by replay (replay step):"), "{deploy_brief}");
+    assert!(deploy_brief.contains("docs/deploy/migrations.md"), "{deploy_brief}");
+    assert!(p.path().join("deployed.txt").exists());
+
+    // The record: the approval, the request it answered, and both replica tests.
+    let all = escalations(&p, true);
+    assert_eq!(all[0]["decision"], "approve");
+    let log = p.ok(&["log", &run, "--json"]);
+    assert!(log.lines().any(|l| l.contains("\"approval_requested\"") && l.contains("003_drop_legacy")), "{log}");
+    let replays: Vec<&str> =
+        log.lines().filter(|l| l.contains("\"gate_result\"") && l.contains("migration-replay")).collect();
+    assert_eq!(replays.len(), 2, "{replays:?}");
+    assert!(replays[0].contains("\"passed\":false") && replays[1].contains("\"passed\":true"), "{replays:?}");
+}
+
+/// An OpenAPI document for one operation, lint-clean; `name_type` retypes `name` (breaking).
+fn users_api(name_type: &str) -> String {
+    format!(
+        r#"openapi: 3.1.0
+info:
+  title: Users API
+  version: 1.0.0
+  description: Users of the shop. Not rate limited.
+security:
+  - bearerAuth: []
+components:
+  securitySchemes:
+    bearerAuth: {{ type: http, scheme: bearer }}
+  schemas:
+    User:
+      type: object
+      required: [id, name]
+      properties:
+        id: {{ type: integer }}
+        name: {{ type: {name_type} }}
+    Error:
+      type: object
+      required: [error]
+      properties:
+        error: {{ type: string }}
+paths:
+  /v1/users/{{id}}:
+    get:
+      operationId: getUser
+      summary: One user
+      parameters:
+        - {{ name: id, in: path, required: true, schema: {{ type: integer, example: 1 }} }}
+      responses:
+        '200':
+          description: The user
+          content:
+            application/json:
+              schema: {{ $ref: '#/components/schemas/User' }}
+        '401':
+          description: Not signed in
+          content:
+            application/json:
+              schema: {{ $ref: '#/components/schemas/Error' }}
+        '403':
+          description: Not allowed
+          content:
+            application/json:
+              schema: {{ $ref: '#/components/schemas/Error' }}
+        '404':
+          description: No such user
+          content:
+            application/json:
+              schema: {{ $ref: '#/components/schemas/Error' }}
+"#
+    )
+}
+
+/// A service for the contract: `NAME` is the JSON of the `name` field it answers.
+const SERVER: &str = r#"import http.server, json, sys
+class Handler(http.server.BaseHTTPRequestHandler):
+    def do_GET(self):
+        parts = self.path.strip("/").split("/")
+        if len(parts) == 3 and parts[:2] == ["v1", "users"]:
+            code, body = 200, '{"id": 1, "name": NAME}'
+        else:
+            code, body = 404, '{"error": "not found"}'
+        data = body.encode()
+        self.send_response(code)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+    def log_message(self, *args):
+        pass
+http.server.HTTPServer(("127.0.0.1", int(sys.argv[1])), Handler).serve_forever()
+"#;
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+fn api_agent() -> String {
+    format!(
+        r#"brief="brief-$COORD_TASK_ID-$COORD_ATTEMPT.md"
+cat > "$brief"
+case "$COORD_SPECIALIST" in
+api-architect) mkdir -p api; cat > api/openapi.yaml <<'EOF'
+{}EOF
+  ;;
+nodejs-expert)
+  if grep -q 'the contract test failed' "$brief"; then name='"Ada"'; else name='42'; fi
+  cat > server.py <<'EOF'
+{}EOF
+  sed -i "s/NAME/$name/" server.py
+  ;;
+esac
+"#,
+        users_api("string"),
+        SERVER
+    )
+}
+
+#[test]
+fn an_api_contract_is_published_reviewed_by_the_frontend_and_tested_against_the_running_service() {
+    let p = repo();
+    p.write("agent.sh", &api_agent());
+    let port = free_port();
+    p.write(
+        "coord.toml",
+        &config(&format!(
+            "[specialists.frontend-coordinator]\nexecutor = \"manual\"\n[workflows]\ncontract_test_start = \"python3 server.py {port}\"\ncontract_test_base_url = \"http://127.0.0.1:{port}\"\ncontract_test_wait_secs = 20\n"
+        )),
+    );
+    let plan = json!({
+        "objective": "Add a users API",
+        "tasks": [
+            task("design", "api-architect", "api-design", None, &[]),
+            task("publish", "backend-coordinator", "api-design", Some("contract-publish"), &["design"]),
+            task("review", "frontend-coordinator", "api-design", Some("contract-review"), &["publish"]),
+            task("implement", "nodejs-expert", "implementation", None, &["review"]),
+            task("test", "backend-coordinator", "integration", Some("contract-test"), &["implement"]),
+        ],
+    });
+    p.write("plan.json", &plan.to_string());
+
+    // Designed and published; the frontend's review waits for a person.
+    let out = p.ok(&["run", "--plan", "plan.json"]);
+    let run = p.only_run();
+    assert_eq!(state_of(&p, &run, "publish"), "done", "{out}");
+    assert_eq!(state_of(&p, &run, "review"), "ready");
+    let v1: Value =
+        serde_json::from_str(&std::fs::read_to_string(p.path().join("contracts/users-api/v1.json")).unwrap()).unwrap();
+    assert_eq!(v1["info"]["title"], "Users API");
+    assert!(p.path().join("contracts/users-api/v1.changes.md").exists());
+
+    // The reviewer's brief says what was published and where.
+    let show = p.ok(&["task", "show", "review", "--run", &run]);
+    assert!(show.contains("DELEGATION TO: @frontend-coordinator"), "{show}");
+    assert!(show.contains("- Delivered by publish (publish step): published users-api v1"), "{show}");
+    assert!(show.contains("contracts/users-api/v1.json"), "{show}");
+    p.ok(&["task", "complete", "review", "--run", &run, "--note", "the web app can build on it"]);
+
+    // The first implementation answers `name` as a number: the contract test fails, the work
+    // goes back to @nodejs-expert with the findings, and the fix passes.
+    let out = p.ok(&["resume", &run]);
+    assert_eq!(p.status(&run)["state"], "done", "{out}");
+    let rework = std::fs::read_to_string(p.path().join("brief-test-2.md")).unwrap();
+    assert!(rework.starts_with("DELEGATION TO: @nodejs-expert"), "{rework}");
+    assert!(rework.contains("GET /v1/users/{id}") && rework.contains("name"), "{rework}");
+    let log = p.ok(&["log", &run, "--json"]);
+    let tests: Vec<&str> = log.lines().filter(|l| l.contains("\"contract_test\"")).collect();
+    assert_eq!(tests.len(), 2, "{tests:?}");
+    assert!(
+        tests[0].contains("\"api_endpoint_coverage\":0.0") && tests[1].contains("\"api_endpoint_coverage\":1.0"),
+        "{tests:?}"
+    );
+    let metrics = p.ok(&["metrics", &run]);
+    assert!(metrics.contains(&format!("api_endpoint_coverage{{run=\"{run}\"}} 1")), "{metrics}");
+    // The service was stopped with its process group.
+    assert!(std::net::TcpStream::connect(("127.0.0.1", port)).is_err(), "the service still listens");
+}
+
+#[test]
+fn a_breaking_contract_change_waits_for_the_tech_leads_approval() {
+    let p = repo();
+    p.write("coord.toml", &config(""));
+    let plan = json!({
+        "objective": "Change the users API",
+        "tasks": [
+            task("design", "api-architect", "api-design", None, &[]),
+            task("publish", "backend-coordinator", "api-design", Some("contract-publish"), &["design"]),
+        ],
+    });
+    p.write("plan.json", &plan.to_string());
+    let agent = |name_type: &str| {
+        format!("cat > /dev/null\nmkdir -p api\ncat > api/openapi.yaml <<'EOF'\n{}EOF\n", users_api(name_type))
+    };
+
+    p.write("agent.sh", &agent("string"));
+    p.ok(&["run", "--plan", "plan.json"]);
+    // The second version retypes `name`: a breaking change for every client.
+    p.write("agent.sh", &agent("integer"));
+    p.ok(&["run", "--plan", "plan.json"]);
+    let runs: Value = serde_json::from_str(&p.ok(&["status", "--json"])).unwrap();
+    let second = runs[0]["id"].as_str().unwrap().to_string();
+    assert_eq!(state_of(&p, &second, "publish"), "escalated");
+    let open = escalations(&p, false);
+    assert_eq!(open.len(), 1);
+    let reason = open[0]["reason"].as_str().unwrap();
+    assert!(reason.contains("users-api v2") && reason.contains("break existing clients"), "{reason}");
+    let changes = std::fs::read_to_string(p.path().join("contracts/users-api/v2.changes.md")).unwrap();
+    assert!(changes.contains("**BREAKING**") && changes.contains("name"), "{changes}");
+
+    p.ok(&["escalation", "resolve", &open[0]["id"].to_string(), "--decision", "approve"]);
+    assert_eq!(p.status(&second)["state"], "done");
+}
+
+#[test]
+fn a_contract_test_without_a_service_asks_a_person_to_configure_it() {
+    let p = repo();
+    p.write("coord.toml", &config(""));
+    p.write("agent.sh", "cat > /dev/null\n");
+    let plan = json!({
+        "objective": "Test the API",
+        "tasks": [task("test", "backend-coordinator", "integration", Some("contract-test"), &[])],
+    });
+    p.write("plan.json", &plan.to_string());
+    p.ok(&["run", "--plan", "plan.json"]);
+    let open = escalations(&p, false);
+    assert_eq!(open.len(), 1, "{open:?}");
+    assert_eq!(open[0]["category"], "configuration");
+    assert!(open[0]["reason"].as_str().unwrap().contains("contract_test_base_url"), "{:?}", open[0]);
+}
+
+#[test]
+fn the_spec_example_plans_both_workflows_and_a_plan_without_them_on_request() {
+    let p = Project::new();
+    let text = p.ok(&["plan", "Add user authentication system with OAuth2 and JWT"]);
+    assert!(text.contains("API Contract Coordination:") && text.contains("Database Change Coordination:"), "{text}");
+    assert!(text.contains("Rollout: canary"), "{text}");
+    let bare =
+        p.ok(&["plan", "Add user authentication system with OAuth2 and JWT", "--no-workflows", "--format", "json"]);
+    let bare: Value = serde_json::from_str(&bare).unwrap();
+    assert_eq!(bare["tasks"].as_array().unwrap().len(), 8);
+    assert!(bare.get("workflows").is_none());
+}
