@@ -93,3 +93,49 @@ async fn a_service_that_is_not_there_is_a_finding() {
     );
     assert_eq!(r.api_endpoint_coverage, 0.0);
 }
+
+#[tokio::test]
+async fn a_ref_cycle_and_an_answer_that_is_not_json_are_findings_not_hangs() {
+    let base = service().await;
+    // `Order.parent` refers back to `Order`; `/v1/health` answers plain text where JSON is documented.
+    let spec = json!({
+        "openapi": "3.1.0",
+        "info": { "title": "Orders", "version": "1" },
+        "components": { "schemas": {
+            "Order": { "type": "object", "required": ["id"], "properties": {
+                "id": { "type": "string" }, "parent": { "$ref": "#/components/schemas/Order" } } },
+            "Loop": { "$ref": "#/components/schemas/Loop" }
+        } },
+        "paths": {
+            "/v1/orders/{id}": {
+                "parameters": [{ "name": "id", "in": "path", "required": true, "schema": { "$ref": "#/components/schemas/Loop" } }],
+                "get": { "responses": { "200": { "description": "ok", "content": { "application/json": { "schema": { "$ref": "#/components/schemas/Order" } } } } } }
+            },
+            "/v1/health": { "get": { "responses": { "200": { "description": "up", "content": { "application/json": { "schema": { "$ref": "#/components/schemas/Order" } } } } } } }
+        }
+    });
+    let r = tokio::time::timeout(Duration::from_secs(20), contract_test(&spec, &base, &[], Duration::from_secs(5)))
+        .await
+        .expect("the contract test terminates on $ref cycles");
+    assert_eq!(r.operations.len(), 2);
+    let health = r.operations.iter().find(|o| o.operation == "GET /v1/health").unwrap();
+    assert!(health.problems.iter().any(|p| p.to_lowercase().contains("json")), "{:#?}", health.problems);
+    // The cyclic diff terminates too, and an identical document has no changes.
+    let changes = coord_gates::contract::diff(&spec, &spec);
+    assert!(changes.is_empty(), "{changes:?}");
+}
+
+#[tokio::test]
+async fn a_service_that_never_listens_or_exits_is_an_error_naming_it() {
+    use coord_workflows::service::{Service, ServiceError};
+    let dir = tempfile::tempdir().unwrap();
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let url = format!("http://127.0.0.1:{port}");
+    let e = Service::start(Some("sleep 30"), dir.path(), &url, Duration::from_secs(1)).await.unwrap_err();
+    assert!(matches!(e, ServiceError::Timeout { .. }), "{e}");
+    assert!(e.to_string().contains("never listened") && e.to_string().contains(&port.to_string()), "{e}");
+    let e = Service::start(Some("exit 3"), dir.path(), &url, Duration::from_secs(10)).await.unwrap_err();
+    assert!(matches!(e, ServiceError::Exited { .. }) && e.to_string().contains("exit status: 3"), "{e}");
+    let e = Service::start(None, dir.path(), "ftp://example", Duration::from_secs(1)).await.unwrap_err();
+    assert!(matches!(e, ServiceError::BadUrl(_)), "{e}");
+}
