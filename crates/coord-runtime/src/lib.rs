@@ -7,6 +7,7 @@
 
 pub mod config;
 pub mod escalation;
+pub mod events;
 pub mod executor;
 pub mod gating;
 pub mod judge;

@@ -48,47 +48,41 @@ pub async fn compute<S: Store>(store: &S, runs: &[String]) -> Result<Metrics, St
     for run in runs {
         let mut run_coverage = None;
         let mut first_claim: HashMap<String, i64> = HashMap::new();
-        let mut after = 0;
-        loop {
-            let events = store.events(run, after, 10_000).await?;
-            let Some(last) = events.last() else { break };
-            after = last.seq;
-            for e in &events {
-                let Some(task) = &e.task_id else { continue };
-                match e.kind.as_str() {
-                    "task_claimed" => {
-                        m.attempts_started += 1;
-                        first_claim.entry(task.clone()).or_insert(e.at);
-                    }
-                    "task_done" => {
-                        done += 1;
-                        if e.data.get("attempt").and_then(|a| a.as_i64()) == Some(1) {
-                            first_try += 1;
-                        }
-                        if let Some(start) = first_claim.get(task) {
-                            total_ms += e.at - start;
-                        }
-                    }
-                    "task_escalated" => m.escalations_raised += 1,
-                    "contract_test" => {
-                        run_coverage = e.data.get("api_endpoint_coverage").and_then(|c| c.as_f64()).or(run_coverage)
-                    }
-                    "llm_usage" => {
-                        let who = e.data.get("specialist").and_then(|s| s.as_str()).unwrap_or("?").to_string();
-                        m.llm_by_specialist.entry(who).or_default().add(&e.data);
-                        m.llm_by_task.entry(format!("{run}/{task}")).or_default().add(&e.data);
-                    }
-                    "gate_result" => {
-                        m.gate_runs += 1;
-                        if e.data.get("gate").and_then(|g| g.as_str()) == Some("security") {
-                            security_runs += 1;
-                            if e.data.get("passed").and_then(|p| p.as_bool()) == Some(true) {
-                                security_passed += 1;
-                            }
-                        }
-                    }
-                    _ => {}
+        for e in &crate::events::run_events(store, run).await? {
+            let Some(task) = &e.task_id else { continue };
+            match e.kind.as_str() {
+                "task_claimed" => {
+                    m.attempts_started += 1;
+                    first_claim.entry(task.clone()).or_insert(e.at);
                 }
+                "task_done" => {
+                    done += 1;
+                    if e.data.get("attempt").and_then(|a| a.as_i64()) == Some(1) {
+                        first_try += 1;
+                    }
+                    if let Some(start) = first_claim.get(task) {
+                        total_ms += e.at - start;
+                    }
+                }
+                "task_escalated" => m.escalations_raised += 1,
+                "contract_test" => {
+                    run_coverage = e.data.get("api_endpoint_coverage").and_then(|c| c.as_f64()).or(run_coverage)
+                }
+                "llm_usage" => {
+                    let who = e.data.get("specialist").and_then(|s| s.as_str()).unwrap_or("?").to_string();
+                    m.llm_by_specialist.entry(who).or_default().add(&e.data);
+                    m.llm_by_task.entry(format!("{run}/{task}")).or_default().add(&e.data);
+                }
+                "gate_result" => {
+                    m.gate_runs += 1;
+                    if e.data.get("gate").and_then(|g| g.as_str()) == Some("security") {
+                        security_runs += 1;
+                        if e.data.get("passed").and_then(|p| p.as_bool()) == Some(true) {
+                            security_passed += 1;
+                        }
+                    }
+                }
+                _ => {}
             }
         }
         coverage.extend(run_coverage);
@@ -188,14 +182,8 @@ impl Spend {
 /// What a run has spent on LLM work so far, from its `llm_usage` events.
 pub async fn run_spend<S: Store>(store: &S, run: &str) -> Result<Spend, StoreError> {
     let mut spend = Spend::default();
-    let mut after = 0;
-    loop {
-        let events = store.events(run, after, 10_000).await?;
-        let Some(last) = events.last() else { break };
-        after = last.seq;
-        for e in events.iter().filter(|e| e.kind == "llm_usage") {
-            spend.add(&e.data);
-        }
+    for e in crate::events::run_events(store, run).await?.iter().filter(|e| e.kind == "llm_usage") {
+        spend.add(&e.data);
     }
     Ok(spend)
 }

@@ -393,34 +393,28 @@ pub async fn review<S: Store>(store: &S, run: &str, tasks: &[String]) -> Result<
         }
     }
     let mut pending: std::collections::HashMap<String, Vec<(String, String)>> = Default::default();
-    let mut after = 0;
-    loop {
-        let events = store.events(run, after, 10_000).await?;
-        let Some(last) = events.last() else { break };
-        after = last.seq;
-        for e in &events {
-            let Some(task) = &e.task_id else { continue };
-            match e.kind.as_str() {
-                "contract_published" => {
-                    if let Some(p) = e.data.get("path").and_then(Value::as_str) {
-                        out.changed.insert(p.to_string());
-                    }
+    for e in &crate::events::run_events(store, run).await? {
+        let Some(task) = &e.task_id else { continue };
+        match e.kind.as_str() {
+            "contract_published" => {
+                if let Some(p) = e.data.get("path").and_then(Value::as_str) {
+                    out.changed.insert(p.to_string());
                 }
-                "approval_requested" => {
-                    let items = e.data.get("items").and_then(Value::as_array).cloned().unwrap_or_default();
-                    let keys = items.iter().filter_map(|i| {
-                        Some((i.get("file")?.as_str()?.to_string(), i.get("sha256")?.as_str()?.to_string()))
-                    });
-                    pending.insert(task.clone(), keys.collect());
-                }
-                "escalation_resolved" => {
-                    let items = pending.remove(task).unwrap_or_default();
-                    if e.data.get("decision").and_then(Value::as_str) == Some("approve") {
-                        out.approved.extend(items);
-                    }
-                }
-                _ => {}
             }
+            "approval_requested" => {
+                let items = e.data.get("items").and_then(Value::as_array).cloned().unwrap_or_default();
+                let keys = items.iter().filter_map(|i| {
+                    Some((i.get("file")?.as_str()?.to_string(), i.get("sha256")?.as_str()?.to_string()))
+                });
+                pending.insert(task.clone(), keys.collect());
+            }
+            "escalation_resolved" => {
+                let items = pending.remove(task).unwrap_or_default();
+                if e.data.get("decision").and_then(Value::as_str) == Some("approve") {
+                    out.approved.extend(items);
+                }
+            }
+            _ => {}
         }
     }
     Ok(out)
