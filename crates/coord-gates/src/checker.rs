@@ -22,8 +22,13 @@ impl SourceFile {
 
     /// The 1-based line of a byte offset.
     pub fn line_of(&self, offset: usize) -> usize {
-        self.text.as_bytes()[..offset.min(self.text.len())].iter().filter(|&&b| b == b'\n').count() + 1
+        line_at(&self.text, offset)
     }
+}
+
+/// The 1-based line of a byte offset of a text (the end of the text past its length).
+pub(crate) fn line_at(text: &str, offset: usize) -> usize {
+    text.as_bytes()[..offset.min(text.len())].iter().filter(|&&b| b == b'\n').count() + 1
 }
 
 /// What a checker may look at.
