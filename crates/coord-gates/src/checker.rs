@@ -123,3 +123,10 @@ pub fn call_arguments(text: &str, start: usize, limit: usize) -> &str {
     }
     &text[start.min(stop)..stop]
 }
+
+/// Compiles a constant pattern of the checkers (every one is exercised by their tests, so a
+/// pattern that does not compile fails them, never a user's scan).
+#[allow(clippy::expect_used)]
+pub(crate) fn re(p: &str) -> regex::Regex {
+    regex::Regex::new(p).expect("constant regex compiles")
+}

@@ -1,16 +1,11 @@
 //! CORS: a wildcard (or reflected) origin together with credentials, in Express (`cors()`
 //! options, hand-set headers), FastAPI/Starlette, Flask-CORS, Django and Spring.
 
+use crate::checker::re;
 use crate::checker::{FileChecker, SourceFile};
 use crate::finding::{Finding, Severity};
 use regex::Regex;
 use std::sync::LazyLock;
-
-fn re(p: &str) -> Regex {
-    // Constant patterns of this file, exercised by its tests.
-    #[allow(clippy::expect_used)]
-    Regex::new(p).expect("constant regex compiles")
-}
 
 /// (framework, a configuration block, wildcard pattern inside it, credentials pattern inside it)
 static RULES: LazyLock<Vec<(&'static str, Regex, Regex, Regex)>> = LazyLock::new(|| {

@@ -1,16 +1,11 @@
 //! Documentation: an OpenAPI document for HTTP services, a README with run and test sections,
 //! schema documentation where migrations exist, a deployment procedure, and a backup plan.
 
+use crate::checker::re;
 use crate::checker::{CheckOutput, Checker, SourceFile, Workspace};
 use crate::finding::{Finding, Severity};
 use regex::Regex;
 use std::sync::LazyLock;
-
-fn re(p: &str) -> Regex {
-    // Constant patterns of this file, exercised by its tests.
-    #[allow(clippy::expect_used)]
-    Regex::new(p).expect("constant regex compiles")
-}
 
 static HTTP_SERVICE: LazyLock<Regex> = LazyLock::new(|| {
     re(

@@ -5,16 +5,11 @@
 //! (`req.`, `request.`, `params`, `body`...) makes it critical; any other interpolation is high.
 //! One hop through a variable is followed: `const sql = "SELECT ..." + id; db.query(sql)`.
 
+use crate::checker::re;
 use crate::checker::{FileChecker, SourceFile, call_arguments};
 use crate::finding::{Finding, Severity};
 use regex::Regex;
 use std::sync::LazyLock;
-
-fn re(p: &str) -> Regex {
-    // Constant patterns of this file, exercised by its tests.
-    #[allow(clippy::expect_used)]
-    Regex::new(p).expect("constant regex compiles")
-}
 
 const SQL_WORDS: &str =
     r"(?i:\b(?:select\s.+\sfrom|insert\s+into|update\s+\w+\s+set|delete\s+from|where\s|order\s+by)\b)";

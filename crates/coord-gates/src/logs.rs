@@ -2,16 +2,11 @@
 //! passed to logger calls (`console.*`, `logger.*`, `log.*`, `logging.*`, SLF4J/Log4j). Words
 //! inside string literals ("invalid password") do not count; identifiers and interpolations do.
 
+use crate::checker::re;
 use crate::checker::{FileChecker, SourceFile, call_arguments};
 use crate::finding::{Finding, Severity};
 use regex::Regex;
 use std::sync::LazyLock;
-
-fn re(p: &str) -> Regex {
-    // Constant patterns of this file, exercised by its tests.
-    #[allow(clippy::expect_used)]
-    Regex::new(p).expect("constant regex compiles")
-}
 
 static LOG_CALL: LazyLock<Regex> = LazyLock::new(|| {
     re(

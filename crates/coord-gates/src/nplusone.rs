@@ -3,16 +3,11 @@
 //! `for u in User.objects.all():`, `for (User u : repo.findAll())` — in JavaScript/TypeScript,
 //! Python and Java.
 
+use crate::checker::re;
 use crate::checker::{FileChecker, SourceFile};
 use crate::finding::{Finding, Severity};
 use regex::Regex;
 use std::sync::LazyLock;
-
-fn re(p: &str) -> Regex {
-    // Constant patterns of this file, exercised by its tests.
-    #[allow(clippy::expect_used)]
-    Regex::new(p).expect("constant regex compiles")
-}
 
 /// A call that loads rows.
 static QUERY: LazyLock<Regex> = LazyLock::new(|| {

@@ -4,16 +4,11 @@
 //! lines marked `coord:allow-secret` are skipped. Findings never repeat the secret: the message
 //! shows a redacted form.
 
+use crate::checker::re;
 use crate::checker::{FileChecker, SourceFile};
 use crate::finding::{Finding, Severity};
 use regex::Regex;
 use std::sync::LazyLock;
-
-fn re(p: &str) -> Regex {
-    // Constant patterns of this file, exercised by its tests.
-    #[allow(clippy::expect_used)]
-    Regex::new(p).expect("constant regex compiles")
-}
 
 /// (rule, severity, what it is, pattern)
 static PROVIDERS: LazyLock<Vec<(&'static str, Severity, &'static str, Regex)>> = LazyLock::new(|| {

@@ -3,6 +3,7 @@
 //! group with a timeout and reads the runner's summary; the `coverage` checker reads lcov,
 //! Cobertura or JaCoCo reports against a threshold (default 80%, the spec's).
 
+use crate::checker::re;
 use crate::checker::{CheckOutput, Checker, Workspace};
 use crate::finding::{Finding, Note, Severity};
 use nix::sys::signal::{Signal, killpg};
@@ -14,12 +15,6 @@ use std::path::Path;
 use std::process::{Command, Stdio};
 use std::sync::LazyLock;
 use std::time::{Duration, Instant};
-
-fn re(p: &str) -> Regex {
-    // Constant patterns of this file, exercised by its tests.
-    #[allow(clippy::expect_used)]
-    Regex::new(p).expect("constant regex compiles")
-}
 
 /// Counts read from a test runner's output.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]

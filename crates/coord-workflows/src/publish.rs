@@ -10,6 +10,7 @@
 
 use coord_gates::SourceFile;
 use coord_gates::contract::{Change, Impact, diff};
+use coord_gates::openapi::{looks_like, parse_document};
 use serde::Serialize;
 use serde_json::Value;
 use std::collections::BTreeSet;
@@ -63,17 +64,6 @@ pub enum PublishError {
     },
 }
 
-/// Parses a YAML or JSON document; the error carries its line.
-pub fn parse_document(text: &str, json: bool) -> Result<Value, String> {
-    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
-    if json {
-        return serde_json::from_str(text).map_err(|e| format!("line {}: {e}", e.line()));
-    }
-    let mut yaml: yaml_serde::Value = yaml_serde::from_str(text).map_err(|e| e.to_string())?;
-    yaml.apply_merge().ok();
-    serde_json::to_value(&yaml).map_err(|e| e.to_string())
-}
-
 /// A contract name from a title: lower case, runs of other characters as `-`.
 pub fn slug(title: &str) -> String {
     let mut out = String::new();
@@ -97,19 +87,18 @@ pub fn openapi_documents(files: &[SourceFile], contracts_dir: &str, notes: &mut 
         if f.rel.starts_with(&prefix) || !matches!(ext.as_str(), "yaml" | "yml" | "json") {
             continue;
         }
-        let head: String = f.text.chars().take(4096).collect();
-        if !head.contains("openapi") {
+        let json = ext == "json";
+        if looks_like(&f.text, json) != Some("openapi") {
             continue;
         }
-        match parse_document(&f.text, ext == "json") {
+        match parse_document(&f.text, json) {
             Ok(doc) if doc.get("openapi").and_then(Value::as_str).is_some_and(|v| v.starts_with("3.")) => {
                 out.push((f.rel.clone(), doc))
             }
             Ok(_) => {}
-            Err(e) if head.contains("openapi:") || head.contains("\"openapi\"") => {
-                notes.push(format!("{}: looks like OpenAPI but does not parse ({e}); not published", f.rel))
+            Err((e, line)) => {
+                notes.push(format!("{}:{line}: looks like OpenAPI but does not parse ({e}); not published", f.rel))
             }
-            Err(_) => {}
         }
     }
     out

@@ -41,7 +41,7 @@
 //! migration set; `rules` is the checker, with one file of rules per migration language.
 
 use crate::checker::SourceFile;
-use regex::Regex;
+use crate::checker::re;
 use sqlparser::ast::Statement;
 
 mod code_text;
@@ -51,12 +51,6 @@ mod schema;
 mod sql_parse;
 
 pub use rules::MigrationsChecker;
-
-/// Compiles a constant pattern of this module (every one is exercised by the tests).
-#[allow(clippy::expect_used)]
-fn re(p: &str) -> Regex {
-    Regex::new(p).expect("constant regex compiles")
-}
 
 /// The tool (layout) a migration belongs to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]

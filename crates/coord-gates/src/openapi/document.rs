@@ -11,7 +11,7 @@ static LOOKS_JSON: LazyLock<Regex> =
     LazyLock::new(|| re(r#"(?m)^\s{0,4}\{?\s*"(openapi|swagger)"\s*:|^\s*\{\s*"(openapi|swagger)"\s*:"#));
 
 /// Parses YAML (merge keys applied) or JSON into a JSON value; the error carries its line.
-pub(super) fn parse(text: &str, json: bool) -> Result<Value, (String, usize)> {
+pub fn parse(text: &str, json: bool) -> Result<Value, (String, usize)> {
     let text = text.strip_prefix('\u{feff}').unwrap_or(text);
     if json {
         return serde_json::from_str(text).map_err(|e| (e.to_string(), e.line()));
@@ -24,7 +24,7 @@ pub(super) fn parse(text: &str, json: bool) -> Result<Value, (String, usize)> {
 }
 
 /// `openapi` or `swagger` when the text has that key at the top level.
-pub(super) fn looks_like(text: &str, json: bool) -> Option<&'static str> {
+pub fn looks_like(text: &str, json: bool) -> Option<&'static str> {
     let re: &Regex = if json { &LOOKS_JSON } else { &LOOKS_YAML };
     let caps = re.captures(text).or_else(|| LOOKS_JSON.captures(text))?;
     let word = caps.get(1).or_else(|| caps.get(2)).map(|m| m.as_str())?;

@@ -12,22 +12,18 @@
 //! the line of a path, operation or response; `paths` reads the shape of a path (collection,
 //! item, action, public); `rules` is the lint of one document, one file per group of rules.
 
+use crate::checker::re;
 use crate::checker::{CheckOutput, Checker, SourceFile, Workspace};
 use crate::finding::{Finding, Note, Severity};
-use regex::Regex;
 use serde_json::Value;
 
 mod document;
+
+pub use document::{looks_like, parse as parse_document};
 mod lines;
 mod paths;
 mod refs;
 mod rules;
-
-fn re(p: &str) -> Regex {
-    // Constant patterns of this module, exercised by its tests.
-    #[allow(clippy::expect_used)]
-    Regex::new(p).expect("constant regex compiles")
-}
 
 /// The OpenAPI checker (`openapi`).
 #[derive(Debug, Clone, Copy, Default)]

@@ -10,11 +10,8 @@ use std::process::ExitCode;
 fn load(path: &Path) -> Result<serde_json::Value> {
     let text = read_text(path, "OpenAPI document")?;
     let json = path.extension().is_some_and(|e| e == "json") || text.trim_start().starts_with('{');
-    let value: serde_json::Value = if json {
-        serde_json::from_str(&text).map_err(|e| anyhow!("{}:{}:{}: {e}", path.display(), e.line(), e.column()))?
-    } else {
-        yaml_serde::from_str(&text).map_err(|e| anyhow!("{}: {e}", path.display()))?
-    };
+    let value = coord_gates::openapi::parse_document(&text, json)
+        .map_err(|(e, line)| anyhow!("{}:{line}: {e}", path.display()))?;
     if value.get("openapi").and_then(|v| v.as_str()).is_none_or(|v| !v.starts_with("3.")) {
         return Err(anyhow!("{} is not an OpenAPI 3 document (no `openapi: 3.x` field)", path.display()));
     }
