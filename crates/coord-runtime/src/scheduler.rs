@@ -680,10 +680,14 @@ async fn gate<S: Store>(
             crate::gating::judge(root.clone(), task.kind, artifacts.to_vec(), shared.config.gates.clone()).await;
         // Data loss is not the author's to fix or to approve: it needs the tech lead.
         let failure = match verdict.failure {
-            Some(f) => match crate::workflow_gate::data_loss_approval(shared, claim, &root, &verdict.blocking).await? {
-                Some(instead) => instead,
-                None => Some(f),
-            },
+            Some(f) => {
+                match crate::workflow_gate::data_loss_approval(shared, claim, &root, &verdict.blocking, artifacts)
+                    .await?
+                {
+                    Some(instead) => instead,
+                    None => Some(f),
+                }
+            }
             None => None,
         };
         (verdict.results, failure)

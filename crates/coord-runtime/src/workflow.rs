@@ -196,7 +196,10 @@ async fn migration_replay(ctx: &CheckContext, files: &[coord_gates::SourceFile])
         let items: Vec<Value> =
             loss.iter().map(|d| json!({ "file": d.file, "sha256": d.sha256, "what": d.statements })).collect();
         let mut r = CheckResult::failed(error, FailureCategory::BreakingChange, json_report);
-        r.events.push(("approval_requested".into(), json!({ "kind": "data-loss", "items": items })));
+        r.events.push((
+            "approval_requested".into(),
+            json!({ "kind": "data-loss", "items": items, "artifacts": artifacts, "summary": summary }),
+        ));
         r.artifacts = artifacts;
         return r;
     }
@@ -250,7 +253,15 @@ fn contract_publish(ctx: &CheckContext, files: &[coord_gates::SourceFile]) -> Ch
         ));
     }
     let json_report = json!({ "contracts": report.contracts, "notes": report.notes });
-    let summary = format!("published {}", lines.join("; "));
+    // The first line for the record; the classified changes below it reach the reviewer's brief.
+    let mut summary = format!("published {}", lines.join("; "));
+    for c in &report.contracts {
+        for ch in &c.changes {
+            let tag = if ch.impact == coord_gates::contract::Impact::Breaking { "BREAKING" } else { "non-breaking" };
+            let detail = if ch.detail.is_empty() { String::new() } else { format!(": {}", ch.detail) };
+            summary.push_str(&format!("\n{} v{}: {tag} {} {}{detail}", c.name, c.version, ch.code, ch.location));
+        }
+    }
     if !needs_approval.is_empty() {
         let mut error = format!(
             "{} contract version(s) break existing clients and need the tech lead's approval (coord escalation resolve ID --decision approve):",
@@ -265,7 +276,11 @@ fn contract_publish(ctx: &CheckContext, files: &[coord_gates::SourceFile]) -> Ch
             .iter()
             .map(|(c, (path, sha))| json!({ "file": path, "sha256": sha, "breaking": c.breaking }))
             .collect();
-        events.push(("approval_requested".into(), json!({ "kind": "breaking-contract", "items": items })));
+        // What an approval accepts: the versions written and their changes, for the next briefs.
+        events.push((
+            "approval_requested".into(),
+            json!({ "kind": "breaking-contract", "items": items, "artifacts": artifacts, "summary": summary }),
+        ));
         let mut r = CheckResult::failed(error, FailureCategory::BreakingChange, json_report);
         r.artifacts = artifacts;
         r.events = events;

@@ -114,6 +114,7 @@ pub(crate) async fn data_loss_approval<S: Store>(
     claim: &Claim,
     root: &Path,
     blocking: &[coord_gates::Finding],
+    artifacts: &[String],
 ) -> Result<Option<Option<Failure>>, StoreError> {
     let data_loss =
         |f: &coord_gates::Finding| f.rule == "migrations/destructive" && f.severity >= coord_gates::Severity::High;
@@ -142,7 +143,7 @@ pub(crate) async fn data_loss_approval<S: Store>(
     if items.is_empty() {
         return Ok(Some(None));
     }
-    let data = serde_json::json!({ "kind": "data-loss", "items": items });
+    let data = serde_json::json!({ "kind": "data-loss", "items": items, "artifacts": artifacts });
     shared.store.record_event(&claim.run_id, Some(&claim.task_id), "approval_requested", data, now_ms()).await?;
     let failure = Failure { error, category: crate::executor::FailureCategory::BreakingChange, retryable: true };
     Ok(Some(Some(failure)))

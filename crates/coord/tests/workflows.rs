@@ -312,9 +312,11 @@ fn a_breaking_contract_change_waits_for_the_tech_leads_approval() {
         "tasks": [
             task("design", "api-architect", "api-design", None, &[]),
             task("publish", "backend-coordinator", "api-design", Some("contract-publish"), &["design"]),
+            task("review", "frontend-coordinator", "api-design", Some("contract-review"), &["publish"]),
         ],
     });
     p.write("plan.json", &plan.to_string());
+    p.write("coord.toml", &config("[specialists.frontend-coordinator]\nexecutor = \"manual\"\n"));
     let agent = |name_type: &str| {
         format!("cat > /dev/null\nmkdir -p api\ncat > api/openapi.yaml <<'EOF'\n{}EOF\n", users_api(name_type))
     };
@@ -335,7 +337,12 @@ fn a_breaking_contract_change_waits_for_the_tech_leads_approval() {
     assert!(changes.contains("**BREAKING**") && changes.contains("name"), "{changes}");
 
     p.ok(&["escalation", "resolve", &open[0]["id"].to_string(), "--decision", "approve"]);
-    assert_eq!(p.status(&second)["state"], "done");
+    assert_eq!(state_of(&p, &second, "publish"), "done");
+    // The frontend's review gets the approved version with its classified changes attached.
+    let show = p.ok(&["task", "show", "review", "--run", &second]);
+    assert!(show.contains("- Delivered by publish (publish step): published users-api v2"), "{show}");
+    assert!(show.contains("contracts/users-api/v2.changes.md"), "{show}");
+    assert!(show.contains("users-api v2: BREAKING") && show.contains("name"), "{show}");
 }
 
 #[test]
