@@ -7,9 +7,10 @@
 mod batch;
 mod escalations;
 mod transitions;
+mod workers;
 
-use crate::types::{Claim, Event, Finish, NewRun, RunRecord, TaskRecord};
-use crate::{Result, Store, StoreError};
+use crate::types::{Claim, Event, Finish, LeaseRecord, NewRun, RunRecord, TaskRecord, WorkerInfo, WorkerRecord};
+use crate::{ReadySignal, Result, Store, StoreError};
 use sqlx::migrate::{Migration, MigrationType, Migrator};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::{Row, SqlSafeStr, Sqlite, SqlitePool, Transaction};
@@ -20,9 +21,10 @@ use transitions::event;
 /// `PRAGMA application_id` of coord databases ("CORD"): tells our files from foreign ones.
 const APPLICATION_ID: i64 = 0x434F_5244;
 
-const MIGRATIONS: [(i64, &str, &str); 2] = [
+const MIGRATIONS: [(i64, &str, &str); 3] = [
     (1, "runs", include_str!("../../migrations/sqlite/0001_runs.sql")),
     (2, "feedback", include_str!("../../migrations/sqlite/0002_feedback.sql")),
+    (3, "workers", include_str!("../../migrations/sqlite/0003_workers.sql")),
 ];
 
 /// The SQLite store.
@@ -221,7 +223,7 @@ impl Store for SqliteStore {
     ) -> Result<Vec<Claim>> {
         let only = specialists.map(|s| serde_json::Value::from(s.to_vec()).to_string());
         let mut tx = self.write().await?;
-        let claims = batch::claim(&mut tx, run_id, owner, limit, lease_ms, now, only).await?;
+        let claims = batch::claim(&mut tx, Some(run_id), owner, limit, lease_ms, now, only).await?;
         tx.commit().await?;
         Ok(claims)
     }
@@ -493,5 +495,41 @@ impl Store for SqliteStore {
                 })
             })
             .collect()
+    }
+
+    async fn claim_any(
+        &self,
+        owner: &str,
+        limit: usize,
+        lease_ms: i64,
+        now: i64,
+        specialists: Option<&[String]>,
+    ) -> Result<Vec<Claim>> {
+        let only = specialists.map(|s| serde_json::Value::from(s.to_vec()).to_string());
+        let mut tx = self.write().await?;
+        let claims = batch::claim(&mut tx, None, owner, limit, lease_ms, now, only).await?;
+        tx.commit().await?;
+        Ok(claims)
+    }
+
+    async fn worker_beat(&self, worker: &WorkerInfo, now: i64) -> Result<()> {
+        self.worker_beat_impl(worker, now).await
+    }
+
+    async fn remove_worker(&self, id: &str) -> Result<()> {
+        self.remove_worker_impl(id).await
+    }
+
+    async fn workers(&self) -> Result<Vec<WorkerRecord>> {
+        self.workers_impl().await
+    }
+
+    async fn leases(&self) -> Result<Vec<LeaseRecord>> {
+        self.leases_impl().await
+    }
+
+    async fn ready_signal(&self) -> Result<ReadySignal> {
+        // One file on one machine: there is nobody to notify across processes; workers poll.
+        Ok(ReadySignal::polling())
     }
 }
