@@ -1,9 +1,11 @@
 //! Runs plans. Owns the scheduler ([`scheduler`]: dispatch of ready tasks under a concurrency
 //! limit, critical path first, leases with heartbeats, group commit of results, cancellation
-//! and timeouts), the escalation protocol ([`escalation`]: the spec's four levels as an
-//! explicit policy), the executors ([`executor`]), the run configuration read from
+//! and timeouts), workers that serve every run of a shared store ([`worker`]), one attempt as
+//! both run it (`attempt`), the escalation protocol ([`escalation`]: the spec's four levels as
+//! an explicit policy), the executors ([`executor`]), the run configuration read from
 //! `coord.toml` ([`config`]), and the metrics computed from the event log ([`metrics`]).
 
+mod attempt;
 pub mod config;
 pub mod escalation;
 pub mod executor;
@@ -12,11 +14,14 @@ pub mod judge;
 pub mod metrics;
 pub mod notify;
 pub mod scheduler;
+mod watch;
+pub mod worker;
 
 pub use config::{Config, ConfigError, ExecutorKind, SpecialistConfig};
 pub use escalation::{Failure, Policy, Step};
 pub use executor::{Executor, FailureCategory, Job, Outcome};
 pub use scheduler::{Progress, RunReport, Runtime};
+pub use worker::{WorkerLog, WorkerOptions, WorkerReport};
 
 /// Milliseconds since the Unix epoch: the store's clock.
 pub fn now_ms() -> i64 {

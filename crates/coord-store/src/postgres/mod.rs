@@ -53,6 +53,37 @@ macro_rules! retrying {
 
 const MIGRATIONS: [(i64, &str, &str); 1] = [(1, "runs", include_str!("../../migrations/postgres/0001_runs.sql"))];
 
+/// The first key of the advisory lock that serializes opening (checks and migrations) per
+/// schema.
+const MIGRATION_LOCK_CLASS: i32 = 0x434F_5245;
+
+/// Refuses a schema of another application, then applies pending migrations.
+async fn check_and_migrate(conn: &mut sqlx::PgConnection, schema: &str, shown: &str) -> Result<()> {
+    let not_ours = |reason: &str| StoreError::NotOurs { path: format!("schema `{schema}` of {shown}"), reason: reason.into() };
+    let (tables, ours): (i64, bool) = sqlx::query_as(
+        "SELECT count(*), coalesce(bool_or(table_name = 'coord_meta'), false)
+         FROM information_schema.tables WHERE table_schema = current_schema()",
+    )
+    .fetch_one(&mut *conn)
+    .await?;
+    if tables > 0 && !ours {
+        return Err(not_ours("it holds another application's tables"));
+    }
+    if ours {
+        let app: Option<String> =
+            sqlx::query_scalar("SELECT value FROM coord_meta WHERE key = 'application'").fetch_optional(&mut *conn).await?;
+        if app.as_deref() != Some("coord") {
+            return Err(not_ours("its coord_meta table does not name coord"));
+        }
+    }
+    let migrations = MIGRATIONS
+        .iter()
+        .map(|(v, d, sql)| Migration::new(*v, (*d).into(), MigrationType::Simple, sql.into_sql_str(), false))
+        .collect();
+    Migrator::with_migrations(migrations).run(&mut *conn).await?;
+    Ok(())
+}
+
 /// How often a transaction PostgreSQL aborted to break a deadlock is tried again.
 const RETRIES: usize = 8;
 
@@ -99,7 +130,7 @@ impl PgStore {
         let connect_error = |e: sqlx::Error| StoreError::Connect { url: shown.clone(), reason: e.to_string() };
         let pool = PgPoolOptions::new()
             .max_connections(8)
-            .acquire_timeout(Duration::from_secs(10))
+            .acquire_timeout(Duration::from_secs(5))
             // A transaction left idle (its future dropped mid-way) would keep its row locks until
             // the connection is reused; the server ends such sessions after a minute.
             .connect_with(
@@ -115,30 +146,23 @@ impl PgStore {
                 reason: "its search_path names no existing schema (create it first: CREATE SCHEMA name)".into(),
             });
         };
-        let not_ours = |reason: &str| StoreError::NotOurs { path: format!("schema `{schema}` of {shown}"), reason: reason.into() };
-        let (tables, ours): (i64, bool) = sqlx::query_as(
-            "SELECT count(*),
-                    coalesce(bool_or(table_name = 'coord_meta'), false)
-             FROM information_schema.tables WHERE table_schema = current_schema()",
-        )
-        .fetch_one(&pool)
-        .await
-        .map_err(connect_error)?;
-        if tables > 0 && !ours {
-            return Err(not_ours("it holds another application's tables"));
-        }
-        if ours {
-            let app: Option<String> =
-                sqlx::query_scalar("SELECT value FROM coord_meta WHERE key = 'application'").fetch_optional(&pool).await?;
-            if app.as_deref() != Some("coord") {
-                return Err(not_ours("its coord_meta table does not name coord"));
-            }
-        }
-        let migrations = MIGRATIONS
-            .iter()
-            .map(|(v, d, sql)| Migration::new(*v, (*d).into(), MigrationType::Simple, sql.into_sql_str(), false))
-            .collect();
-        Migrator::with_migrations(migrations).run(&pool).await?;
+        // Processes starting together (several workers, a coordinator) check and migrate one
+        // at a time: concurrent `CREATE TABLE IF NOT EXISTS` races in PostgreSQL, and a
+        // half-made schema must not look like a foreign one.
+        let mut conn = pool.acquire().await.map_err(connect_error)?;
+        sqlx::query("SELECT pg_advisory_lock($1, hashtext(current_schema()))")
+            .bind(MIGRATION_LOCK_CLASS)
+            .execute(&mut *conn)
+            .await
+            .map_err(connect_error)?;
+        let checked = check_and_migrate(&mut conn, &schema, &shown).await;
+        let unlocked = sqlx::query("SELECT pg_advisory_unlock($1, hashtext(current_schema()))")
+            .bind(MIGRATION_LOCK_CLASS)
+            .execute(&mut *conn)
+            .await;
+        checked?;
+        unlocked?;
+        drop(conn);
         let channel = format!("coord_ready_{:016x}", fnv(&schema));
         Ok(PgStore { pool, channel, shown })
     }
