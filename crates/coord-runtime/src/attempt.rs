@@ -86,6 +86,40 @@ impl Pending {
         self.results.is_empty() && self.usage.is_empty() && self.notices.is_empty()
     }
 
+    /// Writes everything and claims up to `limit` ready tasks of any run in the same
+    /// transaction (a worker's tick); returns the refused results and the claims.
+    pub(crate) async fn flush_and_claim<S: Store>(
+        &mut self,
+        store: &S,
+        config: &Config,
+        owner: &str,
+        limit: usize,
+        lease_ms: i64,
+        specialists: &[String],
+    ) -> Result<(Vec<(Claim, StoreError)>, Vec<Claim>), StoreError> {
+        self.record_usage(store).await?;
+        let (outcomes, claims) =
+            store.finish_and_claim(&self.results, None, owner, limit, lease_ms, now_ms(), Some(specialists)).await?;
+        let mut refused = Vec::new();
+        for ((claim, _), outcome) in std::mem::take(&mut self.results).into_iter().zip(outcomes) {
+            if let Err(e) = outcome {
+                refused.push((claim, e));
+            }
+        }
+        for n in std::mem::take(&mut self.notices) {
+            crate::notify::notify(&config.escalation, &n).await;
+        }
+        Ok((refused, claims))
+    }
+
+    async fn record_usage<S: Store>(&mut self, store: &S) -> Result<(), StoreError> {
+        while let Some((claim, usage)) = self.usage.first() {
+            store.record_event(&claim.run_id, Some(&claim.task_id), "llm_usage", usage.clone(), now_ms()).await?;
+            self.usage.remove(0);
+        }
+        Ok(())
+    }
+
     /// Writes everything; returns the results the store refused (their leases were lost: a
     /// stale worker's late result), with why.
     pub(crate) async fn flush<S: Store>(
@@ -93,10 +127,7 @@ impl Pending {
         store: &S,
         config: &Config,
     ) -> Result<Vec<(Claim, StoreError)>, StoreError> {
-        while let Some((claim, usage)) = self.usage.first() {
-            store.record_event(&claim.run_id, Some(&claim.task_id), "llm_usage", usage.clone(), now_ms()).await?;
-            self.usage.remove(0);
-        }
+        self.record_usage(store).await?;
         let mut refused = Vec::new();
         if !self.results.is_empty() {
             let outcomes = store.finish_many(&self.results, now_ms()).await?;

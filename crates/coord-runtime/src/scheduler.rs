@@ -31,6 +31,9 @@ pub enum RuntimeError {
     /// The stored plan could not be read.
     #[error("the run's stored plan is unreadable: {0}")]
     Plan(String),
+    /// The configuration gives this process nothing to do.
+    #[error("{0}")]
+    NothingToDo(String),
 }
 
 /// What the scheduler reports while it works.

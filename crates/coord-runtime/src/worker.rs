@@ -45,7 +45,7 @@ impl Default for WorkerOptions {
 }
 
 /// What a worker did, when it stops.
-#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct WorkerReport {
     /// Its lease owner name.
     pub worker: String,
@@ -57,6 +57,10 @@ pub struct WorkerReport {
     pub refused: u64,
     /// Tasks released to `ready` when it stopped.
     pub released: usize,
+    /// Ticks: transactions that recorded results or claimed tasks (one each).
+    pub ticks: u64,
+    /// Mean duration of a tick's transaction, milliseconds.
+    pub tick_ms: f64,
 }
 
 /// Where a worker's notes go (troubles and what it does about them); the CLI prints them.
@@ -87,7 +91,7 @@ impl<S: Store + Clone + 'static> Runtime<S> {
         let concurrency = options.concurrency.max(1);
         let automatic = self.automatic_specialists();
         if automatic.is_empty() {
-            return Err(RuntimeError::Plan(
+            return Err(RuntimeError::NothingToDo(
                 "no specialist has an executor in coord.toml ([specialists.NAME] executor = \"command\"): this worker would claim nothing".into(),
             ));
         }
@@ -123,6 +127,7 @@ impl<S: Store + Clone + 'static> Runtime<S> {
         let mut last_upkeep = Instant::now() - Duration::from_secs(10);
         let mut last_recover = Instant::now();
         let mut deadline: Option<Instant> = None;
+        let mut tick_time = Duration::ZERO;
         loop {
             if *stop.borrow() && deadline.is_none() {
                 deadline = Some(Instant::now() + options.grace);
@@ -171,10 +176,26 @@ impl<S: Store + Clone + 'static> Runtime<S> {
             if let Some(t) = signal.take_trouble() {
                 log.note(&t);
             }
-            let free = concurrency.saturating_sub(running.len());
-            if deadline.is_none() && free > 0 && !troubled {
-                match self.store.claim_any(&self.owner, free, lease_ms, now_ms(), Some(&automatic)).await {
-                    Ok(claims) => {
+            // One transaction per tick: the results of finished attempts and claims for the
+            // free slots (tasks those results freed included).
+            let free =
+                if deadline.is_none() && !troubled { concurrency.saturating_sub(running.len()) } else { 0 };
+            let mut drained = true;
+            if !pending.is_empty() || free > 0 {
+                let count = pending.results();
+                let timer = Instant::now();
+                match pending.flush_and_claim(&self.store, &self.config, &self.owner, free, lease_ms, &automatic).await {
+                    Ok((refused, claims)) => {
+                        if count > 0 || !claims.is_empty() {
+                            tick_time += timer.elapsed();
+                            report.ticks += 1;
+                        }
+                        report.recorded += (count - refused.len()) as u64;
+                        for (claim, why) in refused {
+                            report.refused += 1;
+                            log.note(&format!("result of {}/{} refused: {why}", claim.run_id, claim.task_id));
+                        }
+                        drained = claims.len() < free;
                         for claim in claims {
                             report.attempts += 1;
                             match self.prepare(&claim, &mut plans, &mut budgets, budgeted, &llm_specialists).await {
@@ -195,29 +216,46 @@ impl<S: Store + Clone + 'static> Runtime<S> {
                             }
                         }
                     }
-                    Err(e) => trouble(log, &mut troubled, &e),
+                    Err(e) => {
+                        trouble(log, &mut troubled, &e);
+                        tokio::select! {
+                            _ = tokio::time::sleep(Duration::from_millis(250)) => {}
+                            _ = stop.changed() => {}
+                        }
+                        continue;
+                    }
                 }
             }
-            let idle = deadline.is_none() && running.len() < concurrency;
-            let mut finished = Vec::new();
             if running.is_empty() {
-                if pending.is_empty() {
+                if pending.is_empty() && drained {
                     let wait = if troubled { options.poll.min(Duration::from_secs(1)) } else { options.poll };
                     tokio::select! {
                         _ = signal.wait(wait) => {}
                         _ = stop.changed() => {}
                     }
-                    continue;
                 }
-            } else {
-                tokio::select! {
-                    joined = running.join_next() => finished.extend(joined),
-                    _ = signal.wait(options.poll), if idle && !troubled => {}
-                    _ = stop.changed() => {}
-                    _ = tokio::time::sleep(Duration::from_secs(1)) => {}
-                }
+                continue;
+            }
+            let idle = deadline.is_none() && running.len() < concurrency && drained && !troubled;
+            let mut finished = Vec::new();
+            tokio::select! {
+                joined = running.join_next() => finished.extend(joined),
+                _ = signal.wait(options.poll), if idle => {}
+                _ = stop.changed() => {}
+                _ = tokio::time::sleep(Duration::from_secs(1)) => {}
+            }
+            // The rest of a burst: attempts that end within a millisecond of each other share
+            // the next commit.
+            loop {
                 while let Some(joined) = running.try_join_next() {
                     finished.push(joined);
+                }
+                if finished.is_empty() || running.is_empty() {
+                    break;
+                }
+                match tokio::time::timeout(Duration::from_millis(1), running.join_next()).await {
+                    Ok(Some(joined)) => finished.push(joined),
+                    _ => break,
                 }
             }
             for joined in finished {
@@ -233,22 +271,6 @@ impl<S: Store + Clone + 'static> Runtime<S> {
                     ));
                 }
                 pending.add(attempted, progress);
-            }
-            if !pending.is_empty() {
-                let count = pending.results();
-                match pending.flush(&self.store, &self.config).await {
-                    Ok(refused) => {
-                        report.recorded += (count - refused.len()) as u64;
-                        for (claim, why) in refused {
-                            report.refused += 1;
-                            log.note(&format!("result of {}/{} refused: {why}", claim.run_id, claim.task_id));
-                        }
-                    }
-                    Err(e) => {
-                        trouble(log, &mut troubled, &e);
-                        tokio::time::sleep(Duration::from_millis(250)).await;
-                    }
-                }
             }
         }
         if !running.is_empty() {
@@ -269,6 +291,9 @@ impl<S: Store + Clone + 'static> Runtime<S> {
         }
         if let Err(e) = self.store.remove_worker(&self.owner).await {
             log.note(&format!("cannot remove the registration ({e}); it ages out"));
+        }
+        if report.ticks > 0 {
+            report.tick_ms = tick_time.as_secs_f64() * 1000.0 / report.ticks as f64;
         }
         Ok(report)
     }

@@ -70,7 +70,15 @@ impl Store for AnyStore {
         delegate!(self, tasks(run_id))
     }
 
-    async fn claim(&self, run_id: &str, owner: &str, limit: usize, lease_ms: i64, now: i64, specialists: Option<&[String]>) -> Result<Vec<Claim>> {
+    async fn claim(
+        &self,
+        run_id: &str,
+        owner: &str,
+        limit: usize,
+        lease_ms: i64,
+        now: i64,
+        specialists: Option<&[String]>,
+    ) -> Result<Vec<Claim>> {
         delegate!(self, claim(run_id, owner, limit, lease_ms, now, specialists))
     }
 
@@ -82,7 +90,14 @@ impl Store for AnyStore {
         delegate!(self, record_gates(claim, results, now))
     }
 
-    async fn record_event(&self, run_id: &str, task_id: Option<&str>, kind: &str, data: serde_json::Value, now: i64) -> Result<()> {
+    async fn record_event(
+        &self,
+        run_id: &str,
+        task_id: Option<&str>,
+        kind: &str,
+        data: serde_json::Value,
+        now: i64,
+    ) -> Result<()> {
         delegate!(self, record_event(run_id, task_id, kind, data, now))
     }
 
@@ -150,7 +165,14 @@ impl Store for AnyStore {
         delegate!(self, events(run_id, after, limit))
     }
 
-    async fn claim_any(&self, owner: &str, limit: usize, lease_ms: i64, now: i64, specialists: Option<&[String]>) -> Result<Vec<Claim>> {
+    async fn claim_any(
+        &self,
+        owner: &str,
+        limit: usize,
+        lease_ms: i64,
+        now: i64,
+        specialists: Option<&[String]>,
+    ) -> Result<Vec<Claim>> {
         delegate!(self, claim_any(owner, limit, lease_ms, now, specialists))
     }
 
@@ -168,6 +190,19 @@ impl Store for AnyStore {
 
     async fn leases(&self) -> Result<Vec<LeaseRecord>> {
         delegate!(self, leases())
+    }
+
+    async fn finish_and_claim(
+        &self,
+        results: &[(Claim, Finish)],
+        run: Option<&str>,
+        owner: &str,
+        limit: usize,
+        lease_ms: i64,
+        now: i64,
+        specialists: Option<&[String]>,
+    ) -> Result<(Vec<Result<()>>, Vec<Claim>)> {
+        delegate!(self, finish_and_claim(results, run, owner, limit, lease_ms, now, specialists))
     }
 
     async fn ready_signal(&self) -> Result<ReadySignal> {

@@ -228,6 +228,20 @@ pub trait Store: Send + Sync {
     fn workers(&self) -> impl Future<Output = Result<Vec<WorkerRecord>>> + Send;
     /// Every lease currently held, by owner then run and task.
     fn leases(&self) -> impl Future<Output = Result<Vec<LeaseRecord>>> + Send;
+    /// A worker's tick in one transaction: records the ends of attempts (as
+    /// [`Store::finish_many`], each fenced on its own) and claims up to `limit` ready tasks (of
+    /// `run`, or of any running run), so one commit serves both.
+    #[allow(clippy::too_many_arguments)]
+    fn finish_and_claim(
+        &self,
+        results: &[(Claim, Finish)],
+        run: Option<&str>,
+        owner: &str,
+        limit: usize,
+        lease_ms: i64,
+        now: i64,
+        specialists: Option<&[String]>,
+    ) -> impl Future<Output = Result<(Vec<Result<()>>, Vec<Claim>)>> + Send;
     /// A signal that wakes a waiting worker when tasks may have become ready: `LISTEN/NOTIFY`
     /// on PostgreSQL, nothing (the caller polls) on SQLite.
     fn ready_signal(&self) -> impl Future<Output = Result<ReadySignal>> + Send;

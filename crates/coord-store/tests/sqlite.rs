@@ -32,6 +32,7 @@ behaviour!(
     claims_can_be_limited_to_automatic_specialists,
     claims_across_runs_take_the_best_ranks_of_running_runs,
     workers_register_beat_and_leave,
+    a_tick_records_results_and_claims_what_they_freed,
 );
 
 #[tokio::test]
@@ -90,4 +91,3 @@ async fn foreign_and_corrupt_files_are_refused_with_a_clear_error() {
     let again = SqliteStore::open(&ours).await.unwrap();
     assert_eq!(again.runs().await.unwrap().len(), 1);
 }
-

@@ -318,3 +318,34 @@ fn sigterm_lets_short_attempts_finish_and_releases_long_ones() {
     let _ = watcher.kill();
     let _ = watcher.wait();
 }
+
+#[test]
+fn bad_worker_setups_get_one_clear_error_line() {
+    let p = Project::new();
+    let out = p.coord(&["worker", "--db", "postgres://coord:s3cret-pw@127.0.0.1:1/none"]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(err.contains("coord: error: cannot open the PostgreSQL store postgres://coord:***@127.0.0.1:1/none"), "{err}");
+    assert!(!err.contains("s3cret-pw"), "the password never reaches a message: {err}");
+    let schema = pg_schema("setup");
+    let out = p.coord(&["worker", "--db", &schema.url()]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(err.contains("no specialist has an executor in coord.toml"), "{err}");
+    p.write("coord.toml", "[specialists.nodejs-expert]\nexecutor = \"noop\"\n");
+    let out = p.coord(&["worker", "--db", &schema.url(), "--concurrency", "0"]);
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--concurrency must be at least 1"));
+}
+
+#[test]
+fn a_worker_on_an_sqlite_store_serves_a_watched_run() {
+    let p = project(&format!("sleep 0.05; {LEDGER}"), 5);
+    p.write("plan.json", &plan(12, 4));
+    let db = p.path().join("shared.db").display().to_string();
+    let mut w = Worker::start(&p, &db, &["--concurrency", "3"]);
+    let out = p.ok(&["run", "--plan", "plan.json", "--parallel", "0", "--db", &db, "--json"]);
+    assert!(out.contains("\"state\":\"done\""), "{out}");
+    assert!(w.stop(20));
+    assert!(w.log().contains("serves workers of this machine only"), "{}", w.log());
+    assert!(w.log().contains("12 results recorded"), "{}", w.log());
+}

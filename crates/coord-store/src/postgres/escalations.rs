@@ -72,17 +72,22 @@ pub(super) async fn claim_task(
     lease_ms: i64,
     now: i64,
 ) -> Result<Claim> {
-    let row =
-        sqlx::query("SELECT specialist, state, attempts, not_before FROM tasks WHERE run_id = $1 AND task_id = $2 FOR UPDATE")
-            .bind(run)
-            .bind(task)
-            .fetch_optional(w.conn())
-            .await?
-            .ok_or_else(|| StoreError::UnknownTask { run: run.to_string(), task: task.to_string() })?;
+    let row = sqlx::query(
+        "SELECT specialist, state, attempts, not_before FROM tasks WHERE run_id = $1 AND task_id = $2 FOR UPDATE",
+    )
+    .bind(run)
+    .bind(task)
+    .fetch_optional(w.conn())
+    .await?
+    .ok_or_else(|| StoreError::UnknownTask { run: run.to_string(), task: task.to_string() })?;
     let state: String = row.try_get("state")?;
     let not_before: i64 = row.try_get("not_before")?;
     if !(state == "ready" || (state == "retrying" && not_before <= now)) {
-        return Err(StoreError::WrongState { task: task.to_string(), state, what: "only a ready task can be claimed".into() });
+        return Err(StoreError::WrongState {
+            task: task.to_string(),
+            state,
+            what: "only a ready task can be claimed".into(),
+        });
     }
     let specialist: String = row.try_get("specialist")?;
     let attempt = row.try_get::<i64, _>("attempts")? + 1;
@@ -151,11 +156,13 @@ async fn cancel_tasks(w: &mut Writes, run: &str, now: i64) -> Result<u64> {
     .await?
     .rows_affected();
     sqlx::query("DELETE FROM leases WHERE run_id = $1").bind(run).execute(w.conn()).await?;
-    sqlx::query("UPDATE attempts SET finished_at = $1, outcome = 'cancelled' WHERE run_id = $2 AND finished_at IS NULL")
-        .bind(now)
-        .bind(run)
-        .execute(w.conn())
-        .await?;
+    sqlx::query(
+        "UPDATE attempts SET finished_at = $1, outcome = 'cancelled' WHERE run_id = $2 AND finished_at IS NULL",
+    )
+    .bind(now)
+    .bind(run)
+    .execute(w.conn())
+    .await?;
     sqlx::query("UPDATE runs SET state = 'cancelled', updated_at = $1 WHERE id = $2 AND state = 'running'")
         .bind(now)
         .bind(run)
@@ -166,10 +173,8 @@ async fn cancel_tasks(w: &mut Writes, run: &str, now: i64) -> Result<u64> {
 
 /// `coord cancel`.
 pub(super) async fn cancel_run(w: &mut Writes, run: &str, now: i64) -> Result<usize> {
-    let exists: bool = sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM runs WHERE id = $1)")
-        .bind(run)
-        .fetch_one(w.conn())
-        .await?;
+    let exists: bool =
+        sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM runs WHERE id = $1)").bind(run).fetch_one(w.conn()).await?;
     if !exists {
         return Err(StoreError::UnknownRun(run.to_string()));
     }

@@ -9,6 +9,7 @@
 //! `synchronous_commit = on`, a committed transition survives a crash of the server.
 
 mod batch;
+mod claims;
 mod escalations;
 mod reads;
 mod scratch;
@@ -59,7 +60,8 @@ const MIGRATION_LOCK_CLASS: i32 = 0x434F_5245;
 
 /// Refuses a schema of another application, then applies pending migrations.
 async fn check_and_migrate(conn: &mut sqlx::PgConnection, schema: &str, shown: &str) -> Result<()> {
-    let not_ours = |reason: &str| StoreError::NotOurs { path: format!("schema `{schema}` of {shown}"), reason: reason.into() };
+    let not_ours =
+        |reason: &str| StoreError::NotOurs { path: format!("schema `{schema}` of {shown}"), reason: reason.into() };
     let (tables, ours): (i64, bool) = sqlx::query_as(
         "SELECT count(*), coalesce(bool_or(table_name = 'coord_meta'), false)
          FROM information_schema.tables WHERE table_schema = current_schema()",
@@ -70,8 +72,9 @@ async fn check_and_migrate(conn: &mut sqlx::PgConnection, schema: &str, shown: &
         return Err(not_ours("it holds another application's tables"));
     }
     if ours {
-        let app: Option<String> =
-            sqlx::query_scalar("SELECT value FROM coord_meta WHERE key = 'application'").fetch_optional(&mut *conn).await?;
+        let app: Option<String> = sqlx::query_scalar("SELECT value FROM coord_meta WHERE key = 'application'")
+            .fetch_optional(&mut *conn)
+            .await?;
         if app.as_deref() != Some("coord") {
             return Err(not_ours("its coord_meta table does not name coord"));
         }
@@ -131,11 +134,20 @@ impl PgStore {
         let pool = PgPoolOptions::new()
             .max_connections(8)
             .acquire_timeout(Duration::from_secs(5))
+            // A ping before every use is a round trip per statement; only connections idle for
+            // a while are checked (a broken busy one fails its statement, which callers retry).
+            .test_before_acquire(false)
+            .before_acquire(|conn, meta| {
+                Box::pin(async move {
+                    if meta.idle_for > Duration::from_secs(2) {
+                        sqlx::Connection::ping(conn).await?;
+                    }
+                    Ok(true)
+                })
+            })
             // A transaction left idle (its future dropped mid-way) would keep its row locks until
             // the connection is reused; the server ends such sessions after a minute.
-            .connect_with(
-                options.application_name("coord").options([("idle_in_transaction_session_timeout", "60s")]),
-            )
+            .connect_with(options.application_name("coord").options([("idle_in_transaction_session_timeout", "60s")]))
             .await
             .map_err(connect_error)?;
         let schema: Option<String> =
@@ -238,14 +250,15 @@ impl Store for PgStore {
     }
 
     async fn heartbeat(&self, claim: &Claim, lease_ms: i64, now: i64) -> Result<()> {
-        let updated = sqlx::query("UPDATE leases SET expires_at = $1 WHERE run_id = $2 AND task_id = $3 AND token = $4")
-            .bind(now + lease_ms)
-            .bind(&claim.run_id)
-            .bind(&claim.task_id)
-            .bind(claim.token)
-            .execute(&self.pool)
-            .await?
-            .rows_affected();
+        let updated =
+            sqlx::query("UPDATE leases SET expires_at = $1 WHERE run_id = $2 AND task_id = $3 AND token = $4")
+                .bind(now + lease_ms)
+                .bind(&claim.run_id)
+                .bind(&claim.task_id)
+                .bind(claim.token)
+                .execute(&self.pool)
+                .await?
+                .rows_affected();
         if updated == 0 {
             return Err(StoreError::LeaseLost {
                 run: claim.run_id.clone(),
@@ -344,6 +357,27 @@ impl Store for PgStore {
         workers::leases(&self.pool).await
     }
 
+    async fn finish_and_claim(
+        &self,
+        results: &[(Claim, Finish)],
+        run: Option<&str>,
+        owner: &str,
+        limit: usize,
+        lease_ms: i64,
+        now: i64,
+        specialists: Option<&[String]>,
+    ) -> Result<(Vec<Result<()>>, Vec<Claim>)> {
+        if results.is_empty() {
+            return Ok((Vec::new(), self.claim_in(run, owner, limit, lease_ms, now, specialists).await?));
+        }
+        let ask = claims::Ask { run, owner, limit, lease_ms, now, only: specialists };
+        retrying!(self, |w| async {
+            let outcomes = finish_many_in(&mut w, results, now).await?;
+            let claims = if limit > 0 { claims::claim_in(&mut w, &ask).await? } else { Vec::new() };
+            Ok((outcomes, claims))
+        })
+    }
+
     async fn ready_signal(&self) -> Result<ReadySignal> {
         let mut listener = PgListener::connect_with(&self.pool).await?;
         // Reconnect at once when the connection drops, so the next notification is not missed
@@ -367,8 +401,15 @@ impl PgStore {
         if limit == 0 {
             return Ok(Vec::new());
         }
-        let only = specialists.map(<[String]>::to_vec);
-        retrying!(self, |w| batch::claim(&mut w, run, owner, limit, lease_ms, now, only.as_deref()))
+        let ask = claims::Ask { run, owner, limit, lease_ms, now, only: specialists };
+        let mut tries = 0;
+        loop {
+            let mut conn = self.pool.acquire().await?;
+            match claims::claim_alone(&mut conn, &ask).await {
+                Err(e) if is_retryable(&e) && tries < RETRIES => tries += 1,
+                other => return other,
+            }
+        }
     }
 }
 

@@ -19,8 +19,10 @@ impl ScratchSchema {
     /// Creates `coord_<prefix>_<pid>_<n>_<time>` in the database at `base_url`.
     pub async fn create(base_url: &str, prefix: &str) -> Result<ScratchSchema> {
         let n = NEXT.fetch_add(1, Ordering::Relaxed);
-        let clock = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_micros()).unwrap_or(0);
-        let prefix: String = prefix.chars().filter(|c| c.is_ascii_alphanumeric()).take(20).collect::<String>().to_lowercase();
+        let clock =
+            std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_micros()).unwrap_or(0);
+        let prefix: String =
+            prefix.chars().filter(|c| c.is_ascii_alphanumeric()).take(20).collect::<String>().to_lowercase();
         let name = format!("coord_{prefix}_{}_{n}_{:x}", std::process::id(), clock % 0xffff_ffff);
         let shown = super::redact_url(base_url);
         let admin = PgPoolOptions::new()
@@ -48,7 +50,9 @@ impl ScratchSchema {
     /// Drops the schema now (also done on drop).
     pub async fn drop_now(&self) -> Result<()> {
         let admin = PgPoolOptions::new().max_connections(1).connect(&self.base).await?;
-        sqlx::raw_sql(sqlx::AssertSqlSafe(format!("DROP SCHEMA IF EXISTS {} CASCADE", self.name))).execute(&admin).await?;
+        sqlx::raw_sql(sqlx::AssertSqlSafe(format!("DROP SCHEMA IF EXISTS {} CASCADE", self.name)))
+            .execute(&admin)
+            .await?;
         admin.close().await;
         Ok(())
     }

@@ -1,9 +1,9 @@
 //! Task transitions inside one PostgreSQL transaction: gating, gate reports, the end of an
-//! attempt (done, retry, escalate, fail), blocking of dependents, settling the run's state, and
-//! the events that announce each (buffered in [`Writes`], inserted at commit).
+//! attempt (done, retry, escalate, fail), blocking of dependents, and the events that announce
+//! each (buffered in [`Writes`], inserted at commit, where the run's state is also settled).
 
 use super::writes::Writes;
-use crate::types::{Claim, Finish, RunState};
+use crate::types::{Claim, Finish};
 use crate::{Result, StoreError};
 
 fn lease_lost(claim: &Claim) -> StoreError {
@@ -22,12 +22,14 @@ pub(super) async fn start_gating(w: &mut Writes, claim: &Claim, now: i64) -> Res
     if !held {
         return Err(lease_lost(claim));
     }
-    sqlx::query("UPDATE tasks SET state = 'gating', updated_at = $1 WHERE run_id = $2 AND task_id = $3 AND state = 'running'")
-        .bind(now)
-        .bind(&claim.run_id)
-        .bind(&claim.task_id)
-        .execute(w.conn())
-        .await?;
+    sqlx::query(
+        "UPDATE tasks SET state = 'gating', updated_at = $1 WHERE run_id = $2 AND task_id = $3 AND state = 'running'",
+    )
+    .bind(now)
+    .bind(&claim.run_id)
+    .bind(&claim.task_id)
+    .execute(w.conn())
+    .await?;
     w.event(&claim.run_id, Some(&claim.task_id), "task_gating", serde_json::json!({ "attempt": claim.attempt }), now);
     Ok(())
 }
@@ -88,45 +90,14 @@ pub(super) async fn block_dependents(w: &mut Writes, run: &str, task: &str, now:
     Ok(())
 }
 
-/// Settles the run's state: done when every task is done, failed when nothing can move any
-/// more. Called by [`Writes::commit`] under the run's lock.
-pub(super) async fn settle_run(w: &mut Writes, run: &str, now: i64) -> Result<()> {
-    // Both probes use the (run_id, state, rank) index: no scan of the run's tasks.
-    let (open, moving): (bool, bool) = sqlx::query_as(
-        "SELECT EXISTS (SELECT 1 FROM tasks WHERE run_id = $1 AND state IN
-                    ('pending', 'ready', 'running', 'gating', 'retrying', 'escalated', 'failed', 'blocked', 'cancelled')),
-                EXISTS (SELECT 1 FROM tasks WHERE run_id = $1 AND state IN
-                    ('pending', 'ready', 'running', 'gating', 'retrying', 'escalated'))",
-    )
-    .bind(run)
-    .fetch_one(w.conn())
-    .await?;
-    let state = if !open {
-        RunState::Done
-    } else if !moving {
-        RunState::Failed
-    } else {
-        return Ok(());
-    };
-    let changed = sqlx::query("UPDATE runs SET state = $1, updated_at = $2 WHERE id = $3 AND state = 'running'")
-        .bind(state.as_str())
-        .bind(now)
-        .bind(run)
-        .execute(w.conn())
-        .await?
-        .rows_affected();
-    if changed > 0 {
-        w.event(run, None, &format!("run_{}", state.as_str()), serde_json::json!({}), now);
-    }
-    Ok(())
-}
-
 /// Applies the end of an attempt, fenced by the lease token. The caller settles the run.
 pub(super) async fn apply_finish(w: &mut Writes, claim: &Claim, finish: &Finish, now: i64) -> Result<()> {
     let (run, task) = (claim.run_id.as_str(), claim.task_id.as_str());
     let (outcome, detail) = match finish {
         Finish::Done { detail } => ("succeeded", detail.as_str()),
-        Finish::Retry { error, .. } | Finish::Escalate { error, .. } | Finish::Fail { error } => ("failed", error.as_str()),
+        Finish::Retry { error, .. } | Finish::Escalate { error, .. } | Finish::Fail { error } => {
+            ("failed", error.as_str())
+        }
     };
     // Fencing and closing the attempt in one statement.
     let held: bool = sqlx::query_scalar(

@@ -16,7 +16,7 @@ use crate::{Result, StoreError};
 use sqlx::{PgConnection, Postgres, Transaction};
 
 /// The first key of coord's advisory locks ("CORD"); the second is the hash of the run id.
-const LOCK_CLASS: i32 = 0x434F_5244;
+pub(super) const LOCK_CLASS: i32 = 0x434F_5244;
 
 /// A write transaction with its buffered events.
 pub(super) struct Writes {
@@ -95,40 +95,63 @@ impl Writes {
         let mut locked: Vec<&String> = self.runs.iter().chain(self.settle.iter()).collect();
         locked.sort_unstable();
         locked.dedup();
-        if !locked.is_empty() {
+        if !locked.is_empty() || self.wake {
+            // The locks (sorted by key) and the notification in one round trip; notifications
+            // are delivered at commit, so their place in the transaction does not matter.
             let locked: Vec<String> = locked.into_iter().cloned().collect();
             sqlx::query(
-                "SELECT pg_advisory_xact_lock($1, h)
-                 FROM (SELECT DISTINCT hashtext(r) AS h FROM unnest($2::text[]) AS r) AS s ORDER BY h",
+                "SELECT (SELECT count(*) FROM (
+                             SELECT pg_advisory_xact_lock($1, h)
+                             FROM (SELECT DISTINCT hashtext(r) AS h FROM unnest($2::text[]) AS r) AS s ORDER BY h
+                         ) AS l),
+                        CASE WHEN $3 THEN pg_notify($4, '') END",
             )
             .bind(LOCK_CLASS)
             .bind(&locked)
+            .bind(self.wake)
+            .bind(channel)
             .execute(&mut *self.tx)
             .await?;
         }
-        let settle = std::mem::take(&mut self.settle);
-        let at = self.settle_at;
-        for run in &settle {
-            super::transitions::settle_run(self, run, at).await?;
+        if self.runs.is_empty() && self.settle.is_empty() {
+            return Ok(());
         }
-        if !self.runs.is_empty() {
-            sqlx::query(
-                "INSERT INTO events (run_id, task_id, at, kind, data)
-                 SELECT r, t, a, k, d
+        // Settling and the events in one statement, after the locks: its snapshot sees every
+        // transaction that held them before. A run that settles logs `run_done` or
+        // `run_failed` after the transaction's other events.
+        sqlx::query(
+            "WITH settled AS (
+                 SELECT r AS run_id,
+                        CASE WHEN NOT EXISTS (SELECT 1 FROM tasks WHERE run_id = r AND state IN
+                                 ('pending', 'ready', 'running', 'gating', 'retrying', 'escalated', 'failed', 'blocked', 'cancelled'))
+                             THEN 'done'
+                             WHEN NOT EXISTS (SELECT 1 FROM tasks WHERE run_id = r AND state IN
+                                 ('pending', 'ready', 'running', 'gating', 'retrying', 'escalated'))
+                             THEN 'failed' END AS state
+                 FROM unnest($6::text[]) AS r
+             ),
+             changed AS (
+                 UPDATE runs SET state = s.state, updated_at = $7 FROM settled s
+                 WHERE runs.id = s.run_id AND runs.state = 'running' AND s.state IS NOT NULL
+                 RETURNING runs.id, runs.state
+             )
+             INSERT INTO events (run_id, task_id, at, kind, data)
+             SELECT r, t, a, k, d FROM (
+                 SELECT r, t, a, k, d, n
                  FROM unnest($1::text[], $2::text[], $3::int8[], $4::text[], $5::text[]) WITH ORDINALITY AS e(r, t, a, k, d, n)
-                 ORDER BY n",
-            )
-            .bind(&self.runs)
-            .bind(&self.tasks)
-            .bind(&self.at)
-            .bind(&self.kinds)
-            .bind(&self.data)
-            .execute(&mut *self.tx)
-            .await?;
-        }
-        if self.wake {
-            sqlx::query("SELECT pg_notify($1, '')").bind(channel).execute(&mut *self.tx).await?;
-        }
+                 UNION ALL
+                 SELECT id, NULL, $7, 'run_' || state, '{}', 9223372036854775807 FROM changed
+             ) AS logged ORDER BY n",
+        )
+        .bind(&self.runs)
+        .bind(&self.tasks)
+        .bind(&self.at)
+        .bind(&self.kinds)
+        .bind(&self.data)
+        .bind(&self.settle)
+        .bind(self.settle_at)
+        .execute(&mut *self.tx)
+        .await?;
         Ok(())
     }
 }

@@ -257,35 +257,9 @@ impl Store for SqliteStore {
 
     async fn finish_many(&self, results: &[(Claim, Finish)], now: i64) -> Result<Vec<Result<()>>> {
         let mut tx = self.write().await?;
-        let mut out: Vec<Option<Result<()>>> = (0..results.len()).map(|_| None).collect();
-        // Successes, the common case, go through the set-based path together.
-        let mut done_at = Vec::new();
-        let mut done = Vec::new();
-        for (i, (claim, finish)) in results.iter().enumerate() {
-            if let Finish::Done { detail } = finish {
-                done_at.push(i);
-                done.push((claim, detail.as_str()));
-            }
-        }
-        if !done.is_empty() {
-            for (i, r) in done_at.into_iter().zip(batch::finish_done(&mut tx, &done, now).await?) {
-                out[i] = Some(r);
-            }
-        }
-        for (i, (claim, finish)) in results.iter().enumerate() {
-            if out[i].is_none() {
-                // A refused result (lease lost) changes nothing and does not abort the batch.
-                out[i] = Some(transitions::apply_finish(&mut tx, claim, finish, now).await);
-            }
-        }
-        let mut runs: Vec<&str> = results.iter().map(|(c, _)| c.run_id.as_str()).collect();
-        runs.sort_unstable();
-        runs.dedup();
-        for run in runs {
-            transitions::settle_run(&mut tx, run, now).await?;
-        }
+        let out = finish_many_in(&mut tx, results, now).await?;
         tx.commit().await?;
-        Ok(out.into_iter().map(|r| r.unwrap_or(Ok(()))).collect())
+        Ok(out)
     }
 
     async fn expire_leases(&self, now: i64) -> Result<Vec<(String, String)>> {
@@ -528,8 +502,65 @@ impl Store for SqliteStore {
         self.leases_impl().await
     }
 
+    async fn finish_and_claim(
+        &self,
+        results: &[(Claim, Finish)],
+        run: Option<&str>,
+        owner: &str,
+        limit: usize,
+        lease_ms: i64,
+        now: i64,
+        specialists: Option<&[String]>,
+    ) -> Result<(Vec<Result<()>>, Vec<Claim>)> {
+        let only = specialists.map(|s| serde_json::Value::from(s.to_vec()).to_string());
+        let mut tx = self.write().await?;
+        let outcomes = finish_many_in(&mut tx, results, now).await?;
+        let claims =
+            if limit > 0 { batch::claim(&mut tx, run, owner, limit, lease_ms, now, only).await? } else { Vec::new() };
+        tx.commit().await?;
+        Ok((outcomes, claims))
+    }
+
     async fn ready_signal(&self) -> Result<ReadySignal> {
         // One file on one machine: there is nobody to notify across processes; workers poll.
         Ok(ReadySignal::polling())
     }
+}
+
+/// Records the ends of many attempts inside a transaction (group commit): successes set-based,
+/// the rest one by one; a refused result (lease lost) is reported in its slot and the rest
+/// still apply. Settles each run touched.
+async fn finish_many_in(
+    tx: &mut Transaction<'static, Sqlite>,
+    results: &[(Claim, Finish)],
+    now: i64,
+) -> Result<Vec<Result<()>>> {
+    let mut out: Vec<Option<Result<()>>> = (0..results.len()).map(|_| None).collect();
+    // Successes, the common case, go through the set-based path together.
+    let mut done_at = Vec::new();
+    let mut done = Vec::new();
+    for (i, (claim, finish)) in results.iter().enumerate() {
+        if let Finish::Done { detail } = finish {
+            done_at.push(i);
+            done.push((claim, detail.as_str()));
+        }
+    }
+    if !done.is_empty() {
+        for (i, r) in done_at.into_iter().zip(batch::finish_done(tx, &done, now).await?) {
+            out[i] = Some(r);
+        }
+    }
+    for (i, (claim, finish)) in results.iter().enumerate() {
+        if out[i].is_none() {
+            // A refused result (lease lost) changes nothing and does not abort the batch.
+            out[i] = Some(transitions::apply_finish(tx, claim, finish, now).await);
+        }
+    }
+    let mut runs: Vec<&str> = results.iter().map(|(c, _)| c.run_id.as_str()).collect();
+    runs.sort_unstable();
+    runs.dedup();
+    for run in runs {
+        transitions::settle_run(tx, run, now).await?;
+    }
+    Ok(out.into_iter().map(|r| r.unwrap_or(Ok(()))).collect())
 }

@@ -136,19 +136,28 @@ pub async fn cancel_stops_everything_and_unknown_ids_are_errors<S: Store>(s: &S)
 /// tasks, one through `claim` and one through `claim_any`: every task is claimed exactly once.
 pub async fn two_stores_never_claim_the_same_task<S: Store + Clone + 'static>(s1: S, s2: S, n: usize) {
     let tasks = (0..n).map(|i| (format!("t{i}"), "nodejs-expert".to_string(), vec![], i as i64)).collect();
-    s1.create_run(&NewRun { id: "race".into(), objective: "o".into(), plan_json: "{}".into(), tasks }, 0).await.unwrap();
-    let race = |s: S, owner: &'static str, any: bool| async move {
-        let mut mine = Vec::new();
-        loop {
-            let got = if any {
-                s.claim_any(owner, 7, 60_000, 1, None).await.unwrap()
-            } else {
-                s.claim("race", owner, 5, 60_000, 1, None).await.unwrap()
-            };
-            if got.is_empty() {
-                return mine;
+    s1.create_run(&NewRun { id: "race".into(), objective: "o".into(), plan_json: "{}".into(), tasks }, 0)
+        .await
+        .unwrap();
+    let start = std::sync::Arc::new(tokio::sync::Barrier::new(2));
+    let race = |s: S, owner: &'static str, any: bool| {
+        let start = start.clone();
+        async move {
+            let mut mine = Vec::new();
+            start.wait().await;
+            loop {
+                // A pause between claims, so the two interleave whatever the scheduler does.
+                tokio::time::sleep(std::time::Duration::from_millis(1)).await;
+                let got = if any {
+                    s.claim_any(owner, 7, 60_000, 1, None).await.unwrap()
+                } else {
+                    s.claim("race", owner, 5, 60_000, 1, None).await.unwrap()
+                };
+                if got.is_empty() {
+                    return mine;
+                }
+                mine.extend(got.into_iter().map(|c| c.task_id));
             }
-            mine.extend(got.into_iter().map(|c| c.task_id));
         }
     };
     let (a, b) = tokio::join!(tokio::spawn(race(s1.clone(), "one", false)), tokio::spawn(race(s2, "two", true)));
@@ -326,4 +335,42 @@ pub async fn a_follower_misses_no_event_while_two_writers_commit<S: Store + Clon
     assert_eq!(seen, all, "the follower saw every event, once, in order");
     // run_created, n ready, n claimed, n done, run_done
     assert_eq!(all.len(), 3 * n + 2);
+}
+
+/// A worker's tick: results recorded and new tasks claimed in one transaction, including the
+/// tasks those results just made ready; a stale result is refused in its slot.
+pub async fn a_tick_records_results_and_claims_what_they_freed<S: Store>(s: &S) {
+    s.create_run(&diamond("r"), 0).await.unwrap();
+    let first = s.claim_any("w", 1, 1000, 1, None).await.unwrap();
+    assert_eq!(first[0].task_id, "a");
+    let (outcomes, claims) = s.finish_and_claim(&[], None, "w", 0, 1000, 2, None).await.unwrap();
+    assert!(outcomes.is_empty() && claims.is_empty(), "a limit of 0 claims nothing");
+    let mut stale = first[0].clone();
+    stale.token = 99;
+    let results = vec![(first[0].clone(), done()), (stale, done())];
+    let (outcomes, claims) = s.finish_and_claim(&results, None, "w", 10, 1000, 3, None).await.unwrap();
+    assert!(outcomes[0].is_ok());
+    assert!(matches!(outcomes[1], Err(StoreError::LeaseLost { token: 99, .. })));
+    let ids: Vec<&str> = claims.iter().map(|c| c.task_id.as_str()).collect();
+    assert_eq!(ids, vec!["b", "c", "e"], "b and c were freed by a's result in the same tick");
+    let (outcomes, claims) = s
+        .finish_and_claim(
+            &claims.into_iter().map(|c| (c, done())).collect::<Vec<_>>(),
+            Some("r"),
+            "w",
+            10,
+            1000,
+            4,
+            None,
+        )
+        .await
+        .unwrap();
+    assert!(outcomes.iter().all(Result::is_ok));
+    assert_eq!(claims.iter().map(|c| c.task_id.as_str()).collect::<Vec<_>>(), vec!["d"]);
+    let (_, none) = s.finish_and_claim(&[(claims[0].clone(), done())], None, "w", 10, 1000, 5, None).await.unwrap();
+    assert!(none.is_empty());
+    assert_eq!(s.run("r").await.unwrap().state, RunState::Done, "settled in the tick");
+    let kinds: Vec<String> = s.events("r", 0, 1000).await.unwrap().into_iter().map(|e| e.kind).collect();
+    assert_eq!(kinds.last().map(String::as_str), Some("run_done"));
+    assert_eq!(kinds.iter().filter(|k| *k == "task_claimed").count(), 5);
 }

@@ -94,8 +94,8 @@ pub fn worker(args: WorkerArgs) -> Result<ExitCode> {
             println!("{}", serde_json::json!({ "event": "stopped", "report": report }));
         } else {
             eprintln!(
-                "coord worker: {} stopped: {} attempts, {} results recorded, {} refused (lease lost), {} tasks released",
-                report.worker, report.attempts, report.recorded, report.refused, report.released
+                "coord worker: {} stopped: {} attempts, {} results recorded, {} refused (lease lost), {} tasks released; {} transactions of {:.1} ms mean",
+                report.worker, report.attempts, report.recorded, report.refused, report.released, report.ticks, report.tick_ms
             );
         }
         Ok(ExitCode::SUCCESS)
