@@ -474,4 +474,3 @@ impl<S: Store + Clone + 'static> Runtime<S> {
         })
     }
 }
-

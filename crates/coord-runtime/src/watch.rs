@@ -65,7 +65,8 @@ impl<S: Store + Clone + 'static> Runtime<S> {
         progress: &dyn Progress,
     ) -> Result<Look, StoreError> {
         let tasks = self.store.tasks(run_id).await?;
-        let specialist: HashMap<&str, &str> = tasks.iter().map(|t| (t.task_id.as_str(), t.specialist.as_str())).collect();
+        let specialist: HashMap<&str, &str> =
+            tasks.iter().map(|t| (t.task_id.as_str(), t.specialist.as_str())).collect();
         loop {
             let events = self.store.events(run_id, *after, 1000).await?;
             for e in &events {
@@ -83,9 +84,9 @@ impl<S: Store + Clone + 'static> Runtime<S> {
         if self.store.run(run_id).await?.state != RunState::Running {
             return Ok(Look::Over);
         }
-        let movable = tasks
-            .iter()
-            .any(|t| matches!(t.state, TaskState::Ready | TaskState::Retrying | TaskState::Running | TaskState::Gating));
+        let movable = tasks.iter().any(|t| {
+            matches!(t.state, TaskState::Ready | TaskState::Retrying | TaskState::Running | TaskState::Gating)
+        });
         if !movable {
             return Ok(Look::Over);
         }

@@ -97,8 +97,8 @@ impl<S: Store + Clone + 'static> Runtime<S> {
         }
         let llm_specialists: Vec<String> =
             automatic.iter().filter(|n| self.config.specialist(n).executor == ExecutorKind::Llm).cloned().collect();
-        let budgeted =
-            !llm_specialists.is_empty() && (self.config.budget.run_tokens.is_some() || self.config.budget.run_cost_usd.is_some());
+        let budgeted = !llm_specialists.is_empty()
+            && (self.config.budget.run_tokens.is_some() || self.config.budget.run_cost_usd.is_some());
         let mut info = WorkerInfo {
             id: self.owner.clone(),
             host: hostname(),
@@ -178,13 +178,13 @@ impl<S: Store + Clone + 'static> Runtime<S> {
             }
             // One transaction per tick: the results of finished attempts and claims for the
             // free slots (tasks those results freed included).
-            let free =
-                if deadline.is_none() && !troubled { concurrency.saturating_sub(running.len()) } else { 0 };
+            let free = if deadline.is_none() && !troubled { concurrency.saturating_sub(running.len()) } else { 0 };
             let mut drained = true;
             if !pending.is_empty() || free > 0 {
                 let count = pending.results();
                 let timer = Instant::now();
-                match pending.flush_and_claim(&self.store, &self.config, &self.owner, free, lease_ms, &automatic).await {
+                match pending.flush_and_claim(&self.store, &self.config, &self.owner, free, lease_ms, &automatic).await
+                {
                     Ok((refused, claims)) => {
                         if count > 0 || !claims.is_empty() {
                             tick_time += timer.elapsed();

@@ -85,7 +85,9 @@ fn coord_once(rt: &tokio::runtime::Runtime, base: &str, n: usize, workers: usize
                 .unwrap_or_else(|e| fail(format!("cannot start coord worker: {e}")))
         })
         .collect();
-    if !wait_until(Duration::from_secs(60), || rt.block_on(store.workers()).map(|w| w.len() == workers).unwrap_or(false)) {
+    if !wait_until(Duration::from_secs(60), || {
+        rt.block_on(store.workers()).map(|w| w.len() == workers).unwrap_or(false)
+    }) {
         fail("the coord workers did not register");
     }
     let mut plan = coord_core::Plan::new("bench");
@@ -134,7 +136,8 @@ fn install_peer(target: &Path) -> PathBuf {
         return dir;
     }
     std::fs::create_dir_all(&dir).unwrap_or_else(|e| fail(e));
-    std::fs::write(dir.join("package.json"), "{\"name\":\"coord-bench-peer\",\"private\":true}\n").unwrap_or_else(|e| fail(e));
+    std::fs::write(dir.join("package.json"), "{\"name\":\"coord-bench-peer\",\"private\":true}\n")
+        .unwrap_or_else(|e| fail(e));
     eprintln!("bench: installing {GRAPHILE_WORKER} from npm into {}", dir.display());
     let out = Command::new("npm")
         .args(["install", "--no-audit", "--no-fund", "--silent", GRAPHILE_WORKER])
@@ -171,7 +174,8 @@ fn peer_once(
     if !out.status.success() {
         fail(format!("graphile-worker migrations failed: {}", String::from_utf8_lossy(&out.stderr)));
     }
-    let outs: Vec<PathBuf> = (0..workers).map(|i| peer.join(format!("latency-{}-{i}.json", std::process::id()))).collect();
+    let outs: Vec<PathBuf> =
+        (0..workers).map(|i| peer.join(format!("latency-{}-{i}.json", std::process::id()))).collect();
     let mut children: Vec<Child> = outs
         .iter()
         .map(|o| {
@@ -240,7 +244,10 @@ fn main() {
     let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().unwrap_or_else(|e| fail(e));
     let target = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target");
     let peer = install_peer(&target);
-    println!("{n} no-op tasks, worker processes of concurrency {c}, PostgreSQL at {}", base.split('@').next_back().unwrap_or(&base));
+    println!(
+        "{n} no-op tasks, worker processes of concurrency {c}, PostgreSQL at {}",
+        base.split('@').next_back().unwrap_or(&base)
+    );
     let mut results = Vec::new();
     for workers in [1, 2, 4] {
         results.push(coord_once(&rt, &base, n, workers, c));
@@ -254,13 +261,6 @@ fn main() {
     println!("| system | worker processes | tasks/s | claim-to-start p50 | p99 |");
     println!("|---|---|---|---|---|");
     for m in &results {
-        println!(
-            "| {} | {} | {:.0} | {:.1} ms | {:.1} ms |",
-            m.system,
-            m.workers,
-            n as f64 / m.secs,
-            m.p50,
-            m.p99
-        );
+        println!("| {} | {} | {:.0} | {:.1} ms | {:.1} ms |", m.system, m.workers, n as f64 / m.secs, m.p50, m.p99);
     }
 }

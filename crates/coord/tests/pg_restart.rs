@@ -48,7 +48,11 @@ impl PrivatePg {
 
     fn start() -> PrivatePg {
         let bin = PathBuf::from(std::env::var("COORD_PG_BIN").unwrap_or_else(|_| "/usr/lib/postgresql/15/bin".into()));
-        assert!(bin.join("initdb").exists(), "PostgreSQL server binaries are needed in {} (set COORD_PG_BIN)", bin.display());
+        assert!(
+            bin.join("initdb").exists(),
+            "PostgreSQL server binaries are needed in {} (set COORD_PG_BIN)",
+            bin.display()
+        );
         let dir = tempfile::tempdir().unwrap();
         if is_root() {
             let out = Command::new("chown").args(["-R", "postgres:postgres"]).arg(dir.path()).output().unwrap();
@@ -143,7 +147,11 @@ fn postgresql_restarted_during_a_run_the_workers_reconnect_and_the_run_finishes(
         let attempts = block_on(store.attempts("restart", &t.task_id)).unwrap();
         let succeeded = attempts.iter().filter(|a| a.outcome.as_deref() == Some("succeeded")).count();
         assert_eq!(succeeded, 1, "{} done exactly once: {attempts:?}", t.task_id);
-        assert!(attempts.iter().all(|a| a.outcome.as_deref() == Some("succeeded") || a.outcome.as_deref() == Some("interrupted")));
+        assert!(
+            attempts
+                .iter()
+                .all(|a| a.outcome.as_deref() == Some("succeeded") || a.outcome.as_deref() == Some("interrupted"))
+        );
     }
     for w in &mut workers {
         assert!(w.stop(30), "{}", w.log());

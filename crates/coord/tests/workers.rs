@@ -38,8 +38,7 @@ fn project(script: &str, lease_secs: u64) -> Project {
 }
 
 /// Appends `KEY COUNT` to ledger.txt, COUNT being how often the key appears in the brief.
-const LEDGER: &str =
-    "echo \"$COORD_IDEMPOTENCY_KEY $(grep -c \"IDEMPOTENCY KEY: $COORD_IDEMPOTENCY_KEY\" \"$COORD_BRIEF_FILE\")\" >> ledger.txt";
+const LEDGER: &str = "echo \"$COORD_IDEMPOTENCY_KEY $(grep -c \"IDEMPOTENCY KEY: $COORD_IDEMPOTENCY_KEY\" \"$COORD_BRIEF_FILE\")\" >> ledger.txt";
 
 /// Starts `coord run --plan plan.json --parallel 0` (it watches) and returns it with the run id.
 /// Its output goes to run.out (a pipe nobody reads would fill up and stop it).
@@ -157,7 +156,10 @@ fn a_run_started_by_coord_run_is_spread_over_workers_started_by_hand() {
     assert!(by_owner.len() >= 2, "the work is spread over several workers: {by_owner:?}");
     assert_ledger(&p, &url, &run);
     let metrics = p.ok(&["metrics", &run, "--db", &url]);
-    assert!(metrics.contains("coord_queue_depth{run=") && metrics.contains("coord_claim_latency_seconds_count"), "{metrics}");
+    assert!(
+        metrics.contains("coord_queue_depth{run=") && metrics.contains("coord_claim_latency_seconds_count"),
+        "{metrics}"
+    );
     for w in &mut workers {
         assert!(w.stop(20), "a worker stops on SIGTERM");
         assert!(w.log().contains("stopped:"), "{}", w.log());
@@ -206,7 +208,13 @@ fn workers_killed_with_sigkill_mid_task_lose_nothing_and_run_nothing_twice() {
     let interrupted: usize = block_on(async {
         let mut count = 0;
         for t in s.tasks(&run).await.unwrap() {
-            count += s.attempts(&run, &t.task_id).await.unwrap().iter().filter(|a| a.outcome.as_deref() == Some("interrupted")).count();
+            count += s
+                .attempts(&run, &t.task_id)
+                .await
+                .unwrap()
+                .iter()
+                .filter(|a| a.outcome.as_deref() == Some("interrupted"))
+                .count();
         }
         count
     });
@@ -275,8 +283,14 @@ fn a_stale_workers_late_result_is_refused_and_the_new_attempt_stands() {
     assert!(stale.stop(20) && fresh.stop(20));
     let attempts = block_on(s.attempts(&run, "t0")).unwrap();
     assert_eq!(attempts.len(), 2, "{attempts:?}");
-    assert_eq!((attempts[0].owner.as_str(), attempts[0].outcome.as_deref()), (stale.owner().as_str(), Some("interrupted")));
-    assert_eq!((attempts[1].owner.as_str(), attempts[1].outcome.as_deref()), (fresh.owner().as_str(), Some("succeeded")));
+    assert_eq!(
+        (attempts[0].owner.as_str(), attempts[0].outcome.as_deref()),
+        (stale.owner().as_str(), Some("interrupted"))
+    );
+    assert_eq!(
+        (attempts[1].owner.as_str(), attempts[1].outcome.as_deref()),
+        (fresh.owner().as_str(), Some("succeeded"))
+    );
     assert_done_exactly_once(&url, &run, 1);
 }
 
@@ -325,7 +339,10 @@ fn bad_worker_setups_get_one_clear_error_line() {
     let out = p.coord(&["worker", "--db", "postgres://coord:s3cret-pw@127.0.0.1:1/none"]);
     let err = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(1), "{err}");
-    assert!(err.contains("coord: error: cannot open the PostgreSQL store postgres://coord:***@127.0.0.1:1/none"), "{err}");
+    assert!(
+        err.contains("coord: error: cannot open the PostgreSQL store postgres://coord:***@127.0.0.1:1/none"),
+        "{err}"
+    );
     assert!(!err.contains("s3cret-pw"), "the password never reaches a message: {err}");
     let schema = pg_schema("setup");
     let out = p.coord(&["worker", "--db", &schema.url()]);

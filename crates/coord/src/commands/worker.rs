@@ -55,7 +55,10 @@ fn stop_on_signals(grace: Duration) -> watch::Receiver<bool> {
             _ = tokio::signal::ctrl_c() => {}
             _ = term => {}
         }
-        eprintln!("coord worker: stop requested: finishing running attempts (up to {}s), then releasing", grace.as_secs());
+        eprintln!(
+            "coord worker: stop requested: finishing running attempts (up to {}s), then releasing",
+            grace.as_secs()
+        );
         let _ = tx.send(true);
     });
     rx
