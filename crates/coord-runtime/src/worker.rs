@@ -36,11 +36,15 @@ pub struct WorkerOptions {
     /// On a stop request, how long attempts in flight may take to finish before they are killed
     /// and their tasks released.
     pub grace: Duration,
+    /// Tasks claimed beyond the free slots and kept in a local queue until a slot frees: bigger
+    /// batches per transaction for many short tasks, at the cost of claim-to-start latency (and
+    /// a queued task's lease is not renewed before it starts). 0 claims only for free slots.
+    pub prefetch: usize,
 }
 
 impl Default for WorkerOptions {
     fn default() -> Self {
-        WorkerOptions { concurrency: 4, poll: Duration::from_secs(2), grace: Duration::from_secs(30) }
+        WorkerOptions { concurrency: 4, poll: Duration::from_secs(2), grace: Duration::from_secs(30), prefetch: 0 }
     }
 }
 
@@ -122,6 +126,7 @@ impl<S: Store + Clone + 'static> Runtime<S> {
         let mut plans: HashMap<String, Arc<RunPlan>> = HashMap::new();
         let mut budgets: HashMap<String, RunBudget> = HashMap::new();
         let mut running: JoinSet<Attempted> = JoinSet::new();
+        let mut queue: std::collections::VecDeque<(Claim, Arc<RunPlan>)> = std::collections::VecDeque::new();
         let mut pending = Pending::default();
         let mut troubled = false;
         let mut last_upkeep = Instant::now() - Duration::from_secs(10);
@@ -142,6 +147,7 @@ impl<S: Store + Clone + 'static> Runtime<S> {
             if let Some(at) = deadline
                 && ((running.is_empty() && pending.is_empty()) || Instant::now() >= at)
             {
+                // Queued claims never started: release_owner below returns them to ready.
                 break;
             }
             if last_upkeep.elapsed() >= Duration::from_secs(1) {
@@ -199,15 +205,7 @@ impl<S: Store + Clone + 'static> Runtime<S> {
                         for claim in claims {
                             report.attempts += 1;
                             match self.prepare(&claim, &mut plans, &mut budgets, budgeted, &llm_specialists).await {
-                                Ok(plan) => {
-                                    progress.on_event(&crate::scheduler::ProgressEvent::Started {
-                                        task: claim.task_id.clone(),
-                                        specialist: claim.specialist.clone(),
-                                        attempt: claim.attempt,
-                                    });
-                                    let engine = engine.clone();
-                                    running.spawn(async move { attempt(engine, plan, claim).await });
-                                }
+                                Ok(plan) => queue.push_back((claim, plan)),
                                 // Not executed (unreadable plan, budget reached): recorded as is.
                                 Err(finish) => pending.add(
                                     Attempted { claim, finish: Some(finish), notice: None, usage: None },
@@ -226,6 +224,18 @@ impl<S: Store + Clone + 'static> Runtime<S> {
                     }
                 }
             }
+            while running.len() < concurrency
+                && deadline.is_none()
+                && let Some((claim, plan)) = queue.pop_front()
+            {
+                progress.on_event(&crate::scheduler::ProgressEvent::Started {
+                    task: claim.task_id.clone(),
+                    specialist: claim.specialist.clone(),
+                    attempt: claim.attempt,
+                });
+                let engine = engine.clone();
+                running.spawn(async move { attempt(engine, plan, claim).await });
+            }
             if running.is_empty() {
                 if pending.is_empty() && drained {
                     let wait = if troubled { options.poll.min(Duration::from_secs(1)) } else { options.poll };
@@ -236,7 +246,7 @@ impl<S: Store + Clone + 'static> Runtime<S> {
                 }
                 continue;
             }
-            let idle = deadline.is_none() && running.len() < concurrency && drained && !troubled;
+            let idle = deadline.is_none() && running.len() + queue.len() < concurrency && drained && !troubled;
             let mut finished = Vec::new();
             tokio::select! {
                 joined = running.join_next() => finished.extend(joined),

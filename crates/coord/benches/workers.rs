@@ -6,6 +6,9 @@
 //! processes of the same concurrency. Measured:
 //! - tasks/s: from the start of the enqueue (coord `create_run`, graphile-worker `add_jobs`, one
 //!   statement each) to the moment the queue is seen empty (polled every 10 ms);
+//! coord runs twice: claiming only for free slots, and with `--prefetch 3×concurrency` (claimed
+//! tasks queued in the worker), the counterpart of graphile-worker's "batched" settings (a
+//! local queue of 4 × concurrency, batched completions).
 //! - claim-to-start latency p50/p99: from the claim (coord: the attempt's `started_at`, the
 //!   worker's clock at the claim; graphile-worker: the job's `locked_at`) to the task function
 //!   starting, over every task.
@@ -64,7 +67,14 @@ fn terminate(children: &mut [Child]) {
 }
 
 /// coord: `workers` × `coord worker --concurrency c`, one run of `n` no-op tasks.
-fn coord_once(rt: &tokio::runtime::Runtime, base: &str, n: usize, workers: usize, c: usize) -> Measured {
+fn coord_once(
+    rt: &tokio::runtime::Runtime,
+    base: &str,
+    n: usize,
+    workers: usize,
+    c: usize,
+    prefetch: usize,
+) -> Measured {
     let schema = rt.block_on(ScratchSchema::create(base, "bench")).unwrap_or_else(|e| fail(e));
     let url = schema.url();
     let store = rt.block_on(PgStore::connect(&url)).unwrap_or_else(|e| fail(e));
@@ -78,6 +88,7 @@ fn coord_once(rt: &tokio::runtime::Runtime, base: &str, n: usize, workers: usize
         .map(|_| {
             Command::new(env!("CARGO_BIN_EXE_coord"))
                 .args(["worker", "--db", &url, "--quiet", "--concurrency", &c.to_string()])
+                .args(["--prefetch", &prefetch.to_string()])
                 .current_dir(project.path())
                 .stdout(Stdio::null())
                 .stderr(Stdio::null())
@@ -126,7 +137,9 @@ fn coord_once(rt: &tokio::runtime::Runtime, base: &str, n: usize, workers: usize
     lat.sort_by(f64::total_cmp);
     rt.block_on(pool.close());
     rt.block_on(store.close());
-    Measured { system: "coord worker".into(), workers, secs, p50: percentile(&lat, 0.5), p99: percentile(&lat, 0.99) }
+    let system =
+        if prefetch == 0 { "coord worker".to_string() } else { format!("coord worker (--prefetch {prefetch})") };
+    Measured { system, workers, secs, p50: percentile(&lat, 0.5), p99: percentile(&lat, 0.99) }
 }
 
 /// Installs graphile-worker into `target/bench-peers/graphile-worker` unless it is there.
@@ -250,10 +263,12 @@ fn main() {
     );
     let mut results = Vec::new();
     for workers in [1, 2, 4] {
-        results.push(coord_once(&rt, &base, n, workers, c));
+        results.push(coord_once(&rt, &base, n, workers, c, 0));
+        // The counterpart of graphile-worker's local queue of 4 × concurrency.
+        results.push(coord_once(&rt, &base, n, workers, c, 3 * c));
         results.push(peer_once(&rt, &base, &peer, n, workers, c, "defaults"));
         results.push(peer_once(&rt, &base, &peer, n, workers, c, "batched"));
-        for m in &results[results.len() - 3..] {
+        for m in &results[results.len() - 4..] {
             eprintln!("  {} × {}: {:.0} tasks/s", m.system, m.workers, n as f64 / m.secs);
         }
     }

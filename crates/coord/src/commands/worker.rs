@@ -88,7 +88,8 @@ pub fn worker(args: WorkerArgs) -> Result<ExitCode> {
             eprintln!("coord worker: warning: {why}");
         }
         let grace = Duration::from_secs(args.grace_secs);
-        let options = WorkerOptions { concurrency, poll: Duration::from_millis(args.poll_ms.max(10)), grace };
+        let options =
+            WorkerOptions { concurrency, poll: Duration::from_millis(args.poll_ms.max(10)), grace, prefetch: args.prefetch };
         let stop = stop_on_signals(grace);
         let owner = coord_runtime::owner_id();
         eprintln!("coord worker: {owner} serving {} ({} at once)", project.store.backend(), concurrency);
