@@ -355,11 +355,11 @@ fn bad_worker_setups_get_one_clear_error_line() {
 }
 
 #[test]
-fn a_worker_on_an_sqlite_store_serves_a_watched_run() {
+fn a_worker_on_an_sqlite_store_with_a_local_queue_serves_a_watched_run() {
     let p = project(&format!("sleep 0.05; {LEDGER}"), 5);
     p.write("plan.json", &plan(12, 4));
     let db = p.path().join("shared.db").display().to_string();
-    let mut w = Worker::start(&p, &db, &["--concurrency", "3"]);
+    let mut w = Worker::start(&p, &db, &["--concurrency", "3", "--prefetch", "3"]);
     let out = p.ok(&["run", "--plan", "plan.json", "--parallel", "0", "--db", &db, "--json"]);
     assert!(out.contains("\"state\":\"done\""), "{out}");
     assert!(w.stop(20));
