@@ -3,12 +3,12 @@
 //!
 //! Workload: 20,000 independent no-op tasks (coord: one run, the bench-only `noop` executor;
 //! graphile-worker: 20,000 jobs of a task that returns at once), served by 1, 2 and 4 worker
-//! processes of the same concurrency. Measured:
+//! processes of the same concurrency. coord runs twice: claiming only for free slots, and with
+//! `--prefetch 3×concurrency` (claimed tasks queued in the worker), the counterpart of
+//! graphile-worker's "batched" settings (a local queue of 4 × concurrency, batched completions).
+//! Measured:
 //! - tasks/s: from the start of the enqueue (coord `create_run`, graphile-worker `add_jobs`, one
 //!   statement each) to the moment the queue is seen empty (polled every 10 ms);
-//! coord runs twice: claiming only for free slots, and with `--prefetch 3×concurrency` (claimed
-//! tasks queued in the worker), the counterpart of graphile-worker's "batched" settings (a
-//! local queue of 4 × concurrency, batched completions).
 //! - claim-to-start latency p50/p99: from the claim (coord: the attempt's `started_at`, the
 //!   worker's clock at the claim; graphile-worker: the job's `locked_at`) to the task function
 //!   starting, over every task.
