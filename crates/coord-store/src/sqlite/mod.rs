@@ -88,7 +88,21 @@ impl SqliteStore {
             .iter()
             .map(|(v, d, sql)| Migration::new(*v, (*d).into(), MigrationType::Simple, sql.into_sql_str(), false))
             .collect();
-        Migrator::with_migrations(migrations).run(&pool).await?;
+        let migrator = Migrator::with_migrations(migrations);
+        // Two processes opening a new file together (a worker and `coord run`) both see a
+        // migration as pending and one fails on the other's table; each migration is its own
+        // transaction, so trying again finds it applied.
+        let mut tries = 0;
+        loop {
+            match migrator.run(&pool).await {
+                Ok(()) => break,
+                Err(_) if tries < 10 => {
+                    tries += 1;
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                }
+                Err(e) => return Err(e.into()),
+            }
+        }
         Ok(SqliteStore { pool })
     }
 
