@@ -1,10 +1,12 @@
 //! Runs plans. Owns the scheduler ([`scheduler`]: dispatch of ready tasks under a concurrency
 //! limit, critical path first, leases with heartbeats, group commit of results, cancellation
-//! and timeouts), the escalation protocol ([`escalation`]: the spec's four levels as an
-//! explicit policy), the executors ([`executor`]), the run configuration read from
+//! and timeouts), workers that serve every run of a shared store ([`worker`]), one attempt as
+//! both run it (`attempt`), the escalation protocol ([`escalation`]: the spec's four levels as
+//! an explicit policy), the executors ([`executor`]), the run configuration read from
 //! `coord.toml` ([`config`]), the metrics computed from the event log ([`metrics`]), and the
 //! coordinator's own checks of the coordination workflows ([`workflow`]).
 
+mod attempt;
 pub mod config;
 pub mod escalation;
 pub mod events;
@@ -15,6 +17,8 @@ pub mod metrics;
 pub mod notify;
 pub mod scheduler;
 pub mod upstream;
+mod watch;
+pub mod worker;
 pub mod workflow;
 mod workflow_gate;
 
@@ -22,6 +26,7 @@ pub use config::{Config, ConfigError, ExecutorKind, SpecialistConfig};
 pub use escalation::{Failure, Policy, Step};
 pub use executor::{Executor, FailureCategory, Job, Outcome};
 pub use scheduler::{Progress, RunReport, Runtime};
+pub use worker::{WorkerLog, WorkerOptions, WorkerReport};
 
 /// Milliseconds since the Unix epoch: the store's clock.
 pub fn now_ms() -> i64 {

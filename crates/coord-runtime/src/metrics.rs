@@ -2,8 +2,10 @@
 //! `backend_avg_completion_time` (first claim to done, seconds) and `backend_success_rate`
 //! (share of done tasks that passed on their first attempt, quality gates included, since a
 //! failed gate makes another attempt) and `security_audit_pass_rate` (security gate runs that
-//! passed), and `api_endpoint_coverage` (the latest contract test of each run). The others
-//! arrive with the server.
+//! passed), and `api_endpoint_coverage` (the latest contract test of each run). For workers sharing a
+//! store: `coord_queue_depth` (tasks claimable now), `coord_lease_expiries` (attempts whose
+//! lease ran out or whose owner died) and `coord_claim_latency_seconds` (from the moment a task
+//! became claimable to its claim: ready, backoff over, lease expired or unblocked).
 
 use coord_store::{Store, StoreError};
 use serde::Serialize;
@@ -35,6 +37,45 @@ pub struct Metrics {
     pub llm_by_specialist: std::collections::BTreeMap<String, Spend>,
     /// LLM tokens and cost by task (`run/task`).
     pub llm_by_task: std::collections::BTreeMap<String, Spend>,
+    /// Tasks claimable now (ready, or retrying with the backoff over) in running runs.
+    pub queue_depth: u64,
+    /// Attempts that ended because their lease expired or their owner died.
+    pub lease_expiries: u64,
+    /// From claimable to claimed, over every claim.
+    pub claim_latency: Option<Latency>,
+}
+
+/// A latency distribution, milliseconds.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize)]
+pub struct Latency {
+    /// Samples.
+    pub count: u64,
+    /// Mean.
+    pub mean_ms: f64,
+    /// Median.
+    pub p50_ms: f64,
+    /// 99th percentile.
+    pub p99_ms: f64,
+    /// Largest.
+    pub max_ms: f64,
+}
+
+impl Latency {
+    /// The distribution of `samples` (milliseconds); `None` when there are none.
+    pub fn of(mut samples: Vec<f64>) -> Option<Latency> {
+        if samples.is_empty() {
+            return None;
+        }
+        samples.sort_by(f64::total_cmp);
+        let at = |q: f64| samples[(((samples.len() - 1) as f64) * q).round() as usize];
+        Some(Latency {
+            count: samples.len() as u64,
+            mean_ms: samples.iter().sum::<f64>() / samples.len() as f64,
+            p50_ms: at(0.5),
+            p99_ms: at(0.99),
+            max_ms: at(1.0),
+        })
+    }
 }
 
 /// Computes the metrics of the given runs from their events.
@@ -44,16 +85,33 @@ pub async fn compute<S: Store>(store: &S, runs: &[String]) -> Result<Metrics, St
     let mut total_ms = 0i64;
     let mut m = Metrics::default();
     let (mut security_runs, mut security_passed) = (0u64, 0u64);
+    let mut latencies = Vec::new();
+    let now = crate::now_ms();
     let mut coverage: Vec<f64> = Vec::new();
     for run in runs {
         let mut run_coverage = None;
         let mut first_claim: HashMap<String, i64> = HashMap::new();
+        let mut claimable_since: HashMap<String, i64> = HashMap::new();
         for e in &crate::events::run_events(store, run).await? {
             let Some(task) = &e.task_id else { continue };
             match e.kind.as_str() {
+                "task_ready" | "task_unblocked" => {
+                    claimable_since.insert(task.clone(), e.at);
+                }
+                "lease_expired" => {
+                    m.lease_expiries += 1;
+                    claimable_since.insert(task.clone(), e.at);
+                }
+                "task_retrying" => {
+                    let at = e.data.get("retry_at").and_then(|v| v.as_i64()).unwrap_or(e.at);
+                    claimable_since.insert(task.clone(), at.max(e.at));
+                }
                 "task_claimed" => {
                     m.attempts_started += 1;
                     first_claim.entry(task.clone()).or_insert(e.at);
+                    if let Some(since) = claimable_since.remove(task) {
+                        latencies.push((e.at - since).max(0) as f64);
+                    }
                 }
                 "task_done" => {
                     done += 1;
@@ -87,6 +145,20 @@ pub async fn compute<S: Store>(store: &S, runs: &[String]) -> Result<Metrics, St
         }
         coverage.extend(run_coverage);
     }
+    for run in runs {
+        if store.run(run).await?.state == coord_store::RunState::Running {
+            m.queue_depth += store
+                .tasks(run)
+                .await?
+                .iter()
+                .filter(|t| {
+                    t.state == coord_store::TaskState::Ready
+                        || (t.state == coord_store::TaskState::Retrying && t.not_before <= now)
+                })
+                .count() as u64;
+        }
+    }
+    m.claim_latency = Latency::of(latencies);
     m.backend_tasks_completed = done;
     if !coverage.is_empty() {
         m.api_endpoint_coverage = Some(coverage.iter().sum::<f64>() / coverage.len() as f64);
@@ -158,6 +230,22 @@ pub fn prometheus(m: &Metrics, run: Option<&str>) -> String {
     };
     metric("coord_attempts_started", "counter", "Attempts started", Some(m.attempts_started as f64));
     metric("coord_escalations_raised", "counter", "Escalations raised", Some(m.escalations_raised as f64));
+    metric("coord_queue_depth", "gauge", "Tasks claimable now in running runs", Some(m.queue_depth as f64));
+    metric(
+        "coord_lease_expiries",
+        "counter",
+        "Attempts ended by an expired lease or a dead owner",
+        Some(m.lease_expiries as f64),
+    );
+    let _ = writeln!(out, "# HELP coord_claim_latency_seconds From claimable to claimed");
+    let _ = writeln!(out, "# TYPE coord_claim_latency_seconds summary");
+    if let Some(l) = &m.claim_latency {
+        let sep = if label.is_empty() { String::new() } else { format!("{},", &label[1..label.len() - 1]) };
+        let _ = writeln!(out, "coord_claim_latency_seconds{{{sep}quantile=\"0.5\"}} {}", l.p50_ms / 1000.0);
+        let _ = writeln!(out, "coord_claim_latency_seconds{{{sep}quantile=\"0.99\"}} {}", l.p99_ms / 1000.0);
+        let _ = writeln!(out, "coord_claim_latency_seconds_sum{label} {}", l.mean_ms * l.count as f64 / 1000.0);
+        let _ = writeln!(out, "coord_claim_latency_seconds_count{label} {}", l.count);
+    }
     out
 }
 

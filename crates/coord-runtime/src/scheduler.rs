@@ -3,15 +3,17 @@
 //! executes each under a lease renewed by a heartbeat, turns failures into the next step of the
 //! escalation protocol, and writes results in batches (one transaction per tick: group
 //! commit). Tasks of manual specialists wait for `coord task`; parked tasks wait for
-//! `coord escalation resolve`.
+//! `coord escalation resolve`. One attempt (brief, execute, gate, decide) is `attempt`'s, shared
+//! with the workers of `worker`; tasks other owners hold (workers) are waited for.
 
+use crate::attempt::{Attempted, Engine, Pending, RunPlan, attempt, decide, gate, job_for, report};
 use crate::config::{Config, ExecutorKind, IsolationKind};
-use crate::escalation::{Failure, Policy, Step};
+use crate::escalation::{Failure, Policy};
 use crate::executor::bench::{NoopExecutor, SleepExecutor};
 use crate::executor::command::{CommandExecutor, Isolation};
 use crate::executor::{Executor, FailureCategory, Job, Outcome};
 use crate::{now_ms, owner_is_dead};
-use coord_core::{COORDINATOR, ContextPolicy, Plan, Roster, Task, WorkflowStep, render_brief, render_brief_delivered};
+use coord_core::{ContextPolicy, Plan, Roster, render_brief};
 use coord_store::{Claim, Finish, RunState, Store, StoreError, TaskState};
 use std::collections::HashMap;
 use std::path::PathBuf;
@@ -29,6 +31,9 @@ pub enum RuntimeError {
     /// The stored plan could not be read.
     #[error("the run's stored plan is unreadable: {0}")]
     Plan(String),
+    /// The configuration gives this process nothing to do.
+    #[error("{0}")]
+    NothingToDo(String),
 }
 
 /// What the scheduler reports while it works.
@@ -109,7 +114,7 @@ pub(crate) enum AnyExecutor {
 }
 
 impl AnyExecutor {
-    async fn execute(&self, job: &Job) -> Outcome {
+    pub(crate) async fn execute(&self, job: &Job) -> Outcome {
         match self {
             AnyExecutor::Command(e) => e.execute(job).await,
             AnyExecutor::Noop(e) => e.execute(job).await,
@@ -120,37 +125,14 @@ impl AnyExecutor {
     }
 }
 
-/// Everything a spawned attempt needs, shared.
-pub(crate) struct Shared<S> {
-    pub(crate) store: S,
-    pub(crate) roster: Roster,
-    pub(crate) plan: Plan,
-    /// Task id → position in `plan.tasks`.
-    pub(crate) index: HashMap<String, usize>,
-    pub(crate) policy: Policy,
-    pub(crate) executors: HashMap<String, Arc<AnyExecutor>>,
-    pub(crate) config: Config,
-    pub(crate) workspace: PathBuf,
-    pub(crate) runs_dir: PathBuf,
-    pub(crate) lease_ms: i64,
-    /// The model for LLM-judged checklist items, when one is configured.
-    pub(crate) llm: Option<Arc<coord_llm::LlmClient>>,
-}
-
-impl<S> Shared<S> {
-    pub(crate) fn task(&self, id: &str) -> Option<&Task> {
-        self.index.get(id).and_then(|&i| self.plan.tasks.get(i))
-    }
-}
-
 /// The coordinator's engine for one store.
 pub struct Runtime<S: Store + Clone + 'static> {
-    store: S,
+    pub(crate) store: S,
     roster: Roster,
-    config: Config,
+    pub(crate) config: Config,
     workspace: PathBuf,
     runs_dir: PathBuf,
-    owner: String,
+    pub(crate) owner: String,
 }
 
 impl<S: Store + Clone + 'static> Runtime<S> {
@@ -179,7 +161,7 @@ impl<S: Store + Clone + 'static> Runtime<S> {
             .collect()
     }
 
-    fn over_budget(&self, spent: &crate::metrics::Spend) -> bool {
+    pub(crate) fn over_budget(&self, spent: &crate::metrics::Spend) -> bool {
         let b = &self.config.budget;
         b.run_tokens.is_some_and(|t| spent.tokens >= t) || b.run_cost_usd.is_some_and(|c| spent.cost_usd >= c)
     }
@@ -264,13 +246,10 @@ impl<S: Store + Clone + 'static> Runtime<S> {
         Ok(released)
     }
 
-    fn shared(&self, plan: Plan) -> Shared<S> {
-        let index = plan.tasks.iter().enumerate().map(|(i, t)| (t.id.clone(), i)).collect();
-        Shared {
+    pub(crate) fn engine(&self) -> Engine<S> {
+        Engine {
             store: self.store.clone(),
             roster: self.roster.clone(),
-            index,
-            plan,
             policy: Policy::new(&self.config.escalation),
             executors: self.executors(),
             config: self.config.clone(),
@@ -286,15 +265,15 @@ impl<S: Store + Clone + 'static> Runtime<S> {
     pub async fn record_failure(&self, claim: &Claim, failure: Failure) -> Result<Finish, RuntimeError> {
         let record = self.store.run(&claim.run_id).await?;
         let plan: Plan = serde_json::from_str(&record.plan_json).map_err(|e| RuntimeError::Plan(e.to_string()))?;
-        let shared = self.shared(plan);
-        let Some(task) = shared.plan.task(&claim.task_id).cloned() else {
+        let shared = self.engine();
+        let Some(task) = plan.task(&claim.task_id).cloned() else {
             return Err(RuntimeError::Plan(format!("task `{}` is not in the run's plan", claim.task_id)));
         };
         let policy =
             shared.roster.get(&claim.specialist).map(|s| s.context.clone()).unwrap_or_else(ContextPolicy::everything);
-        let brief = render_brief(&shared.plan, &task, &policy, &[]).markdown;
+        let brief = render_brief(&plan, &task, &policy, &[]).markdown;
         let job = job_for(&shared, claim, brief, &format!("attempt-{}", claim.attempt), &task);
-        let (finish, notice) = decide(&shared, claim, &task, &job, failure).await;
+        let (finish, notice) = decide(&shared, &RunPlan::new(plan), claim, &task, &job, failure).await;
         self.store.finish(claim, &finish, now_ms()).await?;
         if let Some(n) = notice {
             crate::notify::notify(&self.config.escalation, &n).await;
@@ -307,12 +286,13 @@ impl<S: Store + Clone + 'static> Runtime<S> {
     pub async fn gate_manual(&self, claim: &Claim, artifacts: &[String]) -> Result<Option<Failure>, RuntimeError> {
         let record = self.store.run(&claim.run_id).await?;
         let plan: Plan = serde_json::from_str(&record.plan_json).map_err(|e| RuntimeError::Plan(e.to_string()))?;
-        let shared = self.shared(plan);
-        let Some(task) = shared.task(&claim.task_id).cloned() else {
+        let shared = self.engine();
+        let plan = RunPlan::new(plan);
+        let Some(task) = plan.task(&claim.task_id).cloned() else {
             return Err(RuntimeError::Plan(format!("task `{}` is not in the run's plan", claim.task_id)));
         };
         let job = job_for(&shared, claim, String::new(), &format!("attempt-{}", claim.attempt), &task);
-        Ok(gate(&shared, claim, &task, &job, artifacts).await?.failure)
+        Ok(gate(&shared, &plan, claim, &task, &job, artifacts).await?.failure)
     }
 
     /// Drives a run until it is finished, cancelled, or waits only for people. Setting `cancel`
@@ -327,10 +307,14 @@ impl<S: Store + Clone + 'static> Runtime<S> {
         let record = self.store.run(run_id).await?;
         let plan: Plan = serde_json::from_str(&record.plan_json).map_err(|e| RuntimeError::Plan(e.to_string()))?;
         self.recover().await?;
+        let parallel = self.config.run.parallel;
+        if parallel == 0 {
+            return self.watch(run_id, plan, cancel, progress).await;
+        }
         let automatic = self.automatic_specialists();
-        let shared = Arc::new(self.shared(plan));
+        let shared = Arc::new(self.engine());
+        let run_plan = Arc::new(RunPlan::new(plan));
         let lease_ms = shared.lease_ms;
-        let parallel = self.config.run.parallel.max(1);
         let mut running: JoinSet<Attempted> = JoinSet::new();
         let llm_specialists: Vec<String> =
             automatic.iter().filter(|n| self.config.specialist(n).executor == ExecutorKind::Llm).cloned().collect();
@@ -389,8 +373,8 @@ impl<S: Store + Clone + 'static> Runtime<S> {
                         specialist: claim.specialist.clone(),
                         attempt: claim.attempt,
                     });
-                    let shared = shared.clone();
-                    running.spawn(async move { attempt(shared, claim).await });
+                    let (shared, run_plan) = (shared.clone(), run_plan.clone());
+                    running.spawn(async move { attempt(shared, run_plan, claim).await });
                 }
             }
             if running.is_empty() {
@@ -403,17 +387,26 @@ impl<S: Store + Clone + 'static> Runtime<S> {
                     })
                     .map(|t| t.not_before)
                     .min();
-                match next {
-                    Some(at) => {
-                        let wait = Duration::from_millis((at - now_ms()).clamp(1, 1000) as u64);
-                        tokio::select! {
-                            _ = tokio::time::sleep(wait) => {}
-                            _ = cancel.changed() => {}
+                let wait = match next {
+                    Some(at) => Duration::from_millis((at - now_ms()).clamp(1, 1000) as u64),
+                    None => {
+                        // Tasks of this run that other coordinators or workers hold: wait for
+                        // them (their leases expire if they die). People's leases are not.
+                        let leases = self.store.leases().await?;
+                        let held_elsewhere = leases
+                            .iter()
+                            .any(|l| l.run_id == run_id && l.owner != self.owner && !l.owner.starts_with("person:"));
+                        if !held_elsewhere {
+                            break;
                         }
-                        continue;
+                        Duration::from_millis(250)
                     }
-                    None => break,
+                };
+                tokio::select! {
+                    _ = tokio::time::sleep(wait) => {}
+                    _ = cancel.changed() => {}
                 }
+                continue;
             }
             let mut results = Vec::new();
             tokio::select! {
@@ -426,28 +419,17 @@ impl<S: Store + Clone + 'static> Runtime<S> {
             while let Some(joined) = running.try_join_next() {
                 results.push(joined);
             }
-            let mut batch = Vec::new();
-            let mut notices = Vec::new();
+            let mut pending = Pending::default();
             for joined in results {
                 // A panicked attempt is a bug in an executor; its lease expires and it is retried.
-                let Ok(Attempted { claim, finish, notice, usage }) = joined else { continue };
-                if let Some(u) = usage {
-                    spent.add(&u);
-                    self.store.record_event(&claim.run_id, Some(&claim.task_id), "llm_usage", u, now_ms()).await?;
+                let Ok(attempted) = joined else { continue };
+                if let Some(u) = &attempted.usage {
+                    spent.add(u);
                 }
-                if let Some(finish) = finish {
-                    report(progress, &claim, &finish);
-                    batch.push((claim, finish));
-                }
-                if let Some(n) = notice {
-                    notices.push(n);
-                }
+                pending.add(attempted, progress);
             }
-            if !batch.is_empty() {
-                self.store.finish_many(&batch, now_ms()).await?;
-            }
-            for n in notices {
-                crate::notify::notify(&self.config.escalation, &n).await;
+            if !pending.is_empty() {
+                pending.flush(&self.store, &self.config).await?;
             }
         }
         if cancelled {
@@ -455,7 +437,7 @@ impl<S: Store + Clone + 'static> Runtime<S> {
             while running.join_next().await.is_some() {}
             self.store.cancel_run(run_id, now_ms()).await?;
         }
-        self.report(run_id, &shared.plan, started).await
+        self.report(run_id, &run_plan.plan, started).await
     }
 
     /// A report of the run as the store has it now.
@@ -494,352 +476,5 @@ impl<S: Store + Clone + 'static> Runtime<S> {
             open_escalations: self.store.escalations(Some(run_id), true).await?.len(),
             llm: crate::metrics::run_spend(&self.store, run_id).await?,
         })
-    }
-}
-
-fn report(progress: &dyn Progress, claim: &Claim, finish: &Finish) {
-    let task = claim.task_id.clone();
-    let event = match finish {
-        Finish::Done { .. } => ProgressEvent::Done { task },
-        Finish::Retry { level, specialist, error, .. } => ProgressEvent::Retrying {
-            task,
-            level: *level,
-            what: match (level, specialist) {
-                (3, Some(to)) => format!("reassigned to @{to} after: {}", first_line(error)),
-                (2, _) => format!("peer consulted after: {}", first_line(error)),
-                _ => format!("retrying after: {}", first_line(error)),
-            },
-        },
-        Finish::Escalate { error, level, .. } => {
-            ProgressEvent::Escalated { task, reason: format!("level {level}: {}", first_line(error)) }
-        }
-        Finish::Fail { error } => ProgressEvent::Escalated { task, reason: first_line(error).to_string() },
-    };
-    progress.on_event(&event);
-}
-
-fn first_line(s: &str) -> &str {
-    s.lines().next().unwrap_or(s)
-}
-
-fn job_for<S>(shared: &Shared<S>, claim: &Claim, brief: String, dir_name: &str, task: &Task) -> Job {
-    let c = shared.config.specialist(&claim.specialist);
-    Job {
-        run_id: claim.run_id.clone(),
-        task_id: claim.task_id.clone(),
-        attempt: claim.attempt,
-        specialist: claim.specialist.clone(),
-        brief,
-        workspace: shared.workspace.clone(),
-        attempt_dir: shared.runs_dir.join(&claim.run_id).join(&claim.task_id).join(dir_name),
-        idempotency_key: format!("{}/{}/{}", claim.run_id, claim.task_id, claim.attempt),
-        timeout: Duration::from_secs(c.timeout_secs.unwrap_or(shared.config.run.task_timeout_secs).max(1)),
-        estimate_hours: task.estimate_hours,
-        workflow: task.workflow,
-    }
-}
-
-/// What one attempt hands back to the drive loop.
-struct Attempted {
-    claim: Claim,
-    /// What to record; `None` when the lease was lost (nothing may be recorded).
-    finish: Option<Finish>,
-    /// A level-4 escalation to send to the tech lead.
-    notice: Option<serde_json::Value>,
-    /// An LLM attempt's spending.
-    usage: Option<serde_json::Value>,
-}
-
-/// One attempt: runs it, then attaches the LLM spending its transcript records.
-async fn attempt<S: Store + Clone>(shared: Arc<Shared<S>>, claim: Claim) -> Attempted {
-    let dir = shared.runs_dir.join(&claim.run_id).join(&claim.task_id).join(format!("attempt-{}", claim.attempt));
-    let specialist = claim.specialist.clone();
-    let is_llm = shared.config.specialist(&specialist).executor == ExecutorKind::Llm;
-    let (claim, finish, notice) = run_attempt(shared, claim).await;
-    let usage = if is_llm { crate::metrics::transcript_usage(&dir, &specialist) } else { None };
-    Attempted { claim, finish, notice, usage }
-}
-
-/// One attempt of one task: brief, execute under a heartbeat, decide what follows.
-async fn run_attempt<S: Store + Clone>(
-    shared: Arc<Shared<S>>,
-    claim: Claim,
-) -> (Claim, Option<Finish>, Option<serde_json::Value>) {
-    let Some(task) = shared.task(&claim.task_id).cloned() else {
-        let error = format!("task `{}` is not in the run's plan", claim.task_id);
-        return (claim, Some(Finish::Fail { error }), None);
-    };
-    let feedback = if claim.attempt > 1 {
-        shared.store.feedback(&claim.run_id, &claim.task_id).await.unwrap_or_default()
-    } else {
-        Vec::new()
-    };
-    let feedback: Vec<String> = feedback.into_iter().map(|(source, text)| format!("{source}: {text}")).collect();
-    let mut assigned = task.clone();
-    assigned.specialist = claim.specialist.clone();
-    let policy =
-        shared.roster.get(&claim.specialist).map(|s| s.context.clone()).unwrap_or_else(ContextPolicy::everything);
-    let delivered = crate::upstream::delivered(&shared.store, &claim.run_id, &task, |id| shared.task(id)).await;
-    let mut brief =
-        render_brief_delivered(&shared.plan, &assigned, &policy, &feedback, &delivered, |id| shared.task(id)).markdown;
-    brief.push_str(&format!("\nIDEMPOTENCY KEY: {}/{}/{}\n", claim.run_id, claim.task_id, claim.attempt));
-    let job = job_for(&shared, &claim, brief, &format!("attempt-{}", claim.attempt), &task);
-    // The contract test needs a service to test; without one a person decides.
-    if task.workflow == Some(WorkflowStep::ContractTest)
-        && claim.specialist == COORDINATOR
-        && !crate::workflow::contract_test_configured(&shared.config.workflows)
-    {
-        let error = crate::workflow::contract_test_unconfigured();
-        let notice = park_notice(&claim, "configuration", &error);
-        return (claim, Some(Finish::Escalate { error, level: 4, category: "configuration".into() }), Some(notice));
-    }
-
-    let Some(executor) = shared.executors.get(&claim.specialist).cloned() else {
-        let error = format!("@{} has no executor configured (it is manual)", claim.specialist);
-        return (claim, Some(Finish::Fail { error }), None);
-    };
-    let grace = job.timeout + Duration::from_secs(5);
-    let heartbeat = heartbeat(&shared.store, &claim, shared.lease_ms);
-    let outcome = tokio::select! {
-        outcome = tokio::time::timeout(grace, executor.execute(&job)) => match outcome {
-            Ok(o) => o,
-            Err(_) => Outcome::Failed { error: format!("timed out after {}s", job.timeout.as_secs()), category: FailureCategory::General, retryable: true },
-        },
-        lost = heartbeat => {
-            // The lease is gone (cancelled run, or another coordinator took over): stop and
-            // record nothing; the store would refuse it.
-            let _ = lost;
-            return (claim, None, None);
-        }
-    };
-    let failure = match outcome {
-        Outcome::Succeeded { mut artifacts, mut summary } => {
-            match gate(&shared, &claim, &task, &job, &artifacts).await {
-                Err(_) => return (claim, None, None), // the lease was lost while gating
-                Ok(GateOutcome { failure: Some(failure), .. }) => failure,
-                Ok(GateOutcome { failure: None, artifacts: written, summary: checked }) => {
-                    artifacts.extend(written);
-                    if let Some(checked) = checked {
-                        summary = checked;
-                    }
-                    let detail = serde_json::json!({ "artifacts": artifacts, "summary": summary }).to_string();
-                    return (claim, Some(Finish::Done { detail }), None);
-                }
-            }
-        }
-        Outcome::Failed { error, category, retryable } => Failure { error, category, retryable },
-        Outcome::EscalationRequested { category, reason } => Failure { error: reason, category, retryable: true },
-    };
-    let (finish, notice) = decide(&shared, &claim, &task, &job, failure).await;
-    (claim, Some(finish), notice)
-}
-
-/// The escalation notice for the tech lead.
-fn park_notice(claim: &Claim, category: &str, reason: &str) -> serde_json::Value {
-    serde_json::json!({
-        "to": "tech-lead-orchestrator",
-        "run": claim.run_id,
-        "task": claim.task_id,
-        "specialist": claim.specialist,
-        "level": 4,
-        "category": category,
-        "reason": reason,
-    })
-}
-
-/// What gating an attempt decided.
-struct GateOutcome {
-    /// The failure, when a gate or the workflow check failed.
-    failure: Option<Failure>,
-    /// Files the workflow check wrote (the deployment note, contract versions).
-    artifacts: Vec<String>,
-    /// The workflow check's summary, for the record and the next briefs.
-    summary: Option<String>,
-}
-
-/// Runs the task's gates over its artifacts, and the check of its workflow step; the outcome's
-/// failure is set when one of them failed.
-async fn gate<S: Store>(
-    shared: &Shared<S>,
-    claim: &Claim,
-    task: &Task,
-    job: &Job,
-    artifacts: &[String],
-) -> Result<GateOutcome, StoreError> {
-    let step = task.workflow.filter(|s| s.is_automated());
-    let gates_apply = !artifacts.is_empty() && !shared.config.gates.disabled_in_runs;
-    let mut outcome = GateOutcome { failure: None, artifacts: Vec::new(), summary: None };
-    if !gates_apply && step.is_none() {
-        return Ok(outcome);
-    }
-    shared.store.start_gating(claim, now_ms()).await?;
-    let worktree = job.attempt_dir.join("worktree");
-    let root = if worktree.is_dir() { worktree } else { job.workspace.clone() };
-    let (mut results, mut failure) = if gates_apply {
-        let verdict =
-            crate::gating::judge(root.clone(), task.kind, artifacts.to_vec(), shared.config.gates.clone()).await;
-        // Data loss is not the author's to fix or to approve: it needs the tech lead.
-        let failure = match verdict.failure {
-            Some(f) => {
-                match crate::workflow_gate::data_loss_approval(shared, claim, &root, &verdict.blocking, artifacts)
-                    .await?
-                {
-                    Some(instead) => instead,
-                    None => Some(f),
-                }
-            }
-            None => None,
-        };
-        (verdict.results, failure)
-    } else {
-        (Vec::new(), None)
-    };
-    if let (Some(step), None) = (step, &failure) {
-        let check = crate::workflow_gate::run(shared, claim, step, &root, &job.attempt_dir, artifacts).await?;
-        results.push((step.as_str().to_string(), check.passed, check.report.to_string()));
-        outcome.artifacts = check.artifacts;
-        outcome.summary = (!check.summary.is_empty()).then_some(check.summary);
-        failure = check.failure;
-    }
-    // The items no tool decides: the model judges them when there is one (else they wait for
-    // a person's attestation and do not block).
-    if let (None, Some(client), true) = (&failure, &shared.llm, gates_apply) {
-        let items = crate::judge::judged_items(crate::gating::gates_for(task.kind));
-        let evidence = crate::judge::evidence(&root, artifacts, 24 * 1024);
-        match crate::judge::judge(client, &items, &evidence).await {
-            Ok(verdicts) => {
-                let failed: Vec<&crate::judge::Verdict> = verdicts.iter().filter(|v| v.verdict == "fail").collect();
-                results.push((
-                    "llm-judge".into(),
-                    failed.is_empty(),
-                    serde_json::json!({ "verdicts": verdicts }).to_string(),
-                ));
-                if !failed.is_empty() {
-                    let mut error = format!("the LLM judge failed {} checklist item(s):", failed.len());
-                    for v in &failed {
-                        error.push_str(&format!("\n- {}: {}", v.item, v.reasons));
-                    }
-                    failure = Some(Failure { error, category: FailureCategory::General, retryable: true });
-                }
-            }
-            Err(e) => results.push((
-                "llm-judge".into(),
-                true,
-                serde_json::json!({ "error": e, "status": "not judged; waiting for a person" }).to_string(),
-            )),
-        }
-    }
-    shared.store.record_gates(claim, &results, now_ms()).await?;
-    outcome.failure = failure;
-    Ok(outcome)
-}
-
-/// Renews the lease every third of its length; returns when it is lost.
-async fn heartbeat<S: Store>(store: &S, claim: &Claim, lease_ms: i64) -> StoreError {
-    let every = Duration::from_millis((lease_ms / 3).max(50) as u64);
-    loop {
-        tokio::time::sleep(every).await;
-        match store.heartbeat(claim, lease_ms, now_ms()).await {
-            Ok(()) => {}
-            Err(StoreError::LeaseLost { run, task, token }) => return StoreError::LeaseLost { run, task, token },
-            Err(_) => {} // a passing database error: the next beat tries again before expiry
-        }
-    }
-}
-
-/// Applies the escalation policy to a failure.
-async fn decide<S: Store + Clone>(
-    shared: &Shared<S>,
-    claim: &Claim,
-    task: &Task,
-    job: &Job,
-    failure: Failure,
-) -> (Finish, Option<serde_json::Value>) {
-    let kind = task.kind;
-    if let Some(finish) = crate::workflow_gate::send_back(shared, claim, task, &failure).await {
-        return (finish, None);
-    }
-    let store = &shared.store;
-    let record =
-        store.tasks(&claim.run_id).await.ok().and_then(|ts| ts.into_iter().find(|t| t.task_id == claim.task_id));
-    let (level, failures) = record.map_or((0, 0), |r| (r.escalation_level, r.failures_at_level));
-    let mut tried = store.tried(&claim.run_id, &claim.task_id).await.unwrap_or_default();
-    if !tried.contains(&claim.specialist) {
-        tried.push(claim.specialist.clone());
-    }
-    let salt =
-        claim.attempt as u64 ^ claim.task_id.bytes().fold(0u64, |h, b| h.wrapping_mul(31).wrapping_add(b as u64));
-    let step =
-        shared.policy.next_step(level, failures, &failure, &claim.specialist, kind, &tried, &shared.roster, salt);
-    let now = now_ms();
-    let failed_line = (format!("attempt {} by @{} failed", claim.attempt, claim.specialist), failure.error.clone());
-    match step {
-        Step::Retry { delay_ms } => (
-            Finish::Retry {
-                error: failure.error,
-                retry_at: now + delay_ms as i64,
-                level: 1,
-                specialist: None,
-                feedback: vec![failed_line],
-            },
-            None,
-        ),
-        Step::Consult { peer } => {
-            let Some(exec) = shared.executors.get(&peer).cloned() else {
-                // The peer is a person: park at level 2 until they answer through a decision.
-                let error = format!("consult @{peer}: {}", failure.error);
-                return (Finish::Escalate { error, level: 2, category: failure.category.to_string() }, None);
-            };
-            let question = format!(
-                "CONSULTATION REQUEST FOR: @{peer}\nFROM: @{} on task {} ({})\n\nThe attempt failed with:\n{}\n\nAnswer with concrete guidance for the next attempt.\n\nTHE TASK'S BRIEF:\n{}",
-                claim.specialist, claim.task_id, failure.category, failure.error, job.brief
-            );
-            let mut consult_claim = claim.clone();
-            consult_claim.specialist = peer.clone();
-            let consult_job =
-                job_for(shared, &consult_claim, question, &format!("attempt-{}-consult-{peer}", claim.attempt), task);
-            let answer = match exec.execute(&consult_job).await {
-                Outcome::Succeeded { summary, .. } => {
-                    let out = std::fs::read_to_string(consult_job.attempt_dir.join("stdout.log")).unwrap_or_default();
-                    let out: String = out.chars().take(8000).collect();
-                    if out.trim().is_empty() { summary } else { out.trim().to_string() }
-                }
-                Outcome::Failed { error, .. } => format!("(the consultation failed: {error})"),
-                Outcome::EscalationRequested { reason, .. } => format!("(the peer asked to escalate: {reason})"),
-            };
-            let feedback = vec![failed_line, (format!("consultation with @{peer}"), answer)];
-            (Finish::Retry { error: failure.error, retry_at: now, level: 2, specialist: None, feedback }, None)
-        }
-        Step::Reassign { to } => {
-            let attempts = store.attempts(&claim.run_id, &claim.task_id).await.unwrap_or_default();
-            let mut history: Vec<String> = attempts
-                .iter()
-                .filter(|a| a.attempt < claim.attempt)
-                .map(|a| {
-                    format!(
-                        "attempt {} by @{}: {} {}",
-                        a.attempt,
-                        a.specialist,
-                        a.outcome.as_deref().unwrap_or("unfinished"),
-                        a.detail.as_deref().map(first_line).unwrap_or("")
-                    )
-                })
-                .collect();
-            history.push(format!(
-                "attempt {} by @{}: failed {}",
-                claim.attempt,
-                claim.specialist,
-                first_line(&failure.error)
-            ));
-            let feedback = vec![(
-                format!("coordinator review: reassigned from @{} to @{to}", claim.specialist),
-                history.join("\n"),
-            )];
-            (Finish::Retry { error: failure.error, retry_at: now, level: 3, specialist: Some(to), feedback }, None)
-        }
-        Step::Park => {
-            let notice = park_notice(claim, failure.category.as_str(), &failure.error);
-            (Finish::Escalate { error: failure.error, level: 4, category: failure.category.to_string() }, Some(notice))
-        }
     }
 }

@@ -4,8 +4,8 @@
 //! review work, provide guidance, reassign": the task goes to the specialist whose work the
 //! check covers, with the findings, and the check runs again on their result.
 
+use crate::attempt::{Engine, RunPlan};
 use crate::escalation::Failure;
-use crate::scheduler::Shared;
 use crate::workflow::{CheckContext, CheckResult};
 use crate::{now_ms, workflow};
 use coord_core::{COORDINATOR, Task, TaskKind, WorkflowKind, WorkflowStep};
@@ -15,18 +15,19 @@ use std::path::Path;
 /// Runs the check of `step` for an attempt whose result is `artifacts`, and records the
 /// events it asks for.
 pub(crate) async fn run<S: Store>(
-    shared: &Shared<S>,
+    shared: &Engine<S>,
+    plan: &RunPlan,
     claim: &Claim,
     step: WorkflowStep,
     root: &Path,
     attempt_dir: &Path,
     artifacts: &[String],
 ) -> Result<CheckResult, StoreError> {
-    let ids: Vec<String> = shared.plan.tasks.iter().map(|t| t.id.clone()).collect();
+    let ids: Vec<String> = plan.plan.tasks.iter().map(|t| t.id.clone()).collect();
     let mut review = workflow::review(&shared.store, &claim.run_id, &ids).await?;
     review.changed.extend(artifacts.iter().cloned());
     let rollout =
-        shared.plan.workflows.iter().find(|w| w.kind == WorkflowKind::DatabaseChange).and_then(|w| w.rollout.clone());
+        plan.plan.workflows.iter().find(|w| w.kind == WorkflowKind::DatabaseChange).and_then(|w| w.rollout.clone());
     let ctx = CheckContext {
         root: root.to_path_buf(),
         config: shared.config.workflows.clone(),
@@ -58,7 +59,8 @@ fn owner_kinds(step: WorkflowStep) -> &'static [TaskKind] {
 /// When the coordinator's own check failed with something a specialist can fix (not a
 /// decision for the tech lead), the task goes back to the specialist of the work it checks.
 pub(crate) async fn send_back<S: Store>(
-    shared: &Shared<S>,
+    shared: &Engine<S>,
+    plan: &RunPlan,
     claim: &Claim,
     task: &Task,
     failure: &Failure,
@@ -79,7 +81,7 @@ pub(crate) async fn send_back<S: Store>(
             if !seen.insert(id) {
                 continue;
             }
-            let Some(dep) = shared.task(id) else { continue };
+            let Some(dep) = plan.task(id) else { continue };
             let current =
                 records.iter().find(|r| r.task_id == id).map_or(dep.specialist.clone(), |r| r.specialist.clone());
             if kinds.contains(&dep.kind) && dep.workflow.is_none() && current != COORDINATOR {
@@ -91,7 +93,7 @@ pub(crate) async fn send_back<S: Store>(
         frontier = next;
     }
     let (dep, to) = owners.into_iter().next()?;
-    let title = shared.task(dep).map_or("", |t| t.title.as_str());
+    let title = plan.task(dep).map_or("", |t| t.title.as_str());
     let guidance = format!(
         "{}\n\nThe coordinator's {step} check covers the work of {dep} ({title}). Fix it in the repository so the check passes; when you finish, the coordinator runs the check again on your result.",
         failure.error
@@ -110,7 +112,8 @@ pub(crate) async fn send_back<S: Store>(
 /// such file is approved in this run (the gate passes), `Some(Some(failure))` asking for the
 /// approval (and the `approval_requested` event recorded), `None` when other findings block too.
 pub(crate) async fn data_loss_approval<S: Store>(
-    shared: &Shared<S>,
+    shared: &Engine<S>,
+    plan: &RunPlan,
     claim: &Claim,
     root: &Path,
     blocking: &[coord_gates::Finding],
@@ -121,7 +124,7 @@ pub(crate) async fn data_loss_approval<S: Store>(
     if blocking.is_empty() || !blocking.iter().all(data_loss) {
         return Ok(None);
     }
-    let ids: Vec<String> = shared.plan.tasks.iter().map(|t| t.id.clone()).collect();
+    let ids: Vec<String> = plan.plan.tasks.iter().map(|t| t.id.clone()).collect();
     let review = workflow::review(&shared.store, &claim.run_id, &ids).await?;
     let mut files: Vec<&str> = blocking.iter().map(|f| f.file.as_str()).collect();
     files.dedup();

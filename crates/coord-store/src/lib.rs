@@ -1,4 +1,7 @@
-//! The durable record of runs: the [`Store`] trait and its SQLite backend ([`SqliteStore`]).
+//! The durable record of runs: the [`Store`] trait and its two backends, SQLite
+//! ([`SqliteStore`], one file, the default) and PostgreSQL ([`PgStore`], many workers on many
+//! machines). [`open_store`] is the one place that decides which backend a `--db` names; it
+//! returns an [`AnyStore`].
 //!
 //! A run is a validated plan being executed. The store holds runs, tasks (with their state,
 //! attempts, escalation level and backoff), dependency edges, attempts, leases, gate results,
@@ -7,22 +10,30 @@
 //! hold a lease with a fencing token: a result is accepted only with the current token, and a
 //! lease that expires returns its task to `ready` with the attempt counted.
 //!
-//! The trait is written so a PostgreSQL backend (issue 7) can pass the same behaviour tests.
+//! Both backends pass the same behaviour tests (`tests/suite/`), written against the trait.
 
+mod any;
+mod postgres;
 mod sqlite;
 mod types;
+mod wakeup;
 
+pub use any::{AnyStore, open_store};
+pub use postgres::{PgStore, ScratchSchema};
 pub use sqlite::SqliteStore;
 pub use types::{
-    AttemptRecord, Claim, Decision, EscalationRecord, Event, Finish, NewRun, RunRecord, RunState, TaskRecord, TaskState,
+    AttemptRecord, Claim, Decision, EscalationRecord, Event, Finish, LeaseRecord, NewRun, RunRecord, RunState,
+    TaskRecord, TaskState, WorkerInfo, WorkerRecord,
 };
+pub use wakeup::ReadySignal;
 
 use std::future::Future;
 
 /// Why a store operation failed.
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
-    /// The database file is not a coordinator database (or is corrupt).
+    /// The database (a file, or a PostgreSQL schema) is not a coordinator database (or is
+    /// corrupt).
     #[error("{path} is not a coord database: {reason}")]
     NotOurs {
         /// The file.
@@ -70,6 +81,14 @@ pub enum StoreError {
         task: String,
         /// The stale token.
         token: i64,
+    },
+    /// A PostgreSQL URL or its connection failed before the store could open.
+    #[error("cannot open the PostgreSQL store {url}: {reason}")]
+    Connect {
+        /// The URL, without its password.
+        url: String,
+        /// Why.
+        reason: String,
     },
     /// The database failed.
     #[error("database error: {0}")]
@@ -186,6 +205,44 @@ pub trait Store: Send + Sync {
     fn expire_leases(&self, now: i64) -> impl Future<Output = Result<Vec<(String, String)>>> + Send;
     /// Cancels a run: every task not yet finished becomes `cancelled`, leases are dropped.
     fn cancel_run(&self, run_id: &str, now: i64) -> impl Future<Output = Result<usize>> + Send;
-    /// Events of a run after sequence number `after`, oldest first.
+    /// Events of a run after sequence number `after`, oldest first. The events of one run are
+    /// committed in sequence order, so a reader that follows with `after` never misses one.
     fn events(&self, run_id: &str, after: i64, limit: i64) -> impl Future<Output = Result<Vec<Event>>> + Send;
+    /// Claims up to `limit` ready tasks of any running run whose backoff has passed, best rank
+    /// first (a worker serving every run). Like [`Store::claim`] otherwise; concurrent callers
+    /// never claim the same task (`FOR UPDATE SKIP LOCKED` on PostgreSQL).
+    fn claim_any(
+        &self,
+        owner: &str,
+        limit: usize,
+        lease_ms: i64,
+        now: i64,
+        specialists: Option<&[String]>,
+    ) -> impl Future<Output = Result<Vec<Claim>>> + Send;
+    /// Registers a worker or renews its registration (its last beat is `now`). Registrations
+    /// not renewed for a day are removed.
+    fn worker_beat(&self, worker: &WorkerInfo, now: i64) -> impl Future<Output = Result<()>> + Send;
+    /// Removes a worker's registration (it stopped cleanly).
+    fn remove_worker(&self, id: &str) -> impl Future<Output = Result<()>> + Send;
+    /// Registered workers, most recently seen first.
+    fn workers(&self) -> impl Future<Output = Result<Vec<WorkerRecord>>> + Send;
+    /// Every lease currently held, by owner then run and task.
+    fn leases(&self) -> impl Future<Output = Result<Vec<LeaseRecord>>> + Send;
+    /// A worker's tick in one transaction: records the ends of attempts (as
+    /// [`Store::finish_many`], each fenced on its own) and claims up to `limit` ready tasks (of
+    /// `run`, or of any running run), so one commit serves both.
+    #[allow(clippy::too_many_arguments)]
+    fn finish_and_claim(
+        &self,
+        results: &[(Claim, Finish)],
+        run: Option<&str>,
+        owner: &str,
+        limit: usize,
+        lease_ms: i64,
+        now: i64,
+        specialists: Option<&[String]>,
+    ) -> impl Future<Output = Result<(Vec<Result<()>>, Vec<Claim>)>> + Send;
+    /// A signal that wakes a waiting worker when tasks may have become ready: `LISTEN/NOTIFY`
+    /// on PostgreSQL, nothing (the caller polls) on SQLite.
+    fn ready_signal(&self) -> impl Future<Output = Result<ReadySignal>> + Send;
 }

@@ -358,3 +358,45 @@ pub struct AttemptRecord {
     /// Error or summary.
     pub detail: Option<String>,
 }
+
+/// What a worker says about itself when it registers and on every beat.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct WorkerInfo {
+    /// Its lease owner name (`coord-PID@HOST`).
+    pub id: String,
+    /// The machine.
+    pub host: String,
+    /// Its process id on that machine.
+    pub pid: i64,
+    /// Tasks it runs at once.
+    pub concurrency: i64,
+    /// When it started, unix ms.
+    pub started_at: i64,
+    /// `running`, or `stopping` once it was asked to stop (it claims nothing more).
+    pub state: String,
+}
+
+/// A registered worker as the store has it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct WorkerRecord {
+    /// What it said about itself.
+    #[serde(flatten)]
+    pub info: WorkerInfo,
+    /// Its last beat, unix ms.
+    pub seen_at: i64,
+}
+
+/// A lease held on a running task.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct LeaseRecord {
+    /// The run.
+    pub run_id: String,
+    /// The task.
+    pub task_id: String,
+    /// Who holds it (a worker, a coordinator, `person:NAME`).
+    pub owner: String,
+    /// The fencing token (the attempt number).
+    pub token: i64,
+    /// When it expires unless renewed, unix ms.
+    pub expires_at: i64,
+}

@@ -50,6 +50,55 @@ pub enum Command {
     /// Database migrations: `coord migrate check` replays them up, down and up on a scratch
     /// database.
     Migrate(MigrateArgs),
+    /// Serve every running run of the store: claim ready tasks, execute, gate and record, until
+    /// SIGTERM or Ctrl-C. Run any number, on any machines sharing one PostgreSQL --db.
+    Worker(WorkerArgs),
+    /// List live workers and the leases they hold.
+    Workers(WorkersArgs),
+}
+
+/// Arguments of `coord worker`.
+#[derive(Debug, Args)]
+pub struct WorkerArgs {
+    /// Tasks executed at once by this worker (default: [run] parallel of coord.toml, else 4).
+    #[arg(long, value_name = "N")]
+    pub concurrency: Option<usize>,
+    /// The longest an idle worker waits between looks at the queue when no notification wakes
+    /// it, in milliseconds.
+    #[arg(long, value_name = "MS", default_value = "2000")]
+    pub poll_ms: u64,
+    /// On SIGTERM or Ctrl-C, how long running attempts may take to finish before they are killed
+    /// and their tasks released, in seconds.
+    #[arg(long, value_name = "SECS", default_value = "30")]
+    pub grace_secs: u64,
+    /// Tasks claimed beyond the free slots, queued here until a slot frees: bigger batches for
+    /// many short tasks, at the cost of claim-to-start latency (a queued task's lease is not
+    /// renewed before it starts, so keep it small for long tasks).
+    #[arg(long, value_name = "N", default_value = "0")]
+    pub prefetch: usize,
+    /// Print events as JSON lines.
+    #[arg(long)]
+    pub json: bool,
+    /// Print only troubles and the final summary, not every task.
+    #[arg(long)]
+    pub quiet: bool,
+    /// The store and project.
+    #[command(flatten)]
+    pub store: StoreArgs,
+}
+
+/// Arguments of `coord workers`.
+#[derive(Debug, Args)]
+pub struct WorkersArgs {
+    /// Also list workers not seen for a while (stopped or dead).
+    #[arg(long)]
+    pub all: bool,
+    /// JSON output.
+    #[arg(long)]
+    pub json: bool,
+    /// The store and project.
+    #[command(flatten)]
+    pub store: StoreArgs,
 }
 
 /// Arguments of `coord migrate`.
@@ -189,9 +238,11 @@ pub struct GateArgs {
 /// Where the store and the project are.
 #[derive(Debug, Clone, Args)]
 pub struct StoreArgs {
-    /// The database file (default: .coord/coord.db in the project folder).
-    #[arg(long, value_name = "PATH", env = "COORD_DB", global = true)]
-    pub db: Option<PathBuf>,
+    /// The store: an SQLite file, or a PostgreSQL URL (postgres://user@host:5432/db; a schema
+    /// with ?options=-c%20search_path%3Dname) for many workers. Default: COORD_DATABASE_URL,
+    /// else .coord/coord.db in the project folder.
+    #[arg(long, value_name = "PATH|URL", env = "COORD_DB", global = true)]
+    pub db: Option<String>,
     /// The project (target repository): working directory of commands, home of coord.toml and
     /// agent files (default: the current folder).
     #[arg(long, value_name = "DIR", global = true)]
@@ -219,7 +270,8 @@ pub struct RunArgs {
     /// Plan without the coordination workflows (see `coord plan --no-workflows`).
     #[arg(long, conflicts_with = "plan")]
     pub no_workflows: bool,
-    /// Tasks executed at once (default: [run] parallel of coord.toml, else 4).
+    /// Tasks executed at once (default: [run] parallel of coord.toml, else 4); 0 executes
+    /// nothing here and watches workers (`coord worker`) do the run.
     #[arg(long, value_name = "N")]
     pub parallel: Option<usize>,
     /// Print events as JSON lines instead of progress bars.
@@ -235,7 +287,7 @@ pub struct RunArgs {
 pub struct ResumeArgs {
     /// The run id.
     pub run: String,
-    /// Tasks executed at once.
+    /// Tasks executed at once; 0 watches workers do it.
     #[arg(long, value_name = "N")]
     pub parallel: Option<usize>,
     /// Print events as JSON lines.

@@ -13,7 +13,9 @@ impl Executor for NoopExecutor {
         "noop (bench only)"
     }
     async fn execute(&self, _job: &Job) -> Outcome {
-        Outcome::Succeeded { artifacts: Vec::new(), summary: "noop".into() }
+        // The start time lets a benchmark measure claim-to-start from the store alone (the
+        // claim's time is the attempt's `started_at`).
+        Outcome::Succeeded { artifacts: Vec::new(), summary: format!("noop started_at_ms={}", crate::now_ms()) }
     }
 }
 

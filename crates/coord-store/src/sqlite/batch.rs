@@ -8,38 +8,47 @@ use crate::types::Claim;
 use crate::{Result, StoreError};
 use sqlx::{Row, Sqlite, Transaction};
 
-/// Claims up to `limit` ready tasks of `run`, best rank first, in one transaction.
+/// Claims up to `limit` ready tasks of `run` (of every run with `None`), best rank first, in
+/// one transaction.
 pub(super) async fn claim(
     tx: &mut Transaction<'_, Sqlite>,
-    run: &str,
+    run: Option<&str>,
     owner: &str,
     limit: usize,
     lease_ms: i64,
     now: i64,
     only: Option<String>,
 ) -> Result<Vec<Claim>> {
-    let rows = sqlx::query(
-        "UPDATE tasks SET state = 'running', attempts = attempts + 1, updated_at = ?2
-         WHERE rowid IN (
-             SELECT rowid FROM tasks
-             WHERE run_id = ?1 AND state IN ('ready', 'retrying') AND not_before <= ?2
-               AND (?4 IS NULL OR specialist IN (SELECT value FROM json_each(?4)))
-             ORDER BY rank LIMIT ?3)
-         RETURNING task_id, specialist, attempts, rank",
-    )
-    .bind(run)
-    .bind(now)
-    .bind(limit as i64)
-    .bind(only)
-    .fetch_all(&mut **tx)
-    .await?;
+    // Two statements, so each uses its index: (run_id, state, rank) for one run, the partial
+    // index of claimable tasks by rank across runs.
+    let query = match run {
+        Some(_) => sqlx::query(
+            "UPDATE tasks SET state = 'running', attempts = attempts + 1, updated_at = ?2
+             WHERE rowid IN (
+                 SELECT rowid FROM tasks
+                 WHERE run_id = ?1 AND state IN ('ready', 'retrying') AND not_before <= ?2
+                   AND (?4 IS NULL OR specialist IN (SELECT value FROM json_each(?4)))
+                 ORDER BY rank LIMIT ?3)
+             RETURNING run_id, task_id, specialist, attempts, rank",
+        ),
+        None => sqlx::query(
+            "UPDATE tasks SET state = 'running', attempts = attempts + 1, updated_at = ?2
+             WHERE rowid IN (
+                 SELECT rowid FROM tasks
+                 WHERE ?1 IS NULL AND state IN ('ready', 'retrying') AND not_before <= ?2
+                   AND (?4 IS NULL OR specialist IN (SELECT value FROM json_each(?4)))
+                 ORDER BY rank LIMIT ?3)
+             RETURNING run_id, task_id, specialist, attempts, rank",
+        ),
+    };
+    let rows = query.bind(run).bind(now).bind(limit as i64).bind(only).fetch_all(&mut **tx).await?;
     let mut claimed: Vec<(i64, Claim)> = Vec::with_capacity(rows.len());
     for row in rows {
         let attempt: i64 = row.try_get("attempts")?;
         claimed.push((
             row.try_get("rank")?,
             Claim {
-                run_id: run.to_string(),
+                run_id: row.try_get("run_id")?,
                 task_id: row.try_get("task_id")?,
                 specialist: row.try_get("specialist")?,
                 attempt,
@@ -52,14 +61,15 @@ pub(super) async fn claim(
         return Ok(Vec::new());
     }
     claimed.sort_by_key(|(rank, _)| *rank);
-    let batch: Vec<serde_json::Value> =
-        claimed.iter().map(|(_, c)| serde_json::json!({ "t": c.task_id, "s": c.specialist, "a": c.attempt })).collect();
+    let batch: Vec<serde_json::Value> = claimed
+        .iter()
+        .map(|(_, c)| serde_json::json!({ "r": c.run_id, "t": c.task_id, "s": c.specialist, "a": c.attempt }))
+        .collect();
     let batch = serde_json::Value::from(batch).to_string();
     sqlx::query(
         "INSERT INTO attempts (run_id, task_id, attempt, specialist, owner, started_at)
-         SELECT ?1, j.value ->> 't', j.value ->> 'a', j.value ->> 's', ?2, ?3 FROM json_each(?4) j",
+         SELECT j.value ->> 'r', j.value ->> 't', j.value ->> 'a', j.value ->> 's', ?1, ?2 FROM json_each(?3) j",
     )
-    .bind(run)
     .bind(owner)
     .bind(now)
     .bind(&batch)
@@ -67,9 +77,8 @@ pub(super) async fn claim(
     .await?;
     sqlx::query(
         "INSERT OR REPLACE INTO leases (run_id, task_id, owner, token, expires_at)
-         SELECT ?1, j.value ->> 't', ?2, j.value ->> 'a', ?3 FROM json_each(?4) j",
+         SELECT j.value ->> 'r', j.value ->> 't', ?1, j.value ->> 'a', ?2 FROM json_each(?3) j",
     )
-    .bind(run)
     .bind(owner)
     .bind(now + lease_ms)
     .bind(&batch)
@@ -77,10 +86,9 @@ pub(super) async fn claim(
     .await?;
     sqlx::query(
         "INSERT INTO events (run_id, task_id, at, kind, data)
-         SELECT ?1, j.value ->> 't', ?2, 'task_claimed', json_object('attempt', j.value -> 'a', 'owner', ?3)
-         FROM json_each(?4) j",
+         SELECT j.value ->> 'r', j.value ->> 't', ?1, 'task_claimed', json_object('attempt', j.value -> 'a', 'owner', ?2)
+         FROM json_each(?3) j",
     )
-    .bind(run)
     .bind(now)
     .bind(owner)
     .bind(&batch)

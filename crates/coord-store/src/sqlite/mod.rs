@@ -7,9 +7,10 @@
 mod batch;
 mod escalations;
 mod transitions;
+mod workers;
 
-use crate::types::{Claim, Event, Finish, NewRun, RunRecord, TaskRecord};
-use crate::{Result, Store, StoreError};
+use crate::types::{Claim, Event, Finish, LeaseRecord, NewRun, RunRecord, TaskRecord, WorkerInfo, WorkerRecord};
+use crate::{ReadySignal, Result, Store, StoreError};
 use sqlx::migrate::{Migration, MigrationType, Migrator};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::{Row, SqlSafeStr, Sqlite, SqlitePool, Transaction};
@@ -20,9 +21,10 @@ use transitions::event;
 /// `PRAGMA application_id` of coord databases ("CORD"): tells our files from foreign ones.
 const APPLICATION_ID: i64 = 0x434F_5244;
 
-const MIGRATIONS: [(i64, &str, &str); 2] = [
+const MIGRATIONS: [(i64, &str, &str); 3] = [
     (1, "runs", include_str!("../../migrations/sqlite/0001_runs.sql")),
     (2, "feedback", include_str!("../../migrations/sqlite/0002_feedback.sql")),
+    (3, "workers", include_str!("../../migrations/sqlite/0003_workers.sql")),
 ];
 
 /// The SQLite store.
@@ -86,7 +88,21 @@ impl SqliteStore {
             .iter()
             .map(|(v, d, sql)| Migration::new(*v, (*d).into(), MigrationType::Simple, sql.into_sql_str(), false))
             .collect();
-        Migrator::with_migrations(migrations).run(&pool).await?;
+        let migrator = Migrator::with_migrations(migrations);
+        // Two processes opening a new file together (a worker and `coord run`) both see a
+        // migration as pending and one fails on the other's table; each migration is its own
+        // transaction, so trying again finds it applied.
+        let mut tries = 0;
+        loop {
+            match migrator.run(&pool).await {
+                Ok(()) => break,
+                Err(_) if tries < 10 => {
+                    tries += 1;
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                }
+                Err(e) => return Err(e.into()),
+            }
+        }
         Ok(SqliteStore { pool })
     }
 
@@ -221,7 +237,7 @@ impl Store for SqliteStore {
     ) -> Result<Vec<Claim>> {
         let only = specialists.map(|s| serde_json::Value::from(s.to_vec()).to_string());
         let mut tx = self.write().await?;
-        let claims = batch::claim(&mut tx, run_id, owner, limit, lease_ms, now, only).await?;
+        let claims = batch::claim(&mut tx, Some(run_id), owner, limit, lease_ms, now, only).await?;
         tx.commit().await?;
         Ok(claims)
     }
@@ -255,35 +271,9 @@ impl Store for SqliteStore {
 
     async fn finish_many(&self, results: &[(Claim, Finish)], now: i64) -> Result<Vec<Result<()>>> {
         let mut tx = self.write().await?;
-        let mut out: Vec<Option<Result<()>>> = (0..results.len()).map(|_| None).collect();
-        // Successes, the common case, go through the set-based path together.
-        let mut done_at = Vec::new();
-        let mut done = Vec::new();
-        for (i, (claim, finish)) in results.iter().enumerate() {
-            if let Finish::Done { detail } = finish {
-                done_at.push(i);
-                done.push((claim, detail.as_str()));
-            }
-        }
-        if !done.is_empty() {
-            for (i, r) in done_at.into_iter().zip(batch::finish_done(&mut tx, &done, now).await?) {
-                out[i] = Some(r);
-            }
-        }
-        for (i, (claim, finish)) in results.iter().enumerate() {
-            if out[i].is_none() {
-                // A refused result (lease lost) changes nothing and does not abort the batch.
-                out[i] = Some(transitions::apply_finish(&mut tx, claim, finish, now).await);
-            }
-        }
-        let mut runs: Vec<&str> = results.iter().map(|(c, _)| c.run_id.as_str()).collect();
-        runs.sort_unstable();
-        runs.dedup();
-        for run in runs {
-            transitions::settle_run(&mut tx, run, now).await?;
-        }
+        let out = finish_many_in(&mut tx, results, now).await?;
         tx.commit().await?;
-        Ok(out.into_iter().map(|r| r.unwrap_or(Ok(()))).collect())
+        Ok(out)
     }
 
     async fn expire_leases(&self, now: i64) -> Result<Vec<(String, String)>> {
@@ -494,4 +484,97 @@ impl Store for SqliteStore {
             })
             .collect()
     }
+
+    async fn claim_any(
+        &self,
+        owner: &str,
+        limit: usize,
+        lease_ms: i64,
+        now: i64,
+        specialists: Option<&[String]>,
+    ) -> Result<Vec<Claim>> {
+        let only = specialists.map(|s| serde_json::Value::from(s.to_vec()).to_string());
+        let mut tx = self.write().await?;
+        let claims = batch::claim(&mut tx, None, owner, limit, lease_ms, now, only).await?;
+        tx.commit().await?;
+        Ok(claims)
+    }
+
+    async fn worker_beat(&self, worker: &WorkerInfo, now: i64) -> Result<()> {
+        self.worker_beat_impl(worker, now).await
+    }
+
+    async fn remove_worker(&self, id: &str) -> Result<()> {
+        self.remove_worker_impl(id).await
+    }
+
+    async fn workers(&self) -> Result<Vec<WorkerRecord>> {
+        self.workers_impl().await
+    }
+
+    async fn leases(&self) -> Result<Vec<LeaseRecord>> {
+        self.leases_impl().await
+    }
+
+    async fn finish_and_claim(
+        &self,
+        results: &[(Claim, Finish)],
+        run: Option<&str>,
+        owner: &str,
+        limit: usize,
+        lease_ms: i64,
+        now: i64,
+        specialists: Option<&[String]>,
+    ) -> Result<(Vec<Result<()>>, Vec<Claim>)> {
+        let only = specialists.map(|s| serde_json::Value::from(s.to_vec()).to_string());
+        let mut tx = self.write().await?;
+        let outcomes = finish_many_in(&mut tx, results, now).await?;
+        let claims =
+            if limit > 0 { batch::claim(&mut tx, run, owner, limit, lease_ms, now, only).await? } else { Vec::new() };
+        tx.commit().await?;
+        Ok((outcomes, claims))
+    }
+
+    async fn ready_signal(&self) -> Result<ReadySignal> {
+        // One file on one machine: there is nobody to notify across processes; workers poll.
+        Ok(ReadySignal::polling())
+    }
+}
+
+/// Records the ends of many attempts inside a transaction (group commit): successes set-based,
+/// the rest one by one; a refused result (lease lost) is reported in its slot and the rest
+/// still apply. Settles each run touched.
+async fn finish_many_in(
+    tx: &mut Transaction<'static, Sqlite>,
+    results: &[(Claim, Finish)],
+    now: i64,
+) -> Result<Vec<Result<()>>> {
+    let mut out: Vec<Option<Result<()>>> = (0..results.len()).map(|_| None).collect();
+    // Successes, the common case, go through the set-based path together.
+    let mut done_at = Vec::new();
+    let mut done = Vec::new();
+    for (i, (claim, finish)) in results.iter().enumerate() {
+        if let Finish::Done { detail } = finish {
+            done_at.push(i);
+            done.push((claim, detail.as_str()));
+        }
+    }
+    if !done.is_empty() {
+        for (i, r) in done_at.into_iter().zip(batch::finish_done(tx, &done, now).await?) {
+            out[i] = Some(r);
+        }
+    }
+    for (i, (claim, finish)) in results.iter().enumerate() {
+        if out[i].is_none() {
+            // A refused result (lease lost) changes nothing and does not abort the batch.
+            out[i] = Some(transitions::apply_finish(tx, claim, finish, now).await);
+        }
+    }
+    let mut runs: Vec<&str> = results.iter().map(|(c, _)| c.run_id.as_str()).collect();
+    runs.sort_unstable();
+    runs.dedup();
+    for run in runs {
+        transitions::settle_run(tx, run, now).await?;
+    }
+    Ok(out.into_iter().map(|r| r.unwrap_or(Ok(()))).collect())
 }

@@ -1,12 +1,14 @@
 //! What every run-related command needs: the project folder, its configuration, its roster,
-//! and the store (a tokio runtime drives the async store and scheduler).
+//! and the store (a tokio runtime drives the async store and scheduler). The store is named by
+//! `--db` (a path or a `postgres://` URL), else `COORD_DB`, else `COORD_DATABASE_URL`, else
+//! `.coord/coord.db` in the project; `coord_store::open_store` decides the backend.
 
 use super::roster_with_warnings;
 use crate::cli::StoreArgs;
 use anyhow::{Context, Result, anyhow};
 use coord_core::Roster;
 use coord_runtime::Config;
-use coord_store::{SqliteStore, Store};
+use coord_store::{AnyStore, Store, open_store};
 use std::path::PathBuf;
 
 /// The opened project.
@@ -18,8 +20,9 @@ pub struct Project {
     /// The roster (built-in plus the project's agents).
     pub roster: Roster,
     /// The store.
-    pub store: SqliteStore,
-    /// Where attempt files go: `.coord/runs` beside the database.
+    pub store: AnyStore,
+    /// Where attempt files go: `.coord/runs` beside an SQLite database, in the project for
+    /// PostgreSQL.
     pub runs_dir: PathBuf,
 }
 
@@ -38,14 +41,24 @@ pub async fn open(args: &StoreArgs) -> Result<Project> {
     let config_path = args.config.clone().unwrap_or_else(|| dir.join("coord.toml"));
     let config = Config::load(&config_path)?;
     let roster = roster_with_warnings(Some(&dir)).roster;
-    let db = args.db.clone().unwrap_or_else(|| dir.join(".coord").join("coord.db"));
-    let store = SqliteStore::open(&db).await?;
-    let runs_dir = db.parent().map(|p| p.join("runs")).unwrap_or_else(|| dir.join(".coord").join("runs"));
+    let spec = args
+        .db
+        .clone()
+        .or_else(|| std::env::var("COORD_DATABASE_URL").ok().filter(|u| !u.is_empty()))
+        .unwrap_or_else(|| dir.join(".coord").join("coord.db").display().to_string());
+    let store = open_store(&spec).await?;
+    let runs_dir = match &store {
+        AnyStore::Postgres(_) => dir.join(".coord").join("runs"),
+        AnyStore::Sqlite(_) => {
+            let db = std::path::Path::new(&spec);
+            db.parent().map(|p| p.join("runs")).unwrap_or_else(|| dir.join(".coord").join("runs"))
+        }
+    };
     Ok(Project { dir, config, roster, store, runs_dir })
 }
 
 /// The run a task belongs to: `--run`, else the newest running run that has the task.
-pub async fn run_of_task(store: &SqliteStore, run: Option<&str>, task: &str) -> Result<String> {
+pub async fn run_of_task(store: &AnyStore, run: Option<&str>, task: &str) -> Result<String> {
     if let Some(run) = run {
         return Ok(run.to_string());
     }
@@ -58,7 +71,7 @@ pub async fn run_of_task(store: &SqliteStore, run: Option<&str>, task: &str) -> 
 }
 
 /// The newest run, for commands where the run is optional.
-pub async fn newest_run(store: &SqliteStore, run: Option<&str>) -> Result<String> {
+pub async fn newest_run(store: &AnyStore, run: Option<&str>) -> Result<String> {
     if let Some(run) = run {
         return Ok(run.to_string());
     }

@@ -10,6 +10,7 @@ mod plan;
 mod progress;
 mod run;
 mod task;
+mod worker;
 
 use crate::cli::{Cli, Command, SchemaKind};
 use anyhow::Result;
@@ -35,6 +36,8 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         Command::Contract(args) => contract::contract(args),
         Command::Migrate(args) => migrate::migrate(args),
         Command::Escalation(args) => task::escalation(args),
+        Command::Worker(args) => worker::worker(args),
+        Command::Workers(args) => worker::workers(args),
         Command::Schema(args) => match args.which {
             SchemaKind::Plan => {
                 println!("{}", plan_schema());

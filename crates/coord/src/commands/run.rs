@@ -13,8 +13,8 @@ use std::process::ExitCode;
 use std::time::Duration;
 use tokio::sync::watch;
 
-/// A cancel switch flipped by Ctrl-C or SIGTERM.
-fn cancel_on_signals() -> watch::Receiver<bool> {
+/// A cancel switch flipped by Ctrl-C or SIGTERM (`watching`: only the watch stops).
+fn cancel_on_signals(watching: bool) -> watch::Receiver<bool> {
     let (tx, rx) = watch::channel(false);
     tokio::spawn(async move {
         let term = async {
@@ -29,7 +29,11 @@ fn cancel_on_signals() -> watch::Receiver<bool> {
             _ = tokio::signal::ctrl_c() => {}
             _ = term => {}
         }
-        eprintln!("coord: stopping: running attempts are killed and the run is cancelled");
+        if watching {
+            eprintln!("coord: stopped watching; the run goes on with its workers (coord status, coord workers)");
+        } else {
+            eprintln!("coord: stopping: running attempts are killed and the run is cancelled");
+        }
         let _ = tx.send(true);
     });
     rx
@@ -81,11 +85,9 @@ fn print_report(report: &RunReport, json: bool) {
 async fn drive(project: &Project, run_id: &str, parallel: Option<usize>, json: bool) -> Result<ExitCode> {
     let mut config = project.config.clone();
     if let Some(p) = parallel {
-        if p == 0 {
-            return Err(anyhow!("--parallel must be at least 1"));
-        }
         config.run.parallel = p;
     }
+    let watching = config.run.parallel == 0;
     let record = project.store.run(run_id).await?;
     let plan: Plan = serde_json::from_str(&record.plan_json).context("the run's stored plan is unreadable")?;
     let runtime = Runtime::new(
@@ -99,7 +101,10 @@ async fn drive(project: &Project, run_id: &str, parallel: Option<usize>, json: b
         eprintln!("coord: warning: {why}");
     }
     let sink = progress::for_run(&plan, json);
-    let report = runtime.drive(run_id, cancel_on_signals(), sink.as_ref()).await?;
+    if watching && !json {
+        eprintln!("coord: --parallel 0: nothing runs here; workers (coord worker) execute the run");
+    }
+    let report = runtime.drive(run_id, cancel_on_signals(watching), sink.as_ref()).await?;
     drop(sink);
     print_report(&report, json);
     if report.llm.tokens > 0 && !json {

@@ -16,7 +16,7 @@ fn who(name: Option<String>) -> String {
 }
 
 /// The task's current claim, or a new one for the person running the command.
-async fn claim_for_person(store: &coord_store::SqliteStore, run: &str, task: &str) -> Result<coord_store::Claim> {
+async fn claim_for_person(store: &coord_store::AnyStore, run: &str, task: &str) -> Result<coord_store::Claim> {
     Ok(match store.current_claim(run, task).await? {
         Some(c) => c,
         None => store.claim_task(run, task, &format!("person:{}", who(None)), MANUAL_LEASE_MS, now_ms()).await?,

@@ -36,6 +36,7 @@ impl Project {
             .args(args)
             .current_dir(self.path())
             .env_remove("COORD_DB")
+            .env_remove("COORD_DATABASE_URL")
             .output()
             .unwrap()
     }
@@ -84,4 +85,93 @@ pub fn plan_json(tasks: &[(&str, &str, &[&str])]) -> String {
         .map(|(id, specialist, deps)| serde_json::json!({ "id": id, "title": format!("task {id}"), "specialist": specialist, "depends_on": deps }))
         .collect();
     serde_json::json!({ "objective": "integration test", "tasks": tasks }).to_string()
+}
+
+/// The PostgreSQL database the tests use: `COORD_TEST_PG`, else the local server's `test`.
+pub fn pg_base_url() -> String {
+    std::env::var("COORD_TEST_PG").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into())
+}
+
+/// Runs a future on the tests' one runtime (a store's pool lives on the runtime that opened it,
+/// so every call of a test must use the same one).
+pub fn block_on<F: std::future::Future>(f: F) -> F::Output {
+    static RT: std::sync::OnceLock<tokio::runtime::Runtime> = std::sync::OnceLock::new();
+    RT.get_or_init(|| tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap())
+        .block_on(f)
+}
+
+/// A throwaway schema of the test database; its URL selects it; dropped with the value.
+pub fn pg_schema(prefix: &str) -> coord_store::ScratchSchema {
+    block_on(coord_store::ScratchSchema::create(&pg_base_url(), prefix))
+        .unwrap_or_else(|e| panic!("the PostgreSQL tests need a server (set COORD_TEST_PG to another one): {e}"))
+}
+
+/// A `coord worker` process in the project, its stderr kept in a file.
+pub struct Worker {
+    pub child: std::process::Child,
+    pub stderr: PathBuf,
+}
+
+impl Worker {
+    /// Starts `coord worker --db URL` with `extra` arguments.
+    pub fn start(p: &Project, url: &str, extra: &[&str]) -> Worker {
+        use std::sync::atomic::{AtomicU32, Ordering};
+        static N: AtomicU32 = AtomicU32::new(0);
+        let stderr = p.path().join(format!("worker-{}.log", N.fetch_add(1, Ordering::Relaxed)));
+        let child = Command::new(env!("CARGO_BIN_EXE_coord"))
+            .args(["worker", "--db", url, "--quiet", "--poll-ms", "200"])
+            .args(extra)
+            .current_dir(p.path())
+            .env_remove("COORD_DB")
+            .env_remove("COORD_DATABASE_URL")
+            .stdout(std::process::Stdio::null())
+            .stderr(std::fs::File::create(&stderr).unwrap())
+            .spawn()
+            .unwrap();
+        Worker { child, stderr }
+    }
+
+    /// Its lease owner name.
+    pub fn owner(&self) -> String {
+        let host = std::fs::read_to_string("/proc/sys/kernel/hostname").unwrap_or_default();
+        format!("coord-{}@{}", self.child.id(), host.trim())
+    }
+
+    /// Sends a signal.
+    pub fn signal(&self, sig: nix::sys::signal::Signal) {
+        nix::sys::signal::kill(nix::unistd::Pid::from_raw(self.child.id() as i32), sig).unwrap();
+    }
+
+    /// What it wrote on stderr so far.
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(&self.stderr).unwrap_or_default()
+    }
+
+    /// SIGTERM, then waits up to `secs` for it to exit; returns whether it did.
+    pub fn stop(&mut self, secs: u64) -> bool {
+        if self.child.try_wait().unwrap().is_some() {
+            return true;
+        }
+        self.signal(nix::sys::signal::Signal::SIGTERM);
+        wait_for(secs, || self.child.try_wait().unwrap().is_some())
+    }
+}
+
+impl Drop for Worker {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Polls `cond` every 50 ms for up to `secs`; returns whether it became true.
+pub fn wait_for(secs: u64, mut cond: impl FnMut() -> bool) -> bool {
+    let until = std::time::Instant::now() + std::time::Duration::from_secs(secs);
+    while std::time::Instant::now() < until {
+        if cond() {
+            return true;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    cond()
 }

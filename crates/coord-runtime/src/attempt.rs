@@ -1,0 +1,495 @@
+//! One attempt of one task, the same for a coordinator driving one run (`scheduler`) and a
+//! worker serving every run (`worker`): the brief (filtered context, feedback of earlier
+//! attempts, the idempotency key), the executor under a heartbeat that renews the lease (a lost
+//! lease ends the attempt and nothing is recorded), the quality gates over the artifacts, and
+//! the escalation policy's decision on a failure. [`Pending`] then records what finished
+//! attempts decided, many in one transaction (group commit).
+
+use crate::config::{Config, ExecutorKind};
+use crate::escalation::{Failure, Policy, Step};
+use crate::executor::{FailureCategory, Job, Outcome};
+use crate::now_ms;
+use crate::scheduler::{AnyExecutor, Progress, ProgressEvent};
+use coord_core::{COORDINATOR, ContextPolicy, Plan, Roster, Task, WorkflowStep, render_brief_delivered};
+use coord_store::{Claim, Finish, Store, StoreError};
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+/// Everything an attempt needs that does not depend on its run, shared by all attempts.
+pub(crate) struct Engine<S> {
+    pub(crate) store: S,
+    pub(crate) roster: Roster,
+    pub(crate) policy: Policy,
+    pub(crate) executors: HashMap<String, Arc<AnyExecutor>>,
+    pub(crate) config: Config,
+    pub(crate) workspace: PathBuf,
+    pub(crate) runs_dir: PathBuf,
+    pub(crate) lease_ms: i64,
+    /// The model for LLM-judged checklist items, when one is configured.
+    pub(crate) llm: Option<Arc<coord_llm::LlmClient>>,
+}
+
+/// A run's plan, indexed by task id.
+pub(crate) struct RunPlan {
+    pub(crate) plan: Plan,
+    /// Task id → position in `plan.tasks`.
+    index: HashMap<String, usize>,
+}
+
+impl RunPlan {
+    pub(crate) fn new(plan: Plan) -> RunPlan {
+        let index = plan.tasks.iter().enumerate().map(|(i, t)| (t.id.clone(), i)).collect();
+        RunPlan { plan, index }
+    }
+
+    pub(crate) fn task(&self, id: &str) -> Option<&Task> {
+        self.index.get(id).and_then(|&i| self.plan.tasks.get(i))
+    }
+}
+
+/// Finished attempts waiting to be written. `add` reports each to the progress sink; `flush`
+/// writes the LLM usage events, then every result in one `finish_many` (group commit), then
+/// sends the level-4 notices (only once their escalations are stored). A flush that fails
+/// keeps what it could not write, so a caller that survives database outages can try again.
+#[derive(Default)]
+pub(crate) struct Pending {
+    results: Vec<(Claim, Finish)>,
+    usage: Vec<(Claim, serde_json::Value)>,
+    notices: Vec<serde_json::Value>,
+}
+
+impl Pending {
+    /// Takes a finished attempt.
+    pub(crate) fn add(&mut self, attempted: Attempted, progress: &dyn Progress) {
+        let Attempted { claim, finish, notice, usage } = attempted;
+        if let Some(u) = usage {
+            self.usage.push((claim.clone(), u));
+        }
+        if let Some(finish) = finish {
+            report(progress, &claim, &finish);
+            self.results.push((claim, finish));
+        }
+        if let Some(n) = notice {
+            self.notices.push(n);
+        }
+    }
+
+    /// Results waiting.
+    pub(crate) fn results(&self) -> usize {
+        self.results.len()
+    }
+
+    /// Whether nothing waits.
+    pub(crate) fn is_empty(&self) -> bool {
+        self.results.is_empty() && self.usage.is_empty() && self.notices.is_empty()
+    }
+
+    /// Writes everything and claims up to `limit` ready tasks of any run in the same
+    /// transaction (a worker's tick); returns the refused results and the claims.
+    pub(crate) async fn flush_and_claim<S: Store>(
+        &mut self,
+        store: &S,
+        config: &Config,
+        owner: &str,
+        limit: usize,
+        lease_ms: i64,
+        specialists: &[String],
+    ) -> Result<(Vec<(Claim, StoreError)>, Vec<Claim>), StoreError> {
+        self.record_usage(store).await?;
+        let (outcomes, claims) =
+            store.finish_and_claim(&self.results, None, owner, limit, lease_ms, now_ms(), Some(specialists)).await?;
+        let mut refused = Vec::new();
+        for ((claim, _), outcome) in std::mem::take(&mut self.results).into_iter().zip(outcomes) {
+            if let Err(e) = outcome {
+                refused.push((claim, e));
+            }
+        }
+        for n in std::mem::take(&mut self.notices) {
+            crate::notify::notify(&config.escalation, &n).await;
+        }
+        Ok((refused, claims))
+    }
+
+    async fn record_usage<S: Store>(&mut self, store: &S) -> Result<(), StoreError> {
+        while let Some((claim, usage)) = self.usage.first() {
+            store.record_event(&claim.run_id, Some(&claim.task_id), "llm_usage", usage.clone(), now_ms()).await?;
+            self.usage.remove(0);
+        }
+        Ok(())
+    }
+
+    /// Writes everything; returns the results the store refused (their leases were lost: a
+    /// stale worker's late result), with why.
+    pub(crate) async fn flush<S: Store>(
+        &mut self,
+        store: &S,
+        config: &Config,
+    ) -> Result<Vec<(Claim, StoreError)>, StoreError> {
+        self.record_usage(store).await?;
+        let mut refused = Vec::new();
+        if !self.results.is_empty() {
+            let outcomes = store.finish_many(&self.results, now_ms()).await?;
+            for ((claim, _), outcome) in std::mem::take(&mut self.results).into_iter().zip(outcomes) {
+                if let Err(e) = outcome {
+                    refused.push((claim, e));
+                }
+            }
+        }
+        for n in std::mem::take(&mut self.notices) {
+            crate::notify::notify(&config.escalation, &n).await;
+        }
+        Ok(refused)
+    }
+}
+
+pub(crate) fn report(progress: &dyn Progress, claim: &Claim, finish: &Finish) {
+    let task = claim.task_id.clone();
+    let event = match finish {
+        Finish::Done { .. } => ProgressEvent::Done { task },
+        Finish::Retry { level, specialist, error, .. } => ProgressEvent::Retrying {
+            task,
+            level: *level,
+            what: match (level, specialist) {
+                (3, Some(to)) => format!("reassigned to @{to} after: {}", first_line(error)),
+                (2, _) => format!("peer consulted after: {}", first_line(error)),
+                _ => format!("retrying after: {}", first_line(error)),
+            },
+        },
+        Finish::Escalate { error, level, .. } => {
+            ProgressEvent::Escalated { task, reason: format!("level {level}: {}", first_line(error)) }
+        }
+        Finish::Fail { error } => ProgressEvent::Escalated { task, reason: first_line(error).to_string() },
+    };
+    progress.on_event(&event);
+}
+
+pub(crate) fn first_line(s: &str) -> &str {
+    s.lines().next().unwrap_or(s)
+}
+
+pub(crate) fn job_for<S>(shared: &Engine<S>, claim: &Claim, brief: String, dir_name: &str, task: &Task) -> Job {
+    let c = shared.config.specialist(&claim.specialist);
+    Job {
+        run_id: claim.run_id.clone(),
+        task_id: claim.task_id.clone(),
+        attempt: claim.attempt,
+        specialist: claim.specialist.clone(),
+        brief,
+        workspace: shared.workspace.clone(),
+        attempt_dir: shared.runs_dir.join(&claim.run_id).join(&claim.task_id).join(dir_name),
+        idempotency_key: format!("{}/{}/{}", claim.run_id, claim.task_id, claim.attempt),
+        timeout: Duration::from_secs(c.timeout_secs.unwrap_or(shared.config.run.task_timeout_secs).max(1)),
+        estimate_hours: task.estimate_hours,
+        workflow: task.workflow,
+    }
+}
+
+/// What one attempt hands back to the loop that spawned it.
+pub(crate) struct Attempted {
+    pub(crate) claim: Claim,
+    /// What to record; `None` when the lease was lost (nothing may be recorded).
+    pub(crate) finish: Option<Finish>,
+    /// A level-4 escalation to send to the tech lead.
+    pub(crate) notice: Option<serde_json::Value>,
+    /// An LLM attempt's spending.
+    pub(crate) usage: Option<serde_json::Value>,
+}
+
+/// One attempt: runs it, then attaches the LLM spending its transcript records.
+pub(crate) async fn attempt<S: Store + Clone>(shared: Arc<Engine<S>>, plan: Arc<RunPlan>, claim: Claim) -> Attempted {
+    let dir = shared.runs_dir.join(&claim.run_id).join(&claim.task_id).join(format!("attempt-{}", claim.attempt));
+    let specialist = claim.specialist.clone();
+    let is_llm = shared.config.specialist(&specialist).executor == ExecutorKind::Llm;
+    let (claim, finish, notice) = run_attempt(shared, plan, claim).await;
+    let usage = if is_llm { crate::metrics::transcript_usage(&dir, &specialist) } else { None };
+    Attempted { claim, finish, notice, usage }
+}
+
+/// One attempt of one task: brief, execute under a heartbeat, decide what follows.
+async fn run_attempt<S: Store + Clone>(
+    shared: Arc<Engine<S>>,
+    plan: Arc<RunPlan>,
+    claim: Claim,
+) -> (Claim, Option<Finish>, Option<serde_json::Value>) {
+    let Some(task) = plan.task(&claim.task_id).cloned() else {
+        let error = format!("task `{}` is not in the run's plan", claim.task_id);
+        return (claim, Some(Finish::Fail { error }), None);
+    };
+    let feedback = if claim.attempt > 1 {
+        shared.store.feedback(&claim.run_id, &claim.task_id).await.unwrap_or_default()
+    } else {
+        Vec::new()
+    };
+    let feedback: Vec<String> = feedback.into_iter().map(|(source, text)| format!("{source}: {text}")).collect();
+    let mut assigned = task.clone();
+    assigned.specialist = claim.specialist.clone();
+    let policy =
+        shared.roster.get(&claim.specialist).map(|s| s.context.clone()).unwrap_or_else(ContextPolicy::everything);
+    let delivered = crate::upstream::delivered(&shared.store, &claim.run_id, &task, |id| plan.task(id)).await;
+    let mut brief =
+        render_brief_delivered(&plan.plan, &assigned, &policy, &feedback, &delivered, |id| plan.task(id)).markdown;
+    brief.push_str(&format!("\nIDEMPOTENCY KEY: {}/{}/{}\n", claim.run_id, claim.task_id, claim.attempt));
+    let job = job_for(&shared, &claim, brief, &format!("attempt-{}", claim.attempt), &task);
+    // The contract test needs a service to test; without one a person decides.
+    if task.workflow == Some(WorkflowStep::ContractTest)
+        && claim.specialist == COORDINATOR
+        && !crate::workflow::contract_test_configured(&shared.config.workflows)
+    {
+        let error = crate::workflow::contract_test_unconfigured();
+        let notice = park_notice(&claim, "configuration", &error);
+        return (claim, Some(Finish::Escalate { error, level: 4, category: "configuration".into() }), Some(notice));
+    }
+
+    let Some(executor) = shared.executors.get(&claim.specialist).cloned() else {
+        let error = format!("@{} has no executor configured (it is manual)", claim.specialist);
+        return (claim, Some(Finish::Fail { error }), None);
+    };
+    let grace = job.timeout + Duration::from_secs(5);
+    let heartbeat = heartbeat(&shared.store, &claim, shared.lease_ms);
+    let outcome = tokio::select! {
+        outcome = tokio::time::timeout(grace, executor.execute(&job)) => match outcome {
+            Ok(o) => o,
+            Err(_) => Outcome::Failed { error: format!("timed out after {}s", job.timeout.as_secs()), category: FailureCategory::General, retryable: true },
+        },
+        lost = heartbeat => {
+            // The lease is gone (cancelled run, or another coordinator took over): stop and
+            // record nothing; the store would refuse it.
+            let _ = lost;
+            return (claim, None, None);
+        }
+    };
+    let failure = match outcome {
+        Outcome::Succeeded { mut artifacts, mut summary } => {
+            match gate(&shared, &plan, &claim, &task, &job, &artifacts).await {
+                Err(_) => return (claim, None, None), // the lease was lost while gating
+                Ok(GateOutcome { failure: Some(failure), .. }) => failure,
+                Ok(GateOutcome { failure: None, artifacts: written, summary: checked }) => {
+                    artifacts.extend(written);
+                    if let Some(checked) = checked {
+                        summary = checked;
+                    }
+                    let detail = serde_json::json!({ "artifacts": artifacts, "summary": summary }).to_string();
+                    return (claim, Some(Finish::Done { detail }), None);
+                }
+            }
+        }
+        Outcome::Failed { error, category, retryable } => Failure { error, category, retryable },
+        Outcome::EscalationRequested { category, reason } => Failure { error: reason, category, retryable: true },
+    };
+    let (finish, notice) = decide(&shared, &plan, &claim, &task, &job, failure).await;
+    (claim, Some(finish), notice)
+}
+
+/// The escalation notice for the tech lead.
+fn park_notice(claim: &Claim, category: &str, reason: &str) -> serde_json::Value {
+    serde_json::json!({
+        "to": "tech-lead-orchestrator",
+        "run": claim.run_id,
+        "task": claim.task_id,
+        "specialist": claim.specialist,
+        "level": 4,
+        "category": category,
+        "reason": reason,
+    })
+}
+
+/// What gating an attempt decided.
+pub(crate) struct GateOutcome {
+    /// The failure, when a gate or the workflow check failed.
+    pub(crate) failure: Option<Failure>,
+    /// Files the workflow check wrote (the deployment note, contract versions).
+    pub(crate) artifacts: Vec<String>,
+    /// The workflow check's summary, for the record and the next briefs.
+    pub(crate) summary: Option<String>,
+}
+
+/// Runs the task's gates over its artifacts, and the check of its workflow step; the outcome's
+/// failure is set when one of them failed.
+pub(crate) async fn gate<S: Store>(
+    shared: &Engine<S>,
+    plan: &RunPlan,
+    claim: &Claim,
+    task: &Task,
+    job: &Job,
+    artifacts: &[String],
+) -> Result<GateOutcome, StoreError> {
+    let step = task.workflow.filter(|s| s.is_automated());
+    let gates_apply = !artifacts.is_empty() && !shared.config.gates.disabled_in_runs;
+    let mut outcome = GateOutcome { failure: None, artifacts: Vec::new(), summary: None };
+    if !gates_apply && step.is_none() {
+        return Ok(outcome);
+    }
+    shared.store.start_gating(claim, now_ms()).await?;
+    let worktree = job.attempt_dir.join("worktree");
+    let root = if worktree.is_dir() { worktree } else { job.workspace.clone() };
+    let (mut results, mut failure) = if gates_apply {
+        let verdict =
+            crate::gating::judge(root.clone(), task.kind, artifacts.to_vec(), shared.config.gates.clone()).await;
+        // Data loss is not the author's to fix or to approve: it needs the tech lead.
+        let failure = match verdict.failure {
+            Some(f) => {
+                match crate::workflow_gate::data_loss_approval(shared, plan, claim, &root, &verdict.blocking, artifacts)
+                    .await?
+                {
+                    Some(instead) => instead,
+                    None => Some(f),
+                }
+            }
+            None => None,
+        };
+        (verdict.results, failure)
+    } else {
+        (Vec::new(), None)
+    };
+    if let (Some(step), None) = (step, &failure) {
+        let check = crate::workflow_gate::run(shared, plan, claim, step, &root, &job.attempt_dir, artifacts).await?;
+        results.push((step.as_str().to_string(), check.passed, check.report.to_string()));
+        outcome.artifacts = check.artifacts;
+        outcome.summary = (!check.summary.is_empty()).then_some(check.summary);
+        failure = check.failure;
+    }
+    // The items no tool decides: the model judges them when there is one (else they wait for
+    // a person's attestation and do not block).
+    if let (None, Some(client), true) = (&failure, &shared.llm, gates_apply) {
+        let items = crate::judge::judged_items(crate::gating::gates_for(task.kind));
+        let evidence = crate::judge::evidence(&root, artifacts, 24 * 1024);
+        match crate::judge::judge(client, &items, &evidence).await {
+            Ok(verdicts) => {
+                let failed: Vec<&crate::judge::Verdict> = verdicts.iter().filter(|v| v.verdict == "fail").collect();
+                results.push((
+                    "llm-judge".into(),
+                    failed.is_empty(),
+                    serde_json::json!({ "verdicts": verdicts }).to_string(),
+                ));
+                if !failed.is_empty() {
+                    let mut error = format!("the LLM judge failed {} checklist item(s):", failed.len());
+                    for v in &failed {
+                        error.push_str(&format!("\n- {}: {}", v.item, v.reasons));
+                    }
+                    failure = Some(Failure { error, category: FailureCategory::General, retryable: true });
+                }
+            }
+            Err(e) => results.push((
+                "llm-judge".into(),
+                true,
+                serde_json::json!({ "error": e, "status": "not judged; waiting for a person" }).to_string(),
+            )),
+        }
+    }
+    shared.store.record_gates(claim, &results, now_ms()).await?;
+    outcome.failure = failure;
+    Ok(outcome)
+}
+
+/// Renews the lease every third of its length; returns when it is lost.
+async fn heartbeat<S: Store>(store: &S, claim: &Claim, lease_ms: i64) -> StoreError {
+    let every = Duration::from_millis((lease_ms / 3).max(50) as u64);
+    loop {
+        tokio::time::sleep(every).await;
+        match store.heartbeat(claim, lease_ms, now_ms()).await {
+            Ok(()) => {}
+            Err(StoreError::LeaseLost { run, task, token }) => return StoreError::LeaseLost { run, task, token },
+            Err(_) => {} // a passing database error: the next beat tries again before expiry
+        }
+    }
+}
+
+/// Applies the escalation policy to a failure.
+pub(crate) async fn decide<S: Store + Clone>(
+    shared: &Engine<S>,
+    plan: &RunPlan,
+    claim: &Claim,
+    task: &Task,
+    job: &Job,
+    failure: Failure,
+) -> (Finish, Option<serde_json::Value>) {
+    let kind = task.kind;
+    if let Some(finish) = crate::workflow_gate::send_back(shared, plan, claim, task, &failure).await {
+        return (finish, None);
+    }
+    let store = &shared.store;
+    let record =
+        store.tasks(&claim.run_id).await.ok().and_then(|ts| ts.into_iter().find(|t| t.task_id == claim.task_id));
+    let (level, failures) = record.map_or((0, 0), |r| (r.escalation_level, r.failures_at_level));
+    let mut tried = store.tried(&claim.run_id, &claim.task_id).await.unwrap_or_default();
+    if !tried.contains(&claim.specialist) {
+        tried.push(claim.specialist.clone());
+    }
+    let salt =
+        claim.attempt as u64 ^ claim.task_id.bytes().fold(0u64, |h, b| h.wrapping_mul(31).wrapping_add(b as u64));
+    let step =
+        shared.policy.next_step(level, failures, &failure, &claim.specialist, kind, &tried, &shared.roster, salt);
+    let now = now_ms();
+    let failed_line = (format!("attempt {} by @{} failed", claim.attempt, claim.specialist), failure.error.clone());
+    match step {
+        Step::Retry { delay_ms } => (
+            Finish::Retry {
+                error: failure.error,
+                retry_at: now + delay_ms as i64,
+                level: 1,
+                specialist: None,
+                feedback: vec![failed_line],
+            },
+            None,
+        ),
+        Step::Consult { peer } => {
+            let Some(exec) = shared.executors.get(&peer).cloned() else {
+                // The peer is a person: park at level 2 until they answer through a decision.
+                let error = format!("consult @{peer}: {}", failure.error);
+                return (Finish::Escalate { error, level: 2, category: failure.category.to_string() }, None);
+            };
+            let question = format!(
+                "CONSULTATION REQUEST FOR: @{peer}\nFROM: @{} on task {} ({})\n\nThe attempt failed with:\n{}\n\nAnswer with concrete guidance for the next attempt.\n\nTHE TASK'S BRIEF:\n{}",
+                claim.specialist, claim.task_id, failure.category, failure.error, job.brief
+            );
+            let mut consult_claim = claim.clone();
+            consult_claim.specialist = peer.clone();
+            let consult_job =
+                job_for(shared, &consult_claim, question, &format!("attempt-{}-consult-{peer}", claim.attempt), task);
+            let answer = match exec.execute(&consult_job).await {
+                Outcome::Succeeded { summary, .. } => {
+                    let out = std::fs::read_to_string(consult_job.attempt_dir.join("stdout.log")).unwrap_or_default();
+                    let out: String = out.chars().take(8000).collect();
+                    if out.trim().is_empty() { summary } else { out.trim().to_string() }
+                }
+                Outcome::Failed { error, .. } => format!("(the consultation failed: {error})"),
+                Outcome::EscalationRequested { reason, .. } => format!("(the peer asked to escalate: {reason})"),
+            };
+            let feedback = vec![failed_line, (format!("consultation with @{peer}"), answer)];
+            (Finish::Retry { error: failure.error, retry_at: now, level: 2, specialist: None, feedback }, None)
+        }
+        Step::Reassign { to } => {
+            let attempts = store.attempts(&claim.run_id, &claim.task_id).await.unwrap_or_default();
+            let mut history: Vec<String> = attempts
+                .iter()
+                .filter(|a| a.attempt < claim.attempt)
+                .map(|a| {
+                    format!(
+                        "attempt {} by @{}: {} {}",
+                        a.attempt,
+                        a.specialist,
+                        a.outcome.as_deref().unwrap_or("unfinished"),
+                        a.detail.as_deref().map(first_line).unwrap_or("")
+                    )
+                })
+                .collect();
+            history.push(format!(
+                "attempt {} by @{}: failed {}",
+                claim.attempt,
+                claim.specialist,
+                first_line(&failure.error)
+            ));
+            let feedback = vec![(
+                format!("coordinator review: reassigned from @{} to @{to}", claim.specialist),
+                history.join("\n"),
+            )];
+            (Finish::Retry { error: failure.error, retry_at: now, level: 3, specialist: Some(to), feedback }, None)
+        }
+        Step::Park => {
+            let notice = park_notice(claim, failure.category.as_str(), &failure.error);
+            (Finish::Escalate { error: failure.error, level: 4, category: failure.category.to_string() }, Some(notice))
+        }
+    }
+}

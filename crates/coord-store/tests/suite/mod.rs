@@ -1,0 +1,385 @@
+//! The behaviour tests of the store, written against the `Store` trait: `tests/sqlite.rs` and
+//! `tests/postgres.rs` run every one of them against their backend (the `behaviour!` macro
+//! makes one `#[tokio::test]` per function here).
+#![allow(clippy::unwrap_used, clippy::expect_used, dead_code)]
+
+use coord_store::{Claim, Decision, Finish, NewRun, RunState, Store, StoreError, TaskState, WorkerInfo};
+use std::collections::{HashMap, HashSet};
+
+/// a → {b, c} → d, and e alone.
+pub fn diamond(id: &str) -> NewRun {
+    let t = |id: &str, deps: &[&str], rank: i64| {
+        (id.to_string(), "nodejs-expert".to_string(), deps.iter().map(|d| d.to_string()).collect(), rank)
+    };
+    NewRun {
+        id: id.into(),
+        objective: "test".into(),
+        plan_json: "{}".into(),
+        tasks: vec![t("a", &[], 1), t("b", &["a"], 2), t("c", &["a"], 3), t("d", &["b", "c"], 4), t("e", &[], 5)],
+    }
+}
+
+pub async fn states<S: Store>(s: &S, run: &str) -> HashMap<String, TaskState> {
+    s.tasks(run).await.unwrap().into_iter().map(|t| (t.task_id, t.state)).collect()
+}
+
+pub fn done() -> Finish {
+    Finish::Done { detail: "{}".into() }
+}
+
+pub async fn claim_one<S: Store>(s: &S, run: &str, now: i64) -> Claim {
+    let mut c = s.claim(run, "w1", 1, 1000, now, None).await.unwrap();
+    assert_eq!(c.len(), 1, "expected one claim");
+    c.remove(0)
+}
+
+pub async fn dependencies_release_tasks_in_rank_order_and_the_run_completes<S: Store>(s: &S) {
+    s.create_run(&diamond("r1"), 0).await.unwrap();
+    let st = states(s, "r1").await;
+    assert_eq!((st["a"], st["b"], st["e"]), (TaskState::Ready, TaskState::Pending, TaskState::Ready));
+    assert!(matches!(s.create_run(&diamond("r1"), 0).await, Err(StoreError::DuplicateRun(_))));
+
+    let claims = s.claim("r1", "w1", 10, 1000, 1, None).await.unwrap();
+    let ids: Vec<&str> = claims.iter().map(|c| c.task_id.as_str()).collect();
+    assert_eq!(ids, vec!["a", "e"], "best rank first");
+    assert!(s.claim("r1", "w2", 10, 1000, 2, None).await.unwrap().is_empty(), "nothing else is ready");
+    s.finish(&claims[0], &done(), 3).await.unwrap();
+    let st = states(s, "r1").await;
+    assert_eq!((st["b"], st["c"], st["d"]), (TaskState::Ready, TaskState::Ready, TaskState::Pending));
+    s.finish(&claims[1], &done(), 3).await.unwrap();
+    for c in s.claim("r1", "w1", 10, 1000, 4, None).await.unwrap() {
+        s.finish(&c, &done(), 5).await.unwrap();
+    }
+    let d = claim_one(s, "r1", 6).await;
+    assert_eq!(d.task_id, "d");
+    s.finish(&d, &done(), 7).await.unwrap();
+    assert_eq!(s.run("r1").await.unwrap().state, RunState::Done);
+    let kinds: Vec<String> = s.events("r1", 0, 1000).await.unwrap().into_iter().map(|e| e.kind).collect();
+    assert_eq!(kinds.iter().filter(|k| *k == "task_done").count(), 5);
+    assert_eq!(kinds.first().map(String::as_str), Some("run_created"));
+    assert_eq!(kinds.last().map(String::as_str), Some("run_done"));
+}
+
+pub async fn a_stale_worker_cannot_record_a_result_and_an_expired_lease_counts_the_attempt<S: Store>(s: &S) {
+    s.create_run(&diamond("r"), 0).await.unwrap();
+    let first = s.claim("r", "w1", 1, 100, 0, None).await.unwrap().remove(0);
+    assert_eq!(first.attempt, 1);
+    s.heartbeat(&first, 100, 50).await.unwrap();
+    assert!(s.expire_leases(100).await.unwrap().is_empty(), "the heartbeat extended the lease to 150");
+    assert_eq!(s.expire_leases(151).await.unwrap(), vec![("r".to_string(), "a".to_string())]);
+    assert_eq!(states(s, "r").await["a"], TaskState::Ready);
+    let second = claim_one(s, "r", 200).await;
+    assert_eq!((second.task_id.as_str(), second.attempt), ("a", 2), "the interrupted attempt is counted");
+    assert!(matches!(s.finish(&first, &done(), 210).await, Err(StoreError::LeaseLost { token: 1, .. })));
+    assert!(matches!(s.heartbeat(&first, 100, 210).await, Err(StoreError::LeaseLost { .. })));
+    s.finish(&second, &done(), 220).await.unwrap();
+    assert_eq!(states(s, "r").await["a"], TaskState::Done);
+}
+
+pub async fn retries_wait_for_their_backoff_and_failures_block_dependents<S: Store>(s: &S) {
+    s.create_run(&diamond("r"), 0).await.unwrap();
+    let a = s.claim("r", "w", 1, 1000, 0, None).await.unwrap().remove(0);
+    let retry = Finish::Retry {
+        error: "exit 1".into(),
+        retry_at: 500,
+        level: 1,
+        specialist: None,
+        feedback: vec![("previous failure".into(), "exit 1: syntax error".into())],
+    };
+    s.finish(&a, &retry, 10).await.unwrap();
+    assert_eq!(
+        s.feedback("r", "a").await.unwrap(),
+        vec![("previous failure".to_string(), "exit 1: syntax error".to_string())]
+    );
+    let rec = s.tasks("r").await.unwrap().into_iter().find(|t| t.task_id == "a").unwrap();
+    assert_eq!((rec.escalation_level, rec.failures_at_level), (1, 1));
+    assert_eq!(states(s, "r").await["a"], TaskState::Retrying);
+    let early = s.claim("r", "w", 10, 1000, 100, None).await.unwrap();
+    assert_eq!(early.iter().map(|c| c.task_id.as_str()).collect::<Vec<_>>(), vec!["e"], "a waits for its backoff");
+    let a2 = claim_one(s, "r", 500).await;
+    assert_eq!(a2.attempt, 2);
+    s.finish(&a2, &Finish::Fail { error: "still broken".into() }, 510).await.unwrap();
+    let st = states(s, "r").await;
+    assert_eq!(
+        (st["a"], st["b"], st["c"], st["d"]),
+        (TaskState::Failed, TaskState::Blocked, TaskState::Blocked, TaskState::Blocked)
+    );
+    assert_eq!(s.run("r").await.unwrap().state, RunState::Running, "e still runs");
+    s.finish(&early[0], &done(), 520).await.unwrap();
+    assert_eq!(s.run("r").await.unwrap().state, RunState::Failed, "nothing can move any more");
+}
+
+pub async fn escalation_parks_the_task_and_blocks_its_dependents<S: Store>(s: &S) {
+    s.create_run(&diamond("r"), 0).await.unwrap();
+    let a = claim_one(s, "r", 0).await;
+    let esc = Finish::Escalate { error: "SQL injection risk".into(), level: 4, category: "security".into() };
+    s.finish(&a, &esc, 5).await.unwrap();
+    let tasks = s.tasks("r").await.unwrap();
+    let a = tasks.iter().find(|t| t.task_id == "a").unwrap();
+    assert_eq!((a.state, a.escalation_level), (TaskState::Escalated, 4));
+    assert_eq!(states(s, "r").await["d"], TaskState::Blocked);
+    assert_eq!(s.run("r").await.unwrap().state, RunState::Running, "waiting for a decision");
+}
+
+pub async fn cancel_stops_everything_and_unknown_ids_are_errors<S: Store>(s: &S) {
+    s.create_run(&diamond("r"), 0).await.unwrap();
+    let a = claim_one(s, "r", 0).await;
+    assert_eq!(s.cancel_run("r", 1).await.unwrap(), 5);
+    assert!(states(s, "r").await.values().all(|st| *st == TaskState::Cancelled));
+    assert_eq!(s.run("r").await.unwrap().state, RunState::Cancelled);
+    assert!(matches!(s.finish(&a, &done(), 2).await, Err(StoreError::LeaseLost { .. })));
+    assert!(matches!(s.run("nope").await, Err(StoreError::UnknownRun(_))));
+    assert!(matches!(s.cancel_run("nope", 0).await, Err(StoreError::UnknownRun(_))));
+}
+
+/// Two stores on one database (two pools: as two processes would) race to claim `n` ready
+/// tasks, one through `claim` and one through `claim_any`: every task is claimed exactly once.
+pub async fn two_stores_never_claim_the_same_task<S: Store + Clone + 'static>(s1: S, s2: S, n: usize) {
+    let tasks = (0..n).map(|i| (format!("t{i}"), "nodejs-expert".to_string(), vec![], i as i64)).collect();
+    s1.create_run(&NewRun { id: "race".into(), objective: "o".into(), plan_json: "{}".into(), tasks }, 0)
+        .await
+        .unwrap();
+    let start = std::sync::Arc::new(tokio::sync::Barrier::new(2));
+    let race = |s: S, owner: &'static str, any: bool| {
+        let start = start.clone();
+        async move {
+            let mut mine = Vec::new();
+            start.wait().await;
+            loop {
+                // A pause between claims, so the two interleave whatever the scheduler does.
+                tokio::time::sleep(std::time::Duration::from_millis(1)).await;
+                let got = if any {
+                    s.claim_any(owner, 7, 60_000, 1, None).await.unwrap()
+                } else {
+                    s.claim("race", owner, 5, 60_000, 1, None).await.unwrap()
+                };
+                if got.is_empty() {
+                    return mine;
+                }
+                mine.extend(got.into_iter().map(|c| c.task_id));
+            }
+        }
+    };
+    let (a, b) = tokio::join!(tokio::spawn(race(s1.clone(), "one", false)), tokio::spawn(race(s2, "two", true)));
+    let (a, b) = (a.unwrap(), b.unwrap());
+    let distinct: HashSet<&String> = a.iter().chain(b.iter()).collect();
+    assert_eq!(distinct.len(), n, "every task claimed");
+    assert_eq!(a.len() + b.len(), n, "no task claimed twice");
+    assert!(!a.is_empty() && !b.is_empty(), "both claimed some: {} and {}", a.len(), b.len());
+    let tasks = s1.tasks("race").await.unwrap();
+    assert!(tasks.iter().all(|t| t.attempts == 1 && t.state == TaskState::Running));
+}
+
+pub async fn escalation_decisions_requeue_reassign_skip_or_abort<S: Store>(s: &S) {
+    for run in ["retry", "reassign", "skip", "approve", "abort"] {
+        s.create_run(&diamond(run), 0).await.unwrap();
+        let a = s.claim(run, "w", 1, 1000, 0, None).await.unwrap().remove(0);
+        let esc = Finish::Escalate { error: "architecture mismatch".into(), level: 4, category: "architecture".into() };
+        s.finish(&a, &esc, 1).await.unwrap();
+    }
+    let open_all = s.escalations(None, true).await.unwrap();
+    assert_eq!(open_all.len(), 5);
+    let id = |run: &str| open_all.iter().find(|e| e.run_id == run).unwrap().id;
+
+    s.resolve_escalation(id("retry"), &Decision::Retry, 2).await.unwrap();
+    let st = states(s, "retry").await;
+    assert_eq!((st["a"], st["b"], st["d"]), (TaskState::Ready, TaskState::Pending, TaskState::Pending));
+    assert!(s.feedback("retry", "a").await.unwrap()[0].1.contains("retry: architecture mismatch"));
+    assert!(matches!(
+        s.resolve_escalation(id("retry"), &Decision::Retry, 3).await,
+        Err(StoreError::AlreadyResolved(_))
+    ));
+
+    s.resolve_escalation(id("reassign"), &"reassign:@backend-architect".parse().unwrap(), 2).await.unwrap();
+    let c = s.claim("reassign", "w", 1, 1000, 3, None).await.unwrap().remove(0);
+    assert_eq!((c.task_id.as_str(), c.specialist.as_str(), c.attempt), ("a", "backend-architect", 2));
+    assert_eq!(s.tried("reassign", "a").await.unwrap(), vec!["backend-architect"]);
+
+    s.resolve_escalation(id("skip"), &Decision::Skip, 2).await.unwrap();
+    let st = states(s, "skip").await;
+    assert_eq!((st["a"], st["b"], st["c"]), (TaskState::Done, TaskState::Ready, TaskState::Ready));
+
+    // An approval accepts the result as it stands: done, recorded as approved, dependents go.
+    let approved = s.resolve_escalation(id("approve"), &"approve".parse().unwrap(), 2).await.unwrap();
+    assert_eq!(approved.decision.as_deref(), Some("approve"));
+    let st = states(s, "approve").await;
+    assert_eq!((st["a"], st["b"], st["c"]), (TaskState::Done, TaskState::Ready, TaskState::Ready));
+    let events = s.events("approve", 0, 100).await.unwrap();
+    let done = events.iter().find(|e| e.kind == "task_done" && e.task_id.as_deref() == Some("a")).unwrap();
+    assert_eq!(done.data["by"], "approval");
+
+    s.resolve_escalation(id("abort"), &Decision::Abort, 2).await.unwrap();
+    assert_eq!(s.run("abort").await.unwrap().state, RunState::Cancelled);
+    assert!(s.escalations(None, true).await.unwrap().is_empty());
+    assert!(matches!(s.resolve_escalation(999, &Decision::Skip, 2).await, Err(StoreError::UnknownEscalation(999))));
+    assert!("maybe".parse::<Decision>().is_err());
+}
+
+pub async fn manual_claims_dead_owners_and_group_commit<S: Store>(s: &S) {
+    s.create_run(&diamond("r"), 0).await.unwrap();
+    assert!(matches!(s.claim_task("r", "b", "alice", 1000, 0).await, Err(StoreError::WrongState { .. })));
+    let a = s.claim_task("r", "a", "alice", 1000, 0).await.unwrap();
+    assert_eq!(s.current_claim("r", "a").await.unwrap(), Some(a.clone()));
+    let e = s.claim_task("r", "e", "coord-1@host", 1000, 0).await.unwrap();
+    assert_eq!(s.lease_owners().await.unwrap(), vec!["alice", "coord-1@host"]);
+    assert_eq!(s.release_owner("coord-1@host", 5).await.unwrap(), vec![("r".to_string(), "e".to_string())]);
+    let attempts = s.attempts("r", "e").await.unwrap();
+    assert_eq!(attempts[0].outcome.as_deref(), Some("interrupted"));
+    assert!(matches!(s.finish(&e, &done(), 6).await, Err(StoreError::LeaseLost { .. })));
+    // Group commit: one transaction, a stale result refused in its slot, the rest applied.
+    let e2 = s.claim_task("r", "e", "w", 1000, 7).await.unwrap();
+    let results = s.finish_many(&[(a, done()), (e.clone(), done()), (e2, done())], 8).await.unwrap();
+    assert!(results[0].is_ok() && results[2].is_ok());
+    assert!(matches!(results[1], Err(StoreError::LeaseLost { .. })));
+    let st = states(s, "r").await;
+    assert_eq!((st["a"], st["e"], st["b"]), (TaskState::Done, TaskState::Done, TaskState::Ready));
+}
+
+pub async fn claims_can_be_limited_to_automatic_specialists<S: Store>(s: &S) {
+    let mut run = diamond("r");
+    run.tasks[4].1 = "python-pro".into();
+    s.create_run(&run, 0).await.unwrap();
+    let only = vec!["python-pro".to_string()];
+    let got = s.claim("r", "w", 10, 1000, 0, Some(&only)).await.unwrap();
+    assert_eq!(got.iter().map(|c| c.task_id.as_str()).collect::<Vec<_>>(), vec!["e"]);
+}
+
+/// A worker serving every run claims across runs, best rank first, and only running runs' tasks.
+pub async fn claims_across_runs_take_the_best_ranks_of_running_runs<S: Store>(s: &S) {
+    s.create_run(&diamond("first"), 0).await.unwrap();
+    let mut second = diamond("second");
+    for t in &mut second.tasks {
+        t.3 += 10; // ranks 11..15: after every task of `first`
+    }
+    s.create_run(&second, 0).await.unwrap();
+    s.create_run(&diamond("stopped"), 0).await.unwrap();
+    s.cancel_run("stopped", 0).await.unwrap();
+    let got = s.claim_any("w", 3, 1000, 1, None).await.unwrap();
+    let ids: Vec<(&str, &str)> = got.iter().map(|c| (c.run_id.as_str(), c.task_id.as_str())).collect();
+    assert_eq!(ids, vec![("first", "a"), ("first", "e"), ("second", "a")]);
+    let rest = s.claim_any("w", 10, 1000, 1, None).await.unwrap();
+    let ids: Vec<(&str, &str)> = rest.iter().map(|c| (c.run_id.as_str(), c.task_id.as_str())).collect();
+    assert_eq!(ids, vec![("second", "e")], "cancelled runs are never claimed");
+    assert!(s.claim_any("w", 10, 1000, 1, None).await.unwrap().is_empty());
+    // Results recorded in one batch across runs.
+    let all: Vec<(Claim, Finish)> = got.into_iter().chain(rest).map(|c| (c, done())).collect();
+    let results = s.finish_many(&all, 2).await.unwrap();
+    assert!(results.iter().all(Result::is_ok));
+    let next = s.claim_any("w", 10, 1000, 3, Some(&["nodejs-expert".to_string()])).await.unwrap();
+    assert_eq!(next.len(), 4, "b and c of both runs: {next:?}");
+    assert!(s.claim_any("w", 10, 1000, 3, Some(&["python-pro".to_string()])).await.unwrap().is_empty());
+}
+
+/// Workers register, beat, list their leases and leave.
+pub async fn workers_register_beat_and_leave<S: Store>(s: &S) {
+    s.create_run(&diamond("r"), 0).await.unwrap();
+    let info = |id: &str, state: &str| WorkerInfo {
+        id: id.into(),
+        host: "host-a".into(),
+        pid: 42,
+        concurrency: 4,
+        started_at: 10,
+        state: state.into(),
+    };
+    s.worker_beat(&info("coord-42@host-a", "running"), 100).await.unwrap();
+    s.worker_beat(&info("coord-43@host-a", "running"), 150).await.unwrap();
+    s.worker_beat(&info("coord-42@host-a", "stopping"), 200).await.unwrap();
+    let workers = s.workers().await.unwrap();
+    assert_eq!(workers.len(), 2);
+    assert_eq!((workers[0].info.id.as_str(), workers[0].seen_at), ("coord-42@host-a", 200), "most recent first");
+    assert_eq!(workers[0].info.state, "stopping");
+    let claims = s.claim_any("coord-42@host-a", 1, 5000, 300, None).await.unwrap();
+    let leases = s.leases().await.unwrap();
+    assert_eq!(leases.len(), 1);
+    assert_eq!(
+        (leases[0].owner.as_str(), leases[0].task_id.as_str(), leases[0].token, leases[0].expires_at),
+        ("coord-42@host-a", claims[0].task_id.as_str(), 1, 5300)
+    );
+    s.remove_worker("coord-42@host-a").await.unwrap();
+    assert_eq!(s.workers().await.unwrap().len(), 1);
+    // A registration silent for more than a day is forgotten at the next beat of anyone.
+    s.worker_beat(&info("coord-44@host-b", "running"), 150 + 25 * 3600 * 1000).await.unwrap();
+    let ids: Vec<String> = s.workers().await.unwrap().into_iter().map(|w| w.info.id).collect();
+    assert_eq!(ids, vec!["coord-44@host-b"]);
+}
+
+/// A reader following the event log with `after` while two stores record results at once
+/// sees every event exactly once, in sequence order.
+pub async fn a_follower_misses_no_event_while_two_writers_commit<S: Store + Clone + 'static>(s1: S, s2: S) {
+    let n = 120;
+    let tasks = (0..n).map(|i| (format!("t{i}"), "nodejs-expert".to_string(), vec![], i as i64)).collect();
+    s1.create_run(&NewRun { id: "log".into(), objective: "o".into(), plan_json: "{}".into(), tasks }, 0).await.unwrap();
+    let work = |s: S, owner: &'static str| async move {
+        loop {
+            let got = s.claim_any(owner, 3, 60_000, 1, None).await.unwrap();
+            if got.is_empty() {
+                return;
+            }
+            let batch: Vec<(Claim, Finish)> = got.into_iter().map(|c| (c, done())).collect();
+            s.finish_many(&batch, 2).await.unwrap();
+        }
+    };
+    let reader = s1.clone();
+    let follow = tokio::spawn(async move {
+        let mut seen = Vec::new();
+        let mut after = 0;
+        loop {
+            let events = reader.events("log", after, 7).await.unwrap();
+            for e in &events {
+                assert!(e.seq > after, "sequence goes forward");
+                after = e.seq;
+                seen.push(e.seq);
+            }
+            if events.iter().any(|e| e.kind == "run_done") {
+                return seen;
+            }
+            tokio::task::yield_now().await;
+        }
+    });
+    let (a, b) = tokio::join!(tokio::spawn(work(s1.clone(), "one")), tokio::spawn(work(s2, "two")));
+    a.unwrap();
+    b.unwrap();
+    let seen = follow.await.unwrap();
+    let all: Vec<i64> = s1.events("log", 0, 100_000).await.unwrap().into_iter().map(|e| e.seq).collect();
+    assert_eq!(seen, all, "the follower saw every event, once, in order");
+    // run_created, n ready, n claimed, n done, run_done
+    assert_eq!(all.len(), 3 * n + 2);
+}
+
+/// A worker's tick: results recorded and new tasks claimed in one transaction, including the
+/// tasks those results just made ready; a stale result is refused in its slot.
+pub async fn a_tick_records_results_and_claims_what_they_freed<S: Store>(s: &S) {
+    s.create_run(&diamond("r"), 0).await.unwrap();
+    let first = s.claim_any("w", 1, 1000, 1, None).await.unwrap();
+    assert_eq!(first[0].task_id, "a");
+    let (outcomes, claims) = s.finish_and_claim(&[], None, "w", 0, 1000, 2, None).await.unwrap();
+    assert!(outcomes.is_empty() && claims.is_empty(), "a limit of 0 claims nothing");
+    let mut stale = first[0].clone();
+    stale.token = 99;
+    let results = vec![(first[0].clone(), done()), (stale, done())];
+    let (outcomes, claims) = s.finish_and_claim(&results, None, "w", 10, 1000, 3, None).await.unwrap();
+    assert!(outcomes[0].is_ok());
+    assert!(matches!(outcomes[1], Err(StoreError::LeaseLost { token: 99, .. })));
+    let ids: Vec<&str> = claims.iter().map(|c| c.task_id.as_str()).collect();
+    assert_eq!(ids, vec!["b", "c", "e"], "b and c were freed by a's result in the same tick");
+    let (outcomes, claims) = s
+        .finish_and_claim(
+            &claims.into_iter().map(|c| (c, done())).collect::<Vec<_>>(),
+            Some("r"),
+            "w",
+            10,
+            1000,
+            4,
+            None,
+        )
+        .await
+        .unwrap();
+    assert!(outcomes.iter().all(Result::is_ok));
+    assert_eq!(claims.iter().map(|c| c.task_id.as_str()).collect::<Vec<_>>(), vec!["d"]);
+    let (_, none) = s.finish_and_claim(&[(claims[0].clone(), done())], None, "w", 10, 1000, 5, None).await.unwrap();
+    assert!(none.is_empty());
+    assert_eq!(s.run("r").await.unwrap().state, RunState::Done, "settled in the tick");
+    let kinds: Vec<String> = s.events("r", 0, 1000).await.unwrap().into_iter().map(|e| e.kind).collect();
+    assert_eq!(kinds.last().map(String::as_str), Some("run_done"));
+    assert_eq!(kinds.iter().filter(|k| *k == "task_claimed").count(), 5);
+}
