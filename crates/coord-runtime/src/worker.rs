@@ -94,7 +94,9 @@ impl<S: Store + Clone + 'static> Runtime<S> {
     ) -> Result<WorkerReport, RuntimeError> {
         let concurrency = options.concurrency.max(1);
         let automatic = self.automatic_specialists();
-        if automatic.is_empty() {
+        // The coordinator's workflow checks alone are not a worker's job: every coordinator
+        // (`coord run`, `resume`, `serve`) runs them.
+        if automatic.iter().all(|n| n == coord_core::COORDINATOR) {
             return Err(RuntimeError::NothingToDo(
                 "no specialist has an executor in coord.toml ([specialists.NAME] executor = \"command\"): this worker would claim nothing".into(),
             ));
