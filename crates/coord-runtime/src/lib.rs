@@ -2,21 +2,26 @@
 //! limit, critical path first, leases with heartbeats, group commit of results, cancellation
 //! and timeouts), the escalation protocol ([`escalation`]: the spec's four levels as an
 //! explicit policy), the executors ([`executor`]), the run configuration read from
-//! `coord.toml` ([`config`]), and the metrics computed from the event log ([`metrics`]).
+//! `coord.toml` ([`config`]), the metrics computed from the event log ([`metrics`]), and the
+//! operations people and agent hosts share: starting a run ([`start`]) and manual work on
+//! tasks ([`manual`]), used alike by the CLI, the HTTP server and the MCP server.
 
 pub mod config;
 pub mod escalation;
 pub mod executor;
 pub mod gating;
 pub mod judge;
+pub mod manual;
 pub mod metrics;
 pub mod notify;
 pub mod scheduler;
+pub mod start;
 
 pub use config::{Config, ConfigError, ExecutorKind, SpecialistConfig};
 pub use escalation::{Failure, Policy, Step};
 pub use executor::{Executor, FailureCategory, Job, Outcome};
-pub use scheduler::{Progress, RunReport, Runtime};
+pub use scheduler::{Progress, RunReport, Runtime, RuntimeError};
+pub use start::{PlannerChoice, RunSource, StartedRun, new_run_id, start_run};
 
 /// Milliseconds since the Unix epoch: the store's clock.
 pub fn now_ms() -> i64 {

@@ -9,6 +9,7 @@ mod migrate;
 mod plan;
 mod progress;
 mod run;
+mod serve;
 mod task;
 
 use crate::cli::{Cli, Command, SchemaKind};
@@ -35,6 +36,8 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         Command::Contract(args) => contract::contract(args),
         Command::Migrate(args) => migrate::migrate(args),
         Command::Escalation(args) => task::escalation(args),
+        Command::Serve(args) => serve::serve(args),
+        Command::Mcp(args) => serve::mcp(args),
         Command::Schema(args) => match args.which {
             SchemaKind::Plan => {
                 println!("{}", plan_schema());
