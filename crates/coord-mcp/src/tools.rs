@@ -25,7 +25,7 @@ fn check_task_id(task: &str) -> Result<(), String> {
     if ok { Ok(()) } else { Err(format!("task id `{}` is not valid (letters, digits, . _ -)", task.escape_debug())) }
 }
 
-#[tool_router(router = tool_router)]
+#[tool_router(router = tool_router, vis = "pub(crate)")]
 impl<S: Store + Clone + 'static> CoordMcp<S> {
     /// The run to work on: the one named, else the newest running run (that has `task`).
     async fn pick_run(&self, run: Option<String>, task: Option<&str>) -> Result<String, String> {
