@@ -78,6 +78,8 @@ async function refreshRun() {
   badge.className = "badge state-" + r.state;
   $("#cancel-run").hidden = r.state !== "running";
   const done = r.tasks.done || 0;
+  const option = [...$("#runs").options].find((o) => o.value === r.id);
+  if (option) option.textContent = `${r.id} · ${r.state} · ${done}/${r.total_tasks} · ${r.objective.slice(0, 60)}`;
   $("#plan-summary").textContent = `${done}/${r.total_tasks} done · critical path ${state.plan.critical_path.join(" → ")}`;
 }
 
@@ -254,6 +256,7 @@ function soon() {
       await refreshRun();
       await refreshEscalations();
       if (state.selected) await showTask();
+      await refreshCharts();
     } catch (e) { message(e.message, true); }
   }, 150);
 }
