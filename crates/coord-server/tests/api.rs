@@ -122,7 +122,7 @@ async fn failures_escalate_and_decisions_continue_the_run() {
     assert!(m.as_str().unwrap().contains("coord_escalations_open 1"));
 
     let (status, bad) = post(&app, &format!("/escalations/{id}/resolve"), json!({ "decision": "reassign:nobody" })).await;
-    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
     assert!(bad["error"]["message"].as_str().unwrap().contains("nobody"));
     let (status, resolved) = post(&app, &format!("/escalations/{id}/resolve"), json!({ "decision": "retry" })).await;
     assert_eq!(status, StatusCode::OK, "{resolved}");

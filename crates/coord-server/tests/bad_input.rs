@@ -39,10 +39,10 @@ async fn each_bad_request_gets_a_clear_error_and_the_server_keeps_serving() {
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
     assert!(e["error"]["message"].as_str().unwrap().contains("objective"), "{e}");
     let (status, e) = post(&app, "/runs", json!({})).await;
-    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
     assert!(e["error"]["message"].as_str().unwrap().contains("objective"), "{e}");
     let (status, e) = post(&app, "/runs", json!({ "objective": "   " })).await;
-    assert_eq!(status, StatusCode::BAD_REQUEST, "{e}");
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{e}");
     let (status, e) = post(&app, "/runs", json!({ "objective": "x", "stack": "cobol" })).await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
     assert!(e["error"]["message"].as_str().unwrap().contains("cobol"), "{e}");

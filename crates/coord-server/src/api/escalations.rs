@@ -45,7 +45,8 @@ pub async fn list<S: Store + Clone + 'static>(
 #[utoipa::path(post, path = "/escalations/{id}/resolve", tag = "escalations", request_body = ResolveBody,
     params(("id" = i64, Path, description = "Escalation id")),
     responses((status = 200, body = EscalationView), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody),
-        (status = 409, body = ErrorBody), (status = 422, body = ErrorBody), (status = 429, body = ErrorBody)))]
+        (status = 409, body = ErrorBody), (status = 413, body = ErrorBody), (status = 415, body = ErrorBody),
+        (status = 422, body = ErrorBody), (status = 429, body = ErrorBody)))]
 pub async fn resolve<S: Store + Clone + 'static>(
     State(st): State<AppState<S>>,
     ApiPath(id): ApiPath<i64>,
@@ -55,7 +56,7 @@ pub async fn resolve<S: Store + Clone + 'static>(
     if let Decision::Reassign(name) = &decision
         && !st.runtime.roster().contains(name)
     {
-        return Err(AppError::bad_request(format!("unknown specialist `{name}` (GET /agents lists them)")));
+        return Err(AppError::unprocessable(format!("unknown specialist `{name}` (GET /agents lists them)")));
     }
     let e = st.store().resolve_escalation(id, &decision, now_ms()).await?;
     if decision != Decision::Abort {

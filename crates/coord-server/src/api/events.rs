@@ -3,7 +3,7 @@
 //! `id` is its sequence number and its data the event as JSON. A client that goes away simply
 //! drops the stream; nothing else is held for it.
 
-use super::types::{EventQuery, EventView};
+use super::types::{EventHeaders, EventQuery, EventView, RunPath, SseEvent};
 use super::{ApiPath, ApiQuery, AppState, check_id};
 use crate::error::{AppError, ApiResult, ErrorBody};
 use axum::extract::State;
@@ -33,14 +33,13 @@ fn sse_event(e: coord_store::Event) -> Event {
 
 /// The run's events as a live stream.
 #[utoipa::path(get, path = "/runs/{run}/events", tag = "runs",
-    params(("run" = String, Path, description = "Run id"), EventQuery,
-        ("Last-Event-ID" = Option<String>, Header, description = "Resume after this sequence number")),
-    responses((status = 200, description = "Server-sent events; each data line is an EventView as JSON",
-        content_type = "text/event-stream", body = String),
+    params(RunPath, EventQuery, EventHeaders),
+    responses((status = 200, description = "Server-sent events; each event's data is an EventView as JSON",
+        content_type = "text/event-stream", body = SseEvent),
         (status = 400, body = ErrorBody), (status = 404, body = ErrorBody)))]
 pub async fn stream<S: Store + Clone + 'static>(
     State(st): State<AppState<S>>,
-    ApiPath(run): ApiPath<String>,
+    ApiPath(RunPath { run }): ApiPath<RunPath>,
     ApiQuery(q): ApiQuery<EventQuery>,
     headers: HeaderMap,
 ) -> ApiResult<Sse<impl Stream<Item = Result<Event, Infallible>>>> {
@@ -52,10 +51,14 @@ pub async fn stream<S: Store + Clone + 'static>(
             v.to_str()
                 .ok()
                 .and_then(|s| s.trim().parse::<i64>().ok())
-                .ok_or_else(|| AppError::bad_request("Last-Event-ID must be an event sequence number"))?,
+                .filter(|n| *n >= 0)
+                .ok_or_else(|| AppError::bad_request("Last-Event-ID must be an event sequence number (0 or more)"))?,
         ),
     };
-    let after = last.or(q.after).unwrap_or(0).max(0);
+    if let Some(after) = q.after.filter(|a| *a < 0) {
+        return Err(AppError::bad_request(format!("after={after}: sequence numbers start at 0")));
+    }
+    let after = last.or(q.after).unwrap_or(0);
     let cursor = Cursor { st, run, after, buffer: VecDeque::new(), failed: false };
     let events = stream::unfold(cursor, |mut c| async move {
         if c.failed {

@@ -172,19 +172,23 @@ pub fn check_id<'a>(what: &str, id: &'a str) -> ApiResult<&'a str> {
 }
 
 /// Page size and offset from a query, with bounds.
-pub fn page(limit: Option<u64>, offset: Option<u64>) -> ApiResult<(u64, u64)> {
+pub fn page(limit: Option<i64>, offset: Option<i64>) -> ApiResult<(u64, u64)> {
     let limit = limit.unwrap_or(100);
     if !(1..=1000).contains(&limit) {
         return Err(AppError::bad_request(format!("limit {limit} is out of range: use 1 to 1000")));
     }
-    Ok((limit, offset.unwrap_or(0)))
+    let offset = offset.unwrap_or(0);
+    if offset < 0 {
+        return Err(AppError::bad_request(format!("offset {offset} is negative")));
+    }
+    Ok((limit as u64, offset as u64))
 }
 
 /// Who did manual work, from a body: at most 64 printable characters; `web` by default.
 pub fn who(name: Option<String>) -> ApiResult<String> {
     match name {
         None => Ok("web".into()),
-        Some(n) if !n.is_empty() && n.len() <= 64 && n.chars().all(|c| !c.is_control()) => Ok(n),
+        Some(n) if !n.is_empty() && n.chars().count() <= 64 && n.chars().all(|c| !c.is_control()) => Ok(n),
         Some(_) => Err(AppError::bad_request("`who` must be 1 to 64 printable characters")),
     }
 }

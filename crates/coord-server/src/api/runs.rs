@@ -1,7 +1,7 @@
 //! Runs: create (from an objective or a plan), list, get, plan, cancel, resume. A run created
 //! or resumed here is driven in the background by the server's runtime.
 
-use super::types::{CreateRun, PlannerName, RunCreated, RunList, RunQuery, RunView};
+use super::types::{CreateRun, PlannerName, RunCreated, RunList, RunPath, RunQuery, RunView};
 use super::{ApiJson, ApiPath, ApiQuery, AppState, check_id, page};
 use crate::error::{AppError, ApiResult, ErrorBody};
 use axum::Json;
@@ -68,14 +68,22 @@ pub async fn create<S: Store + Clone + 'static>(
     ApiJson(body): ApiJson<CreateRun>,
 ) -> ApiResult<(StatusCode, Json<RunCreated>)> {
     let source = match (body.objective, body.plan) {
-        (Some(_), Some(_)) => return Err(AppError::bad_request("give `objective` or `plan`, not both")),
-        (None, None) => return Err(AppError::bad_request("give `objective` (text to plan) or `plan` (a plan)")),
+        (Some(_), Some(_)) => return Err(AppError::unprocessable("give `objective` or `plan`, not both")),
+        (None, None) => return Err(AppError::unprocessable("give `objective` (text to plan) or `plan` (a plan)")),
         (Some(objective), None) => {
-            if objective.trim().is_empty() {
+            if objective.is_empty() {
                 return Err(AppError::bad_request("`objective` is empty"));
+            }
+            if objective.trim().is_empty() {
+                return Err(AppError::unprocessable("`objective` has nothing to plan (only white space)"));
             }
             if objective.chars().count() > MAX_OBJECTIVE_CHARS {
                 return Err(AppError::bad_request("`objective` is longer than 64 KiB"));
+            }
+            if let Some(stack) = body.stack.as_deref()
+                && !["node", "python", "java", "graphql"].contains(&stack)
+            {
+                return Err(AppError::bad_request(format!("stack `{stack}`: use node, python, java or graphql")));
             }
             let stack = body
                 .stack
@@ -92,7 +100,7 @@ pub async fn create<S: Store + Clone + 'static>(
         }
         (None, Some(plan)) => {
             if body.stack.is_some() || body.planner.is_some() {
-                return Err(AppError::bad_request("`stack` and `planner` apply to an objective, not to a plan"));
+                return Err(AppError::unprocessable("`stack` and `planner` apply to an objective, not to a plan"));
             }
             let plan: Plan = serde_json::from_value(plan)
                 .map_err(|e| AppError::unprocessable(format!("`plan` is not a plan (see coord schema plan): {e}")))?;
@@ -114,35 +122,35 @@ pub async fn create<S: Store + Clone + 'static>(
 }
 
 /// One run.
-#[utoipa::path(get, path = "/runs/{run}", tag = "runs", params(("run" = String, Path, description = "Run id")),
+#[utoipa::path(get, path = "/runs/{run}", tag = "runs", params(RunPath),
     responses((status = 200, body = RunView), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody)))]
 pub async fn get_run<S: Store + Clone + 'static>(
     State(st): State<AppState<S>>,
-    ApiPath(run): ApiPath<String>,
+    ApiPath(RunPath { run }): ApiPath<RunPath>,
 ) -> ApiResult<Json<RunView>> {
     let record = st.store().run(check_id("run", &run)?).await?;
     Ok(Json(view(&st, record).await?))
 }
 
 /// The run's plan, as `coord schema plan` describes it.
-#[utoipa::path(get, path = "/runs/{run}/plan", tag = "runs", params(("run" = String, Path, description = "Run id")),
+#[utoipa::path(get, path = "/runs/{run}/plan", tag = "runs", params(RunPath),
     responses((status = 200, body = Object, description = "The plan"), (status = 400, body = ErrorBody),
         (status = 404, body = ErrorBody)))]
 pub async fn plan<S: Store + Clone + 'static>(
     State(st): State<AppState<S>>,
-    ApiPath(run): ApiPath<String>,
+    ApiPath(RunPath { run }): ApiPath<RunPath>,
 ) -> ApiResult<Json<serde_json::Value>> {
     let index = st.plan(check_id("run", &run)?).await?;
     serde_json::to_value(&index.plan).map(Json).map_err(AppError::internal)
 }
 
 /// Cancels a run: running attempts are killed, nothing else starts.
-#[utoipa::path(post, path = "/runs/{run}/cancel", tag = "runs", params(("run" = String, Path, description = "Run id")),
+#[utoipa::path(post, path = "/runs/{run}/cancel", tag = "runs", params(RunPath),
     responses((status = 200, body = RunView), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody),
         (status = 409, body = ErrorBody), (status = 429, body = ErrorBody)))]
 pub async fn cancel<S: Store + Clone + 'static>(
     State(st): State<AppState<S>>,
-    ApiPath(run): ApiPath<String>,
+    ApiPath(RunPath { run }): ApiPath<RunPath>,
 ) -> ApiResult<Json<RunView>> {
     let run = check_id("run", &run)?;
     let record = st.store().run(run).await?;
@@ -157,12 +165,12 @@ pub async fn cancel<S: Store + Clone + 'static>(
 
 /// Resumes a run: its automatic tasks are driven again (after a restart, a manual task or a
 /// decision).
-#[utoipa::path(post, path = "/runs/{run}/resume", tag = "runs", params(("run" = String, Path, description = "Run id")),
+#[utoipa::path(post, path = "/runs/{run}/resume", tag = "runs", params(RunPath),
     responses((status = 200, body = RunView), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody),
         (status = 409, body = ErrorBody), (status = 429, body = ErrorBody)))]
 pub async fn resume<S: Store + Clone + 'static>(
     State(st): State<AppState<S>>,
-    ApiPath(run): ApiPath<String>,
+    ApiPath(RunPath { run }): ApiPath<RunPath>,
 ) -> ApiResult<Json<RunView>> {
     let run = check_id("run", &run)?;
     let record = st.store().run(run).await?;

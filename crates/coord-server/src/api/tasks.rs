@@ -5,8 +5,8 @@
 
 use super::escalations::escalation_view;
 use super::types::{
-    AttemptView, BriefView, ClaimBody, ClaimView, CompleteBody, FailBody, FeedbackLine, GateReportView, NextStepView,
-    OutcomeView, TaskDetail, TaskList, TaskQuery, TaskView, TranscriptView,
+    AttemptPath, AttemptView, BriefView, ClaimBody, ClaimView, CompleteBody, FailBody, FeedbackLine, GateReportView, NextStepView,
+    OutcomeView, RunPath, TaskDetail, TaskList, TaskPath, TaskQuery, TaskView, TranscriptView,
 };
 use super::{ApiJson, ApiPath, ApiQuery, AppState, PlanIndex, check_id, page, who};
 use crate::error::{AppError, ApiResult, ErrorBody};
@@ -62,11 +62,11 @@ fn outcome_view(o: Outcome) -> OutcomeView {
 
 /// The tasks of a run in plan order, filtered and paged.
 #[utoipa::path(get, path = "/runs/{run}/tasks", tag = "tasks",
-    params(("run" = String, Path, description = "Run id"), TaskQuery),
+    params(RunPath, TaskQuery),
     responses((status = 200, body = TaskList), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody)))]
 pub async fn list<S: Store + Clone + 'static>(
     State(st): State<AppState<S>>,
-    ApiPath(run): ApiPath<String>,
+    ApiPath(RunPath { run }): ApiPath<RunPath>,
     ApiQuery(q): ApiQuery<TaskQuery>,
 ) -> ApiResult<Json<TaskList>> {
     let run = check_id("run", &run)?;
@@ -89,11 +89,11 @@ pub async fn list<S: Store + Clone + 'static>(
 
 /// One task with its attempts, feedback and escalations.
 #[utoipa::path(get, path = "/runs/{run}/tasks/{task}", tag = "tasks",
-    params(("run" = String, Path, description = "Run id"), ("task" = String, Path, description = "Task id")),
+    params(TaskPath),
     responses((status = 200, body = TaskDetail), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody)))]
 pub async fn get_task<S: Store + Clone + 'static>(
     State(st): State<AppState<S>>,
-    ApiPath((run, task)): ApiPath<(String, String)>,
+    ApiPath(TaskPath { run, task }): ApiPath<TaskPath>,
 ) -> ApiResult<Json<TaskDetail>> {
     let (run, task) = (check_id("run", &run)?, check_id("task", &task)?);
     let plan = st.plan(run).await?;
@@ -128,11 +128,11 @@ pub async fn get_task<S: Store + Clone + 'static>(
 
 /// The task's brief as its specialist receives it (context filtered, feedback included).
 #[utoipa::path(get, path = "/runs/{run}/tasks/{task}/brief", tag = "tasks",
-    params(("run" = String, Path, description = "Run id"), ("task" = String, Path, description = "Task id")),
+    params(TaskPath),
     responses((status = 200, body = BriefView), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody)))]
 pub async fn brief<S: Store + Clone + 'static>(
     State(st): State<AppState<S>>,
-    ApiPath((run, task)): ApiPath<(String, String)>,
+    ApiPath(TaskPath { run, task }): ApiPath<TaskPath>,
 ) -> ApiResult<Json<BriefView>> {
     let (run, task) = (check_id("run", &run)?, check_id("task", &task)?);
     let record = manual::task_record(st.store(), run, task).await?;
@@ -142,11 +142,11 @@ pub async fn brief<S: Store + Clone + 'static>(
 
 /// The task's gate reports, oldest first.
 #[utoipa::path(get, path = "/runs/{run}/tasks/{task}/gates", tag = "tasks",
-    params(("run" = String, Path, description = "Run id"), ("task" = String, Path, description = "Task id")),
+    params(TaskPath),
     responses((status = 200, body = Vec<GateReportView>), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody)))]
 pub async fn gates<S: Store + Clone + 'static>(
     State(st): State<AppState<S>>,
-    ApiPath((run, task)): ApiPath<(String, String)>,
+    ApiPath(TaskPath { run, task }): ApiPath<TaskPath>,
 ) -> ApiResult<Json<Vec<GateReportView>>> {
     let (run, task) = (check_id("run", &run)?, check_id("task", &task)?);
     manual::task_record(st.store(), run, task).await?;
@@ -169,12 +169,11 @@ fn tail(path: &Path) -> Option<String> {
 
 /// What an attempt left: its LLM transcript, or its command's output.
 #[utoipa::path(get, path = "/runs/{run}/tasks/{task}/attempts/{attempt}", tag = "tasks",
-    params(("run" = String, Path, description = "Run id"), ("task" = String, Path, description = "Task id"),
-        ("attempt" = i64, Path, description = "Attempt number, from 1")),
+    params(AttemptPath),
     responses((status = 200, body = TranscriptView), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody)))]
 pub async fn transcript<S: Store + Clone + 'static>(
     State(st): State<AppState<S>>,
-    ApiPath((run, task, attempt)): ApiPath<(String, String, i64)>,
+    ApiPath(AttemptPath { run, task, attempt }): ApiPath<AttemptPath>,
 ) -> ApiResult<Json<TranscriptView>> {
     let (run, task) = (check_id("run", &run)?, check_id("task", &task)?);
     if !st.store().attempts(run, task).await?.iter().any(|a| a.attempt == attempt) {
@@ -198,12 +197,13 @@ pub async fn transcript<S: Store + Clone + 'static>(
 
 /// Takes a ready task for a person or an agent host.
 #[utoipa::path(post, path = "/runs/{run}/tasks/{task}/claim", tag = "tasks", request_body = ClaimBody,
-    params(("run" = String, Path, description = "Run id"), ("task" = String, Path, description = "Task id")),
+    params(TaskPath),
     responses((status = 200, body = ClaimView), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody),
-        (status = 409, body = ErrorBody), (status = 422, body = ErrorBody), (status = 429, body = ErrorBody)))]
+        (status = 409, body = ErrorBody), (status = 413, body = ErrorBody), (status = 415, body = ErrorBody),
+        (status = 422, body = ErrorBody), (status = 429, body = ErrorBody)))]
 pub async fn claim<S: Store + Clone + 'static>(
     State(st): State<AppState<S>>,
-    ApiPath((run, task)): ApiPath<(String, String)>,
+    ApiPath(TaskPath { run, task }): ApiPath<TaskPath>,
     ApiJson(body): ApiJson<ClaimBody>,
 ) -> ApiResult<Json<ClaimView>> {
     let (run, task) = (check_id("run", &run)?, check_id("task", &task)?);
@@ -218,8 +218,8 @@ fn check_artifacts(artifacts: &[String]) -> ApiResult<()> {
     }
     for a in artifacts {
         let bad = a.is_empty()
-            || a.len() > 4096
-            || a.starts_with('/')
+            || a.chars().count() > 4096
+            || a.starts_with(['/', '\\'])
             || a.contains('\0')
             || a.split(['/', '\\']).any(|part| part == "..");
         if bad {
@@ -235,18 +235,19 @@ fn check_artifacts(artifacts: &[String]) -> ApiResult<()> {
 /// Completes a manual task: the artifacts go through the task's quality gates; a refusal
 /// enters the escalation protocol and the answer says what happens next.
 #[utoipa::path(post, path = "/runs/{run}/tasks/{task}/complete", tag = "tasks", request_body = CompleteBody,
-    params(("run" = String, Path, description = "Run id"), ("task" = String, Path, description = "Task id")),
+    params(TaskPath),
     responses((status = 200, body = OutcomeView), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody),
-        (status = 409, body = ErrorBody), (status = 422, body = ErrorBody), (status = 429, body = ErrorBody)))]
+        (status = 409, body = ErrorBody), (status = 413, body = ErrorBody), (status = 415, body = ErrorBody),
+        (status = 422, body = ErrorBody), (status = 429, body = ErrorBody)))]
 pub async fn complete<S: Store + Clone + 'static>(
     State(st): State<AppState<S>>,
-    ApiPath((run, task)): ApiPath<(String, String)>,
+    ApiPath(TaskPath { run, task }): ApiPath<TaskPath>,
     ApiJson(body): ApiJson<CompleteBody>,
 ) -> ApiResult<Json<OutcomeView>> {
     let (run, task) = (check_id("run", &run)?, check_id("task", &task)?);
     check_artifacts(&body.artifacts)?;
     let note = body.note.unwrap_or_default();
-    if note.len() > 64 * 1024 {
+    if note.chars().count() > 64 * 1024 {
         return Err(AppError::bad_request("`note` is longer than 64 KiB"));
     }
     let out = st.runtime.complete_manual(run, task, &who(body.who)?, &note, &body.artifacts).await?;
@@ -256,17 +257,18 @@ pub async fn complete<S: Store + Clone + 'static>(
 
 /// Reports a manual task failed; the escalation protocol decides the next step.
 #[utoipa::path(post, path = "/runs/{run}/tasks/{task}/fail", tag = "tasks", request_body = FailBody,
-    params(("run" = String, Path, description = "Run id"), ("task" = String, Path, description = "Task id")),
+    params(TaskPath),
     responses((status = 200, body = OutcomeView), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody),
-        (status = 409, body = ErrorBody), (status = 422, body = ErrorBody), (status = 429, body = ErrorBody)))]
+        (status = 409, body = ErrorBody), (status = 413, body = ErrorBody), (status = 415, body = ErrorBody),
+        (status = 422, body = ErrorBody), (status = 429, body = ErrorBody)))]
 pub async fn fail<S: Store + Clone + 'static>(
     State(st): State<AppState<S>>,
-    ApiPath((run, task)): ApiPath<(String, String)>,
+    ApiPath(TaskPath { run, task }): ApiPath<TaskPath>,
     ApiJson(body): ApiJson<FailBody>,
 ) -> ApiResult<Json<OutcomeView>> {
     let (run, task) = (check_id("run", &run)?, check_id("task", &task)?);
-    if body.note.trim().is_empty() || body.note.len() > 64 * 1024 {
-        return Err(AppError::bad_request("`note` must say what went wrong (at most 64 KiB)"));
+    if body.note.is_empty() || body.note.chars().count() > 64 * 1024 {
+        return Err(AppError::bad_request("`note` must say what went wrong (1 to 65536 characters)"));
     }
     let category = match body.category.as_deref() {
         None => FailureCategory::General,

@@ -5,6 +5,46 @@ use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use utoipa::{IntoParams, ToSchema};
 
+/// The `{run}` of a path.
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Path)]
+pub struct RunPath {
+    /// Run id.
+    #[param(pattern = r"^(?!\.+$)[A-Za-z0-9._-]{1,128}$")]
+    pub run: String,
+}
+
+/// The `{run}` and `{task}` of a path.
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Path)]
+pub struct TaskPath {
+    /// Run id.
+    #[param(pattern = r"^(?!\.+$)[A-Za-z0-9._-]{1,128}$")]
+    pub run: String,
+    /// Task id.
+    #[param(pattern = r"^(?!\.+$)[A-Za-z0-9._-]{1,128}$")]
+    pub task: String,
+}
+
+/// The `{run}`, `{task}` and `{attempt}` of a path.
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Path)]
+pub struct AttemptPath {
+    /// Run id.
+    #[param(pattern = r"^(?!\.+$)[A-Za-z0-9._-]{1,128}$")]
+    pub run: String,
+    /// Task id.
+    #[param(pattern = r"^(?!\.+$)[A-Za-z0-9._-]{1,128}$")]
+    pub task: String,
+    /// Attempt number, from 1.
+    pub attempt: i64,
+}
+
+/// A path relative to the project, without `..`.
+#[derive(Debug, ToSchema)]
+#[schema(pattern = r"^(?![/\\])(?!(.*[/\\])?\.\.([/\\]|$))[^\u0000]{1,4096}$")]
+pub struct ArtifactPath(pub String);
+
 /// A run.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct RunView {
@@ -46,11 +86,14 @@ pub struct RunList {
 #[into_params(parameter_in = Query)]
 pub struct RunQuery {
     /// Only runs in this state.
+    #[param(pattern = "^(running|done|failed|cancelled)$")]
     pub state: Option<String>,
     /// Page size, 1–1000 (default 100).
-    pub limit: Option<u64>,
+    #[param(minimum = 1, maximum = 1000)]
+    pub limit: Option<i64>,
     /// Runs to skip (default 0).
-    pub offset: Option<u64>,
+    #[param(minimum = 0)]
+    pub offset: Option<i64>,
 }
 
 /// Who plans an objective.
@@ -70,11 +113,13 @@ pub enum PlannerName {
 #[serde(deny_unknown_fields)]
 pub struct CreateRun {
     /// The objective, e.g. "Add user authentication system with OAuth2 and JWT".
+    #[schema(min_length = 1, max_length = 65536)]
     pub objective: Option<String>,
     /// A plan instead of an objective.
     #[schema(value_type = Option<Object>)]
     pub plan: Option<serde_json::Value>,
     /// Force the stack: node, python, java or graphql.
+    #[schema(pattern = "^(node|python|java|graphql)$")]
     pub stack: Option<String>,
     /// Who plans (default auto).
     pub planner: Option<PlannerName>,
@@ -144,13 +189,16 @@ pub struct TaskList {
 #[into_params(parameter_in = Query)]
 pub struct TaskQuery {
     /// Only tasks in this state.
+    #[param(pattern = "^(pending|ready|running|gating|done|failed|retrying|escalated|blocked|cancelled)$")]
     pub state: Option<String>,
     /// Only tasks of this specialist.
     pub specialist: Option<String>,
     /// Page size, 1–1000 (default 100).
-    pub limit: Option<u64>,
+    #[param(minimum = 1, maximum = 1000)]
+    pub limit: Option<i64>,
     /// Tasks to skip (default 0).
-    pub offset: Option<u64>,
+    #[param(minimum = 0)]
+    pub offset: Option<i64>,
 }
 
 /// One attempt.
@@ -242,6 +290,7 @@ pub struct TranscriptView {
 #[serde(deny_unknown_fields)]
 pub struct ClaimBody {
     /// Who takes the task (default `web`).
+    #[schema(pattern = r"^[^\u0000-\u001f\u007f-\u009f]{1,64}$")]
     pub who: Option<String>,
 }
 
@@ -263,11 +312,14 @@ pub struct ClaimView {
 #[serde(deny_unknown_fields)]
 pub struct CompleteBody {
     /// What was done.
+    #[schema(max_length = 65536)]
     pub note: Option<String>,
     /// Files produced, relative to the project; they go through the task's quality gates.
     #[serde(default)]
+    #[schema(value_type = Vec<ArtifactPath>, max_items = 1000)]
     pub artifacts: Vec<String>,
     /// Who did it (default `web`).
+    #[schema(pattern = r"^[^\u0000-\u001f\u007f-\u009f]{1,64}$")]
     pub who: Option<String>,
 }
 
@@ -276,11 +328,14 @@ pub struct CompleteBody {
 #[serde(deny_unknown_fields)]
 pub struct FailBody {
     /// What went wrong.
+    #[schema(min_length = 1, max_length = 65536)]
     pub note: String,
     /// performance, database, api_contract, architecture, security, breaking_change,
     /// cross_service, timeline (default general).
+    #[schema(pattern = "^(general|performance|database|api_contract|architecture|security|breaking_change|cross_service|timeline)$")]
     pub category: Option<String>,
     /// Who reports it (default `web`).
+    #[schema(pattern = r"^[^\u0000-\u001f\u007f-\u009f]{1,64}$")]
     pub who: Option<String>,
 }
 
@@ -349,8 +404,10 @@ pub struct EscalationView {
 #[into_params(parameter_in = Query)]
 pub struct EscalationQuery {
     /// Only this run's.
+    #[param(pattern = r"^(?!\.+$)[A-Za-z0-9._-]{1,128}$")]
     pub run: Option<String>,
     /// `open` (default) or `all`.
+    #[param(pattern = "^(open|all)$")]
     pub state: Option<String>,
 }
 
@@ -359,7 +416,7 @@ pub struct EscalationQuery {
 #[serde(deny_unknown_fields)]
 pub struct ResolveBody {
     /// `retry`, `reassign:NAME`, `skip` or `abort`.
-    #[schema(example = "retry")]
+    #[schema(example = "retry", pattern = "^(retry|skip|abort|reassign:@?[A-Za-z0-9._-]+)$")]
     pub decision: String,
 }
 
@@ -394,12 +451,33 @@ pub struct EventView {
     pub data: serde_json::Value,
 }
 
+/// Headers of `GET /runs/{run}/events` (documentation only: read from the header map).
+#[derive(Debug, IntoParams)]
+#[into_params(parameter_in = Header)]
+pub struct EventHeaders {
+    /// Resume after this sequence number (browsers send it when they reconnect).
+    #[param(rename = "Last-Event-ID", minimum = 0, nullable = false)]
+    pub last_event_id: Option<i64>,
+}
+
+/// One server-sent event of `GET /runs/{run}/events`.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct SseEvent {
+    /// The event's sequence number.
+    pub id: Option<String>,
+    /// `message`, or `error` when the log could not be read.
+    pub event: Option<String>,
+    /// An [`EventView`] as JSON (for `error`, a sentence).
+    pub data: String,
+}
+
 /// Query of `GET /runs/{id}/events`.
 #[derive(Debug, Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
 #[into_params(parameter_in = Query)]
 pub struct EventQuery {
     /// Only events after this sequence number (also read from `Last-Event-ID`).
+    #[param(minimum = 0)]
     pub after: Option<i64>,
 }
 
