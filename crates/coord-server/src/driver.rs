@@ -21,18 +21,21 @@ struct Active {
 pub struct Driver<S: Store + Clone + 'static> {
     runtime: Arc<Runtime<S>>,
     active: Arc<Mutex<HashMap<String, Active>>>,
+    /// Whether any specialist is executed by the runtime (read once: it may build a client).
+    has_automatic: bool,
 }
 
 impl<S: Store + Clone + 'static> Clone for Driver<S> {
     fn clone(&self) -> Self {
-        Driver { runtime: self.runtime.clone(), active: self.active.clone() }
+        Driver { runtime: self.runtime.clone(), active: self.active.clone(), has_automatic: self.has_automatic }
     }
 }
 
 impl<S: Store + Clone + 'static> Driver<S> {
     /// A driver over `runtime`.
     pub fn new(runtime: Arc<Runtime<S>>) -> Self {
-        Driver { runtime, active: Arc::new(Mutex::new(HashMap::new())) }
+        let has_automatic = !runtime.automatic_specialists().is_empty();
+        Driver { runtime, active: Arc::new(Mutex::new(HashMap::new())), has_automatic }
     }
 
     /// Whether a drive of `run` is under way.
@@ -43,7 +46,7 @@ impl<S: Store + Clone + 'static> Driver<S> {
     /// Makes sure `run` is being driven: starts a drive, or asks the current one to go round
     /// again. Does nothing when the runtime has no automatic specialists (nothing to execute).
     pub fn kick(&self, run: &str) {
-        if self.runtime.automatic_specialists().is_empty() {
+        if !self.has_automatic {
             return;
         }
         let rx = {

@@ -42,7 +42,11 @@ impl Token {
     /// Whether an `Authorization` header carries this token. The comparison takes the same
     /// time wherever the first difference is (it depends only on the lengths).
     pub fn admits(&self, authorization: Option<&HeaderValue>) -> bool {
-        let Some(given) = authorization.and_then(|v| v.as_bytes().strip_prefix(b"Bearer ")) else { return false };
+        let Some(value) = authorization.map(HeaderValue::as_bytes) else { return false };
+        // The scheme is case-insensitive (RFC 9110); the token is compared exactly.
+        let Some(given) = value.get(7..).filter(|_| value[..7].eq_ignore_ascii_case(b"bearer ")) else {
+            return false;
+        };
         bool::from(given.ct_eq(&self.0))
     }
 }
