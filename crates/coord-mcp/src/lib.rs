@@ -18,8 +18,8 @@ use coord_store::{RunState, Store, TaskState};
 use rmcp::handler::server::router::tool::ToolRouter;
 use rmcp::model::{
     ErrorData, Implementation, ListResourceTemplatesResult, ListResourcesResult, PaginatedRequestParams,
-    ReadResourceRequestParams, ReadResourceResponse, ReadResourceResult, Resource, ResourceContents,
-    ResourceTemplate, ServerCapabilities, ServerConfig,
+    ReadResourceRequestParams, ReadResourceResponse, ReadResourceResult, Resource, ResourceContents, ResourceTemplate,
+    ServerCapabilities, ServerConfig,
 };
 use rmcp::service::RequestContext;
 use rmcp::{RoleServer, ServerHandler, tool_handler};
@@ -70,11 +70,12 @@ impl<S: Store + Clone + 'static> CoordMcp<S> {
                 Ok((serde_json::to_string_pretty(&plan).map_err(|e| e.to_string())?, "application/json"))
             }
             [run, "tasks", task, "brief"] => {
-                let brief =
-                    manual::brief(store, self.runtime.roster(), run, task).await.map_err(|e| e.to_string())?;
+                let brief = manual::brief(store, self.runtime.roster(), run, task).await.map_err(|e| e.to_string())?;
                 Ok((brief, "text/markdown"))
             }
-            _ => Err(format!("unknown resource `{uri}`: use coord://runs/RUN/plan or coord://runs/RUN/tasks/TASK/brief")),
+            _ => {
+                Err(format!("unknown resource `{uri}`: use coord://runs/RUN/plan or coord://runs/RUN/tasks/TASK/brief"))
+            }
         }
     }
 }

@@ -78,9 +78,9 @@ where
             let verdict = if too_long {
                 Err(format!("Parse error: the message is longer than {MAX_LINE} bytes"))
             } else {
-                serde_json::from_slice::<serde_json::Value>(&line)
-                    .map(|_| ())
-                    .map_err(|e| format!("Parse error: the message is not JSON ({e}); send one JSON-RPC 2.0 message per line"))
+                serde_json::from_slice::<serde_json::Value>(&line).map(|_| ()).map_err(|e| {
+                    format!("Parse error: the message is not JSON ({e}); send one JSON-RPC 2.0 message per line")
+                })
             };
             match verdict {
                 Ok(()) => {

@@ -4,7 +4,9 @@
 //! `coord_runtime::manual`, the implementation `coord task` and `coord serve` use.
 
 use crate::CoordMcp;
-use crate::params::{Escalate, ListTasks, MetricsOf, NextReady, PlanObjective, Resolve, RunGates, SubmitResult, TaskRef};
+use crate::params::{
+    Escalate, ListTasks, MetricsOf, NextReady, PlanObjective, Resolve, RunGates, SubmitResult, TaskRef,
+};
 use coord_runtime::manual;
 use coord_runtime::{Failure, FailureCategory, PlannerChoice, RunSource, now_ms, start_run};
 use coord_store::{Decision, RunState, Store, TaskState};
@@ -61,7 +63,8 @@ impl<S: Store + Clone + 'static> CoordMcp<S> {
         if p.objective.trim().is_empty() {
             return Err("`objective` is empty".into());
         }
-        let stack = p.stack.as_deref().map(str::parse::<coord_plan::StackFlag>).transpose().map_err(|e| e.to_string())?;
+        let stack =
+            p.stack.as_deref().map(str::parse::<coord_plan::StackFlag>).transpose().map_err(|e| e.to_string())?;
         let planner = match p.planner.as_deref() {
             None | Some("auto") => PlannerChoice::Auto,
             Some("rules") => PlannerChoice::Rules,
@@ -224,11 +227,8 @@ impl<S: Store + Clone + 'static> CoordMcp<S> {
             .await
             .map_err(|e| e.to_string())?
             .map_err(|e| e.to_string())?;
-        let findings: Vec<_> = report
-            .findings
-            .iter()
-            .filter(|f| p.files.is_empty() || p.files.contains(&f.file))
-            .collect();
+        let findings: Vec<_> =
+            report.findings.iter().filter(|f| p.files.is_empty() || p.files.contains(&f.file)).collect();
         let fail_on = self.runtime.config().gates.fail_on;
         let blocking = findings.iter().filter(|f| f.severity >= fail_on).count();
         answer(json!({ "gates": gates, "files_scanned": report.files, "findings": findings,

@@ -58,8 +58,10 @@ pub async fn task_record<S: Store>(store: &S, run: &str, task: &str) -> Result<T
 pub async fn brief<S: Store>(store: &S, roster: &Roster, run: &str, task: &str) -> Result<String, RuntimeError> {
     let plan = stored_plan(store, run).await?;
     let record = task_record(store, run, task).await?;
-    let mut planned =
-        plan.task(task).cloned().ok_or_else(|| RuntimeError::Plan(format!("task `{task}` is not in the run's plan")))?;
+    let mut planned = plan
+        .task(task)
+        .cloned()
+        .ok_or_else(|| RuntimeError::Plan(format!("task `{task}` is not in the run's plan")))?;
     planned.specialist = record.specialist.clone();
     let policy = roster.get(&record.specialist).map(|s| s.context.clone()).unwrap_or_else(ContextPolicy::everything);
     let feedback: Vec<String> =
@@ -214,7 +216,13 @@ impl<S: Store + Clone + 'static> Runtime<S> {
 
     /// Fails a task by hand (or an agent host asks for escalation): the escalation protocol
     /// decides the next step exactly as for an executor's failure.
-    pub async fn fail_manual(&self, run: &str, task: &str, who: &str, failure: Failure) -> Result<Outcome, RuntimeError> {
+    pub async fn fail_manual(
+        &self,
+        run: &str,
+        task: &str,
+        who: &str,
+        failure: Failure,
+    ) -> Result<Outcome, RuntimeError> {
         let claim = claim_for(self.store(), run, task, who).await?;
         let error = failure.error.clone();
         let finish = self.record_failure(&claim, failure).await?;

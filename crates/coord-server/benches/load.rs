@@ -82,7 +82,9 @@ impl Stats {
     fn print(mut self) {
         self.latencies.sort();
         let n = self.latencies.len();
-        let at = |q: f64| self.latencies.get(((n as f64 * q).ceil() as usize).saturating_sub(1)).copied().unwrap_or_default();
+        let at = |q: f64| {
+            self.latencies.get(((n as f64 * q).ceil() as usize).saturating_sub(1)).copied().unwrap_or_default()
+        };
         let ms = |d: Duration| d.as_secs_f64() * 1000.0;
         println!(
             "{:<46} {:>7} req {:>9.0} req/s   p50 {:>6.2} ms   p99 {:>6.2} ms   max {:>7.2} ms   errors {}",
@@ -187,8 +189,15 @@ async fn client(base: &str, rate: u64, secs: u64) {
             .map(|i| json!({ "id": format!("t{i:03}"), "title": format!("task {i}"), "specialist": "nodejs-expert" }))
             .collect();
         let plan = json!({ "objective": format!("load {r}"), "tasks": tasks });
-        let created: Value =
-            http.post(format!("{base}/runs")).json(&json!({ "plan": plan })).send().await.unwrap().json().await.unwrap();
+        let created: Value = http
+            .post(format!("{base}/runs"))
+            .json(&json!({ "plan": plan }))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
         let id = created["run"]["id"].as_str().unwrap().to_string();
         targets.extend((0..per_run).map(|i| format!("{base}/runs/{id}/tasks/t{i:03}/complete")));
     }
@@ -196,9 +205,7 @@ async fn client(base: &str, rate: u64, secs: u64) {
     let body = json!({ "note": "done" }).to_string();
     let requests = targets
         .iter()
-        .map(|url| {
-            http.post(url).header("content-type", "application/json").body(body.clone()).build().unwrap()
-        })
+        .map(|url| http.post(url).header("content-type", "application/json").body(body.clone()).build().unwrap())
         .collect();
     open_loop("POST /runs/{id}/tasks/{task}/complete", &http, requests, rate).await.print();
 

@@ -124,7 +124,8 @@ pub fn cors(origins: &[String]) -> Result<Option<tower_http::cors::CorsLayer>, S
     }
     let mut values = Vec::new();
     for o in origins {
-        let ok = (o.starts_with("http://") || o.starts_with("https://")) && !o.trim_end_matches('/').contains(['?', '#']);
+        let ok =
+            (o.starts_with("http://") || o.starts_with("https://")) && !o.trim_end_matches('/').contains(['?', '#']);
         let value = HeaderValue::from_str(o.trim_end_matches('/')).ok().filter(|_| ok);
         values.push(value.ok_or_else(|| ServerError::BadOrigin(o.clone()))?);
     }

@@ -64,7 +64,9 @@ async fn a_manual_run_goes_from_objective_to_done() {
     assert!(text.contains("coord_queue_depth 0"), "{text}");
     assert!(text.contains("coord_escalations_open 0"), "{text}");
     assert!(
-        text.contains("coord_http_request_duration_seconds_count{method=\"POST\",route=\"/runs/{run}/tasks/{task}/complete\"} 8"),
+        text.contains(
+            "coord_http_request_duration_seconds_count{method=\"POST\",route=\"/runs/{run}/tasks/{task}/complete\"} 8"
+        ),
         "{text}"
     );
 }
@@ -121,7 +123,8 @@ async fn failures_escalate_and_decisions_continue_the_run() {
     let (_, m) = get(&app, "/metrics").await;
     assert!(m.as_str().unwrap().contains("coord_escalations_open 1"));
 
-    let (status, bad) = post(&app, &format!("/escalations/{id}/resolve"), json!({ "decision": "reassign:nobody" })).await;
+    let (status, bad) =
+        post(&app, &format!("/escalations/{id}/resolve"), json!({ "decision": "reassign:nobody" })).await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
     assert!(bad["error"]["message"].as_str().unwrap().contains("nobody"));
     let (status, resolved) = post(&app, &format!("/escalations/{id}/resolve"), json!({ "decision": "retry" })).await;
@@ -173,7 +176,12 @@ async fn a_plan_can_be_posted_and_invalid_plans_are_named() {
     let (status, e) = post(&app, "/runs", json!({ "plan": cyclic })).await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
     assert!(e["error"]["message"].as_str().unwrap().contains("cycle"), "{e}");
-    let (status, e) = post(&app, "/runs", json!({ "plan": { "objective": "x", "tasks": [{ "id": "a", "title": "t", "specialist": "wizard" }] } })).await;
+    let (status, e) = post(
+        &app,
+        "/runs",
+        json!({ "plan": { "objective": "x", "tasks": [{ "id": "a", "title": "t", "specialist": "wizard" }] } }),
+    )
+    .await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
     assert!(e["error"]["message"].as_str().unwrap().contains("wizard"), "{e}");
 }
@@ -191,10 +199,8 @@ async fn events_stream_as_server_sent_events() {
     let first = String::from_utf8(body.next().await.unwrap().unwrap().to_vec()).unwrap();
     assert!(first.contains("id: 1") && first.contains("run_created"), "{first}");
     // Resuming after the last id sent gives only later events: a completion made now arrives.
-    let request = Request::get(format!("/runs/{run}/events"))
-        .header("last-event-id", "100000")
-        .body(Body::empty())
-        .unwrap();
+    let request =
+        Request::get(format!("/runs/{run}/events")).header("last-event-id", "100000").body(Body::empty()).unwrap();
     let response = app.clone().oneshot(request).await.unwrap();
     let mut later = response.into_body().into_data_stream();
     let (_, _) = post(&app, &format!("/runs/{run}/tasks/backend-T001/complete"), json!({})).await;

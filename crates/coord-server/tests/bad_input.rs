@@ -48,7 +48,9 @@ async fn each_bad_request_gets_a_clear_error_and_the_server_keeps_serving() {
     assert!(e["error"]["message"].as_str().unwrap().contains("cobol"), "{e}");
     let (status, e) = post(&app, "/escalations/abc/resolve", json!({ "decision": "retry" })).await;
     assert_eq!(status, StatusCode::BAD_REQUEST, "{e}");
-    let (status, e) = post(&app, &format!("/runs/{run}/tasks/backend-T001/fail"), json!({ "note": "x", "category": "gremlins" })).await;
+    let (status, e) =
+        post(&app, &format!("/runs/{run}/tasks/backend-T001/fail"), json!({ "note": "x", "category": "gremlins" }))
+            .await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
     assert!(e["error"]["message"].as_str().unwrap().contains("gremlins"), "{e}");
 
@@ -81,10 +83,7 @@ async fn each_bad_request_gets_a_clear_error_and_the_server_keeps_serving() {
         format!("/runs/{run}/tasks/a%00b"),
     ] {
         let (status, e) = get(&app, &uri).await;
-        assert!(
-            status == StatusCode::BAD_REQUEST || status == StatusCode::NOT_FOUND,
-            "{uri}: {status} {e}"
-        );
+        assert!(status == StatusCode::BAD_REQUEST || status == StatusCode::NOT_FOUND, "{uri}: {status} {e}");
         assert!(e["error"]["message"].is_string(), "{uri}: {e}");
         assert!(!e.to_string().contains("root:"), "{uri}: {e}");
     }
@@ -125,10 +124,8 @@ async fn oversize_bodies_are_refused() {
     assert_eq!(code(&e), "payload_too_large");
     // Chunked (no length): refused while reading.
     let chunks = futures_util::stream::iter((0..10).map(|_| Ok::<_, std::io::Error>(vec![b' '; 1024])));
-    let request = Request::post("/runs")
-        .header("content-type", "application/json")
-        .body(Body::from_stream(chunks))
-        .unwrap();
+    let request =
+        Request::post("/runs").header("content-type", "application/json").body(Body::from_stream(chunks)).unwrap();
     let (status, _) = send(&app, request).await;
     assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE);
     let (status, _) = get(&app, "/health").await;
@@ -141,7 +138,8 @@ async fn a_client_that_disconnects_mid_stream_does_not_disturb_the_server() {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     let state = p.state.clone();
-    let server = tokio::spawn(coord_server::serve(listener, state, coord_server::Options::default(), std::future::pending()));
+    let server =
+        tokio::spawn(coord_server::serve(listener, state, coord_server::Options::default(), std::future::pending()));
     let base = format!("http://{addr}");
     let client = reqwest::Client::new();
     let created: serde_json::Value = client
@@ -165,7 +163,11 @@ async fn a_client_that_disconnects_mid_stream_does_not_disturb_the_server() {
     {
         use tokio::io::AsyncWriteExt;
         let mut s = tokio::net::TcpStream::connect(addr).await.unwrap();
-        s.write_all(b"POST /runs HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\ncontent-length: 100\r\n\r\n{\"obj").await.unwrap();
+        s.write_all(
+            b"POST /runs HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\ncontent-length: 100\r\n\r\n{\"obj",
+        )
+        .await
+        .unwrap();
     }
     let ok = client
         .post(format!("{base}/runs/{run}/tasks/backend-T001/complete"))

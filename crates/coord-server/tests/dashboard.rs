@@ -77,8 +77,10 @@ impl Driver {
             "browserName": "chrome",
             "goog:chromeOptions": { "binary": "/usr/bin/chromium", "args": args }
         } } });
-        let created: Value = http.post(format!("{base}/session")).json(&caps).send().await.unwrap().json().await.unwrap();
-        let session = created["value"]["sessionId"].as_str().unwrap_or_else(|| panic!("no session: {created}")).to_string();
+        let created: Value =
+            http.post(format!("{base}/session")).json(&caps).send().await.unwrap().json().await.unwrap();
+        let session =
+            created["value"]["sessionId"].as_str().unwrap_or_else(|| panic!("no session: {created}")).to_string();
         let mut process = process;
         let _ = process.try_wait();
         Driver { http, base, session, process }
@@ -132,7 +134,9 @@ impl Driver {
 }
 
 fn state_of(task: &str) -> String {
-    format!("const e = document.querySelector('.task[data-task=\"{task}\"]'); return e ? e.getAttribute('data-state') : null;")
+    format!(
+        "const e = document.querySelector('.task[data-task=\"{task}\"]'); return e ? e.getAttribute('data-state') : null;"
+    )
 }
 
 fn decode_base64(text: &str) -> Vec<u8> {
@@ -158,7 +162,10 @@ fn decode_base64(text: &str) -> Vec<u8> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_dashboard_shows_a_run_live_and_resolves_an_escalation() {
     // @api-architect runs a command (so states change on their own); everyone else is manual.
-    let p = support::project("[specialists.api-architect]\nexecutor = \"command\"\ncommand = [\"sh\", \"-c\", \"sleep 1\"]\n").await;
+    let p = support::project(
+        "[specialists.api-architect]\nexecutor = \"command\"\ncommand = [\"sh\", \"-c\", \"sleep 1\"]\n",
+    )
+    .await;
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let url = format!("http://{}", listener.local_addr().unwrap());
     let options = coord_server::Options { sample_every: Duration::from_millis(250), ..Default::default() };
@@ -224,12 +231,7 @@ async fn the_dashboard_shows_a_run_live_and_resolves_an_escalation() {
     assert_eq!(all[0]["decision"], "retry", "the page's button resolved it: {all}");
 
     // Charts have samples.
-    d.wait_for(
-        "return document.querySelectorAll('#charts .chart').length",
-        json!(7),
-        "the metric charts",
-    )
-    .await;
+    d.wait_for("return document.querySelectorAll('#charts .chart').length", json!(7), "the metric charts").await;
 
     let shot = d.cmd(reqwest::Method::GET, "/screenshot", json!({})).await;
     let png = decode_base64(shot.as_str().unwrap());

@@ -57,7 +57,11 @@ async fn schemathesis_finds_nothing() {
     assert!(ok, "schemathesis found problems:\n{text}");
     assert!(text.contains("passed") && !text.contains("0 generated"), "{text}");
     let (ok, text) = tokio::task::spawn_blocking(move || {
-        schemathesis(&url, &run, &["--include-path", "/runs/{run}/events", "--max-examples", "8", "--request-timeout", "1"])
+        schemathesis(
+            &url,
+            &run,
+            &["--include-path", "/runs/{run}/events", "--max-examples", "8", "--request-timeout", "1"],
+        )
     })
     .await
     .unwrap();

@@ -52,7 +52,9 @@ async fn the_token_guards_the_api_and_never_comes_back() {
     let app = coord_server::app(p.state.clone(), &options).unwrap();
     let good = format!("Bearer {CANARY}");
     let mut seen = String::new();
-    for auth in [None, Some("Bearer wrong-token-0000000000"), Some(CANARY), Some("Basic abc"), Some(&good[..good.len() - 1])] {
+    for auth in
+        [None, Some("Bearer wrong-token-0000000000"), Some(CANARY), Some("Basic abc"), Some(&good[..good.len() - 1])]
+    {
         for uri in ["/runs", "/metrics", "/escalations", "/agents"] {
             let (status, body) = send(&app, with_auth(uri, auth)).await;
             assert_eq!(status, StatusCode::UNAUTHORIZED, "{uri} with {auth:?}");

@@ -85,8 +85,11 @@ fn bad_messages_get_errors_and_the_session_goes_on() {
     writeln!(stdin, "{{\"jsonrpc\": \"2.0\", \"id\": 2, \"method\": ").unwrap();
     let e = next();
     assert_eq!(e["error"]["code"], -32700, "{e}");
-    writeln!(stdin, r#"{{"jsonrpc":"2.0","id":3,"method":"tools/call","params":{{"name":"get_brief","arguments":{{"task":42}}}}}}"#)
-        .unwrap();
+    writeln!(
+        stdin,
+        r#"{{"jsonrpc":"2.0","id":3,"method":"tools/call","params":{{"name":"get_brief","arguments":{{"task":42}}}}}}"#
+    )
+    .unwrap();
     let e = next();
     assert_eq!(e["id"], 3);
     assert!(e.get("error").is_some() || e["result"]["isError"] == true, "wrong argument types are refused: {e}");

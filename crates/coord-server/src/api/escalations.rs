@@ -3,7 +3,7 @@
 
 use super::types::{EscalationQuery, EscalationView, ResolveBody};
 use super::{ApiJson, ApiPath, ApiQuery, AppState, check_id};
-use crate::error::{AppError, ApiResult, ErrorBody};
+use crate::error::{ApiResult, AppError, ErrorBody};
 use axum::Json;
 use axum::extract::State;
 use coord_runtime::now_ms;

@@ -5,7 +5,7 @@
 
 use super::types::{EventHeaders, EventQuery, EventView, RunPath, SseEvent};
 use super::{ApiPath, ApiQuery, AppState, check_id};
-use crate::error::{AppError, ApiResult, ErrorBody};
+use crate::error::{ApiResult, AppError, ErrorBody};
 use axum::extract::State;
 use axum::http::HeaderMap;
 use axum::response::sse::{Event, KeepAlive, Sse};
@@ -45,16 +45,15 @@ pub async fn stream<S: Store + Clone + 'static>(
 ) -> ApiResult<Sse<impl Stream<Item = Result<Event, Infallible>>>> {
     let run = check_id("run", &run)?.to_string();
     st.store().run(&run).await?;
-    let last = match headers.get("last-event-id") {
-        None => None,
-        Some(v) => Some(
-            v.to_str()
-                .ok()
-                .and_then(|s| s.trim().parse::<i64>().ok())
-                .filter(|n| *n >= 0)
-                .ok_or_else(|| AppError::bad_request("Last-Event-ID must be an event sequence number (0 or more)"))?,
-        ),
-    };
+    let last =
+        match headers.get("last-event-id") {
+            None => None,
+            Some(v) => {
+                Some(v.to_str().ok().and_then(|s| s.trim().parse::<i64>().ok()).filter(|n| *n >= 0).ok_or_else(
+                    || AppError::bad_request("Last-Event-ID must be an event sequence number (0 or more)"),
+                )?)
+            }
+        };
     if let Some(after) = q.after.filter(|a| *a < 0) {
         return Err(AppError::bad_request(format!("after={after}: sequence numbers start at 0")));
     }

@@ -3,7 +3,7 @@
 
 use super::AppState;
 use super::types::{AgentView, Health, MetricsHistory};
-use crate::error::{AppError, ApiResult};
+use crate::error::{ApiResult, AppError};
 use axum::Json;
 use axum::extract::State;
 use axum::http::header;

@@ -11,7 +11,7 @@ pub mod tasks;
 pub mod types;
 
 use crate::driver::Driver;
-use crate::error::{AppError, ApiResult};
+use crate::error::{ApiResult, AppError};
 use crate::prometheus::RequestMetrics;
 use axum::extract::{FromRequest, FromRequestParts, Request};
 use axum::http::request::Parts;

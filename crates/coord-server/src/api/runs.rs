@@ -3,7 +3,7 @@
 
 use super::types::{CreateRun, PlannerName, RunCreated, RunList, RunPath, RunQuery, RunView};
 use super::{ApiJson, ApiPath, ApiQuery, AppState, check_id, page};
-use crate::error::{AppError, ApiResult, ErrorBody};
+use crate::error::{ApiResult, AppError, ErrorBody};
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -155,7 +155,10 @@ pub async fn cancel<S: Store + Clone + 'static>(
     let run = check_id("run", &run)?;
     let record = st.store().run(run).await?;
     if record.state != RunState::Running {
-        return Err(AppError::conflict(format!("run {run} is {}; only a running run can be cancelled", record.state.as_str())));
+        return Err(AppError::conflict(format!(
+            "run {run} is {}; only a running run can be cancelled",
+            record.state.as_str()
+        )));
     }
     st.driver.stop(run);
     st.store().cancel_run(run, now_ms()).await?;
@@ -175,7 +178,10 @@ pub async fn resume<S: Store + Clone + 'static>(
     let run = check_id("run", &run)?;
     let record = st.store().run(run).await?;
     if record.state != RunState::Running {
-        return Err(AppError::conflict(format!("run {run} is {}; only a running run can be resumed", record.state.as_str())));
+        return Err(AppError::conflict(format!(
+            "run {run} is {}; only a running run can be resumed",
+            record.state.as_str()
+        )));
     }
     st.driver.kick(run);
     Ok(Json(view(&st, record).await?))

@@ -5,11 +5,11 @@
 
 use super::escalations::escalation_view;
 use super::types::{
-    AttemptPath, AttemptView, BriefView, ClaimBody, ClaimView, CompleteBody, FailBody, FeedbackLine, GateReportView, NextStepView,
-    OutcomeView, RunPath, TaskDetail, TaskList, TaskPath, TaskQuery, TaskView, TranscriptView,
+    AttemptPath, AttemptView, BriefView, ClaimBody, ClaimView, CompleteBody, FailBody, FeedbackLine, GateReportView,
+    NextStepView, OutcomeView, RunPath, TaskDetail, TaskList, TaskPath, TaskQuery, TaskView, TranscriptView,
 };
 use super::{ApiJson, ApiPath, ApiQuery, AppState, PlanIndex, check_id, page, who};
-use crate::error::{AppError, ApiResult, ErrorBody};
+use crate::error::{ApiResult, AppError, ErrorBody};
 use axum::Json;
 use axum::extract::State;
 use coord_runtime::manual::{self, GateReport, Outcome};

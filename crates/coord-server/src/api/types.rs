@@ -332,7 +332,9 @@ pub struct FailBody {
     pub note: String,
     /// performance, database, api_contract, architecture, security, breaking_change,
     /// cross_service, timeline (default general).
-    #[schema(pattern = "^(general|performance|database|api_contract|architecture|security|breaking_change|cross_service|timeline)$")]
+    #[schema(
+        pattern = "^(general|performance|database|api_contract|architecture|security|breaking_change|cross_service|timeline)$"
+    )]
     pub category: Option<String>,
     /// Who reports it (default `web`).
     #[schema(pattern = r"^[^\u0000-\u001f\u007f-\u009f]{1,64}$")]

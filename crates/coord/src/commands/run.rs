@@ -123,9 +123,7 @@ pub fn run(args: RunArgs) -> Result<ExitCode> {
     tokio_runtime()?.block_on(async {
         let project = open(&args.store).await?;
         let source = match &args.plan {
-            Some(path) => {
-                RunSource::Plan(Box::new(load_plan(path)?))
-            }
+            Some(path) => RunSource::Plan(Box::new(load_plan(path)?)),
             None => RunSource::Objective {
                 objective: args.objective.clone().unwrap_or_default(),
                 stack: args.stack.as_deref().map(str::parse::<StackFlag>).transpose()?,
@@ -136,13 +134,13 @@ pub fn run(args: RunArgs) -> Result<ExitCode> {
                 },
             },
         };
-        let started = start_run(&project.store, &project.roster, &project.config, &project.dir, source)
-            .await
-            .map_err(|e| match (&args.plan, e) {
+        let started = start_run(&project.store, &project.roster, &project.config, &project.dir, source).await.map_err(
+            |e| match (&args.plan, e) {
                 // The error names the plan file.
                 (Some(path), RuntimeError::InvalidPlan(errors)) => anyhow!("{}: {errors}", path.display()),
                 (_, e) => e.into(),
-            })?;
+            },
+        )?;
         for w in &started.warnings {
             eprintln!("coord: warning: {w}");
         }

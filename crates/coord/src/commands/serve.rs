@@ -27,8 +27,13 @@ pub fn serve(args: ServeArgs) -> Result<ExitCode> {
             cors_origins: args.cors_origin.clone(),
             ..Options::default()
         };
-        let runtime =
-            Runtime::new(project.store.clone(), project.roster.clone(), config, project.dir.clone(), project.runs_dir.clone());
+        let runtime = Runtime::new(
+            project.store.clone(),
+            project.roster.clone(),
+            config,
+            project.dir.clone(),
+            project.runs_dir.clone(),
+        );
         if let Some(why) = runtime.llm_off_reason() {
             eprintln!("coord: warning: {why}");
         }
