@@ -212,6 +212,22 @@ async fn the_dashboard_shows_a_run_live_and_resolves_an_escalation() {
     )
     .await;
 
+    // A person completes a manual task from the page.
+    d.wait_for(&state_of("backend-T004"), json!("ready"), "backend-T004 ready").await;
+    d.click(".task[data-task=\"backend-T004\"]").await;
+    d.wait_for(
+        "return !document.querySelector('#task-actions').hidden && document.querySelector('#task-title').textContent.startsWith('backend-T004')",
+        json!(true),
+        "the Complete button of a manual task",
+    )
+    .await;
+    d.type_into("#note", "OAuth2 provider wired").await;
+    d.click("#complete").await;
+    d.wait_for(&state_of("backend-T004"), json!("done"), "backend-T004 completed from the page").await;
+    let t4: Value =
+        http.get(format!("{url}/runs/{run}/tasks/backend-T004")).send().await.unwrap().json().await.unwrap();
+    assert!(t4["attempts"][0]["detail"].as_str().unwrap().contains("OAuth2 provider wired"), "{t4}");
+
     // A security concern escalates to level 4; the tech lead decides from the page.
     let failed = http
         .post(format!("{url}/runs/{run}/tasks/backend-T003/fail"))
@@ -234,6 +250,14 @@ async fn the_dashboard_shows_a_run_live_and_resolves_an_escalation() {
     d.wait_for("return document.querySelectorAll('#charts .chart').length", json!(7), "the metric charts").await;
 
     let shot = d.cmd(reqwest::Method::GET, "/screenshot", json!({})).await;
+    // The API docs page renders from the server's own files (the browser has no network).
+    d.cmd(reqwest::Method::POST, "/url", json!({ "url": format!("{url}/docs/") })).await;
+    d.wait_for(
+        "return document.querySelectorAll('.opblock').length >= 20",
+        json!(true),
+        "the docs page listing the operations",
+    )
+    .await;
     let png = decode_base64(shot.as_str().unwrap());
     assert!(png.starts_with(b"\x89PNG"), "a PNG screenshot");
     let target = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target");
