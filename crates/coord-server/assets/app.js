@@ -213,6 +213,10 @@ async function finishTask(kind) {
 
 async function refreshEscalations() {
   const list = await api(`/escalations${state.run ? "?run=" + encodeURIComponent(state.run) : ""}`);
+  // Redraw only when the queue changed, so a button is not replaced under the pointer.
+  const key = JSON.stringify(list.map((e) => [e.id, e.state]));
+  if (key === state.escalationsKey) return;
+  state.escalationsKey = key;
   const body = $("#escalations tbody");
   body.replaceChildren();
   $("#escalation-count").textContent = list.length ? `${list.length} open` : "none open";

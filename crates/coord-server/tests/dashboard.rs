@@ -122,9 +122,19 @@ impl Driver {
         v.as_object().and_then(|o| o.values().next()).and_then(|id| id.as_str()).unwrap().to_string()
     }
 
+    /// Clicks the element; finds it again when the page redrew it in between (live updates).
     async fn click(&self, css: &str) {
-        let id = self.element(css).await;
-        self.cmd(reqwest::Method::POST, &format!("/element/{id}/click"), json!({})).await;
+        for _ in 0..20 {
+            let id = self.element(css).await;
+            let url = format!("{}/session/{}/element/{id}/click", self.base, self.session);
+            let v: Value = self.http.post(url).json(&json!({})).send().await.unwrap().json().await.unwrap();
+            match v["value"].get("error").and_then(Value::as_str) {
+                None => return,
+                Some("stale element reference") => tokio::time::sleep(Duration::from_millis(50)).await,
+                Some(_) => panic!("webdriver click {css}: {v}"),
+            }
+        }
+        panic!("{css} kept being redrawn");
     }
 
     async fn type_into(&self, css: &str, text: &str) {
