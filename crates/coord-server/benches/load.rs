@@ -5,8 +5,9 @@
 //! process, sends requests open-loop at a fixed rate (latency is measured from each request's
 //! scheduled time, so a stall is not hidden by sending less) for:
 //! - `GET /runs/{id}/tasks` on a run of the spec's example (8 tasks);
-//! - `POST /runs/{id}/tasks/{task}/complete` on runs of 100 independent manual tasks (each
-//!   request completes a different task: a write transaction and the answer's ready list);
+//! - `POST /runs/{id}/tasks/{task}/complete` on runs of 10 independent manual tasks (each
+//!   request claims and completes a different task — two write transactions — and answers with
+//!   the run's ready tasks), at the same rate and at half of it;
 //!
 //! then `GET /runs/{id}/tasks` closed-loop with 32 connections for the highest rate.
 //! Prints requests/s, p50, p99 and max latency, and errors. Set `COORD_BENCH_RATE` and
@@ -182,9 +183,9 @@ async fn client(base: &str, rate: u64, secs: u64) {
     open_loop("GET /runs/{id}/tasks (8 tasks)", &http, requests, rate).await.print();
 
     // Runs of 100 independent manual tasks, one completion per task.
-    let per_run = 100;
+    let per_run = 10;
     let mut targets = Vec::new();
-    for r in 0..total.div_ceil(per_run) {
+    for r in 0..(total + total / 2).div_ceil(per_run) {
         let tasks: Vec<Value> = (0..per_run)
             .map(|i| json!({ "id": format!("t{i:03}"), "title": format!("task {i}"), "specialist": "nodejs-expert" }))
             .collect();
@@ -201,13 +202,16 @@ async fn client(base: &str, rate: u64, secs: u64) {
         let id = created["run"]["id"].as_str().unwrap().to_string();
         targets.extend((0..per_run).map(|i| format!("{base}/runs/{id}/tasks/t{i:03}/complete")));
     }
-    targets.truncate(total);
+    targets.truncate(total + total / 2);
     let body = json!({ "note": "done" }).to_string();
-    let requests = targets
+    let requests: Vec<reqwest::Request> = targets
         .iter()
         .map(|url| http.post(url).header("content-type", "application/json").body(body.clone()).build().unwrap())
         .collect();
-    open_loop("POST /runs/{id}/tasks/{task}/complete", &http, requests, rate).await.print();
+    let mut first: Vec<reqwest::Request> = requests;
+    let second = first.split_off(total.min(first.len()));
+    open_loop(&format!("POST .../complete at {rate}/s"), &http, first, rate).await.print();
+    open_loop(&format!("POST .../complete at {}/s", rate / 2), &http, second, rate / 2).await.print();
 
     closed_loop("GET /runs/{id}/tasks, 32 connections, closed loop", &http, &list_url, 32, secs.min(3)).await.print();
 }

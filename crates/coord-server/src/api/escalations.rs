@@ -58,6 +58,7 @@ pub async fn resolve<S: Store + Clone + 'static>(
     {
         return Err(AppError::unprocessable(format!("unknown specialist `{name}` (GET /agents lists them)")));
     }
+    let _turn = st.write_turn().await;
     let e = st.store().resolve_escalation(id, &decision, now_ms()).await?;
     if decision != Decision::Abort {
         st.driver.kick(&e.run_id);

@@ -70,6 +70,11 @@ pub struct AppState<S: Store + Clone + 'static> {
     /// How often a server-sent event stream looks for new events.
     pub sse_poll: Duration,
     plans: Arc<Mutex<HashMap<String, Arc<PlanIndex>>>>,
+    /// Held by the handlers whose work is only store transactions (claim, complete without
+    /// artifacts, cancel, resolve). SQLite has one writer at a time and its busy handler sleeps
+    /// (1, 2, 5, 10 ms...) when two transactions collide, so concurrent requests queue here
+    /// instead of on the file lock. Planning, gates and consultations never hold it.
+    writes: Arc<tokio::sync::Mutex<()>>,
 }
 
 impl<S: Store + Clone + 'static> Clone for AppState<S> {
@@ -83,6 +88,7 @@ impl<S: Store + Clone + 'static> Clone for AppState<S> {
             runs_dir: self.runs_dir.clone(),
             sse_poll: self.sse_poll,
             plans: self.plans.clone(),
+            writes: self.writes.clone(),
         }
     }
 }
@@ -100,12 +106,18 @@ impl<S: Store + Clone + 'static> AppState<S> {
             runs_dir,
             sse_poll: Duration::from_millis(200),
             plans: Arc::default(),
+            writes: Arc::default(),
         }
     }
 
     /// The store.
     pub fn store(&self) -> &S {
         self.runtime.store()
+    }
+
+    /// Waits for this server's turn to write.
+    pub async fn write_turn(&self) -> tokio::sync::MutexGuard<'_, ()> {
+        self.writes.lock().await
     }
 
     /// The run's plan, parsed once.

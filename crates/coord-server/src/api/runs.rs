@@ -160,6 +160,7 @@ pub async fn cancel<S: Store + Clone + 'static>(
             record.state.as_str()
         )));
     }
+    let _turn = st.write_turn().await;
     st.driver.stop(run);
     st.store().cancel_run(run, now_ms()).await?;
     let record = st.store().run(run).await?;

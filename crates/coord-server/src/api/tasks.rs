@@ -208,6 +208,7 @@ pub async fn claim<S: Store + Clone + 'static>(
 ) -> ApiResult<Json<ClaimView>> {
     let (run, task) = (check_id("run", &run)?, check_id("task", &task)?);
     let who = who(body.who)?;
+    let _turn = st.write_turn().await;
     let c = st.store().claim_task(run, task, &manual::person(&who), manual::MANUAL_LEASE_MS, now_ms()).await?;
     Ok(Json(ClaimView { run: c.run_id, task: c.task_id, attempt: c.attempt, specialist: c.specialist }))
 }
@@ -250,6 +251,9 @@ pub async fn complete<S: Store + Clone + 'static>(
     if note.chars().count() > 64 * 1024 {
         return Err(AppError::bad_request("`note` is longer than 64 KiB"));
     }
+    // Only a store transaction when there is nothing to gate: take a write turn then (gates may
+    // run for minutes and must not hold other writers up).
+    let _turn = if body.artifacts.is_empty() { Some(st.write_turn().await) } else { None };
     let out = st.runtime.complete_manual(run, task, &who(body.who)?, &note, &body.artifacts).await?;
     st.driver.kick(run);
     Ok(Json(outcome_view(out)))
