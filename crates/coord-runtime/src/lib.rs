@@ -4,7 +4,9 @@
 //! both run it (`attempt`), the escalation protocol ([`escalation`]: the spec's four levels as
 //! an explicit policy), the executors ([`executor`]), the run configuration read from
 //! `coord.toml` ([`config`]), the metrics computed from the event log ([`metrics`]), and the
-//! coordinator's own checks of the coordination workflows ([`workflow`]).
+//! coordinator's own checks of the coordination workflows ([`workflow`]), and the operations
+//! people and agent hosts share: starting a run ([`start`]) and manual work on tasks
+//! ([`manual`]), used alike by the CLI, the HTTP server and the MCP server.
 
 mod attempt;
 pub mod config;
@@ -13,9 +15,11 @@ pub mod events;
 pub mod executor;
 pub mod gating;
 pub mod judge;
+pub mod manual;
 pub mod metrics;
 pub mod notify;
 pub mod scheduler;
+pub mod start;
 pub mod upstream;
 mod watch;
 pub mod worker;
@@ -25,7 +29,8 @@ mod workflow_gate;
 pub use config::{Config, ConfigError, ExecutorKind, SpecialistConfig};
 pub use escalation::{Failure, Policy, Step};
 pub use executor::{Executor, FailureCategory, Job, Outcome};
-pub use scheduler::{Progress, RunReport, Runtime};
+pub use scheduler::{Progress, RunReport, Runtime, RuntimeError};
+pub use start::{PlannerChoice, RunSource, StartedRun, new_run_id, start_run};
 pub use worker::{WorkerLog, WorkerOptions, WorkerReport};
 
 /// Milliseconds since the Unix epoch: the store's clock.

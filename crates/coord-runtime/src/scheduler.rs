@@ -34,6 +34,12 @@ pub enum RuntimeError {
     /// The configuration gives this process nothing to do.
     #[error("{0}")]
     NothingToDo(String),
+    /// A run could not be started: the objective could not be planned.
+    #[error(transparent)]
+    Planning(#[from] coord_plan::PlanningError),
+    /// A run could not be started: the given plan is invalid (every problem, by task id).
+    #[error("{0}")]
+    InvalidPlan(coord_core::PlanErrors),
 }
 
 /// What the scheduler reports while it works.
@@ -145,6 +151,26 @@ impl<S: Store + Clone + 'static> Runtime<S> {
     pub fn with_owner(mut self, owner: impl Into<String>) -> Self {
         self.owner = owner.into();
         self
+    }
+
+    /// The store this runtime works on.
+    pub fn store(&self) -> &S {
+        &self.store
+    }
+
+    /// The roster.
+    pub fn roster(&self) -> &Roster {
+        &self.roster
+    }
+
+    /// The configuration (`coord.toml`).
+    pub fn config(&self) -> &Config {
+        &self.config
+    }
+
+    /// The project folder commands run in.
+    pub fn workspace(&self) -> &std::path::Path {
+        &self.workspace
     }
 
     /// Specialists whose tasks this runtime executes itself.

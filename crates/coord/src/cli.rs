@@ -55,6 +55,11 @@ pub enum Command {
     Worker(WorkerArgs),
     /// List live workers and the leases they hold.
     Workers(WorkersArgs),
+    /// Serve the HTTP API, the live dashboard and Prometheus metrics; runs started or resumed
+    /// there are driven in the background.
+    Serve(ServeArgs),
+    /// Serve MCP over stdio, for agent hosts (Claude Code...) working as the specialists.
+    Mcp(McpArgs),
 }
 
 /// Arguments of `coord worker`.
@@ -87,6 +92,36 @@ pub struct WorkerArgs {
     pub store: StoreArgs,
 }
 
+/// Arguments of `coord serve`.
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// Where to listen. Anything but a loopback address needs a bearer token (--token-env).
+    #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:8787")]
+    pub addr: std::net::SocketAddr,
+    /// The environment variable holding the bearer token API requests must carry (at least 16
+    /// characters). Unset or empty: no token.
+    #[arg(long, value_name = "VAR", default_value = "COORD_SERVER_TOKEN")]
+    pub token_env: String,
+    /// Largest request body, bytes.
+    #[arg(long, value_name = "BYTES", default_value = "1048576")]
+    pub max_body: usize,
+    /// Mutating requests per second allowed on average (POST...).
+    #[arg(long, value_name = "N", default_value = "50")]
+    pub rate_limit: u32,
+    /// Mutating requests allowed at once.
+    #[arg(long, value_name = "N", default_value = "100")]
+    pub rate_burst: u32,
+    /// An origin allowed to call the API from a browser (repeatable); none by default.
+    #[arg(long, value_name = "ORIGIN")]
+    pub cors_origin: Vec<String>,
+    /// Tasks executed at once by the background drives (default: [run] parallel).
+    #[arg(long, value_name = "N")]
+    pub parallel: Option<usize>,
+    /// The store and project.
+    #[command(flatten)]
+    pub store: StoreArgs,
+}
+
 /// Arguments of `coord workers`.
 #[derive(Debug, Args)]
 pub struct WorkersArgs {
@@ -96,6 +131,17 @@ pub struct WorkersArgs {
     /// JSON output.
     #[arg(long)]
     pub json: bool,
+    /// The store and project.
+    #[command(flatten)]
+    pub store: StoreArgs,
+}
+
+/// Arguments of `coord mcp`.
+#[derive(Debug, Args)]
+pub struct McpArgs {
+    /// The name the host's work is recorded under (lease owner `person:NAME`).
+    #[arg(long = "as", value_name = "NAME", default_value = "mcp-host")]
+    pub who: String,
     /// The store and project.
     #[command(flatten)]
     pub store: StoreArgs,

@@ -9,6 +9,7 @@ mod migrate;
 mod plan;
 mod progress;
 mod run;
+mod serve;
 mod task;
 mod worker;
 
@@ -38,6 +39,8 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         Command::Escalation(args) => task::escalation(args),
         Command::Worker(args) => worker::worker(args),
         Command::Workers(args) => worker::workers(args),
+        Command::Serve(args) => serve::serve(args),
+        Command::Mcp(args) => serve::mcp(args),
         Command::Schema(args) => match args.which {
             SchemaKind::Plan => {
                 println!("{}", plan_schema());

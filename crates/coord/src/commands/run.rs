@@ -5,10 +5,10 @@ use super::progress;
 use crate::cli::{LogArgs, MetricsArgs, MetricsFormat, ResumeArgs, RunArgs, RunRef, StatusArgs};
 use crate::plan_file::load_plan;
 use anyhow::{Context, Result, anyhow};
-use coord_core::{Plan, dag};
-use coord_plan::{PlanInput, RepoFacts, RulePlanner, StackFlag, plan_objective};
-use coord_runtime::{RunReport, Runtime, metrics, now_ms};
-use coord_store::{NewRun, RunState, Store};
+use coord_core::Plan;
+use coord_plan::StackFlag;
+use coord_runtime::{PlannerChoice, RunReport, RunSource, Runtime, RuntimeError, metrics, now_ms, start_run};
+use coord_store::{RunState, Store};
 use std::process::ExitCode;
 use std::time::Duration;
 use tokio::sync::watch;
@@ -123,60 +123,34 @@ async fn drive(project: &Project, run_id: &str, parallel: Option<usize>, json: b
     })
 }
 
-fn new_run_id() -> String {
-    let ms = now_ms() as u64;
-    let mut n = ms;
-    let mut s = String::new();
-    while n > 0 {
-        let d = (n % 36) as u32;
-        s.insert(0, char::from_digit(d, 36).unwrap_or('0'));
-        n /= 36;
-    }
-    format!("run-{s}{:03x}", std::process::id() % 4096)
-}
-
 /// `coord run`.
 pub fn run(args: RunArgs) -> Result<ExitCode> {
     tokio_runtime()?.block_on(async {
         let project = open(&args.store).await?;
-        let valid = match &args.plan {
-            Some(path) => {
-                let plan = load_plan(path)?;
-                dag::validate(plan, |n| project.roster.contains(n)).map_err(|e| anyhow!("{}: {e}", path.display()))?
-            }
-            None => {
-                let objective = args.objective.clone().unwrap_or_default();
-                let stack = args.stack.as_deref().map(str::parse::<StackFlag>).transpose()?;
-                let repo = RepoFacts::scan(&project.dir).ok();
-                let input =
-                    PlanInput { objective: &objective, repo: repo.as_ref(), stack, workflows: !args.no_workflows };
-                let client = project.config.llm.clone().map(coord_llm::LlmClient::new);
-                let use_llm = match args.planner {
-                    crate::cli::PlannerKind::Rules => false,
-                    crate::cli::PlannerKind::Llm => true,
-                    crate::cli::PlannerKind::Auto => matches!(client, Some(Ok(_))),
-                };
-                match use_llm {
-                    false => plan_objective(&input, &RulePlanner, &project.roster)?,
-                    true => match client {
-                        Some(Ok(client)) => {
-                            coord_plan::llm_planner::plan_with_llm(&input, &client, &project.roster, 2).await?
-                        }
-                        other => {
-                            let why = match other {
-                                Some(Err(e)) => e.to_string(),
-                                _ => "no [llm] section in coord.toml".to_string(),
-                            };
-                            eprintln!("coord: warning: the LLM planner is off ({why}); the rule-based planner plans");
-                            plan_objective(&input, &RulePlanner, &project.roster)?
-                        }
-                    },
-                }
-            }
+        let source = match &args.plan {
+            Some(path) => RunSource::Plan(Box::new(load_plan(path)?)),
+            None => RunSource::Objective {
+                objective: args.objective.clone().unwrap_or_default(),
+                stack: args.stack.as_deref().map(str::parse::<StackFlag>).transpose()?,
+                planner: match args.planner {
+                    crate::cli::PlannerKind::Rules => PlannerChoice::Rules,
+                    crate::cli::PlannerKind::Llm => PlannerChoice::Llm,
+                    crate::cli::PlannerKind::Auto => PlannerChoice::Auto,
+                },
+                workflows: !args.no_workflows,
+            },
         };
-        let id = new_run_id();
-        let new_run = NewRun::from_plan(&id, &valid).context("cannot encode the plan")?;
-        project.store.create_run(&new_run, now_ms()).await?;
+        let started = start_run(&project.store, &project.roster, &project.config, &project.dir, source).await.map_err(
+            |e| match (&args.plan, e) {
+                // The error names the plan file.
+                (Some(path), RuntimeError::InvalidPlan(errors)) => anyhow!("{}: {errors}", path.display()),
+                (_, e) => e.into(),
+            },
+        )?;
+        for w in &started.warnings {
+            eprintln!("coord: warning: {w}");
+        }
+        let (id, valid) = (started.run_id, started.plan);
         if args.json {
             println!("{}", serde_json::json!({ "event": "run_created", "run": id, "tasks": valid.plan().tasks.len() }));
         } else {

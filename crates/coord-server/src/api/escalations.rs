@@ -1,0 +1,69 @@
+//! The tech lead's queue: escalations (open, or all) and decisions on them. A decision that
+//! requeues a task (retry, reassign, skip) sets the run moving again in the background.
+
+use super::types::{EscalationQuery, EscalationView, ResolveBody};
+use super::{ApiJson, ApiPath, ApiQuery, AppState, check_id};
+use crate::error::{ApiResult, AppError, ErrorBody};
+use axum::Json;
+use axum::extract::State;
+use coord_runtime::now_ms;
+use coord_store::{Decision, EscalationRecord, Store};
+
+/// The view of a stored escalation.
+pub fn escalation_view(e: EscalationRecord) -> EscalationView {
+    EscalationView {
+        id: e.id,
+        run_id: e.run_id,
+        task_id: e.task_id,
+        level: e.level,
+        category: e.category,
+        reason: e.reason,
+        state: e.state,
+        decision: e.decision,
+        created_at: e.created_at,
+    }
+}
+
+/// Escalations, newest first.
+#[utoipa::path(get, path = "/escalations", tag = "escalations", params(EscalationQuery),
+    responses((status = 200, body = Vec<EscalationView>), (status = 400, body = ErrorBody)))]
+pub async fn list<S: Store + Clone + 'static>(
+    State(st): State<AppState<S>>,
+    ApiQuery(q): ApiQuery<EscalationQuery>,
+) -> ApiResult<Json<Vec<EscalationView>>> {
+    let open_only = match q.state.as_deref() {
+        None | Some("open") => true,
+        Some("all") => false,
+        Some(other) => return Err(AppError::bad_request(format!("state `{other}`: use open or all"))),
+    };
+    let run = q.run.as_deref().map(|r| check_id("run", r)).transpose()?;
+    let list = st.store().escalations(run, open_only).await?;
+    Ok(Json(list.into_iter().map(escalation_view).collect()))
+}
+
+/// Decides an open escalation: `retry`, `reassign:NAME`, `skip` or `abort`.
+#[utoipa::path(post, path = "/escalations/{id}/resolve", tag = "escalations", request_body = ResolveBody,
+    params(("id" = i64, Path, description = "Escalation id")),
+    responses((status = 200, body = EscalationView), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody),
+        (status = 409, body = ErrorBody), (status = 413, body = ErrorBody), (status = 415, body = ErrorBody),
+        (status = 422, body = ErrorBody), (status = 429, body = ErrorBody)))]
+pub async fn resolve<S: Store + Clone + 'static>(
+    State(st): State<AppState<S>>,
+    ApiPath(id): ApiPath<i64>,
+    ApiJson(body): ApiJson<ResolveBody>,
+) -> ApiResult<Json<EscalationView>> {
+    let decision: Decision = body.decision.parse().map_err(AppError::bad_request)?;
+    if let Decision::Reassign(name) = &decision
+        && !st.runtime.roster().contains(name)
+    {
+        return Err(AppError::unprocessable(format!("unknown specialist `{name}` (GET /agents lists them)")));
+    }
+    let _turn = st.write_turn().await;
+    let e = st.store().resolve_escalation(id, &decision, now_ms()).await?;
+    if decision != Decision::Abort {
+        st.driver.kick(&e.run_id);
+    } else {
+        st.driver.stop(&e.run_id);
+    }
+    Ok(Json(escalation_view(e)))
+}

@@ -1,0 +1,93 @@
+//! Background driving: `coord serve` executes the automatic tasks of the runs it starts or
+//! resumes with the same [`Runtime`] the CLI uses. One drive per run at a time; a kick while a
+//! drive is under way makes it go round once more (a manual completion may have made
+//! automatic tasks ready after the drive decided it only waited for people).
+
+use coord_runtime::Runtime;
+use coord_store::Store;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, PoisonError};
+use tokio::sync::watch;
+
+/// One run being driven.
+struct Active {
+    /// Flipping it to true cancels the run's attempts.
+    cancel: watch::Sender<bool>,
+    /// Set by a kick during the drive: drive again when this one ends.
+    again: bool,
+}
+
+/// Drives runs in the background.
+pub struct Driver<S: Store + Clone + 'static> {
+    runtime: Arc<Runtime<S>>,
+    active: Arc<Mutex<HashMap<String, Active>>>,
+    /// Whether any specialist is executed by the runtime (read once: it may build a client).
+    has_automatic: bool,
+}
+
+impl<S: Store + Clone + 'static> Clone for Driver<S> {
+    fn clone(&self) -> Self {
+        Driver { runtime: self.runtime.clone(), active: self.active.clone(), has_automatic: self.has_automatic }
+    }
+}
+
+impl<S: Store + Clone + 'static> Driver<S> {
+    /// A driver over `runtime`.
+    pub fn new(runtime: Arc<Runtime<S>>) -> Self {
+        let has_automatic = !runtime.automatic_specialists().is_empty();
+        Driver { runtime, active: Arc::new(Mutex::new(HashMap::new())), has_automatic }
+    }
+
+    /// Whether a drive of `run` is under way.
+    pub fn is_driving(&self, run: &str) -> bool {
+        self.active.lock().unwrap_or_else(PoisonError::into_inner).contains_key(run)
+    }
+
+    /// Makes sure `run` is being driven: starts a drive, or asks the current one to go round
+    /// again. Does nothing when the runtime has no automatic specialists (nothing to execute).
+    pub fn kick(&self, run: &str) {
+        if !self.has_automatic {
+            return;
+        }
+        let rx = {
+            let mut active = self.active.lock().unwrap_or_else(PoisonError::into_inner);
+            if let Some(a) = active.get_mut(run) {
+                a.again = true;
+                return;
+            }
+            let (tx, rx) = watch::channel(false);
+            active.insert(run.to_string(), Active { cancel: tx, again: false });
+            rx
+        };
+        let this = self.clone();
+        let run = run.to_string();
+        tokio::spawn(async move { this.drive_loop(run, rx).await });
+    }
+
+    /// Stops the drive of `run`, if any: its running attempts are killed.
+    pub fn stop(&self, run: &str) {
+        if let Some(a) = self.active.lock().unwrap_or_else(PoisonError::into_inner).get(run) {
+            let _ = a.cancel.send(true);
+        }
+    }
+
+    async fn drive_loop(self, run: String, rx: watch::Receiver<bool>) {
+        loop {
+            if let Err(e) = self.runtime.drive(&run, rx.clone(), &()).await {
+                eprintln!("coord serve: driving run {run} stopped: {e}");
+            }
+            let mut active = self.active.lock().unwrap_or_else(PoisonError::into_inner);
+            let go_again = match active.get_mut(&run) {
+                Some(a) if a.again && !*rx.borrow() => {
+                    a.again = false;
+                    true
+                }
+                _ => false,
+            };
+            if !go_again {
+                active.remove(&run);
+                return;
+            }
+        }
+    }
+}

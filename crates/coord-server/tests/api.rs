@@ -1,0 +1,260 @@
+//! The API end to end without a port: a manual run of the spec's example from creation to
+//! done, filters and pagination, the escalation queue, cancel and resume, SSE, metrics, and the
+//! OpenAPI document covering every route.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod support;
+
+use axum::body::Body;
+use axum::http::{Request, StatusCode};
+use futures_util::StreamExt;
+use serde_json::json;
+use support::{app, code, get, post, project, start};
+use tower::ServiceExt;
+
+#[tokio::test]
+async fn a_manual_run_goes_from_objective_to_done() {
+    let p = project("").await;
+    let app = app(&p);
+    let (status, created) = post(&app, "/runs", json!({ "objective": support::OBJECTIVE, "planner": "rules" })).await;
+    assert_eq!(status, StatusCode::CREATED, "{created}");
+    let run = created["run"]["id"].as_str().unwrap().to_string();
+    assert_eq!(created["run"]["total_tasks"], 8);
+    assert_eq!(created["groups"][0], json!(["backend-T001", "backend-T002"]));
+    assert_eq!(created["run"]["driving"], false, "every specialist is manual: nothing to drive");
+
+    let (_, list) = get(&app, "/runs").await;
+    assert_eq!(list["total"], 1);
+    assert_eq!(list["runs"][0]["id"], run.as_str());
+
+    // Complete tasks in plan order until the run is done; each completion names what is ready.
+    for round in 0..20 {
+        let (status, ready) = get(&app, &format!("/runs/{run}/tasks?state=ready")).await;
+        assert_eq!(status, StatusCode::OK);
+        let Some(task) = ready["tasks"][0]["task_id"].as_str().map(String::from) else { break };
+        let (status, brief) = get(&app, &format!("/runs/{run}/tasks/{task}/brief")).await;
+        assert_eq!(status, StatusCode::OK);
+        assert!(brief["markdown"].as_str().unwrap().contains(&task), "round {round}: {brief}");
+        let (status, out) =
+            post(&app, &format!("/runs/{run}/tasks/{task}/complete"), json!({ "note": "done by hand" })).await;
+        assert_eq!(status, StatusCode::OK, "{out}");
+        assert_eq!(out["accepted"], true);
+        assert_eq!(out["next"]["action"], "done");
+    }
+    let (_, r) = get(&app, &format!("/runs/{run}")).await;
+    assert_eq!(r["state"], "done", "{r}");
+    assert_eq!(r["tasks"]["done"], 8);
+
+    let (_, detail) = get(&app, &format!("/runs/{run}/tasks/backend-T003")).await;
+    assert_eq!(detail["task"]["state"], "done");
+    assert_eq!(detail["task"]["group"], 1);
+    assert_eq!(detail["attempts"][0]["owner"], "person:web");
+    let (status, transcript) = get(&app, &format!("/runs/{run}/tasks/backend-T003/attempts/1")).await;
+    assert_eq!(status, StatusCode::OK, "{transcript}");
+    assert_eq!(transcript["transcript"], serde_json::Value::Null);
+
+    let (_, metrics) = get(&app, "/metrics").await;
+    let text = metrics.as_str().unwrap();
+    assert!(text.contains("backend_tasks_completed 8"), "{text}");
+    assert!(text.contains("backend_success_rate 1"), "{text}");
+    for name in ["api_endpoint_coverage", "test_coverage", "database_query_performance", "api_response_time_p95"] {
+        assert!(text.contains(&format!("# TYPE {name} gauge")), "{name} missing");
+    }
+    assert!(text.contains("coord_queue_depth 0"), "{text}");
+    assert!(text.contains("coord_escalations_open 0"), "{text}");
+    assert!(
+        text.contains(
+            "coord_http_request_duration_seconds_count{method=\"POST\",route=\"/runs/{run}/tasks/{task}/complete\"} 8"
+        ),
+        "{text}"
+    );
+}
+
+#[tokio::test]
+async fn tasks_filter_and_page() {
+    let p = project("").await;
+    let app = app(&p);
+    let run = start(&app).await;
+    let (_, all) = get(&app, &format!("/runs/{run}/tasks")).await;
+    assert_eq!(all["total"], 8);
+    let (_, page) = get(&app, &format!("/runs/{run}/tasks?limit=3&offset=6")).await;
+    assert_eq!(page["tasks"].as_array().unwrap().len(), 2);
+    assert_eq!(page["tasks"][0]["task_id"], "backend-T007");
+    let (_, pending) = get(&app, &format!("/runs/{run}/tasks?state=pending")).await;
+    assert_eq!(pending["total"], 6);
+    let (_, api) = get(&app, &format!("/runs/{run}/tasks?specialist=@api-architect")).await;
+    assert!(api["tasks"].as_array().unwrap().iter().all(|t| t["specialist"] == "api-architect"));
+    assert!(api["total"].as_u64().unwrap() >= 1);
+    let (status, body) = get(&app, &format!("/runs/{run}/tasks?state=sleeping")).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert!(body["error"]["message"].as_str().unwrap().contains("sleeping"), "{body}");
+    let (status, _) = get(&app, &format!("/runs/{run}/tasks?limit=0")).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+}
+
+#[tokio::test]
+async fn failures_escalate_and_decisions_continue_the_run() {
+    let p = project("").await;
+    let app = app(&p);
+    let run = start(&app).await;
+    // An ordinary failure: level 1, back to ready after a backoff, with feedback.
+    let (status, out) =
+        post(&app, &format!("/runs/{run}/tasks/backend-T001/fail"), json!({ "note": "the spec does not parse" })).await;
+    assert_eq!(status, StatusCode::OK, "{out}");
+    assert_eq!(out["next"]["action"], "retry");
+    assert_eq!(out["next"]["level"], 1);
+    let (_, detail) = get(&app, &format!("/runs/{run}/tasks/backend-T001")).await;
+    assert!(detail["feedback"][0]["text"].as_str().unwrap().contains("does not parse"), "{detail}");
+
+    // A security concern jumps to level 4: parked, escalation open, dependents blocked.
+    let (_, out) = post(
+        &app,
+        &format!("/runs/{run}/tasks/backend-T002/fail"),
+        json!({ "note": "passwords would be stored in clear", "category": "security" }),
+    )
+    .await;
+    assert_eq!(out["next"]["action"], "escalated", "{out}");
+    assert_eq!(out["next"]["level"], 4);
+    let (_, open) = get(&app, &format!("/escalations?run={run}")).await;
+    assert_eq!(open.as_array().unwrap().len(), 1, "{open}");
+    let id = open[0]["id"].as_i64().unwrap();
+    assert_eq!(open[0]["category"], "security");
+    let (_, m) = get(&app, "/metrics").await;
+    assert!(m.as_str().unwrap().contains("coord_escalations_open 1"));
+
+    let (status, bad) =
+        post(&app, &format!("/escalations/{id}/resolve"), json!({ "decision": "reassign:nobody" })).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(bad["error"]["message"].as_str().unwrap().contains("nobody"));
+    let (status, resolved) = post(&app, &format!("/escalations/{id}/resolve"), json!({ "decision": "retry" })).await;
+    assert_eq!(status, StatusCode::OK, "{resolved}");
+    assert_eq!(resolved["state"], "resolved");
+    let (status, again) = post(&app, &format!("/escalations/{id}/resolve"), json!({ "decision": "retry" })).await;
+    assert_eq!(status, StatusCode::CONFLICT, "{again}");
+    let (_, t) = get(&app, &format!("/runs/{run}/tasks/backend-T002")).await;
+    assert_eq!(t["task"]["state"], "ready");
+    let (_, all) = get(&app, "/escalations?state=all").await;
+    assert_eq!(all[0]["decision"], "retry");
+}
+
+#[tokio::test]
+async fn cancel_and_resume() {
+    let p = project("").await;
+    let app = app(&p);
+    let run = start(&app).await;
+    let (status, r) = post(&app, &format!("/runs/{run}/resume"), json!(null)).await;
+    assert_eq!(status, StatusCode::OK, "{r}");
+    let (status, r) = post(&app, &format!("/runs/{run}/cancel"), json!(null)).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(r["state"], "cancelled");
+    assert_eq!(r["tasks"]["cancelled"], 8);
+    let (status, e) = post(&app, &format!("/runs/{run}/cancel"), json!(null)).await;
+    assert_eq!(status, StatusCode::CONFLICT);
+    assert_eq!(code(&e), "conflict");
+    let (status, _) = post(&app, &format!("/runs/{run}/resume"), json!(null)).await;
+    assert_eq!(status, StatusCode::CONFLICT);
+}
+
+#[tokio::test]
+async fn a_plan_can_be_posted_and_invalid_plans_are_named() {
+    let p = project("").await;
+    let app = app(&p);
+    let plan = json!({
+        "objective": "two steps",
+        "tasks": [
+            { "id": "a", "title": "first", "specialist": "api-architect" },
+            { "id": "b", "title": "second", "specialist": "nodejs-expert", "depends_on": ["a"] },
+        ]
+    });
+    let (status, created) = post(&app, "/runs", json!({ "plan": plan })).await;
+    assert_eq!(status, StatusCode::CREATED, "{created}");
+    assert_eq!(created["groups"], json!([["a"], ["b"]]));
+    let cyclic = json!({ "objective": "loop", "tasks": [
+        { "id": "a", "title": "x", "specialist": "api-architect", "depends_on": ["b"] },
+        { "id": "b", "title": "y", "specialist": "api-architect", "depends_on": ["a"] } ] });
+    let (status, e) = post(&app, "/runs", json!({ "plan": cyclic })).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(e["error"]["message"].as_str().unwrap().contains("cycle"), "{e}");
+    let (status, e) = post(
+        &app,
+        "/runs",
+        json!({ "plan": { "objective": "x", "tasks": [{ "id": "a", "title": "t", "specialist": "wizard" }] } }),
+    )
+    .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(e["error"]["message"].as_str().unwrap().contains("wizard"), "{e}");
+}
+
+#[tokio::test]
+async fn events_stream_as_server_sent_events() {
+    let p = project("").await;
+    let app = app(&p);
+    let run = start(&app).await;
+    let request = Request::get(format!("/runs/{run}/events")).body(Body::empty()).unwrap();
+    let response = app.clone().oneshot(request).await.unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    assert_eq!(response.headers()["content-type"], "text/event-stream");
+    let mut body = response.into_body().into_data_stream();
+    let first = String::from_utf8(body.next().await.unwrap().unwrap().to_vec()).unwrap();
+    assert!(first.contains("id: 1") && first.contains("run_created"), "{first}");
+    // Resuming after the last id sent gives only later events: a completion made now arrives.
+    let request =
+        Request::get(format!("/runs/{run}/events")).header("last-event-id", "100000").body(Body::empty()).unwrap();
+    let response = app.clone().oneshot(request).await.unwrap();
+    let mut later = response.into_body().into_data_stream();
+    let (_, _) = post(&app, &format!("/runs/{run}/tasks/backend-T001/complete"), json!({})).await;
+    let next = tokio::time::timeout(std::time::Duration::from_secs(5), later.next()).await;
+    // Sequence numbers are far below 100000: nothing may arrive but keep-alives.
+    if let Ok(Some(Ok(chunk))) = next {
+        let text = String::from_utf8_lossy(&chunk).to_string();
+        assert!(!text.contains("data:"), "{text}");
+    }
+    let request = Request::get(format!("/runs/{run}/events?after=1")).body(Body::empty()).unwrap();
+    let response = app.clone().oneshot(request).await.unwrap();
+    let mut from_two = response.into_body().into_data_stream();
+    let chunk = String::from_utf8(from_two.next().await.unwrap().unwrap().to_vec()).unwrap();
+    assert!(chunk.contains("id: 2"), "{chunk}");
+}
+
+#[tokio::test]
+async fn the_openapi_document_describes_every_route() {
+    let p = project("").await;
+    let app = app(&p);
+    let (status, doc) = get(&app, "/openapi.json").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(doc["openapi"].as_str().unwrap().starts_with("3.1"), "{}", doc["openapi"]);
+    let paths = doc["paths"].as_object().unwrap();
+    for path in [
+        "/health",
+        "/runs",
+        "/runs/{run}",
+        "/runs/{run}/plan",
+        "/runs/{run}/cancel",
+        "/runs/{run}/resume",
+        "/runs/{run}/events",
+        "/runs/{run}/tasks",
+        "/runs/{run}/tasks/{task}",
+        "/runs/{run}/tasks/{task}/brief",
+        "/runs/{run}/tasks/{task}/gates",
+        "/runs/{run}/tasks/{task}/attempts/{attempt}",
+        "/runs/{run}/tasks/{task}/claim",
+        "/runs/{run}/tasks/{task}/complete",
+        "/runs/{run}/tasks/{task}/fail",
+        "/escalations",
+        "/escalations/{id}/resolve",
+        "/agents",
+        "/metrics",
+        "/metrics/history",
+    ] {
+        assert!(paths.contains_key(path), "{path} is not documented");
+    }
+    assert_eq!(paths.len(), 20, "a documented path has no route test: {:?}", paths.keys().collect::<Vec<_>>());
+    let (status, page) = get(&app, "/docs/").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(page.as_str().unwrap().contains("swagger"), "the docs page is embedded");
+    let (_, agents) = get(&app, "/agents").await;
+    assert!(agents.as_array().unwrap().iter().any(|a| a["name"] == "nodejs-expert" && a["executor"] == "manual"));
+    let (_, dashboard) = get(&app, "/").await;
+    assert!(dashboard.as_str().unwrap().contains("/ui/app.js"));
+}
