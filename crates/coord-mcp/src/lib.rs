@@ -5,6 +5,11 @@
 //! read the metrics ([`tools`]; every input has a JSON Schema, [`params`]). Plans and briefs
 //! are also resources: `coord://runs/{run}/plan` and `coord://runs/{run}/tasks/{task}/brief`.
 //!
+//! Automatic tasks (a configured executor, or the coordinator's own workflow steps: migration
+//! replay, contract publication and test, deployment note) are executed in the background by
+//! `coord_runtime::driver::Driver` after every tool call that can make them ready, so the host
+//! never sees them in `next_ready_tasks`; `list_tasks` shows their progress.
+//!
 //! stdout carries only MCP messages; anything else goes to stderr.
 
 pub mod params;
@@ -13,6 +18,7 @@ pub mod tools;
 
 pub use stdio::serve_lines;
 
+use coord_runtime::driver::Driver;
 use coord_runtime::{Runtime, manual};
 use coord_store::{RunState, Store, TaskState};
 use rmcp::handler::server::router::tool::ToolRouter;
@@ -37,6 +43,9 @@ pub enum McpError {
 /// The server: one runtime, the lease-owner name of the host's work, the tool router.
 pub struct CoordMcp<S: Store + Clone + 'static> {
     runtime: Arc<Runtime<S>>,
+    /// Executes the automatic tasks (the coordinator's workflow steps among them) of the runs
+    /// the host works in, so the host only ever sees the work that waits for it.
+    driver: Driver<S>,
     automatic: Arc<HashSet<String>>,
     who: String,
     tool_router: ToolRouter<Self>,
@@ -46,6 +55,7 @@ impl<S: Store + Clone + 'static> Clone for CoordMcp<S> {
     fn clone(&self) -> Self {
         CoordMcp {
             runtime: self.runtime.clone(),
+            driver: self.driver.clone(),
             automatic: self.automatic.clone(),
             who: self.who.clone(),
             tool_router: self.tool_router.clone(),
@@ -57,7 +67,9 @@ impl<S: Store + Clone + 'static> CoordMcp<S> {
     /// A server over `runtime`; the host's work is recorded as done by `person:{who}`.
     pub fn new(runtime: Runtime<S>, who: impl Into<String>) -> Self {
         let automatic = Arc::new(runtime.automatic_specialists().into_iter().collect());
-        CoordMcp { runtime: Arc::new(runtime), automatic, who: who.into(), tool_router: Self::tool_router() }
+        let runtime = Arc::new(runtime);
+        let driver = Driver::new(runtime.clone());
+        CoordMcp { runtime, driver, automatic, who: who.into(), tool_router: Self::tool_router() }
     }
 
     async fn read(&self, uri: &str) -> Result<(String, &'static str), String> {

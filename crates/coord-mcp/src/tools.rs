@@ -76,6 +76,7 @@ impl<S: Store + Clone + 'static> CoordMcp<S> {
             RunSource::Objective { objective: p.objective, stack, planner, workflows: p.workflows.unwrap_or(true) };
         let started =
             start_run(rt.store(), rt.roster(), rt.config(), rt.workspace(), source).await.map_err(|e| e.to_string())?;
+        self.driver.kick(&started.run_id);
         let plan = started.plan.plan();
         let tasks: Vec<_> = plan
             .tasks
@@ -117,17 +118,21 @@ impl<S: Store + Clone + 'static> CoordMcp<S> {
     }
 
     #[tool(
-        description = "The ready tasks that wait for a person or an agent host (no executor configured for their specialist), in plan order. Work on one: get_brief, claim_task, then submit_result or escalate."
+        description = "The ready tasks that wait for a person or an agent host (no executor configured for their specialist), in plan order. Work on one: get_brief, claim_task, then submit_result or escalate. `automatic_pending` counts the tasks the coordinator is executing itself (workflow checks, configured executors): when nothing is ready but that is above zero, call again shortly."
     )]
     async fn next_ready_tasks(&self, Parameters(p): Parameters<NextReady>) -> ToolResult {
         let run = self.pick_run(p.run, None).await?;
         let store = self.runtime.store();
         let plan = manual::stored_plan(store, &run).await.map_err(|e| e.to_string())?;
         let want = p.specialist.as_deref().map(|s| s.trim_start_matches('@'));
-        let ready: Vec<_> = store
-            .tasks(&run)
-            .await
-            .map_err(|e| e.to_string())?
+        let all = store.tasks(&run).await.map_err(|e| e.to_string())?;
+        let automatic_pending = all
+            .iter()
+            .filter(|t| {
+                matches!(t.state, TaskState::Ready | TaskState::Running) && self.automatic.contains(&t.specialist)
+            })
+            .count();
+        let ready: Vec<_> = all
             .into_iter()
             .filter(|t| t.state == TaskState::Ready && t.not_before <= now_ms())
             .filter(|t| !self.automatic.contains(&t.specialist))
@@ -140,7 +145,7 @@ impl<S: Store + Clone + 'static> CoordMcp<S> {
             })
             .collect();
         let record = store.run(&run).await.map_err(|e| e.to_string())?;
-        answer(json!({ "run": run, "run_state": record.state, "ready": ready }))
+        answer(json!({ "run": run, "run_state": record.state, "ready": ready, "automatic_pending": automatic_pending }))
     }
 
     #[tool(
@@ -178,6 +183,7 @@ impl<S: Store + Clone + 'static> CoordMcp<S> {
             .complete_manual(&run, &p.task, &self.who, &p.summary, &p.artifacts)
             .await
             .map_err(|e| e.to_string())?;
+        self.driver.kick(&run);
         answer(serde_json::to_value(&out).map_err(|e| e.to_string())?)
     }
 
@@ -193,6 +199,7 @@ impl<S: Store + Clone + 'static> CoordMcp<S> {
         let run = self.pick_run(p.run, Some(&p.task)).await?;
         let failure = Failure { error: p.reason, category, retryable: true };
         let out = self.runtime.fail_manual(&run, &p.task, &self.who, failure).await.map_err(|e| e.to_string())?;
+        self.driver.kick(&run);
         let open = self.runtime.store().escalations(Some(&run), true).await.map_err(|e| e.to_string())?;
         let escalation = open.iter().find(|e| e.task_id == out.task).map(|e| e.id);
         let mut value = serde_json::to_value(&out).map_err(|e| e.to_string())?;
@@ -209,6 +216,7 @@ impl<S: Store + Clone + 'static> CoordMcp<S> {
             return Err(format!("unknown specialist `{name}`"));
         }
         let e = self.runtime.store().resolve_escalation(p.id, &decision, now_ms()).await.map_err(|e| e.to_string())?;
+        self.driver.kick(&e.run_id);
         answer(json!({ "id": e.id, "run": e.run_id, "task": e.task_id, "decision": e.decision, "state": e.state }))
     }
 

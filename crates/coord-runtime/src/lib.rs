@@ -10,6 +10,7 @@
 
 mod attempt;
 pub mod config;
+pub mod driver;
 pub mod escalation;
 pub mod events;
 pub mod executor;

@@ -1,8 +1,8 @@
 //! The coordinator over HTTP (`coord serve`): a JSON API documented by an OpenAPI 3.1 document
 //! ([`openapi`]), the run's event log as server-sent events, Prometheus metrics
 //! ([`prometheus`]) and the live dashboard ([`dashboard`]), all served by one axum router built
-//! by [`app`]. Runs started or resumed here are driven in the background ([`driver`]) by the
-//! same `coord_runtime::Runtime` the CLI uses, and manual work goes through
+//! by [`app`]. Runs started or resumed here are driven in the background by
+//! `coord_runtime::driver::Driver`, with the same `coord_runtime::Runtime` the CLI uses, and manual work goes through
 //! `coord_runtime::manual`, shared with the CLI and the MCP server.
 //!
 //! Security ([`security`]): loopback only unless a bearer token is configured; the token is
@@ -21,7 +21,6 @@
 
 pub mod api;
 pub mod dashboard;
-pub mod driver;
 pub mod error;
 pub mod openapi;
 pub mod prometheus;

@@ -1,6 +1,7 @@
 //! `coord mcp` with a real MCP client: Python's `mcp` package (PyPI; `.ci/run` installs it)
 //! initialises, lists the tools and their schemas, plans the spec's example and drives the
-//! whole plan to done through the tools (`tests/mcp/drive_plan.py`). And bad messages: a line
+//! whole plan to done through the tools (`tests/mcp/drive_plan.py`), then shows the
+//! coordinator executing its own workflow step (publishing the contract) under MCP. And bad messages: a line
 //! that is not JSON and JSON that is not JSON-RPC get error answers, and the session goes on.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
@@ -36,6 +37,9 @@ fn a_python_mcp_client_drives_the_plan_to_done() {
     assert_eq!(summary["done"], 8);
     assert_eq!(summary["completed"], 8);
     assert_eq!(summary["escalated"], true);
+    // The second run's publish step was run by the coordinator itself, in the background.
+    assert_eq!(summary["published"]["publish_state"], "done", "{summary}");
+    assert_eq!(summary["published"]["contract_files"], serde_json::json!(["v1.changes.md", "v1.json"]), "{summary}");
     // The store agrees: the work of the host is recorded, the escalation resolved.
     let run = summary["run"].as_str().unwrap();
     let status = p.status(run);

@@ -10,7 +10,6 @@ pub mod runs;
 pub mod tasks;
 pub mod types;
 
-use crate::driver::Driver;
 use crate::error::{ApiResult, AppError};
 use crate::prometheus::RequestMetrics;
 use axum::extract::{FromRequest, FromRequestParts, Request};
@@ -19,6 +18,7 @@ use axum::routing::{get, post};
 use axum::{Json, Router};
 use coord_core::Plan;
 use coord_runtime::Runtime;
+use coord_runtime::driver::Driver;
 use coord_store::Store;
 use serde::de::DeserializeOwned;
 use std::collections::{HashMap, HashSet, VecDeque};

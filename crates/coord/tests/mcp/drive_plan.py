@@ -1,13 +1,19 @@
 """A real MCP client (the `mcp` package from PyPI) driving `coord mcp` over stdio: initialise,
 list the tools and their input schemas, plan the spec's example, and work every task to done
-through the tools, with one escalation decided on the way. Prints one JSON summary line.
+through the tools, with one escalation decided on the way (the plan without the coordination
+workflows: every task is the host's). Then a second run with the workflows: the host writes the
+OpenAPI document, the coordinator publishes it by itself (its own task, executed in the
+background by `coord mcp`) and the frontend review becomes ready for the host. Prints one JSON
+summary line.
 
 usage: drive_plan.py COORD_BINARY PROJECT_DIR
 """
 
 import asyncio
 import json
+import os
 import sys
+import time
 
 from mcp import ClientSession, StdioServerParameters
 from mcp.client.stdio import stdio_client
@@ -34,6 +40,109 @@ async def call(session, name, args):
         return text, None
 
 
+USERS_API = """openapi: 3.1.0
+info:
+  title: Users API
+  version: 1.0.0
+  description: Users of the shop. Not rate limited.
+security:
+  - bearerAuth: []
+components:
+  securitySchemes:
+    bearerAuth: { type: http, scheme: bearer }
+  schemas:
+    User:
+      type: object
+      required: [id, name]
+      properties:
+        id: { type: integer }
+        name: { type: string }
+    Error:
+      type: object
+      required: [error]
+      properties:
+        error: { type: string }
+paths:
+  /v1/users/{id}:
+    get:
+      operationId: getUser
+      summary: One user
+      parameters:
+        - { name: id, in: path, required: true, schema: { type: integer, example: 1 } }
+      responses:
+        '200':
+          description: The user
+          content:
+            application/json:
+              schema: { $ref: '#/components/schemas/User' }
+        '401':
+          description: Not signed in
+          content:
+            application/json:
+              schema: { $ref: '#/components/schemas/Error' }
+        '403':
+          description: Not allowed
+          content:
+            application/json:
+              schema: { $ref: '#/components/schemas/Error' }
+        '404':
+          description: No such user
+          content:
+            application/json:
+              schema: { $ref: '#/components/schemas/Error' }
+"""
+
+
+async def contract_phase(session, project):
+    """A run with the API contract workflow: the host is the api-architect, the coordinator
+    publishes the contract on its own, then the review waits for the frontend side."""
+    plan, err = await call(session, "plan_objective",
+                           {"objective": "Add a users REST API endpoint", "planner": "rules"})
+    if err:
+        fail(f"plan_objective (workflows): {err}")
+    run = plan["run"]
+    by_specialist = {t["specialist"]: t["task"] for t in plan["tasks"]}
+    for needed in ("api-architect", "backend-coordinator", "frontend-coordinator"):
+        if needed not in by_specialist:
+            fail(f"the contract workflow is missing @{needed}: {plan['tasks']}")
+    ready, err = await call(session, "next_ready_tasks", {"run": run})
+    if err or [t["specialist"] for t in ready["ready"]] != ["api-architect"]:
+        fail(f"first ready task: {err or ready}")
+    design = ready["ready"][0]["task"]
+    os.makedirs(os.path.join(project, "api"), exist_ok=True)
+    with open(os.path.join(project, "api", "openapi.yaml"), "w") as f:
+        f.write(USERS_API)
+    _, err = await call(session, "claim_task", {"run": run, "task": design})
+    if err:
+        fail(f"claim_task {design}: {err}")
+    out, err = await call(session, "submit_result", {"run": run, "task": design,
+                          "summary": "the users API", "artifacts": ["api/openapi.yaml"]})
+    if err or not out["accepted"]:
+        fail(f"submit_result {design}: {err or out}")
+    # The coordinator's publish step is not the host's work: it never shows as ready, it runs
+    # in the background, and then the frontend review is ready.
+    deadline = time.monotonic() + 30
+    while True:
+        ready, err = await call(session, "next_ready_tasks", {"run": run})
+        if err:
+            fail(f"next_ready_tasks: {err}")
+        names = [t["specialist"] for t in ready["ready"]]
+        if "backend-coordinator" in names:
+            fail(f"the coordinator's own task was offered to the host: {ready}")
+        if "frontend-coordinator" in names:
+            break
+        if time.monotonic() > deadline:
+            listed, _ = await call(session, "list_tasks", {"run": run})
+            fail(f"the review never became ready: {listed}")
+        await asyncio.sleep(0.2)
+    listed, _ = await call(session, "list_tasks", {"run": run})
+    publish = next(t["task"] for t in plan["tasks"] if t["title"].startswith("Publish"))
+    states = {t["task"]: t["state"] for t in listed["tasks"]}
+    contracts = os.path.join(project, "contracts")
+    files = sorted(os.listdir(os.path.join(contracts, os.listdir(contracts)[0]))) if os.path.isdir(contracts) else []
+    return {"publish_task": publish, "publish_state": states.get(publish), "contract_files": files}
+
+
 async def main(binary, project):
     params = StdioServerParameters(command=binary, args=["mcp", "--repo", project, "--as", "pytest-host"])
     async with stdio_client(params) as (read, write):
@@ -52,7 +161,8 @@ async def main(binary, project):
                 fail(f"submit_result schema: {submit}")
 
             plan, err = await call(session, "plan_objective",
-                                   {"objective": "Add user authentication system with OAuth2 and JWT", "planner": "rules"})
+                                   {"objective": "Add user authentication system with OAuth2 and JWT", "planner": "rules",
+                                    "workflows": False})
             if err:
                 fail(f"plan_objective: {err}")
             run = plan["run"]
@@ -110,6 +220,7 @@ async def main(binary, project):
             gates, err = await call(session, "run_gates", {"gates": ["security"]})
             if err:
                 fail(f"run_gates: {err}")
+            published = await contract_phase(session, project)
             print(json.dumps({
                 "ok": True,
                 "server": init.server_info.name,
@@ -120,6 +231,7 @@ async def main(binary, project):
                 "completed": metrics["backend_tasks_completed"],
                 "gates_passed": gates["passed"],
                 "steps": steps,
+                "published": published,
             }))
 
 

@@ -1,9 +1,10 @@
-//! Background driving: `coord serve` executes the automatic tasks of the runs it starts or
-//! resumes with the same [`Runtime`] the CLI uses. One drive per run at a time; a kick while a
-//! drive is under way makes it go round once more (a manual completion may have made
-//! automatic tasks ready after the drive decided it only waited for people).
+//! Background driving: `coord serve` and `coord mcp` execute the automatic tasks of the runs
+//! they start, resume or complete work in (the coordinator's workflow checks among them) with the
+//! same [`Runtime`] the CLI uses. One drive per run at a time; a kick while a drive is under way
+//! makes it go round once more (a manual completion may have made automatic tasks ready after the
+//! drive decided it only waited for people).
 
-use coord_runtime::Runtime;
+use crate::Runtime;
 use coord_store::Store;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, PoisonError};
@@ -74,7 +75,7 @@ impl<S: Store + Clone + 'static> Driver<S> {
     async fn drive_loop(self, run: String, rx: watch::Receiver<bool>) {
         loop {
             if let Err(e) = self.runtime.drive(&run, rx.clone(), &()).await {
-                eprintln!("coord serve: driving run {run} stopped: {e}");
+                eprintln!("coord: driving run {run} stopped: {e}");
             }
             let mut active = self.active.lock().unwrap_or_else(PoisonError::into_inner);
             let go_again = match active.get_mut(&run) {
