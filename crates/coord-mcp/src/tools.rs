@@ -76,7 +76,7 @@ impl<S: Store + Clone + 'static> CoordMcp<S> {
             RunSource::Objective { objective: p.objective, stack, planner, workflows: p.workflows.unwrap_or(true) };
         let started =
             start_run(rt.store(), rt.roster(), rt.config(), rt.workspace(), source).await.map_err(|e| e.to_string())?;
-        self.driver.kick(&started.run_id);
+        self.driver.kick(&started.run_id).await;
         let plan = started.plan.plan();
         let tasks: Vec<_> = plan
             .tasks
@@ -183,7 +183,7 @@ impl<S: Store + Clone + 'static> CoordMcp<S> {
             .complete_manual(&run, &p.task, &self.who, &p.summary, &p.artifacts)
             .await
             .map_err(|e| e.to_string())?;
-        self.driver.kick(&run);
+        self.driver.kick(&run).await;
         answer(serde_json::to_value(&out).map_err(|e| e.to_string())?)
     }
 
@@ -199,7 +199,7 @@ impl<S: Store + Clone + 'static> CoordMcp<S> {
         let run = self.pick_run(p.run, Some(&p.task)).await?;
         let failure = Failure { error: p.reason, category, retryable: true };
         let out = self.runtime.fail_manual(&run, &p.task, &self.who, failure).await.map_err(|e| e.to_string())?;
-        self.driver.kick(&run);
+        self.driver.kick(&run).await;
         let open = self.runtime.store().escalations(Some(&run), true).await.map_err(|e| e.to_string())?;
         let escalation = open.iter().find(|e| e.task_id == out.task).map(|e| e.id);
         let mut value = serde_json::to_value(&out).map_err(|e| e.to_string())?;
@@ -216,7 +216,7 @@ impl<S: Store + Clone + 'static> CoordMcp<S> {
             return Err(format!("unknown specialist `{name}`"));
         }
         let e = self.runtime.store().resolve_escalation(p.id, &decision, now_ms()).await.map_err(|e| e.to_string())?;
-        self.driver.kick(&e.run_id);
+        self.driver.kick(&e.run_id).await;
         answer(json!({ "id": e.id, "run": e.run_id, "task": e.task_id, "decision": e.decision, "state": e.state }))
     }
 

@@ -5,8 +5,8 @@
 //! drive decided it only waited for people).
 
 use crate::Runtime;
-use coord_store::Store;
-use std::collections::HashMap;
+use coord_store::{Store, TaskState};
+use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex, PoisonError};
 use tokio::sync::watch;
 
@@ -22,21 +22,21 @@ struct Active {
 pub struct Driver<S: Store + Clone + 'static> {
     runtime: Arc<Runtime<S>>,
     active: Arc<Mutex<HashMap<String, Active>>>,
-    /// Whether any specialist is executed by the runtime (read once: it may build a client).
-    has_automatic: bool,
+    /// The specialists the runtime executes (read once: it may build a client).
+    automatic: Arc<HashSet<String>>,
 }
 
 impl<S: Store + Clone + 'static> Clone for Driver<S> {
     fn clone(&self) -> Self {
-        Driver { runtime: self.runtime.clone(), active: self.active.clone(), has_automatic: self.has_automatic }
+        Driver { runtime: self.runtime.clone(), active: self.active.clone(), automatic: self.automatic.clone() }
     }
 }
 
 impl<S: Store + Clone + 'static> Driver<S> {
     /// A driver over `runtime`.
     pub fn new(runtime: Arc<Runtime<S>>) -> Self {
-        let has_automatic = !runtime.automatic_specialists().is_empty();
-        Driver { runtime, active: Arc::new(Mutex::new(HashMap::new())), has_automatic }
+        let automatic = Arc::new(runtime.automatic_specialists().into_iter().collect());
+        Driver { runtime, active: Arc::new(Mutex::new(HashMap::new())), automatic }
     }
 
     /// Whether a drive of `run` is under way.
@@ -45,9 +45,29 @@ impl<S: Store + Clone + 'static> Driver<S> {
     }
 
     /// Makes sure `run` is being driven: starts a drive, or asks the current one to go round
-    /// again. Does nothing when the runtime has no automatic specialists (nothing to execute).
-    pub fn kick(&self, run: &str) {
-        if !self.has_automatic {
+    /// again. Does nothing when no unfinished task of the run belongs to a specialist the
+    /// runtime executes (nothing to drive; a run all of whose work is manual is never driven).
+    pub async fn kick(&self, run: &str) {
+        if self.again(run) {
+            return;
+        }
+        let unfinished_automatic = match self.runtime.store().tasks(run).await {
+            Ok(tasks) => tasks.iter().any(|t| {
+                matches!(
+                    t.state,
+                    TaskState::Pending
+                        | TaskState::Ready
+                        | TaskState::Running
+                        | TaskState::Gating
+                        | TaskState::Retrying
+                ) && self.automatic.contains(&t.specialist)
+            }),
+            Err(e) => {
+                eprintln!("coord: cannot read the tasks of run {run} to drive it: {e}");
+                return;
+            }
+        };
+        if !unfinished_automatic {
             return;
         }
         let rx = {
@@ -63,6 +83,17 @@ impl<S: Store + Clone + 'static> Driver<S> {
         let this = self.clone();
         let run = run.to_string();
         tokio::spawn(async move { this.drive_loop(run, rx).await });
+    }
+
+    /// Asks a drive under way to go round again; false when there is none.
+    fn again(&self, run: &str) -> bool {
+        match self.active.lock().unwrap_or_else(PoisonError::into_inner).get_mut(run) {
+            Some(a) => {
+                a.again = true;
+                true
+            }
+            None => false,
+        }
     }
 
     /// Stops the drive of `run`, if any: its running attempts are killed.

@@ -2,7 +2,8 @@
 //! `backend_avg_completion_time` (first claim to done, seconds) and `backend_success_rate`
 //! (share of done tasks that passed on their first attempt, quality gates included, since a
 //! failed gate makes another attempt) and `security_audit_pass_rate` (security gate runs that
-//! passed), and `api_endpoint_coverage` (the latest contract test of each run). For workers sharing a
+//! passed), and `api_endpoint_coverage` and `api_response_time_p95` (the latest contract test of
+//! each run). For workers sharing a
 //! store: `coord_queue_depth` (tasks claimable now), `coord_lease_expiries` (attempts whose
 //! lease ran out or whose owner died) and `coord_claim_latency_seconds` (from the moment a task
 //! became claimable to its claim: ready, backoff over, lease expired or unblocked).
@@ -33,6 +34,10 @@ pub struct Metrics {
     /// exercised with a conforming answer (mean over runs when several are asked; None before
     /// any contract test).
     pub api_endpoint_coverage: Option<f64>,
+    /// `api_response_time_p95`: the 95th percentile of the built API's answer times in the
+    /// latest contract test, seconds (the highest over runs when several are asked; None before
+    /// any contract test got an answer).
+    pub api_response_time_p95: Option<f64>,
     /// LLM tokens and cost by specialist.
     pub llm_by_specialist: std::collections::BTreeMap<String, Spend>,
     /// LLM tokens and cost by task (`run/task`).
@@ -90,6 +95,7 @@ pub async fn compute<S: Store>(store: &S, runs: &[String]) -> Result<Metrics, St
     let mut coverage: Vec<f64> = Vec::new();
     for run in runs {
         let mut run_coverage = None;
+        let mut run_p95 = None;
         let mut first_claim: HashMap<String, i64> = HashMap::new();
         let mut claimable_since: HashMap<String, i64> = HashMap::new();
         for e in &crate::events::run_events(store, run).await? {
@@ -124,7 +130,8 @@ pub async fn compute<S: Store>(store: &S, runs: &[String]) -> Result<Metrics, St
                 }
                 "task_escalated" => m.escalations_raised += 1,
                 "contract_test" => {
-                    run_coverage = e.data.get("api_endpoint_coverage").and_then(|c| c.as_f64()).or(run_coverage)
+                    run_coverage = e.data.get("api_endpoint_coverage").and_then(|c| c.as_f64()).or(run_coverage);
+                    run_p95 = e.data.get("api_response_time_p95").and_then(|c| c.as_f64()).or(run_p95);
                 }
                 "llm_usage" => {
                     let who = e.data.get("specialist").and_then(|s| s.as_str()).unwrap_or("?").to_string();
@@ -144,6 +151,9 @@ pub async fn compute<S: Store>(store: &S, runs: &[String]) -> Result<Metrics, St
             }
         }
         coverage.extend(run_coverage);
+        if let Some(p) = run_p95 {
+            m.api_response_time_p95 = Some(m.api_response_time_p95.map_or(p, |q: f64| q.max(p)));
+        }
     }
     for run in runs {
         if store.run(run).await?.state == coord_store::RunState::Running {
@@ -209,6 +219,12 @@ pub fn prometheus(m: &Metrics, run: Option<&str>) -> String {
         "gauge",
         "Share of the contract's operations the latest contract test exercised with a conforming answer",
         m.api_endpoint_coverage,
+    );
+    metric(
+        "api_response_time_p95",
+        "gauge",
+        "95th percentile answer time of the built API in the latest contract test, seconds",
+        m.api_response_time_p95,
     );
     metric("coord_gate_runs", "counter", "Quality gate runs recorded", Some(m.gate_runs as f64));
     let _ = writeln!(out, "# HELP coord_llm_tokens_total LLM tokens used, by specialist");

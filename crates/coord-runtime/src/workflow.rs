@@ -361,12 +361,14 @@ async fn contract_test(ctx: &CheckContext, files: &[coord_gates::SourceFile]) ->
     let total = operations.len();
     let passed = operations.iter().filter(|o| o.problems.is_empty()).count();
     let coverage = if total == 0 { 0.0 } else { passed as f64 / total as f64 };
+    let p95 = coord_workflows::contract_test::response_time_p95_ms(&operations).map(|ms| ms / 1e3);
     let contracts: Vec<&str> = docs.iter().map(|(p, _)| p.as_str()).collect();
     let report = json!({ "contracts": contracts, "base_url": base_url, "operations": operations,
-                         "api_endpoint_coverage": coverage });
+                         "api_endpoint_coverage": coverage, "api_response_time_p95": p95 });
     let event = (
         "contract_test".to_string(),
-        json!({ "operations": total, "passed": passed, "api_endpoint_coverage": coverage }),
+        json!({ "operations": total, "passed": passed, "api_endpoint_coverage": coverage,
+                "api_response_time_p95": p95 }),
     );
     let summary = format!("api_endpoint_coverage {:.0}% ({passed} of {total} operations conform)", coverage * 100.0);
     if passed < total || total == 0 {

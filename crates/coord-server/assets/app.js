@@ -352,7 +352,8 @@ document.addEventListener("DOMContentLoaded", () => {
     const objective = $("#objective").value.trim();
     if (!objective) return message("write an objective first", true);
     try {
-      const created = await api("/runs", { method: "POST", body: { objective } });
+      const workflows = $("#workflows").checked;
+      const created = await api("/runs", { method: "POST", body: { objective, workflows } });
       message(`run ${created.run.id}: ${created.run.total_tasks} tasks in ${created.groups.length} parallel groups`);
       $("#objective").value = "";
       await loadRuns(created.run.id);

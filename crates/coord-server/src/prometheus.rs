@@ -97,22 +97,20 @@ pub async fn render<S: Store>(store: &S, requests: &RequestMetrics) -> Result<St
     // The spec's metrics no run records yet: described, without a sample, so dashboards and
     // alerts can be written against the names.
     for (name, help) in [
-        ("api_endpoint_coverage", "Share of API operations tested (coord contract test reports it; runs do not yet)"),
         ("test_coverage", "Line coverage of the project's tests, percent (no run records it yet)"),
         ("database_query_performance", "Query execution time, seconds (no run records it yet)"),
-        ("api_response_time_p95", "95th percentile response time of the built API, seconds (no run records it yet)"),
     ] {
         let _ = writeln!(out, "# HELP {name} {help}");
         let _ = writeln!(out, "# TYPE {name} gauge");
     }
-    let (mut queued, mut running, mut by_state) = (0u64, 0u64, BTreeMap::<&'static str, u64>::new());
+    // `coord_queue_depth` comes from the runtime's metrics (claimable now, retries whose backoff
+    // is over included).
+    let (mut running, mut by_state) = (0u64, BTreeMap::<&'static str, u64>::new());
     for r in &runs {
         for t in store.tasks(&r.id).await? {
             *by_state.entry(t.state.as_str()).or_default() += 1;
-            match t.state {
-                TaskState::Ready | TaskState::Retrying => queued += 1,
-                TaskState::Running | TaskState::Gating => running += 1,
-                _ => {}
+            if matches!(t.state, TaskState::Running | TaskState::Gating) {
+                running += 1;
             }
         }
     }
@@ -123,7 +121,6 @@ pub async fn render<S: Store>(store: &S, requests: &RequestMetrics) -> Result<St
         let _ = writeln!(out, "# TYPE {name} {kind}");
         let _ = writeln!(out, "{name} {value}");
     };
-    gauge("coord_queue_depth", "gauge", "Tasks ready or waiting for a retry, not yet started", queued as f64);
     gauge("coord_running_tasks", "gauge", "Tasks running or being gated", running as f64);
     gauge("coord_escalations_open", "gauge", "Escalations waiting for a decision", open as f64);
     gauge("coord_runs", "gauge", "Runs in the store", runs.len() as f64);

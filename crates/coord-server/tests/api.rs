@@ -9,7 +9,7 @@ mod support;
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
 use futures_util::StreamExt;
-use serde_json::json;
+use serde_json::{Value, json};
 use support::{app, code, get, post, project, start};
 use tower::ServiceExt;
 
@@ -17,7 +17,8 @@ use tower::ServiceExt;
 async fn a_manual_run_goes_from_objective_to_done() {
     let p = project("").await;
     let app = app(&p);
-    let (status, created) = post(&app, "/runs", json!({ "objective": support::OBJECTIVE, "planner": "rules" })).await;
+    let (status, created) =
+        post(&app, "/runs", json!({ "objective": support::OBJECTIVE, "planner": "rules", "workflows": false })).await;
     assert_eq!(status, StatusCode::CREATED, "{created}");
     let run = created["run"]["id"].as_str().unwrap().to_string();
     assert_eq!(created["run"]["total_tasks"], 8);
@@ -61,6 +62,12 @@ async fn a_manual_run_goes_from_objective_to_done() {
     for name in ["api_endpoint_coverage", "test_coverage", "database_query_performance", "api_response_time_p95"] {
         assert!(text.contains(&format!("# TYPE {name} gauge")), "{name} missing");
     }
+    // A valid exposition: every metric family is described once.
+    let mut families: Vec<&str> = text.lines().filter_map(|l| l.strip_prefix("# TYPE ")).collect();
+    let described = families.len();
+    families.sort_unstable();
+    families.dedup();
+    assert_eq!(families.len(), described, "a metric family is described twice: {text}");
     assert!(text.contains("coord_queue_depth 0"), "{text}");
     assert!(text.contains("coord_escalations_open 0"), "{text}");
     assert!(
@@ -257,4 +264,98 @@ async fn the_openapi_document_describes_every_route() {
     assert!(agents.as_array().unwrap().iter().any(|a| a["name"] == "nodejs-expert" && a["executor"] == "manual"));
     let (_, dashboard) = get(&app, "/").await;
     assert!(dashboard.as_str().unwrap().contains("/ui/app.js"));
+}
+
+/// A lint-clean OpenAPI document of one operation.
+const USERS_API: &str = r#"openapi: 3.1.0
+info:
+  title: Users API
+  version: 1.0.0
+  description: Users of the shop. Not rate limited.
+security:
+  - bearerAuth: []
+components:
+  securitySchemes:
+    bearerAuth: { type: http, scheme: bearer }
+  schemas:
+    User:
+      type: object
+      required: [id, name]
+      properties:
+        id: { type: integer }
+        name: { type: string }
+    Error:
+      type: object
+      required: [error]
+      properties:
+        error: { type: string }
+paths:
+  /v1/users/{id}:
+    get:
+      operationId: getUser
+      summary: One user
+      parameters:
+        - { name: id, in: path, required: true, schema: { type: integer, example: 1 } }
+      responses:
+        '200':
+          description: The user
+          content:
+            application/json:
+              schema: { $ref: '#/components/schemas/User' }
+        '401':
+          description: Not signed in
+          content:
+            application/json:
+              schema: { $ref: '#/components/schemas/Error' }
+        '403':
+          description: Not allowed
+          content:
+            application/json:
+              schema: { $ref: '#/components/schemas/Error' }
+        '404':
+          description: No such user
+          content:
+            application/json:
+              schema: { $ref: '#/components/schemas/Error' }
+"#;
+
+#[tokio::test]
+async fn with_the_workflows_the_server_runs_the_coordinators_own_steps() {
+    let p = project("").await;
+    let app = app(&p);
+    let (status, created) = post(&app, "/runs", json!({ "objective": support::OBJECTIVE, "planner": "rules" })).await;
+    assert_eq!(status, StatusCode::CREATED, "{created}");
+    assert_eq!(created["run"]["total_tasks"], 13, "the workflows are on by default: {created}");
+    let run = created["run"]["id"].as_str().unwrap().to_string();
+    let (_, t9) = get(&app, &format!("/runs/{run}/tasks/backend-T009")).await;
+    assert_eq!(t9["task"]["specialist"], "backend-coordinator", "{t9}");
+
+    // The api-architect's work is done by a person; the coordinator publishes it by itself.
+    std::fs::create_dir_all(p.dir.path().join("api")).unwrap();
+    std::fs::write(p.dir.path().join("api/openapi.yaml"), USERS_API).unwrap();
+    let (status, out) = post(
+        &app,
+        &format!("/runs/{run}/tasks/backend-T001/complete"),
+        json!({ "note": "the contract", "artifacts": ["api/openapi.yaml"] }),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{out}");
+    assert_eq!(out["accepted"], true, "{out}");
+    let mut state = Value::Null;
+    for _ in 0..200 {
+        let (_, t9) = get(&app, &format!("/runs/{run}/tasks/backend-T009")).await;
+        state = t9["task"]["state"].clone();
+        if state == "done" {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert_eq!(state, "done", "the publish step ran in the background");
+    assert!(p.dir.path().join("contracts/users-api/v1.json").exists());
+    // Now the frontend review waits for a person, with the published contract in its brief.
+    let (_, t10) = get(&app, &format!("/runs/{run}/tasks/backend-T010")).await;
+    assert_eq!(t10["task"]["state"], "ready", "{t10}");
+    assert_eq!(t10["task"]["specialist"], "frontend-coordinator", "{t10}");
+    let (_, brief) = get(&app, &format!("/runs/{run}/tasks/backend-T010/brief")).await;
+    assert!(brief["markdown"].as_str().unwrap().contains("contracts/users-api/v1.json"), "{brief}");
 }

@@ -196,8 +196,11 @@ async fn the_dashboard_shows_a_run_live_and_resolves_an_escalation() {
     let d = Driver::start(profile.path()).await;
     d.cmd(reqwest::Method::POST, "/url", json!({ "url": url })).await;
 
-    // Start the spec's example from the page.
+    // Start the spec's example from the page, without the coordination workflows (they are on by
+    // default; this test is about the page's mechanics).
     d.type_into("#objective", support::OBJECTIVE).await;
+    assert_eq!(d.js("return document.querySelector('#workflows').checked").await, json!(true));
+    d.click("#workflows").await;
     d.click("#start").await;
     d.wait_for("return document.querySelectorAll('.task').length", json!(8), "the plan's eight tasks").await;
     d.wait_for("return document.querySelectorAll('.group').length", json!(5), "five parallel groups").await;

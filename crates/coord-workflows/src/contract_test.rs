@@ -1,11 +1,12 @@
 //! Contract testing (step 5 of the spec's API contract coordination): requests generated from an
 //! OpenAPI document are sent to every operation of a running service, and each answer is checked
 //! — its status must be documented, and a JSON body must match the documented schema.
-//! `api_endpoint_coverage` is the share of operations exercised whose answers conform.
+//! `api_endpoint_coverage` is the share of operations exercised whose answers conform;
+//! `api_response_time_p95` the 95th percentile of the answers' times (request sent to body read).
 
 use serde::Serialize;
 use serde_json::{Value, json};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 /// One operation's result.
 #[derive(Debug, Clone, Serialize)]
@@ -18,6 +19,8 @@ pub struct OperationResult {
     pub status: Option<u16>,
     /// Problems found; empty when the answer conforms.
     pub problems: Vec<String>,
+    /// From sending the request to reading the whole body, milliseconds (None when no answer).
+    pub elapsed_ms: Option<f64>,
 }
 
 /// The contract test of one service.
@@ -27,6 +30,19 @@ pub struct ContractReport {
     pub operations: Vec<OperationResult>,
     /// Share of operations exercised with a conforming answer, 0..1.
     pub api_endpoint_coverage: f64,
+    /// 95th percentile of the answered operations' `elapsed_ms` (None when nothing answered).
+    pub response_time_p95_ms: Option<f64>,
+}
+
+/// The 95th percentile (nearest rank) of the answered operations' times, milliseconds.
+pub fn response_time_p95_ms(operations: &[OperationResult]) -> Option<f64> {
+    let mut times: Vec<f64> = operations.iter().filter_map(|o| o.elapsed_ms).collect();
+    if times.is_empty() {
+        return None;
+    }
+    times.sort_by(f64::total_cmp);
+    let rank = ((times.len() as f64) * 0.95).ceil() as usize;
+    Some(times[rank.clamp(1, times.len()) - 1])
 }
 
 const METHODS: [&str; 5] = ["get", "post", "put", "patch", "delete"];
@@ -222,6 +238,8 @@ pub async fn contract_test(
                 req = req.json(&sample(spec, schema, 0));
             }
             let mut problems = Vec::new();
+            let mut elapsed_ms = None;
+            let sent = Instant::now();
             let status = match req.send().await {
                 Err(e) => {
                     problems.push(if e.is_timeout() {
@@ -239,6 +257,7 @@ pub async fn contract_test(
                         .and_then(|c| c.to_str().ok())
                         .is_some_and(|c| c.contains("json"));
                     let body = resp.text().await.unwrap_or_default();
+                    elapsed_ms = Some(sent.elapsed().as_secs_f64() * 1e3);
                     let responses = op.get("responses").and_then(|r| r.as_object()).cloned().unwrap_or_default();
                     let documented = responses
                         .get(&status.to_string())
@@ -270,10 +289,11 @@ pub async fn contract_test(
                     Some(status)
                 }
             };
-            results.push(OperationResult { operation, url, status, problems });
+            results.push(OperationResult { operation, url, status, problems, elapsed_ms });
         }
     }
     let passing = results.iter().filter(|r| r.status.is_some() && r.problems.is_empty()).count();
     let coverage = if results.is_empty() { 0.0 } else { passing as f64 / results.len() as f64 };
-    ContractReport { operations: results, api_endpoint_coverage: coverage }
+    let response_time_p95_ms = response_time_p95_ms(&results);
+    ContractReport { operations: results, api_endpoint_coverage: coverage, response_time_p95_ms }
 }

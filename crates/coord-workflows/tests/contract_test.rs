@@ -60,6 +60,10 @@ async fn the_matching_spec_passes_every_operation() {
     assert!(r.operations.iter().all(|o| o.problems.is_empty()), "{:#?}", r.operations);
     assert_eq!(r.api_endpoint_coverage, 1.0);
     assert!(r.operations.iter().any(|o| o.url.ends_with("/v1/orders/o7")), "path parameters use the spec's example");
+    // Every answer is timed; the p95 is one of those times (nearest rank), the slowest of four.
+    let times: Vec<f64> = r.operations.iter().map(|o| o.elapsed_ms.unwrap()).collect();
+    let slowest = times.iter().cloned().fold(0.0, f64::max);
+    assert_eq!(r.response_time_p95_ms, Some(slowest), "{times:?}");
 }
 
 #[tokio::test]
@@ -92,6 +96,7 @@ async fn a_service_that_is_not_there_is_a_finding() {
         r.operations
     );
     assert_eq!(r.api_endpoint_coverage, 0.0);
+    assert_eq!(r.response_time_p95_ms, None, "nothing answered, so no answer time");
 }
 
 #[tokio::test]

@@ -299,6 +299,11 @@ fn an_api_contract_is_published_reviewed_by_the_frontend_and_tested_against_the_
     );
     let metrics = p.ok(&["metrics", &run]);
     assert!(metrics.contains(&format!("api_endpoint_coverage{{run=\"{run}\"}} 1")), "{metrics}");
+    let p95 = metrics
+        .lines()
+        .find_map(|l| l.strip_prefix(&format!("api_response_time_p95{{run=\"{run}\"}} ")))
+        .and_then(|v| v.parse::<f64>().ok());
+    assert!(p95.is_some_and(|s| s > 0.0 && s < 10.0), "the contract test's answer times: {metrics}");
     // The service was stopped with its process group.
     assert!(std::net::TcpStream::connect(("127.0.0.1", port)).is_err(), "the service still listens");
 }

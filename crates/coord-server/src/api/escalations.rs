@@ -61,7 +61,7 @@ pub async fn resolve<S: Store + Clone + 'static>(
     let _turn = st.write_turn().await;
     let e = st.store().resolve_escalation(id, &decision, now_ms()).await?;
     if decision != Decision::Abort {
-        st.driver.kick(&e.run_id);
+        st.driver.kick(&e.run_id).await;
     } else {
         st.driver.stop(&e.run_id);
     }

@@ -111,7 +111,7 @@ pub async fn create<S: Store + Clone + 'static>(
     };
     let rt = &st.runtime;
     let started = start_run(rt.store(), rt.roster(), rt.config(), rt.workspace(), source).await?;
-    st.driver.kick(&started.run_id);
+    st.driver.kick(&started.run_id).await;
     let record = st.store().run(&started.run_id).await?;
     let plan = started.plan.plan();
     let created = RunCreated {
@@ -186,6 +186,6 @@ pub async fn resume<S: Store + Clone + 'static>(
             record.state.as_str()
         )));
     }
-    st.driver.kick(run);
+    st.driver.kick(run).await;
     Ok(Json(view(&st, record).await?))
 }

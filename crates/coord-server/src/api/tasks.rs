@@ -255,7 +255,7 @@ pub async fn complete<S: Store + Clone + 'static>(
     // run for minutes and must not hold other writers up).
     let _turn = if body.artifacts.is_empty() { Some(st.write_turn().await) } else { None };
     let out = st.runtime.complete_manual(run, task, &who(body.who)?, &note, &body.artifacts).await?;
-    st.driver.kick(run);
+    st.driver.kick(run).await;
     Ok(Json(outcome_view(out)))
 }
 
@@ -280,6 +280,6 @@ pub async fn fail<S: Store + Clone + 'static>(
     };
     let failure = Failure { error: body.note, category, retryable: true };
     let out = st.runtime.fail_manual(run, task, &who(body.who)?, failure).await?;
-    st.driver.kick(run);
+    st.driver.kick(run).await;
     Ok(Json(outcome_view(out)))
 }

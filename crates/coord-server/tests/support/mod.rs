@@ -67,7 +67,8 @@ pub async fn post(app: &Router, uri: &str, body: Value) -> (StatusCode, Value) {
 
 /// Starts a run of the spec's example; returns its id.
 pub async fn start(app: &Router) -> String {
-    let (status, body) = post(app, "/runs", serde_json::json!({ "objective": OBJECTIVE, "planner": "rules" })).await;
+    let (status, body) =
+        post(app, "/runs", serde_json::json!({ "objective": OBJECTIVE, "planner": "rules", "workflows": false })).await;
     assert_eq!(status, StatusCode::CREATED, "{body}");
     body["run"]["id"].as_str().unwrap().to_string()
 }

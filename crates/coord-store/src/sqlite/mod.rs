@@ -63,11 +63,19 @@ impl SqliteStore {
             .synchronous(SqliteSynchronous::Normal)
             .foreign_keys(true)
             .busy_timeout(Duration::from_secs(10));
-        let pool = SqlitePoolOptions::new()
-            .max_connections(4)
-            .connect_with(options)
-            .await
-            .map_err(|e| not_ours(path, format!("cannot open it: {e}")))?;
+        // Switching a new file to WAL takes an exclusive lock, and SQLite answers a second
+        // process opening the file at that moment with SQLITE_BUSY without calling the busy
+        // handler: the open is tried again for as long as the busy timeout.
+        let deadline = std::time::Instant::now() + Duration::from_secs(10);
+        let pool = loop {
+            match SqlitePoolOptions::new().max_connections(4).connect_with(options.clone()).await {
+                Ok(pool) => break pool,
+                Err(e) if is_busy(&e) && std::time::Instant::now() < deadline => {
+                    tokio::time::sleep(Duration::from_millis(20)).await;
+                }
+                Err(e) => return Err(not_ours(path, format!("cannot open it: {e}"))),
+            }
+        };
         let app_id: i64 = sqlx::query_scalar("PRAGMA application_id")
             .fetch_one(&pool)
             .await
@@ -577,4 +585,14 @@ async fn finish_many_in(
         transitions::settle_run(tx, run, now).await?;
     }
     Ok(out.into_iter().map(|r| r.unwrap_or(Ok(()))).collect())
+}
+
+/// SQLITE_BUSY or SQLITE_LOCKED (primary result codes 5 and 6, whatever the extended code).
+fn is_busy(e: &sqlx::Error) -> bool {
+    match e {
+        sqlx::Error::Database(db) => {
+            db.code().and_then(|c| c.parse::<i64>().ok()).is_some_and(|c| matches!(c & 0xff, 5 | 6))
+        }
+        _ => false,
+    }
 }

@@ -78,6 +78,9 @@ pub fn contract(args: ContractArgs) -> Result<ExitCode> {
                         report.api_endpoint_coverage,
                         report.operations.len()
                     );
+                    if let Some(p95) = report.response_time_p95_ms {
+                        println!("api_response_time_p95 {:.1} ms", p95);
+                    }
                 }
                 Ok(if report.api_endpoint_coverage >= 1.0 { ExitCode::SUCCESS } else { ExitCode::from(1) })
             })
