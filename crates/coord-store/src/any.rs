@@ -4,8 +4,8 @@
 //! it unusable as a trait object).
 
 use crate::types::{
-    AttemptRecord, Claim, Decision, EscalationRecord, Event, Finish, LeaseRecord, NewRun, RunRecord, TaskRecord,
-    WorkerInfo, WorkerRecord,
+    AttemptRecord, Claim, Decision, EscalationRecord, Event, Finish, HandDone, LeaseRecord, NewRun, RunRecord,
+    TaskRecord, WorkerInfo, WorkerRecord,
 };
 use crate::{PgStore, ReadySignal, Result, SqliteStore, Store};
 use std::path::Path;
@@ -115,6 +115,10 @@ impl Store for AnyStore {
 
     async fn finish_many(&self, results: &[(Claim, Finish)], now: i64) -> Result<Vec<Result<()>>> {
         delegate!(self, finish_many(results, now))
+    }
+
+    async fn complete_by_hand(&self, items: &[HandDone], lease_ms: i64, now: i64) -> Result<Vec<Result<Claim>>> {
+        delegate!(self, complete_by_hand(items, lease_ms, now))
     }
 
     async fn claim_task(&self, run_id: &str, task_id: &str, owner: &str, lease_ms: i64, now: i64) -> Result<Claim> {

@@ -22,8 +22,8 @@ pub use any::{AnyStore, open_store};
 pub use postgres::{PgStore, ScratchSchema};
 pub use sqlite::SqliteStore;
 pub use types::{
-    AttemptRecord, Claim, Decision, EscalationRecord, Event, Finish, LeaseRecord, NewRun, RunRecord, RunState,
-    TaskRecord, TaskState, WorkerInfo, WorkerRecord,
+    AttemptRecord, Claim, Decision, EscalationRecord, Event, Finish, HandDone, LeaseRecord, NewRun, RunRecord,
+    RunState, TaskRecord, TaskState, WORKER_OWNER_PREFIX, WorkerInfo, WorkerRecord,
 };
 pub use wakeup::ReadySignal;
 
@@ -175,6 +175,29 @@ pub trait Store: Send + Sync {
     ) -> impl Future<Output = Result<Claim>> + Send;
     /// The lease currently held on a task, as a claim its holder can finish with.
     fn current_claim(&self, run_id: &str, task_id: &str) -> impl Future<Output = Result<Option<Claim>>> + Send;
+    /// Records tasks finished by hand with nothing to gate, each as one attempt that succeeded:
+    /// a task already claimed by a person (or agent host) is finished on that claim; a ready one
+    /// (or one whose retry backoff is over) is claimed for the item's owner and finished. A task
+    /// a coordinator process executes ([`WORKER_OWNER_PREFIX`]), an unknown task, or one in
+    /// another state is refused in its slot, and the rest still apply; a task named twice is
+    /// done by the first. Dependents become ready and runs settle as with [`Store::finish`].
+    /// The default does each item as `current_claim` or `claim_task`, then `finish`; a backend
+    /// may do the whole batch in one transaction (SQLite does: the server's group commit of
+    /// manual completions).
+    fn complete_by_hand(
+        &self,
+        items: &[HandDone],
+        lease_ms: i64,
+        now: i64,
+    ) -> impl Future<Output = Result<Vec<Result<Claim>>>> + Send {
+        async move {
+            let mut out = Vec::with_capacity(items.len());
+            for item in items {
+                out.push(complete_one_by_hand(self, item, lease_ms, now).await);
+            }
+            Ok(out)
+        }
+    }
     /// Returns the tasks leased by `owner` to `ready` (its process is gone); attempts count as
     /// interrupted. Returns the task ids.
     fn release_owner(&self, owner: &str, now: i64) -> impl Future<Output = Result<Vec<(String, String)>>> + Send;
@@ -245,4 +268,29 @@ pub trait Store: Send + Sync {
     /// A signal that wakes a waiting worker when tasks may have become ready: `LISTEN/NOTIFY`
     /// on PostgreSQL, nothing (the caller polls) on SQLite.
     fn ready_signal(&self) -> impl Future<Output = Result<ReadySignal>> + Send;
+}
+
+/// One [`Store::complete_by_hand`] item, with the store's single-task operations.
+async fn complete_one_by_hand<S: Store + ?Sized>(store: &S, item: &HandDone, lease_ms: i64, now: i64) -> Result<Claim> {
+    let claim = match store.current_claim(&item.run_id, &item.task_id).await? {
+        Some(claim) => {
+            let owner = store
+                .attempts(&item.run_id, &item.task_id)
+                .await?
+                .into_iter()
+                .find(|a| a.attempt == claim.attempt)
+                .map(|a| a.owner);
+            if let Some(owner) = owner.filter(|o| o.starts_with(WORKER_OWNER_PREFIX)) {
+                return Err(StoreError::WrongState {
+                    task: item.task_id.clone(),
+                    state: "running".into(),
+                    what: format!("it is being executed by {owner}; only manual work can be completed by hand"),
+                });
+            }
+            claim
+        }
+        None => store.claim_task(&item.run_id, &item.task_id, &item.owner, lease_ms, now).await?,
+    };
+    store.finish(&claim, &Finish::Done { detail: item.detail.clone() }, now).await?;
+    Ok(claim)
 }

@@ -217,6 +217,24 @@ pub struct Claim {
     pub token: i64,
 }
 
+/// A task a person (or an agent host) finished by hand, with nothing for the gates to check:
+/// see [`crate::Store::complete_by_hand`].
+#[derive(Debug, Clone, PartialEq)]
+pub struct HandDone {
+    /// The run.
+    pub run_id: String,
+    /// The task.
+    pub task_id: String,
+    /// Who did it (`person:NAME`): the claim's owner when the task was not claimed yet.
+    pub owner: String,
+    /// The attempt's detail (JSON text).
+    pub detail: String,
+}
+
+/// Leases whose owner starts with this are held by a coordinator process (`coord run`, `coord
+/// worker`, `coord serve`) executing the task: such work cannot be completed by hand.
+pub const WORKER_OWNER_PREFIX: &str = "coord-";
+
 /// How an attempt ended.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Finish {

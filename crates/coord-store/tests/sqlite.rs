@@ -33,6 +33,7 @@ behaviour!(
     claims_across_runs_take_the_best_ranks_of_running_runs,
     workers_register_beat_and_leave,
     a_tick_records_results_and_claims_what_they_freed,
+    tasks_finished_by_hand_in_one_batch,
 );
 
 #[tokio::test]

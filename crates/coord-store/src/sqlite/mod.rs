@@ -5,6 +5,7 @@
 //! SIGKILL of the process; the last transactions before a power loss may be lost.
 
 mod batch;
+mod by_hand;
 mod escalations;
 mod transitions;
 mod workers;
@@ -397,6 +398,13 @@ impl Store for SqliteStore {
 
     async fn claim_task(&self, run_id: &str, task_id: &str, owner: &str, lease_ms: i64, now: i64) -> Result<Claim> {
         self.claim_task_impl(run_id, task_id, owner, lease_ms, now).await
+    }
+
+    async fn complete_by_hand(&self, items: &[crate::HandDone], lease_ms: i64, now: i64) -> Result<Vec<Result<Claim>>> {
+        let mut tx = self.write().await?;
+        let out = by_hand::complete(&mut tx, items, lease_ms, now).await?;
+        tx.commit().await?;
+        Ok(out)
     }
 
     async fn current_claim(&self, run_id: &str, task_id: &str) -> Result<Option<Claim>> {

@@ -383,3 +383,81 @@ pub async fn a_tick_records_results_and_claims_what_they_freed<S: Store>(s: &S) 
     assert_eq!(kinds.last().map(String::as_str), Some("run_done"));
     assert_eq!(kinds.iter().filter(|k| *k == "task_claimed").count(), 5);
 }
+
+/// Tasks finished by hand, a batch at a time: fresh claims, a person's existing claim, refusals
+/// in their slots (unknown, not ready, a worker's lease, named twice), dependents readied, the
+/// run settled, each success one attempt with its own events.
+pub async fn tasks_finished_by_hand_in_one_batch<S: Store>(s: &S) {
+    use coord_store::HandDone;
+    s.create_run(&diamond("h"), 0).await.unwrap();
+    s.create_run(&diamond("w"), 0).await.unwrap();
+    let item = |run: &str, task: &str| HandDone {
+        run_id: run.into(),
+        task_id: task.into(),
+        owner: "person:ann".into(),
+        detail: format!("{{\"summary\":\"{task} by hand\"}}"),
+    };
+    let bob = s.claim_task("h", "e", "person:bob", 1000, 1).await.unwrap();
+    let worker = s.claim_task("w", "a", "coord-9@host", 1000, 1).await.unwrap();
+    let results = s
+        .complete_by_hand(
+            &[
+                item("h", "a"),
+                item("h", "d"),
+                item("h", "zz"),
+                item("w", "a"),
+                item("h", "e"),
+                item("h", "a"),
+                item("h", "b"),
+            ],
+            1000,
+            2,
+        )
+        .await
+        .unwrap();
+    assert_eq!(results.len(), 7);
+    let a = results[0].as_ref().unwrap();
+    assert_eq!((a.attempt, a.specialist.as_str()), (1, "nodejs-expert"));
+    assert!(
+        matches!(&results[1], Err(StoreError::WrongState { state, .. }) if state == "pending"),
+        "d waits for c: {:?}",
+        results[1]
+    );
+    assert!(matches!(results[2], Err(StoreError::UnknownTask { .. })), "{:?}", results[2]);
+    assert!(
+        matches!(&results[3], Err(StoreError::WrongState { what, .. }) if what.contains("coord-9@host")),
+        "{:?}",
+        results[3]
+    );
+    assert_eq!(results[4].as_ref().unwrap(), &bob, "a person's claim is finished on that claim");
+    assert!(matches!(&results[5], Err(StoreError::WrongState { .. })), "named twice: {:?}", results[5]);
+    // As if one after another: b became ready when a was done earlier in the batch.
+    assert_eq!(results[6].as_ref().unwrap().task_id, "b", "{:?}", results[6]);
+    let st = states(s, "h").await;
+    assert_eq!(
+        (st["a"], st["e"], st["b"], st["c"], st["d"]),
+        (TaskState::Done, TaskState::Done, TaskState::Done, TaskState::Ready, TaskState::Pending)
+    );
+    assert_eq!(states(s, "w").await["a"], TaskState::Running, "the worker's task is untouched");
+    assert!(s.finish(&worker, &done(), 3).await.is_ok());
+    let attempts = s.attempts("h", "a").await.unwrap();
+    assert_eq!(attempts.len(), 1);
+    assert_eq!((attempts[0].owner.as_str(), attempts[0].outcome.as_deref()), ("person:ann", Some("succeeded")));
+    assert!(attempts[0].detail.as_deref().unwrap().contains("a by hand"));
+    assert_eq!(s.attempts("h", "e").await.unwrap()[0].owner, "person:bob");
+    assert_eq!(s.current_claim("h", "a").await.unwrap(), None, "no lease is left behind");
+    let kinds: Vec<String> = s
+        .events("h", 0, 1000)
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|e| e.task_id.as_deref() == Some("a"))
+        .map(|e| e.kind)
+        .collect();
+    assert_eq!(kinds, ["task_ready", "task_claimed", "task_done"]);
+    // The rest of the run by hand: it settles done.
+    let rest = s.complete_by_hand(&[item("h", "c"), item("h", "d")], 1000, 4).await.unwrap();
+    assert!(rest.iter().all(|r| r.is_ok()), "{rest:?}");
+    assert_eq!(s.run("h").await.unwrap().state, RunState::Done);
+    assert!(s.complete_by_hand(&[], 1000, 6).await.unwrap().is_empty());
+}
