@@ -51,22 +51,20 @@ impl<S: Store + Clone + 'static> Driver<S> {
         if self.again(run) {
             return;
         }
-        let unfinished_automatic = match self.runtime.store().tasks(run).await {
-            Ok(tasks) => tasks.iter().any(|t| {
-                matches!(
-                    t.state,
-                    TaskState::Pending
-                        | TaskState::Ready
-                        | TaskState::Running
-                        | TaskState::Gating
-                        | TaskState::Retrying
-                ) && self.automatic.contains(&t.specialist)
-            }),
-            Err(e) => {
-                eprintln!("coord: cannot read the tasks of run {run} to drive it: {e}");
-                return;
-            }
-        };
+        match self.runtime.store().tasks(run).await {
+            Ok(tasks) => self.kick_with(run, &tasks),
+            Err(e) => eprintln!("coord: cannot read the tasks of run {run} to drive it: {e}"),
+        }
+    }
+
+    /// [`Driver::kick`] with the run's tasks already read.
+    pub fn kick_with(&self, run: &str, tasks: &[coord_store::TaskRecord]) {
+        let unfinished_automatic = tasks.iter().any(|t| {
+            matches!(
+                t.state,
+                TaskState::Pending | TaskState::Ready | TaskState::Running | TaskState::Gating | TaskState::Retrying
+            ) && self.automatic.contains(&t.specialist)
+        });
         if !unfinished_automatic {
             return;
         }

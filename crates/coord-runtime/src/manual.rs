@@ -189,6 +189,34 @@ pub struct Outcome {
     pub run_state: RunState,
 }
 
+/// The detail recorded for a task completed by hand.
+pub fn done_detail(note: &str, artifacts: &[String]) -> String {
+    serde_json::json!({ "artifacts": artifacts, "summary": note, "by": "manual" }).to_string()
+}
+
+/// Whether completing `task` by hand has anything to check: artifacts for the gates (unless
+/// gates are off in runs), or a workflow step whose check the coordinator runs whoever did the
+/// work. When not, [`Store::complete_by_hand`] records it (batched by `coord serve`).
+pub fn needs_gate(plan: &Plan, task: &str, artifacts: &[String], gates_disabled: bool) -> bool {
+    let step = plan.task(task).and_then(|t| t.workflow).is_some_and(|s| s.is_automated());
+    step || (!artifacts.is_empty() && !gates_disabled)
+}
+
+/// The answer to a completion [`Store::complete_by_hand`] recorded: accepted, no gate ran,
+/// with the run's tasks and state read after it.
+pub fn done_by_hand(claim: &Claim, tasks: &[TaskRecord], run_state: RunState) -> Outcome {
+    Outcome {
+        task: claim.task_id.clone(),
+        attempt: claim.attempt,
+        accepted: true,
+        error: None,
+        gates: Vec::new(),
+        next: next_step(&Finish::Done { detail: String::new() }),
+        ready: tasks.iter().filter(|t| t.state == TaskState::Ready).map(|t| t.task_id.clone()).collect(),
+        run_state,
+    }
+}
+
 impl<S: Store + Clone + 'static> Runtime<S> {
     /// Completes a task by hand: claims it for `who` when nobody holds it, gates the named
     /// artifacts (paths relative to the project), and records the result — done, or the
@@ -210,8 +238,7 @@ impl<S: Store + Clone + 'static> Runtime<S> {
             let finish = self.record_failure(&claim, failure).await?;
             return self.outcome(&claim, &finish, Some(error)).await;
         }
-        let detail = serde_json::json!({ "artifacts": artifacts, "summary": note, "by": "manual" }).to_string();
-        let finish = Finish::Done { detail };
+        let finish = Finish::Done { detail: done_detail(note, artifacts) };
         self.store().finish(&claim, &finish, now_ms()).await?;
         self.outcome(&claim, &finish, None).await
     }

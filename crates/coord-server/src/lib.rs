@@ -20,6 +20,7 @@
 //! ```
 
 pub mod api;
+pub mod completions;
 pub mod dashboard;
 pub mod error;
 pub mod openapi;

@@ -359,3 +359,56 @@ async fn with_the_workflows_the_server_runs_the_coordinators_own_steps() {
     let (_, brief) = get(&app, &format!("/runs/{run}/tasks/backend-T010/brief")).await;
     assert!(brief["markdown"].as_str().unwrap().contains("contracts/users-api/v1.json"), "{brief}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn completions_arriving_together_are_recorded_together_and_each_gets_its_own_answer() {
+    let p = project("").await;
+    let app = app(&p);
+    let mut tasks: Vec<Value> = (0..40)
+        .map(|i| json!({ "id": format!("t{i:02}"), "title": format!("part {i}"), "specialist": "nodejs-expert" }))
+        .collect();
+    let all: Vec<String> = (0..40).map(|i| format!("t{i:02}")).collect();
+    tasks.push(json!({ "id": "z", "title": "after all", "specialist": "nodejs-expert", "depends_on": all }));
+    let (status, created) = post(&app, "/runs", json!({ "plan": { "objective": "many hands", "tasks": tasks } })).await;
+    assert_eq!(status, StatusCode::CREATED, "{created}");
+    let run = created["run"]["id"].as_str().unwrap().to_string();
+    // Every task once, five of them twice, one unknown task, and z before its dependencies.
+    let mut targets: Vec<String> = all.clone();
+    targets.extend(all[..5].iter().cloned());
+    targets.push("nope".into());
+    let calls = targets.iter().map(|task| {
+        let (app, uri) = (app.clone(), format!("/runs/{run}/tasks/{task}/complete"));
+        let task = task.clone();
+        tokio::spawn(
+            async move { (task.clone(), post(&app, &uri, json!({ "note": format!("{task} by hand") })).await) },
+        )
+    });
+    let answers: Vec<(String, (StatusCode, Value))> =
+        futures_util::future::join_all(calls).await.into_iter().map(|r| r.unwrap()).collect();
+    let mut accepted = std::collections::HashMap::<String, usize>::new();
+    for (task, (status, body)) in &answers {
+        match status.as_u16() {
+            200 => {
+                assert_eq!(body["task"], task.as_str(), "{body}");
+                assert_eq!(body["accepted"], true, "{body}");
+                assert_eq!(body["next"]["action"], "done", "{body}");
+                *accepted.entry(task.clone()).or_default() += 1;
+            }
+            409 => assert!(all[..5].contains(task), "only a second completion conflicts: {task} {body}"),
+            404 => assert_eq!(task, "nope", "{body}"),
+            other => panic!("{task}: {other} {body}"),
+        }
+    }
+    assert_eq!(accepted.len(), 40, "{accepted:?}");
+    assert!(accepted.values().all(|n| *n == 1), "a task was accepted twice: {accepted:?}");
+    // Each recorded once, as one attempt of its person; the dependent is ready.
+    let (_, t0) = get(&app, &format!("/runs/{run}/tasks/t00")).await;
+    assert_eq!(t0["attempts"].as_array().unwrap().len(), 1, "{t0}");
+    assert_eq!(t0["attempts"][0]["owner"], "person:web");
+    assert!(t0["attempts"][0]["detail"].as_str().unwrap().contains("t00 by hand"), "{t0}");
+    let (_, z) = get(&app, &format!("/runs/{run}/tasks/z")).await;
+    assert_eq!(z["task"]["state"], "ready", "{z}");
+    let (status, out) = post(&app, &format!("/runs/{run}/tasks/z/complete"), json!({})).await;
+    assert_eq!(status, StatusCode::OK, "{out}");
+    assert_eq!(out["run_state"], "done", "{out}");
+}

@@ -10,6 +10,7 @@ pub mod runs;
 pub mod tasks;
 pub mod types;
 
+use crate::completions::Completions;
 use crate::error::{ApiResult, AppError};
 use crate::prometheus::RequestMetrics;
 use axum::extract::{FromRequest, FromRequestParts, Request};
@@ -59,6 +60,8 @@ pub struct AppState<S: Store + Clone + 'static> {
     pub runtime: Arc<Runtime<S>>,
     /// Background drives of runs.
     pub driver: Driver<S>,
+    /// Group commit of manual completions with nothing to check.
+    pub completions: Arc<Completions<S>>,
     /// Specialists the runtime executes itself (read once: it may build an LLM client).
     pub automatic: Arc<HashSet<String>>,
     /// Latency histograms.
@@ -70,8 +73,8 @@ pub struct AppState<S: Store + Clone + 'static> {
     /// How often a server-sent event stream looks for new events.
     pub sse_poll: Duration,
     plans: Arc<Mutex<HashMap<String, Arc<PlanIndex>>>>,
-    /// Held by the handlers whose work is only store transactions (claim, complete without
-    /// artifacts, cancel, resolve). SQLite has one writer at a time and its busy handler sleeps
+    /// Held by the handlers whose work is only store transactions (claim, fail, cancel,
+    /// resolve; completions with nothing to check go through [`Completions`] instead). SQLite has one writer at a time and its busy handler sleeps
     /// (1, 2, 5, 10 ms...) when two transactions collide, so concurrent requests queue here
     /// instead of on the file lock. Planning, gates and consultations never hold it.
     writes: Arc<tokio::sync::Mutex<()>>,
@@ -82,6 +85,7 @@ impl<S: Store + Clone + 'static> Clone for AppState<S> {
         AppState {
             runtime: self.runtime.clone(),
             driver: self.driver.clone(),
+            completions: self.completions.clone(),
             automatic: self.automatic.clone(),
             requests: self.requests.clone(),
             history: self.history.clone(),
@@ -97,8 +101,10 @@ impl<S: Store + Clone + 'static> AppState<S> {
     /// The state for a runtime whose attempt files are in `runs_dir`.
     pub fn new(runtime: Runtime<S>, runs_dir: PathBuf) -> Self {
         let runtime = Arc::new(runtime);
+        let driver = Driver::new(runtime.clone());
         AppState {
-            driver: Driver::new(runtime.clone()),
+            completions: Arc::new(Completions::new(runtime.clone(), driver.clone())),
+            driver,
             automatic: Arc::new(runtime.automatic_specialists().into_iter().collect()),
             runtime,
             requests: Arc::default(),

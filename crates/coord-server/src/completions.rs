@@ -1,0 +1,139 @@
+//! Group commit of manual completions. A completion with nothing to check (no artifacts, not a
+//! workflow step) is only store writes; requests that arrive together are recorded by one
+//! [`Store::complete_by_hand`] call — one SQLite transaction — and their answers share one read
+//! of each run's tasks, which also tells the driver whether there is automatic work to start.
+//! One task does the writing, so these requests never contend for the database's write lock.
+
+use coord_runtime::driver::Driver;
+use coord_runtime::manual::{MANUAL_LEASE_MS, Outcome, done_by_hand};
+use coord_runtime::{Runtime, RuntimeError, now_ms};
+use coord_store::{HandDone, Store, TaskRecord};
+use std::collections::HashMap;
+use std::sync::{Arc, OnceLock};
+use tokio::sync::{mpsc, oneshot};
+
+/// Largest batch recorded in one transaction.
+const MAX_BATCH: usize = 256;
+
+type Reply = oneshot::Sender<Result<Outcome, RuntimeError>>;
+
+/// The queue of completions waiting for the writer task (started on first use).
+pub struct Completions<S: Store + Clone + 'static> {
+    runtime: Arc<Runtime<S>>,
+    driver: Driver<S>,
+    queue: OnceLock<mpsc::UnboundedSender<(HandDone, Reply)>>,
+}
+
+impl<S: Store + Clone + 'static> Completions<S> {
+    /// Completions recorded in `runtime`'s store; runs they leave with automatic work are kicked.
+    pub fn new(runtime: Arc<Runtime<S>>, driver: Driver<S>) -> Self {
+        Completions { runtime, driver, queue: OnceLock::new() }
+    }
+
+    /// Records one completion with the others waiting; answers as `Runtime::complete_manual`.
+    pub async fn complete(&self, item: HandDone) -> Result<Outcome, RuntimeError> {
+        let queue = self.queue.get_or_init(|| {
+            let (tx, rx) = mpsc::unbounded_channel();
+            tokio::spawn(writer(self.runtime.clone(), self.driver.clone(), rx));
+            tx
+        });
+        let (reply, answer) = oneshot::channel();
+        if queue.send((item.clone(), reply)).is_err() {
+            // The writer task is gone (the runtime is shutting down): record this one alone.
+            return one(&self.runtime, &self.driver, item).await;
+        }
+        match answer.await {
+            Ok(result) => result,
+            Err(_) => one(&self.runtime, &self.driver, item).await,
+        }
+    }
+}
+
+/// A completion recorded on its own.
+async fn one<S: Store + Clone + 'static>(
+    runtime: &Runtime<S>,
+    driver: &Driver<S>,
+    item: HandDone,
+) -> Result<Outcome, RuntimeError> {
+    let (tx, mut rx) = oneshot::channel();
+    record(runtime, driver, vec![(item, tx)]).await;
+    rx.try_recv().unwrap_or_else(|_| Err(RuntimeError::Plan("the completion got no answer".into())))
+}
+
+async fn writer<S: Store + Clone + 'static>(
+    runtime: Arc<Runtime<S>>,
+    driver: Driver<S>,
+    mut rx: mpsc::UnboundedReceiver<(HandDone, Reply)>,
+) {
+    while let Some(first) = rx.recv().await {
+        let mut batch = vec![first];
+        while batch.len() < MAX_BATCH {
+            match rx.try_recv() {
+                Ok(next) => batch.push(next),
+                Err(_) => break,
+            }
+        }
+        record(&runtime, &driver, batch).await;
+    }
+}
+
+/// Records a batch and answers each waiter. When the batch's transaction fails as a whole, each
+/// item is tried alone, so every waiter gets the error of its own item.
+async fn record<S: Store + Clone + 'static>(runtime: &Runtime<S>, driver: &Driver<S>, batch: Vec<(HandDone, Reply)>) {
+    let store = runtime.store();
+    let items: Vec<HandDone> = batch.iter().map(|(i, _)| i.clone()).collect();
+    let results = match store.complete_by_hand(&items, MANUAL_LEASE_MS, now_ms()).await {
+        Ok(results) => results,
+        Err(_) if items.len() > 1 => {
+            for (item, reply) in batch {
+                let result = match store.complete_by_hand(std::slice::from_ref(&item), MANUAL_LEASE_MS, now_ms()).await
+                {
+                    Ok(mut r) => r.pop().unwrap_or_else(|| Err(coord_store::StoreError::Corrupt("no result".into()))),
+                    Err(e) => Err(e),
+                };
+                let answer = match result {
+                    Ok(claim) => answer_for(store, driver, &claim.run_id, &mut HashMap::new())
+                        .await
+                        .map(|(tasks, state)| done_by_hand(&claim, tasks, *state)),
+                    Err(e) => Err(e.into()),
+                };
+                let _ = reply.send(answer);
+            }
+            return;
+        }
+        Err(e) => {
+            if let Some((_, reply)) = batch.into_iter().next() {
+                let _ = reply.send(Err(e.into()));
+            }
+            return;
+        }
+    };
+    let mut runs: HashMap<String, (Vec<TaskRecord>, coord_store::RunState)> = HashMap::new();
+    for ((_, reply), result) in batch.into_iter().zip(results) {
+        let answer = match result {
+            Ok(claim) => answer_for(store, driver, &claim.run_id, &mut runs)
+                .await
+                .map(|(tasks, state)| done_by_hand(&claim, tasks, *state)),
+            Err(e) => Err(e.into()),
+        };
+        // A waiter that gave up (client gone) is no error.
+        let _ = reply.send(answer);
+    }
+}
+
+/// The run's tasks and state after the batch, read once per run (and the driver kicked then).
+async fn answer_for<'a, S: Store + Clone + 'static>(
+    store: &S,
+    driver: &Driver<S>,
+    run: &str,
+    runs: &'a mut HashMap<String, (Vec<TaskRecord>, coord_store::RunState)>,
+) -> Result<&'a (Vec<TaskRecord>, coord_store::RunState), RuntimeError> {
+    if !runs.contains_key(run) {
+        let tasks = store.tasks(run).await?;
+        let state = store.run(run).await?.state;
+        driver.kick_with(run, &tasks);
+        runs.insert(run.to_string(), (tasks, state));
+    }
+    // Inserted just above when it was missing.
+    runs.get(run).ok_or_else(|| RuntimeError::Plan(format!("run `{run}` vanished")))
+}
