@@ -73,48 +73,56 @@ async fn writer<S: Store + Clone + 'static>(
                 Err(_) => break,
             }
         }
-        record(&runtime, &driver, batch).await;
+        // The answers are read while the next batch is written.
+        let (runtime, driver) = (runtime.clone(), driver.clone());
+        let recorded = record_only(&runtime, batch).await;
+        tokio::spawn(async move { answer(&runtime, &driver, recorded).await });
     }
 }
 
-/// Records a batch and answers each waiter. When the batch's transaction fails as a whole, each
-/// item is tried alone, so every waiter gets the error of its own item.
+/// A batch recorded: each waiter with its item's result.
+type Recorded = Vec<(Reply, Result<coord_store::Claim, RuntimeError>)>;
+
+/// Records a batch and answers each waiter.
 async fn record<S: Store + Clone + 'static>(runtime: &Runtime<S>, driver: &Driver<S>, batch: Vec<(HandDone, Reply)>) {
+    let recorded = record_only(runtime, batch).await;
+    answer(runtime, driver, recorded).await;
+}
+
+/// Records a batch. When its transaction fails as a whole, each item is tried alone, so every
+/// waiter gets the error of its own item.
+async fn record_only<S: Store + Clone + 'static>(runtime: &Runtime<S>, batch: Vec<(HandDone, Reply)>) -> Recorded {
     let store = runtime.store();
     let items: Vec<HandDone> = batch.iter().map(|(i, _)| i.clone()).collect();
-    let results = match store.complete_by_hand(&items, MANUAL_LEASE_MS, now_ms()).await {
-        Ok(results) => results,
-        Err(_) if items.len() > 1 => {
+    match store.complete_by_hand(&items, MANUAL_LEASE_MS, now_ms()).await {
+        Ok(results) => batch.into_iter().zip(results).map(|((_, reply), r)| (reply, r.map_err(Into::into))).collect(),
+        Err(e) if items.len() == 1 => {
+            batch.into_iter().next().map(|(_, reply)| (reply, Err(e.into()))).into_iter().collect()
+        }
+        Err(_) => {
+            let mut out = Vec::with_capacity(batch.len());
             for (item, reply) in batch {
                 let result = match store.complete_by_hand(std::slice::from_ref(&item), MANUAL_LEASE_MS, now_ms()).await
                 {
                     Ok(mut r) => r.pop().unwrap_or_else(|| Err(coord_store::StoreError::Corrupt("no result".into()))),
                     Err(e) => Err(e),
                 };
-                let answer = match result {
-                    Ok(claim) => answer_for(store, driver, &claim.run_id, &mut HashMap::new())
-                        .await
-                        .map(|(tasks, state)| done_by_hand(&claim, tasks, *state)),
-                    Err(e) => Err(e.into()),
-                };
-                let _ = reply.send(answer);
+                out.push((reply, result.map_err(Into::into)));
             }
-            return;
+            out
         }
-        Err(e) => {
-            if let Some((_, reply)) = batch.into_iter().next() {
-                let _ = reply.send(Err(e.into()));
-            }
-            return;
-        }
-    };
+    }
+}
+
+/// Answers each waiter of a recorded batch, reading each run once.
+async fn answer<S: Store + Clone + 'static>(runtime: &Runtime<S>, driver: &Driver<S>, recorded: Recorded) {
     let mut runs: HashMap<String, (Vec<TaskRecord>, coord_store::RunState)> = HashMap::new();
-    for ((_, reply), result) in batch.into_iter().zip(results) {
+    for (reply, result) in recorded {
         let answer = match result {
-            Ok(claim) => answer_for(store, driver, &claim.run_id, &mut runs)
+            Ok(claim) => answer_for(runtime.store(), driver, &claim.run_id, &mut runs)
                 .await
                 .map(|(tasks, state)| done_by_hand(&claim, tasks, *state)),
-            Err(e) => Err(e.into()),
+            Err(e) => Err(e),
         };
         // A waiter that gave up (client gone) is no error.
         let _ = reply.send(answer);

@@ -169,42 +169,45 @@ pub(super) async fn finish_done(
     .bind(now)
     .execute(&mut **tx)
     .await?;
-    sqlx::query(
-        "UPDATE tasks SET remaining_deps = remaining_deps - c.n
+    release_dependents(tx, &accepted, now).await?;
+    Ok(results)
+}
+
+/// Counts down the dependents of the tasks just done (`r`, `t` in `done`, a JSON list) and
+/// readies those with nothing left to wait for, logging `task_ready` for each: one statement,
+/// and one more when something became ready.
+pub(super) async fn release_dependents(tx: &mut Transaction<'_, Sqlite>, done: &str, now: i64) -> Result<()> {
+    let released = sqlx::query(
+        "UPDATE tasks SET remaining_deps = remaining_deps - c.n,
+             state = CASE WHEN state = 'pending' AND remaining_deps - c.n = 0 THEN 'ready' ELSE state END,
+             updated_at = CASE WHEN state = 'pending' AND remaining_deps - c.n = 0 THEN ?2 ELSE updated_at END
          FROM (SELECT d.run_id AS run_id, d.task_id AS task_id, count(*) AS n
                FROM json_each(?1) j JOIN task_deps d ON d.run_id = j.value ->> 'r' AND d.dep_id = j.value ->> 't'
                GROUP BY d.run_id, d.task_id) AS c
-         WHERE tasks.run_id = c.run_id AND tasks.task_id = c.task_id",
+         WHERE tasks.run_id = c.run_id AND tasks.task_id = c.task_id
+         RETURNING tasks.run_id, tasks.task_id, tasks.state",
     )
-    .bind(&accepted)
-    .execute(&mut **tx)
-    .await?;
-    let ready = sqlx::query(
-        "UPDATE tasks SET state = 'ready', updated_at = ?2
-         WHERE state = 'pending' AND remaining_deps = 0 AND (run_id, task_id) IN
-             (SELECT d.run_id, d.task_id FROM json_each(?1) j
-              JOIN task_deps d ON d.run_id = j.value ->> 'r' AND d.dep_id = j.value ->> 't')
-         RETURNING run_id, task_id",
-    )
-    .bind(&accepted)
+    .bind(done)
     .bind(now)
     .fetch_all(&mut **tx)
     .await?;
-    if !ready.is_empty() {
-        let mut list = Vec::with_capacity(ready.len());
-        for r in &ready {
-            list.push(
+    let mut ready = Vec::new();
+    for r in &released {
+        if r.try_get::<String, _>("state")? == "ready" {
+            ready.push(
                 serde_json::json!({ "r": r.try_get::<String, _>("run_id")?, "t": r.try_get::<String, _>("task_id")? }),
             );
         }
+    }
+    if !ready.is_empty() {
         sqlx::query(
             "INSERT INTO events (run_id, task_id, at, kind, data)
              SELECT j.value ->> 'r', j.value ->> 't', ?2, 'task_ready', '{}' FROM json_each(?1) j",
         )
-        .bind(serde_json::Value::from(list).to_string())
+        .bind(serde_json::Value::from(ready).to_string())
         .bind(now)
         .execute(&mut **tx)
         .await?;
     }
-    Ok(results)
+    Ok(())
 }

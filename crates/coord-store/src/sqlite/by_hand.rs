@@ -1,6 +1,7 @@
 //! Tasks finished by hand, a batch in one transaction: the server's group commit of manual
-//! completions. One read finds every item's task and lease; the new claims are opened and the
-//! attempts finished with a fixed number of set-based statements whatever the batch size (the
+//! completions. One read finds every item's task and lease; unclaimed tasks are claimed and
+//! finished at once, claimed ones finished on their leases, each with a fixed number of
+//! set-based statements whatever the batch size (the
 //! batch travels as one JSON parameter read with `json_each`, as in `batch.rs`). The result is
 //! the one the items would have one after another: an item refused as not ready is tried
 //! again, in another round of the same transaction, when the round before finished something
@@ -16,14 +17,13 @@ use std::collections::HashSet;
 pub(super) async fn complete(
     tx: &mut Transaction<'static, Sqlite>,
     items: &[HandDone],
-    lease_ms: i64,
     now: i64,
 ) -> Result<Vec<Result<Claim>>> {
     let mut out: Vec<Option<Result<Claim>>> = (0..items.len()).map(|_| None).collect();
     let mut todo: Vec<&HandDone> = items.iter().collect();
     let mut at: Vec<usize> = (0..items.len()).collect();
     while !todo.is_empty() {
-        let (results, not_ready) = round(tx, &todo, lease_ms, now).await?;
+        let (results, not_ready) = round(tx, &todo, now).await?;
         let progressed = results.iter().any(|r| r.is_ok());
         let (mut next, mut next_at) = (Vec::new(), Vec::new());
         for ((result, waiting), (item, i)) in results.into_iter().zip(not_ready).zip(todo.into_iter().zip(at)) {
@@ -47,7 +47,6 @@ pub(super) async fn complete(
 async fn round(
     tx: &mut Transaction<'static, Sqlite>,
     items: &[&HandDone],
-    lease_ms: i64,
     now: i64,
 ) -> Result<(Vec<Result<Claim>>, Vec<bool>)> {
     let asked: Vec<serde_json::Value> =
@@ -65,6 +64,7 @@ async fn round(
     let mut out: Vec<Result<Claim>> = Vec::with_capacity(items.len());
     let mut not_ready = vec![false; items.len()];
     let mut fresh: Vec<serde_json::Value> = Vec::new();
+    let mut is_fresh = vec![false; items.len()];
     let mut seen: HashSet<(&str, &str)> = HashSet::with_capacity(items.len());
     for (item, row) in items.iter().zip(&rows) {
         let (run, task) = (item.run_id.as_str(), item.task_id.as_str());
@@ -107,29 +107,41 @@ async fn round(
                 }
                 // The attempt number is the fencing token: it grows with every claim of the task.
                 let attempt = row.try_get::<i64, _>("attempts")? + 1;
-                fresh.push(serde_json::json!({ "r": run, "t": task, "s": specialist, "a": attempt, "o": item.owner }));
+                is_fresh[out.len()] = true;
+                fresh.push(serde_json::json!({
+                    "r": run, "t": task, "s": specialist, "a": attempt, "o": item.owner, "d": item.detail
+                }));
                 Claim { run_id: run.to_string(), task_id: task.to_string(), specialist, attempt, token: attempt }
             }
         };
         seen.insert((run, task));
         out.push(Ok(claim));
     }
-    if !fresh.is_empty() {
-        open_claims(tx, &serde_json::Value::from(fresh).to_string(), lease_ms, now).await?;
-    }
-    let done: Vec<(&Claim, &str)> =
-        out.iter().zip(items).filter_map(|(r, i)| r.as_ref().ok().map(|c| (c, i.detail.as_str()))).collect();
-    if done.is_empty() {
+    let mut runs: Vec<String> = out.iter().filter_map(|r| r.as_ref().ok().map(|c| c.run_id.clone())).collect();
+    if runs.is_empty() {
         return Ok((out, not_ready));
     }
-    let mut runs: Vec<String> = done.iter().map(|(c, _)| c.run_id.clone()).collect();
-    let finished = batch::finish_done(tx, &done, now).await?;
-    drop(done);
-    // Every lease was read or written in this transaction, so each finish is accepted; a
-    // refusal would be a broken invariant, and is reported in its slot rather than hidden.
-    for (slot, result) in out.iter_mut().filter(|r| r.is_ok()).zip(finished) {
-        if let Err(e) = result {
-            *slot = Err(e);
+    if !fresh.is_empty() {
+        finish_fresh(tx, &serde_json::Value::from(fresh).to_string(), now).await?;
+    }
+    // Tasks a person had claimed before: finished on their leases.
+    let held: Vec<(&Claim, &str)> = out
+        .iter()
+        .zip(items)
+        .zip(&is_fresh)
+        .filter(|(_, fresh)| !**fresh)
+        .filter_map(|((r, i), _)| r.as_ref().ok().map(|c| (c, i.detail.as_str())))
+        .collect();
+    if !held.is_empty() {
+        let finished = batch::finish_done(tx, &held, now).await?;
+        drop(held);
+        // Every lease was read in this transaction, so each finish is accepted; a refusal
+        // would be a broken invariant, and is reported in its slot rather than hidden.
+        let slots = out.iter_mut().zip(&is_fresh).filter(|(r, fresh)| r.is_ok() && !**fresh);
+        for ((slot, _), result) in slots.zip(finished) {
+            if let Err(e) = result {
+                *slot = Err(e);
+            }
         }
     }
     runs.sort_unstable();
@@ -140,11 +152,12 @@ async fn round(
     Ok((out, not_ready))
 }
 
-/// Opens the attempts and leases of the batch's new claims (`r`, `t`, `s`, `a`, `o`: run, task,
-/// specialist, attempt, owner) and logs them.
-async fn open_claims(tx: &mut Transaction<'static, Sqlite>, fresh: &str, lease_ms: i64, now: i64) -> Result<()> {
+/// Records the batch's unclaimed tasks (`r`, `t`, `s`, `a`, `o`, `d`: run, task, specialist,
+/// attempt, owner, detail) as claimed and done at once: no lease is opened, since nobody else
+/// can see the claim before it ends. Each task logs `task_claimed` then `task_done`.
+async fn finish_fresh(tx: &mut Transaction<'static, Sqlite>, fresh: &str, now: i64) -> Result<()> {
     sqlx::query(
-        "UPDATE tasks SET state = 'running', attempts = attempts + 1, updated_at = ?2
+        "UPDATE tasks SET state = 'done', attempts = attempts + 1, updated_at = ?2
          WHERE (run_id, task_id) IN (SELECT j.value ->> 'r', j.value ->> 't' FROM json_each(?1) j)",
     )
     .bind(fresh)
@@ -152,31 +165,27 @@ async fn open_claims(tx: &mut Transaction<'static, Sqlite>, fresh: &str, lease_m
     .execute(&mut **tx)
     .await?;
     sqlx::query(
-        "INSERT INTO attempts (run_id, task_id, attempt, specialist, owner, started_at)
-         SELECT j.value ->> 'r', j.value ->> 't', j.value ->> 'a', j.value ->> 's', j.value ->> 'o', ?2
+        "INSERT INTO attempts (run_id, task_id, attempt, specialist, owner, started_at, finished_at, outcome, detail)
+         SELECT j.value ->> 'r', j.value ->> 't', j.value ->> 'a', j.value ->> 's', j.value ->> 'o', ?2, ?2,
+                'succeeded', j.value ->> 'd'
          FROM json_each(?1) j",
     )
     .bind(fresh)
     .bind(now)
-    .execute(&mut **tx)
-    .await?;
-    sqlx::query(
-        "INSERT OR REPLACE INTO leases (run_id, task_id, owner, token, expires_at)
-         SELECT j.value ->> 'r', j.value ->> 't', j.value ->> 'o', j.value ->> 'a', ?2 FROM json_each(?1) j",
-    )
-    .bind(fresh)
-    .bind(now + lease_ms)
     .execute(&mut **tx)
     .await?;
     sqlx::query(
         "INSERT INTO events (run_id, task_id, at, kind, data)
-         SELECT j.value ->> 'r', j.value ->> 't', ?2, 'task_claimed',
-                json_object('attempt', j.value -> 'a', 'owner', j.value ->> 'o')
-         FROM json_each(?1) j",
+         SELECT j.value ->> 'r', j.value ->> 't', ?2,
+                CASE k.n WHEN 0 THEN 'task_claimed' ELSE 'task_done' END,
+                CASE k.n WHEN 0 THEN json_object('attempt', j.value -> 'a', 'owner', j.value ->> 'o')
+                         ELSE json_object('attempt', j.value -> 'a') END
+         FROM json_each(?1) j CROSS JOIN (SELECT 0 AS n UNION ALL SELECT 1) k
+         ORDER BY j.key, k.n",
     )
     .bind(fresh)
     .bind(now)
     .execute(&mut **tx)
     .await?;
-    Ok(())
+    batch::release_dependents(tx, fresh, now).await
 }

@@ -50,16 +50,11 @@ pub(super) async fn block_dependents(tx: &mut Transaction<'_, Sqlite>, run: &str
 /// nothing can move any more (every unfinished task failed or blocked).
 pub(super) async fn settle_run(tx: &mut Transaction<'_, Sqlite>, run: &str, now: i64) -> Result<()> {
     // Both EXISTS probes use the (run_id, state, rank) index: no scan of the run's tasks.
-    let open: bool = sqlx::query_scalar(
-        "SELECT EXISTS (SELECT 1 FROM tasks WHERE run_id = ? AND state IN
-             ('pending', 'ready', 'running', 'gating', 'retrying', 'escalated', 'failed', 'blocked', 'cancelled'))",
-    )
-    .bind(run)
-    .fetch_one(&mut **tx)
-    .await?;
-    let moving: bool = sqlx::query_scalar(
-        "SELECT EXISTS (SELECT 1 FROM tasks WHERE run_id = ? AND state IN
-             ('pending', 'ready', 'running', 'gating', 'retrying', 'escalated'))",
+    let (open, moving): (bool, bool) = sqlx::query_as(
+        "SELECT EXISTS (SELECT 1 FROM tasks WHERE run_id = ?1 AND state IN
+                    ('pending', 'ready', 'running', 'gating', 'retrying', 'escalated', 'failed', 'blocked', 'cancelled')),
+                EXISTS (SELECT 1 FROM tasks WHERE run_id = ?1 AND state IN
+                    ('pending', 'ready', 'running', 'gating', 'retrying', 'escalated'))",
     )
     .bind(run)
     .fetch_one(&mut **tx)
