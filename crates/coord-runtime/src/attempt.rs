@@ -29,6 +29,33 @@ pub(crate) struct Engine<S> {
     pub(crate) lease_ms: i64,
     /// The model for LLM-judged checklist items, when one is configured.
     pub(crate) llm: Option<Arc<coord_llm::LlmClient>>,
+    /// Results this process recorded, for the briefs of their dependents.
+    pub(crate) delivered: Delivered,
+}
+
+/// The accepted results (attempt detail JSON by run and task) this process recorded, so the
+/// brief of a dependent needs no store read for what its dependencies delivered. Work recorded
+/// elsewhere (another worker, a person) is read from the store instead.
+#[derive(Default)]
+pub(crate) struct Delivered(std::sync::Mutex<HashMap<(String, String), String>>);
+
+impl Delivered {
+    /// Results kept at most; past it the memory starts again empty (misses read the store).
+    const MAX: usize = 100_000;
+
+    fn remember(&self, claim: &Claim, detail: &str) {
+        let mut map = self.0.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        if map.len() >= Self::MAX {
+            map.clear();
+        }
+        map.insert((claim.run_id.clone(), claim.task_id.clone()), detail.to_string());
+    }
+
+    /// The detail of the accepted attempt of `task`, when this process recorded it.
+    pub(crate) fn get(&self, run: &str, task: &str) -> Option<String> {
+        let map = self.0.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        map.get(&(run.to_string(), task.to_string())).cloned()
+    }
 }
 
 /// A run's plan, indexed by task id.
@@ -92,6 +119,7 @@ impl Pending {
         &mut self,
         store: &S,
         config: &Config,
+        delivered: &Delivered,
         owner: &str,
         limit: usize,
         lease_ms: i64,
@@ -101,9 +129,10 @@ impl Pending {
         let (outcomes, claims) =
             store.finish_and_claim(&self.results, None, owner, limit, lease_ms, now_ms(), Some(specialists)).await?;
         let mut refused = Vec::new();
-        for ((claim, _), outcome) in std::mem::take(&mut self.results).into_iter().zip(outcomes) {
-            if let Err(e) = outcome {
-                refused.push((claim, e));
+        for ((claim, finish), outcome) in std::mem::take(&mut self.results).into_iter().zip(outcomes) {
+            match outcome {
+                Err(e) => refused.push((claim, e)),
+                Ok(()) => remember(delivered, &claim, &finish),
             }
         }
         for n in std::mem::take(&mut self.notices) {
@@ -126,14 +155,16 @@ impl Pending {
         &mut self,
         store: &S,
         config: &Config,
+        delivered: &Delivered,
     ) -> Result<Vec<(Claim, StoreError)>, StoreError> {
         self.record_usage(store).await?;
         let mut refused = Vec::new();
         if !self.results.is_empty() {
             let outcomes = store.finish_many(&self.results, now_ms()).await?;
-            for ((claim, _), outcome) in std::mem::take(&mut self.results).into_iter().zip(outcomes) {
-                if let Err(e) = outcome {
-                    refused.push((claim, e));
+            for ((claim, finish), outcome) in std::mem::take(&mut self.results).into_iter().zip(outcomes) {
+                match outcome {
+                    Err(e) => refused.push((claim, e)),
+                    Ok(()) => remember(delivered, &claim, &finish),
                 }
             }
         }
@@ -141,6 +172,12 @@ impl Pending {
             crate::notify::notify(&config.escalation, &n).await;
         }
         Ok(refused)
+    }
+}
+
+fn remember(delivered: &Delivered, claim: &Claim, finish: &Finish) {
+    if let Finish::Done { detail } = finish {
+        delivered.remember(claim, detail);
     }
 }
 
@@ -227,7 +264,8 @@ async fn run_attempt<S: Store + Clone>(
     assigned.specialist = claim.specialist.clone();
     let policy =
         shared.roster.get(&claim.specialist).map(|s| s.context.clone()).unwrap_or_else(ContextPolicy::everything);
-    let delivered = crate::upstream::delivered(&shared.store, &claim.run_id, &task, |id| plan.task(id)).await;
+    let known = |dep: &str| shared.delivered.get(&claim.run_id, dep);
+    let delivered = crate::upstream::delivered(&shared.store, &claim.run_id, &task, |id| plan.task(id), known).await;
     let mut brief =
         render_brief_delivered(&plan.plan, &assigned, &policy, &feedback, &delivered, |id| plan.task(id)).markdown;
     brief.push_str(&format!("\nIDEMPOTENCY KEY: {}/{}/{}\n", claim.run_id, claim.task_id, claim.attempt));

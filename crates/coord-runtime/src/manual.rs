@@ -66,7 +66,7 @@ pub async fn brief<S: Store>(store: &S, roster: &Roster, run: &str, task: &str) 
     let policy = roster.get(&record.specialist).map(|s| s.context.clone()).unwrap_or_else(ContextPolicy::everything);
     let feedback: Vec<String> =
         store.feedback(run, task).await?.into_iter().map(|(s, x)| format!("{s}: {x}")).collect();
-    let delivered = crate::upstream::delivered(store, run, &planned, |id| plan.task(id)).await;
+    let delivered = crate::upstream::delivered(store, run, &planned, |id| plan.task(id), |_| None).await;
     Ok(render_brief_delivered(&plan, &planned, &policy, &feedback, &delivered, |id| plan.task(id)).markdown)
 }
 

@@ -98,8 +98,8 @@ pub async fn compute<S: Store>(store: &S, runs: &[String]) -> Result<Metrics, St
         let mut run_p95 = None;
         let mut first_claim: HashMap<String, i64> = HashMap::new();
         let mut claimable_since: HashMap<String, i64> = HashMap::new();
-        for e in &crate::events::run_events(store, run).await? {
-            let Some(task) = &e.task_id else { continue };
+        crate::events::each_event(store, run, |e| {
+            let Some(task) = &e.task_id else { return };
             match e.kind.as_str() {
                 "task_ready" | "task_unblocked" => {
                     claimable_since.insert(task.clone(), e.at);
@@ -149,7 +149,8 @@ pub async fn compute<S: Store>(store: &S, runs: &[String]) -> Result<Metrics, St
                 }
                 _ => {}
             }
-        }
+        })
+        .await?;
         coverage.extend(run_coverage);
         if let Some(p) = run_p95 {
             m.api_response_time_p95 = Some(m.api_response_time_p95.map_or(p, |q: f64| q.max(p)));
@@ -286,9 +287,12 @@ impl Spend {
 /// What a run has spent on LLM work so far, from its `llm_usage` events.
 pub async fn run_spend<S: Store>(store: &S, run: &str) -> Result<Spend, StoreError> {
     let mut spend = Spend::default();
-    for e in crate::events::run_events(store, run).await?.iter().filter(|e| e.kind == "llm_usage") {
-        spend.add(&e.data);
-    }
+    crate::events::each_event(store, run, |e| {
+        if e.kind == "llm_usage" {
+            spend.add(&e.data);
+        }
+    })
+    .await?;
     Ok(spend)
 }
 

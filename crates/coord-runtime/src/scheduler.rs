@@ -283,6 +283,7 @@ impl<S: Store + Clone + 'static> Runtime<S> {
             runs_dir: self.runs_dir.clone(),
             lease_ms: (self.config.run.lease_secs.max(1) * 1000) as i64,
             llm: self.llm_client().ok().flatten(),
+            delivered: Default::default(),
         }
     }
 
@@ -455,7 +456,7 @@ impl<S: Store + Clone + 'static> Runtime<S> {
                 pending.add(attempted, progress);
             }
             if !pending.is_empty() {
-                pending.flush(&self.store, &self.config).await?;
+                pending.flush(&self.store, &self.config, &shared.delivered).await?;
             }
         }
         if cancelled {

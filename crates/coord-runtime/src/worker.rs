@@ -191,7 +191,17 @@ impl<S: Store + Clone + 'static> Runtime<S> {
             if !pending.is_empty() || free > 0 {
                 let count = pending.results();
                 let timer = Instant::now();
-                match pending.flush_and_claim(&self.store, &self.config, &self.owner, free, lease_ms, &automatic).await
+                match pending
+                    .flush_and_claim(
+                        &self.store,
+                        &self.config,
+                        &engine.delivered,
+                        &self.owner,
+                        free,
+                        lease_ms,
+                        &automatic,
+                    )
+                    .await
                 {
                     Ok((refused, claims)) => {
                         if count > 0 || !claims.is_empty() {
@@ -292,7 +302,7 @@ impl<S: Store + Clone + 'static> Runtime<S> {
         while running.join_next().await.is_some() {}
         if !pending.is_empty() {
             let count = pending.results();
-            match pending.flush(&self.store, &self.config).await {
+            match pending.flush(&self.store, &self.config, &engine.delivered).await {
                 Ok(refused) => report.recorded += (count - refused.len()) as u64,
                 Err(e) => log.note(&format!("cannot record the last results ({e}); their leases will expire")),
             }
