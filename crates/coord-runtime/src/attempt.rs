@@ -115,16 +115,16 @@ impl Pending {
 
     /// Writes everything and claims up to `limit` ready tasks of any run in the same
     /// transaction (a worker's tick); returns the refused results and the claims.
+    /// The engine gives the store, the configuration and the memory of delivered results.
     pub(crate) async fn flush_and_claim<S: Store>(
         &mut self,
-        store: &S,
-        config: &Config,
-        delivered: &Delivered,
+        engine: &Engine<S>,
         owner: &str,
         limit: usize,
         lease_ms: i64,
         specialists: &[String],
     ) -> Result<(Vec<(Claim, StoreError)>, Vec<Claim>), StoreError> {
+        let (store, config, delivered) = (&engine.store, &engine.config, &engine.delivered);
         self.record_usage(store).await?;
         let (outcomes, claims) =
             store.finish_and_claim(&self.results, None, owner, limit, lease_ms, now_ms(), Some(specialists)).await?;

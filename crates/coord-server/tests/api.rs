@@ -266,58 +266,8 @@ async fn the_openapi_document_describes_every_route() {
     assert!(dashboard.as_str().unwrap().contains("/ui/app.js"));
 }
 
-/// A lint-clean OpenAPI document of one operation.
-const USERS_API: &str = r#"openapi: 3.1.0
-info:
-  title: Users API
-  version: 1.0.0
-  description: Users of the shop. Not rate limited.
-security:
-  - bearerAuth: []
-components:
-  securitySchemes:
-    bearerAuth: { type: http, scheme: bearer }
-  schemas:
-    User:
-      type: object
-      required: [id, name]
-      properties:
-        id: { type: integer }
-        name: { type: string }
-    Error:
-      type: object
-      required: [error]
-      properties:
-        error: { type: string }
-paths:
-  /v1/users/{id}:
-    get:
-      operationId: getUser
-      summary: One user
-      parameters:
-        - { name: id, in: path, required: true, schema: { type: integer, example: 1 } }
-      responses:
-        '200':
-          description: The user
-          content:
-            application/json:
-              schema: { $ref: '#/components/schemas/User' }
-        '401':
-          description: Not signed in
-          content:
-            application/json:
-              schema: { $ref: '#/components/schemas/Error' }
-        '403':
-          description: Not allowed
-          content:
-            application/json:
-              schema: { $ref: '#/components/schemas/Error' }
-        '404':
-          description: No such user
-          content:
-            application/json:
-              schema: { $ref: '#/components/schemas/Error' }
-"#;
+/// A lint-clean OpenAPI document of one operation (shared with the other contract tests).
+const USERS_API: &str = include_str!("../../coord-workflows/tests/fixtures/contracts/users-api.yaml");
 
 #[tokio::test]
 async fn with_the_workflows_the_server_runs_the_coordinators_own_steps() {

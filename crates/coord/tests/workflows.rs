@@ -141,61 +141,12 @@ fn a_database_change_is_replayed_sent_back_approved_and_handed_to_the_dba_with_i
     assert!(replays[0].contains("\"passed\":false") && replays[1].contains("\"passed\":true"), "{replays:?}");
 }
 
-/// An OpenAPI document for one operation, lint-clean; `name_type` retypes `name` (breaking).
+/// An OpenAPI document for one operation, lint-clean (the shared fixture); `name_type` retypes
+/// `name` (breaking).
 fn users_api(name_type: &str) -> String {
-    format!(
-        r#"openapi: 3.1.0
-info:
-  title: Users API
-  version: 1.0.0
-  description: Users of the shop. Not rate limited.
-security:
-  - bearerAuth: []
-components:
-  securitySchemes:
-    bearerAuth: {{ type: http, scheme: bearer }}
-  schemas:
-    User:
-      type: object
-      required: [id, name]
-      properties:
-        id: {{ type: integer }}
-        name: {{ type: {name_type} }}
-    Error:
-      type: object
-      required: [error]
-      properties:
-        error: {{ type: string }}
-paths:
-  /v1/users/{{id}}:
-    get:
-      operationId: getUser
-      summary: One user
-      parameters:
-        - {{ name: id, in: path, required: true, schema: {{ type: integer, example: 1 }} }}
-      responses:
-        '200':
-          description: The user
-          content:
-            application/json:
-              schema: {{ $ref: '#/components/schemas/User' }}
-        '401':
-          description: Not signed in
-          content:
-            application/json:
-              schema: {{ $ref: '#/components/schemas/Error' }}
-        '403':
-          description: Not allowed
-          content:
-            application/json:
-              schema: {{ $ref: '#/components/schemas/Error' }}
-        '404':
-          description: No such user
-          content:
-            application/json:
-              schema: {{ $ref: '#/components/schemas/Error' }}
-"#
-    )
+    let doc = include_str!("../../coord-workflows/tests/fixtures/contracts/users-api.yaml");
+    assert!(doc.contains("name: { type: string }"), "the fixture types `name` as a string");
+    doc.replace("name: { type: string }", &format!("name: {{ type: {name_type} }}"))
 }
 
 /// A service for the contract: `NAME` is the JSON of the `name` field it answers.

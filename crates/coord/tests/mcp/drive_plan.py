@@ -40,57 +40,9 @@ async def call(session, name, args):
         return text, None
 
 
-USERS_API = """openapi: 3.1.0
-info:
-  title: Users API
-  version: 1.0.0
-  description: Users of the shop. Not rate limited.
-security:
-  - bearerAuth: []
-components:
-  securitySchemes:
-    bearerAuth: { type: http, scheme: bearer }
-  schemas:
-    User:
-      type: object
-      required: [id, name]
-      properties:
-        id: { type: integer }
-        name: { type: string }
-    Error:
-      type: object
-      required: [error]
-      properties:
-        error: { type: string }
-paths:
-  /v1/users/{id}:
-    get:
-      operationId: getUser
-      summary: One user
-      parameters:
-        - { name: id, in: path, required: true, schema: { type: integer, example: 1 } }
-      responses:
-        '200':
-          description: The user
-          content:
-            application/json:
-              schema: { $ref: '#/components/schemas/User' }
-        '401':
-          description: Not signed in
-          content:
-            application/json:
-              schema: { $ref: '#/components/schemas/Error' }
-        '403':
-          description: Not allowed
-          content:
-            application/json:
-              schema: { $ref: '#/components/schemas/Error' }
-        '404':
-          description: No such user
-          content:
-            application/json:
-              schema: { $ref: '#/components/schemas/Error' }
-"""
+# The lint-clean OpenAPI document of one operation the contract tests share.
+USERS_API_FILE = os.path.join(os.path.dirname(os.path.abspath(__file__)),
+                              "../../../coord-workflows/tests/fixtures/contracts/users-api.yaml")
 
 
 async def contract_phase(session, project):
@@ -110,8 +62,8 @@ async def contract_phase(session, project):
         fail(f"first ready task: {err or ready}")
     design = ready["ready"][0]["task"]
     os.makedirs(os.path.join(project, "api"), exist_ok=True)
-    with open(os.path.join(project, "api", "openapi.yaml"), "w") as f:
-        f.write(USERS_API)
+    with open(USERS_API_FILE) as src, open(os.path.join(project, "api", "openapi.yaml"), "w") as f:
+        f.write(src.read())
     _, err = await call(session, "claim_task", {"run": run, "task": design})
     if err:
         fail(f"claim_task {design}: {err}")
