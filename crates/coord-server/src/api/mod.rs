@@ -54,6 +54,9 @@ impl PlanIndex {
     }
 }
 
+/// Parsed plans kept at most.
+const MAX_CACHED_PLANS: usize = 1_000;
+
 /// What every handler shares.
 pub struct AppState<S: Store + Clone + 'static> {
     /// The engine: store, roster, configuration.
@@ -133,7 +136,13 @@ impl<S: Store + Clone + 'static> AppState<S> {
         }
         let plan = coord_runtime::manual::stored_plan(self.store(), run).await?;
         let index = Arc::new(PlanIndex::new(plan));
-        self.plans.lock().unwrap_or_else(PoisonError::into_inner).insert(run.to_string(), index.clone());
+        let mut plans = self.plans.lock().unwrap_or_else(PoisonError::into_inner);
+        // Plans never change once stored, so the cache is never stale; it is only bounded (a
+        // server that lives for months sees many runs): past the bound it starts again empty.
+        if plans.len() >= MAX_CACHED_PLANS {
+            plans.clear();
+        }
+        plans.insert(run.to_string(), index.clone());
         Ok(index)
     }
 }
