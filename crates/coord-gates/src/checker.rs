@@ -46,6 +46,8 @@ pub struct CheckOutput {
     pub findings: Vec<Finding>,
     /// Files or steps that could not be checked.
     pub notes: Vec<Note>,
+    /// Figures the analysis measured, by metric name (`test_coverage`: percent of lines).
+    pub measures: std::collections::BTreeMap<String, f64>,
 }
 
 /// A checker: a real analysis of the workspace.

@@ -91,6 +91,10 @@ pub struct GateReport {
     pub findings: Vec<Finding>,
     /// What could not be checked.
     pub notes: Vec<Note>,
+    /// Figures the checkers measured (`test_coverage`: percent of lines covered, the lowest
+    /// over the coverage reports found); absent when none did.
+    #[serde(skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub measures: std::collections::BTreeMap<String, f64>,
     /// Files scanned.
     pub files: usize,
     /// Bytes scanned.
@@ -214,9 +218,14 @@ pub fn run_gates(root: &Path, gates: &[String], config: &GateConfig, run_tests: 
     });
     let mut findings: Vec<Finding> = Vec::new();
     let mut notes = tree.notes;
+    let mut measures = std::collections::BTreeMap::<String, f64>::new();
     for o in outputs {
         findings.extend(o.findings);
         notes.extend(o.notes);
+        for (name, value) in o.measures {
+            let kept = measures.entry(name).or_insert(value);
+            *kept = kept.min(value);
+        }
     }
     findings.sort_by(|a, b| (&a.file, a.line, &a.rule).cmp(&(&b.file, b.line, &b.rule)));
     findings.dedup();
@@ -226,6 +235,7 @@ pub fn run_gates(root: &Path, gates: &[String], config: &GateConfig, run_tests: 
         checkers: ids.iter().map(|s| s.to_string()).collect(),
         findings,
         notes,
+        measures,
         files: tree.files.len(),
         bytes: tree.bytes,
         millis: started.elapsed().as_millis() as u64,

@@ -363,7 +363,12 @@ impl Checker for CoverageChecker {
             });
         }
         for (rel, text) in reports {
-            match parse_coverage(&rel, &text) {
+            let pct = parse_coverage(&rel, &text);
+            if let Some(pct) = pct {
+                let lowest = out.measures.entry("test_coverage".into()).or_insert(pct);
+                *lowest = lowest.min(pct);
+            }
+            match pct {
                 Some(pct) if pct + 1e-9 < self.threshold => out.findings.push(Finding {
                     rule: "coverage/below-threshold".into(),
                     severity: Severity::Medium,
@@ -418,6 +423,23 @@ mod tests {
         );
         let jacoco = "<report><package><counter type=\"LINE\" missed=\"1\" covered=\"1\"/></package><counter type=\"LINE\" missed=\"25\" covered=\"75\"/></report>";
         assert_eq!(parse_coverage("jacoco.xml", jacoco), Some(75.0));
+    }
+
+    #[test]
+    fn the_report_carries_the_lowest_coverage_measured() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(dir.path().join("coverage")).unwrap();
+        std::fs::write(dir.path().join("coverage/lcov.info"), "SF:a.js\nLF:10\nLH:9\nend_of_record\n").unwrap();
+        std::fs::write(dir.path().join("coverage.xml"), "<coverage line-rate=\"0.7\">").unwrap();
+        let config = crate::GateConfig::default();
+        let report = crate::run_gates(dir.path(), &["code".to_string()], &config, false).unwrap();
+        assert_eq!(report.measures.get("test_coverage"), Some(&70.0), "{:?}", report.measures);
+        assert!(report.findings.iter().any(|f| f.rule == "coverage/below-threshold" && f.file == "coverage.xml"));
+        // Nothing measured: nothing in the report, and nothing in its JSON.
+        let empty = tempfile::tempdir().unwrap();
+        let report = crate::run_gates(empty.path(), &["code".to_string()], &config, false).unwrap();
+        assert!(report.measures.is_empty());
+        assert!(!serde_json::to_string(&report).unwrap().contains("measures"));
     }
 
     #[test]

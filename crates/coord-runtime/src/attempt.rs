@@ -365,6 +365,11 @@ pub(crate) async fn gate<S: Store>(
     let (mut results, mut failure) = if gates_apply {
         let verdict =
             crate::gating::judge(root.clone(), task.kind, artifacts.to_vec(), shared.config.gates.clone()).await;
+        // A measured figure (the coverage a report states) is a metric of the run, passed or not.
+        for (name, value) in &verdict.measures {
+            let data = serde_json::json!({ "attempt": claim.attempt, "value": value });
+            shared.store.record_event(&claim.run_id, Some(&claim.task_id), name, data, now_ms()).await?;
+        }
         // Data loss is not the author's to fix or to approve: it needs the tech lead.
         let failure = match verdict.failure {
             Some(f) => {

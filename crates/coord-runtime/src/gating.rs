@@ -34,6 +34,8 @@ pub struct GateVerdict {
     pub failure: Option<Failure>,
     /// The findings that failed it.
     pub blocking: Vec<Finding>,
+    /// What the checkers measured (`test_coverage`), recorded as metric events.
+    pub measures: std::collections::BTreeMap<String, f64>,
 }
 
 /// Runs the gates of `kind` over `root`, judging the files in `artifacts`. Runs on a blocking
@@ -54,6 +56,7 @@ pub async fn judge(root: PathBuf, kind: TaskKind, artifacts: Vec<String>, config
                     category: FailureCategory::General,
                     retryable: true,
                 }),
+                measures: Default::default(),
             };
         }
         Err(e) => {
@@ -65,6 +68,7 @@ pub async fn judge(root: PathBuf, kind: TaskKind, artifacts: Vec<String>, config
                     category: FailureCategory::General,
                     retryable: true,
                 }),
+                measures: Default::default(),
             };
         }
     };
@@ -94,5 +98,5 @@ pub async fn judge(root: PathBuf, kind: TaskKind, artifacts: Vec<String>, config
         Failure { error, category: FailureCategory::General, retryable: true }
     });
     let blocking = failing.into_iter().cloned().collect();
-    GateVerdict { results, failure, blocking }
+    GateVerdict { results, failure, blocking, measures: report.measures }
 }

@@ -2,8 +2,8 @@
 //! `backend_avg_completion_time` (first claim to done, seconds) and `backend_success_rate`
 //! (share of done tasks that passed on their first attempt, quality gates included, since a
 //! failed gate makes another attempt) and `security_audit_pass_rate` (security gate runs that
-//! passed), and `api_endpoint_coverage` and `api_response_time_p95` (the latest contract test of
-//! each run). For workers sharing a
+//! passed), `api_endpoint_coverage` and `api_response_time_p95` (the latest contract test of
+//! each run), and `test_coverage` (the coverage report the latest gate run found). For workers sharing a
 //! store: `coord_queue_depth` (tasks claimable now), `coord_lease_expiries` (attempts whose
 //! lease ran out or whose owner died) and `coord_claim_latency_seconds` (from the moment a task
 //! became claimable to its claim: ready, backoff over, lease expired or unblocked).
@@ -38,6 +38,10 @@ pub struct Metrics {
     /// latest contract test, seconds (the highest over runs when several are asked; None before
     /// any contract test got an answer).
     pub api_response_time_p95: Option<f64>,
+    /// `test_coverage`: percent of lines covered, from the coverage report the latest gate run
+    /// of each run found (the lowest report when there are several; mean over runs when several
+    /// are asked; None before any).
+    pub test_coverage: Option<f64>,
     /// LLM tokens and cost by specialist.
     pub llm_by_specialist: std::collections::BTreeMap<String, Spend>,
     /// LLM tokens and cost by task (`run/task`).
@@ -93,9 +97,11 @@ pub async fn compute<S: Store>(store: &S, runs: &[String]) -> Result<Metrics, St
     let mut latencies = Vec::new();
     let now = crate::now_ms();
     let mut coverage: Vec<f64> = Vec::new();
+    let mut test_coverage: Vec<f64> = Vec::new();
     for run in runs {
         let mut run_coverage = None;
         let mut run_p95 = None;
+        let mut run_test_coverage = None;
         let mut first_claim: HashMap<String, i64> = HashMap::new();
         let mut claimable_since: HashMap<String, i64> = HashMap::new();
         crate::events::each_event(store, run, |e| {
@@ -129,6 +135,9 @@ pub async fn compute<S: Store>(store: &S, runs: &[String]) -> Result<Metrics, St
                     }
                 }
                 "task_escalated" => m.escalations_raised += 1,
+                "test_coverage" => {
+                    run_test_coverage = e.data.get("value").and_then(|c| c.as_f64()).or(run_test_coverage)
+                }
                 "contract_test" => {
                     run_coverage = e.data.get("api_endpoint_coverage").and_then(|c| c.as_f64()).or(run_coverage);
                     run_p95 = e.data.get("api_response_time_p95").and_then(|c| c.as_f64()).or(run_p95);
@@ -152,6 +161,7 @@ pub async fn compute<S: Store>(store: &S, runs: &[String]) -> Result<Metrics, St
         })
         .await?;
         coverage.extend(run_coverage);
+        test_coverage.extend(run_test_coverage);
         if let Some(p) = run_p95 {
             m.api_response_time_p95 = Some(m.api_response_time_p95.map_or(p, |q: f64| q.max(p)));
         }
@@ -173,6 +183,9 @@ pub async fn compute<S: Store>(store: &S, runs: &[String]) -> Result<Metrics, St
     m.backend_tasks_completed = done;
     if !coverage.is_empty() {
         m.api_endpoint_coverage = Some(coverage.iter().sum::<f64>() / coverage.len() as f64);
+    }
+    if !test_coverage.is_empty() {
+        m.test_coverage = Some(test_coverage.iter().sum::<f64>() / test_coverage.len() as f64);
     }
     if security_runs > 0 {
         m.security_audit_pass_rate = Some(security_passed as f64 / security_runs as f64);
@@ -220,6 +233,12 @@ pub fn prometheus(m: &Metrics, run: Option<&str>) -> String {
         "gauge",
         "Share of the contract's operations the latest contract test exercised with a conforming answer",
         m.api_endpoint_coverage,
+    );
+    metric(
+        "test_coverage",
+        "gauge",
+        "Percent of lines covered, from the coverage report the latest gate run found",
+        m.test_coverage,
     );
     metric(
         "api_response_time_p95",

@@ -264,11 +264,14 @@ fn a_failed_quality_gate_drives_escalation_with_the_findings_as_feedback() {
     git(&["commit", "-qm", "init"]);
     p.write("plan.json", &plan_json(&[("t1", "nodejs-expert", &[])]));
     // Attempt 1 writes an injectable query; attempt 2, told by the gate, writes a parameterized one.
+    // Each leaves the coverage report of its tests (50%, then 90% of lines).
     let script = concat!(
-        "cat > brief-$COORD_ATTEMPT.md; mkdir -p src; ",
+        "cat > brief-$COORD_ATTEMPT.md; mkdir -p src coverage; ",
         "if [ $COORD_ATTEMPT -eq 1 ]; then ",
         "echo 'db.query(`SELECT * FROM users WHERE id = ${req.params.id}`);' > src/users.js; ",
-        "else echo 'db.query(\"SELECT * FROM users WHERE id = $1\", [req.params.id]);' > src/users.js; fi"
+        "printf 'SF:src/users.js\\nLF:10\\nLH:5\\nend_of_record\\n' > coverage/lcov.info; ",
+        "else echo 'db.query(\"SELECT * FROM users WHERE id = $1\", [req.params.id]);' > src/users.js; ",
+        "printf 'SF:src/users.js\\nLF:10\\nLH:9\\nend_of_record\\n' > coverage/lcov.info; fi"
     );
     p.write(
         "coord.toml",
@@ -293,4 +296,9 @@ fn a_failed_quality_gate_drives_escalation_with_the_findings_as_feedback() {
         metrics.contains(&format!("backend_success_rate{{run=\"{run}\"}} 0")),
         "the first pass failed its gate: {metrics}"
     );
+    // The coverage each attempt's report stated is logged; the metric is the latest.
+    let measured: Vec<&str> = log.lines().filter(|l| l.contains("\"test_coverage\"")).collect();
+    assert_eq!(measured.len(), 2, "{measured:?}");
+    assert!(measured[0].contains("\"value\":50.0") && measured[1].contains("\"value\":90.0"), "{measured:?}");
+    assert!(metrics.contains(&format!("test_coverage{{run=\"{run}\"}} 90")), "{metrics}");
 }
