@@ -245,7 +245,7 @@ impl<S: Store + Clone + 'static> CoordMcp<S> {
     }
 
     #[tool(
-        description = "The spec's metrics from the event log: backend_tasks_completed, backend_avg_completion_time, backend_success_rate, security_audit_pass_rate, attempts, escalations, LLM tokens and cost."
+        description = "The spec's metrics from the event log: backend_tasks_completed, backend_avg_completion_time, backend_success_rate, security_audit_pass_rate, api_endpoint_coverage and api_response_time_p95 (contract tests), test_coverage (coverage reports the gates read), attempts, escalations, queue depth, LLM tokens and cost."
     )]
     async fn metrics(&self, Parameters(p): Parameters<MetricsOf>) -> ToolResult {
         let store = self.runtime.store();
