@@ -353,8 +353,7 @@ pub(crate) async fn gate<S: Store>(
     job: &Job,
     artifacts: &[String],
 ) -> Result<GateOutcome, StoreError> {
-    let step = task.workflow.filter(|s| s.is_automated());
-    let gates_apply = !artifacts.is_empty() && !shared.config.gates.disabled_in_runs;
+    let (step, gates_apply) = crate::gating::checks_for(task, artifacts, shared.config.gates.disabled_in_runs);
     let mut outcome = GateOutcome { failure: None, artifacts: Vec::new(), summary: None };
     if !gates_apply && step.is_none() {
         return Ok(outcome);

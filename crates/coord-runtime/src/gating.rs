@@ -5,9 +5,16 @@
 
 use crate::escalation::Failure;
 use crate::executor::FailureCategory;
-use coord_core::TaskKind;
+use coord_core::{TaskKind, WorkflowStep};
 use coord_gates::{Finding, GateConfig, run_gates};
 use std::path::PathBuf;
+
+/// What checking a result of `task` with `artifacts` involves: the workflow step whose check
+/// the coordinator runs (whoever did the work), and whether the quality gates apply (there are
+/// artifacts and gates are not off in runs). Neither: the result is only recorded.
+pub fn checks_for(task: &coord_core::Task, artifacts: &[String], gates_disabled: bool) -> (Option<WorkflowStep>, bool) {
+    (task.workflow.filter(|s| s.is_automated()), !artifacts.is_empty() && !gates_disabled)
+}
 
 /// The gates that apply to a kind of work.
 pub fn gates_for(kind: TaskKind) -> &'static [&'static str] {

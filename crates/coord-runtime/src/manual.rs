@@ -198,8 +198,14 @@ pub fn done_detail(note: &str, artifacts: &[String]) -> String {
 /// gates are off in runs), or a workflow step whose check the coordinator runs whoever did the
 /// work. When not, [`Store::complete_by_hand`] records it (batched by `coord serve`).
 pub fn needs_gate(plan: &Plan, task: &str, artifacts: &[String], gates_disabled: bool) -> bool {
-    let step = plan.task(task).and_then(|t| t.workflow).is_some_and(|s| s.is_automated());
-    step || (!artifacts.is_empty() && !gates_disabled)
+    match plan.task(task) {
+        Some(t) => {
+            let (step, gates) = crate::gating::checks_for(t, artifacts, gates_disabled);
+            step.is_some() || gates
+        }
+        // Not in the plan: the long way, which names the problem.
+        None => true,
+    }
 }
 
 /// The answer to a completion [`Store::complete_by_hand`] recorded: accepted, no gate ran,

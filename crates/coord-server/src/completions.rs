@@ -4,6 +4,7 @@
 //! of each run's tasks, which also tells the driver whether there is automatic work to start.
 //! One task does the writing, so these requests never contend for the database's write lock.
 
+use crate::error::{ApiResult, AppError};
 use coord_runtime::driver::Driver;
 use coord_runtime::manual::{MANUAL_LEASE_MS, Outcome, done_by_hand};
 use coord_runtime::{Runtime, RuntimeError, now_ms};
@@ -31,20 +32,24 @@ impl<S: Store + Clone + 'static> Completions<S> {
     }
 
     /// Records one completion with the others waiting; answers as `Runtime::complete_manual`.
-    pub async fn complete(&self, item: HandDone) -> Result<Outcome, RuntimeError> {
+    pub async fn complete(&self, item: HandDone) -> ApiResult<Outcome> {
         let queue = self.queue.get_or_init(|| {
             let (tx, rx) = mpsc::unbounded_channel();
             tokio::spawn(writer(self.runtime.clone(), self.driver.clone(), rx));
             tx
         });
         let (reply, answer) = oneshot::channel();
-        if queue.send((item.clone(), reply)).is_err() {
+        if let Err(mpsc::error::SendError((item, _))) = queue.send((item, reply)) {
             // The writer task is gone (the runtime is shutting down): record this one alone.
             return one(&self.runtime, &self.driver, item).await;
         }
+        // Dropped without an answer only if the answering task died; whether the batch was
+        // recorded is then unknown, so it is not tried again (the task's state tells).
         match answer.await {
-            Ok(result) => result,
-            Err(_) => one(&self.runtime, &self.driver, item).await,
+            Ok(result) => Ok(result?),
+            Err(_) => {
+                Err(AppError::internal("the completion's answer was lost: read the task to see if it was recorded"))
+            }
         }
     }
 }
@@ -54,10 +59,14 @@ async fn one<S: Store + Clone + 'static>(
     runtime: &Runtime<S>,
     driver: &Driver<S>,
     item: HandDone,
-) -> Result<Outcome, RuntimeError> {
+) -> ApiResult<Outcome> {
     let (tx, mut rx) = oneshot::channel();
     record(runtime, driver, vec![(item, tx)]).await;
-    rx.try_recv().unwrap_or_else(|_| Err(RuntimeError::Plan("the completion got no answer".into())))
+    match rx.try_recv() {
+        Ok(result) => Ok(result?),
+        // `record` answers every waiter before it returns.
+        Err(_) => Err(AppError::internal("the completion got no answer")),
+    }
 }
 
 async fn writer<S: Store + Clone + 'static>(
@@ -143,5 +152,5 @@ async fn answer_for<'a, S: Store + Clone + 'static>(
         runs.insert(run.to_string(), (tasks, state));
     }
     // Inserted just above when it was missing.
-    runs.get(run).ok_or_else(|| RuntimeError::Plan(format!("run `{run}` vanished")))
+    runs.get(run).ok_or_else(|| coord_store::StoreError::UnknownRun(run.to_string()).into())
 }

@@ -155,13 +155,7 @@ pub async fn cancel<S: Store + Clone + 'static>(
     ApiPath(RunPath { run }): ApiPath<RunPath>,
 ) -> ApiResult<Json<RunView>> {
     let run = check_id("run", &run)?;
-    let record = st.store().run(run).await?;
-    if record.state != RunState::Running {
-        return Err(AppError::conflict(format!(
-            "run {run} is {}; only a running run can be cancelled",
-            record.state.as_str()
-        )));
-    }
+    running(&st, run, "cancelled").await?;
     let _turn = st.write_turn().await;
     st.driver.stop(run);
     st.store().cancel_run(run, now_ms()).await?;
@@ -179,13 +173,19 @@ pub async fn resume<S: Store + Clone + 'static>(
     ApiPath(RunPath { run }): ApiPath<RunPath>,
 ) -> ApiResult<Json<RunView>> {
     let run = check_id("run", &run)?;
+    let record = running(&st, run, "resumed").await?;
+    st.driver.kick(run).await;
+    Ok(Json(view(&st, record).await?))
+}
+
+/// The record of `run`, which must be running to be `done_to` (cancelled, resumed).
+async fn running<S: Store + Clone + 'static>(st: &AppState<S>, run: &str, done_to: &str) -> ApiResult<RunRecord> {
     let record = st.store().run(run).await?;
     if record.state != RunState::Running {
         return Err(AppError::conflict(format!(
-            "run {run} is {}; only a running run can be resumed",
+            "run {run} is {}; only a running run can be {done_to}",
             record.state.as_str()
         )));
     }
-    st.driver.kick(run).await;
-    Ok(Json(view(&st, record).await?))
+    Ok(record)
 }

@@ -70,3 +70,20 @@ fn roster_with_warnings(repo: Option<&Path>) -> LoadedRoster {
     }
     loaded
 }
+
+/// Waits for Ctrl-C or SIGTERM (only Ctrl-C where SIGTERM cannot be watched): how `coord run`,
+/// `coord worker` and `coord serve` learn to stop.
+async fn stop_signal() {
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {}
+        _ = term => {}
+    }
+}

@@ -17,18 +17,7 @@ use tokio::sync::watch;
 fn cancel_on_signals(watching: bool) -> watch::Receiver<bool> {
     let (tx, rx) = watch::channel(false);
     tokio::spawn(async move {
-        let term = async {
-            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-                Ok(mut s) => {
-                    s.recv().await;
-                }
-                Err(_) => std::future::pending::<()>().await,
-            }
-        };
-        tokio::select! {
-            _ = tokio::signal::ctrl_c() => {}
-            _ = term => {}
-        }
+        super::stop_signal().await;
         if watching {
             eprintln!("coord: stopped watching; the run goes on with its workers (coord status, coord workers)");
         } else {

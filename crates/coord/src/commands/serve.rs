@@ -40,18 +40,7 @@ pub fn serve(args: ServeArgs) -> Result<ExitCode> {
         let state = AppState::new(runtime, project.runs_dir.clone());
         let listener = coord_server::bind(&options).await?;
         let shutdown = async {
-            let term = async {
-                match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-                    Ok(mut s) => {
-                        s.recv().await;
-                    }
-                    Err(_) => std::future::pending::<()>().await,
-                }
-            };
-            tokio::select! {
-                _ = tokio::signal::ctrl_c() => {}
-                _ = term => {}
-            }
+            super::stop_signal().await;
             eprintln!("coord serve: stopping");
         };
         coord_server::serve(listener, state, options, shutdown).await?;

@@ -43,18 +43,7 @@ impl WorkerLog for Stderr {
 fn stop_on_signals(grace: Duration) -> watch::Receiver<bool> {
     let (tx, rx) = watch::channel(false);
     tokio::spawn(async move {
-        let term = async {
-            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-                Ok(mut s) => {
-                    s.recv().await;
-                }
-                Err(_) => std::future::pending::<()>().await,
-            }
-        };
-        tokio::select! {
-            _ = tokio::signal::ctrl_c() => {}
-            _ = term => {}
-        }
+        super::stop_signal().await;
         eprintln!(
             "coord worker: stop requested: finishing running attempts (up to {}s), then releasing",
             grace.as_secs()
