@@ -10,6 +10,7 @@ use crate::escalation::{Failure, Policy, Step};
 use crate::executor::{FailureCategory, Job, Outcome};
 use crate::now_ms;
 use crate::scheduler::{AnyExecutor, Progress, ProgressEvent};
+use crate::workspace::{Integrated, Prepared, WorkspaceError};
 use coord_core::{COORDINATOR, ContextPolicy, Plan, Roster, Task, WorkflowStep, render_brief_delivered};
 use coord_store::{Claim, Finish, Store, StoreError};
 use std::collections::HashMap;
@@ -31,6 +32,8 @@ pub(crate) struct Engine<S> {
     pub(crate) llm: Option<Arc<coord_llm::LlmClient>>,
     /// Results this process recorded, for the briefs of their dependents.
     pub(crate) delivered: Delivered,
+    /// Where attempts work, and the integration of their results.
+    pub(crate) workspaces: Arc<crate::workspace::Workspaces>,
 }
 
 /// The accepted results (attempt detail JSON by run and task) this process recorded, so the
@@ -284,9 +287,32 @@ async fn run_attempt<S: Store + Clone>(
         let error = format!("@{} has no executor configured (it is manual)", claim.specialist);
         return (claim, Some(Finish::Fail { error }), None);
     };
+    let mut job = job;
+    let writes = shared.config.specialist(&claim.specialist).executor.writes_files();
+    let prepared = if writes {
+        match shared.workspaces.prepare(&shared.store, &claim, &plan.plan).await {
+            Ok(Prepared::Recovered { detail }) => return (claim, Some(Finish::Done { detail }), None),
+            Ok(p) => Some(p),
+            Err(WorkspaceError::Store(StoreError::LeaseLost { .. })) => return (claim, None, None),
+            Err(e) => {
+                let failure = Failure {
+                    error: format!("cannot prepare the task's workspace: {e}"),
+                    category: FailureCategory::General,
+                    retryable: true,
+                };
+                let (finish, notice) = decide(&shared, &plan, &claim, &task, &job, failure).await;
+                return (claim, Some(finish), notice);
+            }
+        }
+    } else {
+        None
+    };
+    if let Some(Prepared::Ready { dir, .. }) = &prepared {
+        job.workspace = dir.clone();
+    }
     let grace = job.timeout + Duration::from_secs(5);
     let heartbeat = heartbeat(&shared.store, &claim, shared.lease_ms);
-    let outcome = tokio::select! {
+    let mut outcome = tokio::select! {
         outcome = tokio::time::timeout(grace, executor.execute(&job)) => match outcome {
             Ok(o) => o,
             Err(_) => Outcome::Failed { error: format!("timed out after {}s", job.timeout.as_secs()), category: FailureCategory::General, retryable: true },
@@ -298,19 +324,25 @@ async fn run_attempt<S: Store + Clone>(
             return (claim, None, None);
         }
     };
+    // What the attempt left is committed whatever its outcome: a retry continues from it and
+    // nothing is lost. Its artifacts are the task's whole diff against its base.
+    let mut delivered = None;
+    if let Some(p) = &prepared {
+        match shared.workspaces.commit(&shared.store, &claim, p, outcome_label(&outcome)).await {
+            Ok(c) => delivered = Some(c),
+            Err(WorkspaceError::Store(StoreError::LeaseLost { .. })) => return (claim, None, None),
+            Err(e) => {
+                outcome = Outcome::Failed { error: e.to_string(), category: FailureCategory::General, retryable: true }
+            }
+        }
+    }
     let failure = match outcome {
-        Outcome::Succeeded { mut artifacts, mut summary } => {
-            match gate(&shared, &plan, &claim, &task, &job, &artifacts).await {
-                Err(_) => return (claim, None, None), // the lease was lost while gating
-                Ok(GateOutcome { failure: Some(failure), .. }) => failure,
-                Ok(GateOutcome { failure: None, artifacts: written, summary: checked }) => {
-                    artifacts.extend(written);
-                    if let Some(checked) = checked {
-                        summary = checked;
-                    }
-                    let detail = serde_json::json!({ "artifacts": artifacts, "summary": summary }).to_string();
-                    return (claim, Some(Finish::Done { detail }), None);
-                }
+        Outcome::Succeeded { artifacts, summary } => {
+            let artifacts = delivered.map(|c| c.artifacts).unwrap_or(artifacts);
+            match accept(&shared, &plan, &claim, &task, &job, prepared.as_ref(), artifacts, summary).await {
+                Err(()) => return (claim, None, None), // the lease was lost
+                Ok(Ok(detail)) => return (claim, Some(Finish::Done { detail }), None),
+                Ok(Err(failure)) => failure,
             }
         }
         Outcome::Failed { error, category, retryable } => Failure { error, category, retryable },
@@ -318,6 +350,71 @@ async fn run_attempt<S: Store + Clone>(
     };
     let (finish, notice) = decide(&shared, &plan, &claim, &task, &job, failure).await;
     (claim, Some(finish), notice)
+}
+
+fn outcome_label(outcome: &Outcome) -> &'static str {
+    match outcome {
+        Outcome::Succeeded { .. } => "succeeded",
+        Outcome::Failed { .. } => "failed",
+        Outcome::EscalationRequested { .. } => "asked to escalate",
+    }
+}
+
+/// A successful attempt's result through its gates and into the integration branch: the
+/// detail to record as done, or the failure (a gate, or a merge conflict). `Err(())` when the
+/// lease was lost.
+#[allow(clippy::too_many_arguments)]
+async fn accept<S: Store + Clone>(
+    shared: &Engine<S>,
+    plan: &RunPlan,
+    claim: &Claim,
+    task: &Task,
+    job: &Job,
+    prepared: Option<&Prepared>,
+    mut artifacts: Vec<String>,
+    mut summary: String,
+) -> Result<Result<String, Failure>, ()> {
+    let checked = match gate(shared, plan, claim, task, job, &artifacts).await {
+        Err(_) => return Err(()),
+        Ok(GateOutcome { failure: Some(failure), .. }) => return Ok(Err(failure)),
+        Ok(checked) => checked,
+    };
+    if let Some(s) = checked.summary {
+        summary = s;
+    }
+    let mut detail = serde_json::json!({});
+    if let Some(p) = prepared {
+        // Files the coordinator's check wrote (a deployment note, contract versions) are
+        // part of the task's result.
+        if !checked.artifacts.is_empty() {
+            match shared.workspaces.commit(&shared.store, claim, p, "the coordinator's check").await {
+                Ok(c) => artifacts = c.artifacts,
+                Err(WorkspaceError::Store(StoreError::LeaseLost { .. })) => return Err(()),
+                Err(e) => return Ok(Err(workspace_failure(e))),
+            }
+        }
+        match shared.workspaces.integrate(&shared.store, claim).await {
+            Ok(Integrated::Merged(commit)) => {
+                detail["branch"] = crate::workspace::task_branch(&claim.run_id, &claim.task_id).into();
+                detail["merged"] = commit.into();
+            }
+            Ok(Integrated::NotGit) => {}
+            Ok(Integrated::Conflict(feedback)) => {
+                return Ok(Err(Failure { error: feedback, category: FailureCategory::MergeConflict, retryable: true }));
+            }
+            Err(WorkspaceError::Store(StoreError::LeaseLost { .. })) => return Err(()),
+            Err(e) => return Ok(Err(workspace_failure(e))),
+        }
+    } else {
+        artifacts.extend(checked.artifacts);
+    }
+    detail["artifacts"] = artifacts.into();
+    detail["summary"] = summary.into();
+    Ok(Ok(detail.to_string()))
+}
+
+fn workspace_failure(e: WorkspaceError) -> Failure {
+    Failure { error: format!("workspace: {e}"), category: FailureCategory::General, retryable: true }
 }
 
 /// The escalation notice for the tech lead.
@@ -359,8 +456,7 @@ pub(crate) async fn gate<S: Store>(
         return Ok(outcome);
     }
     shared.store.start_gating(claim, now_ms()).await?;
-    let worktree = job.attempt_dir.join("worktree");
-    let root = if worktree.is_dir() { worktree } else { job.workspace.clone() };
+    let root = job.workspace.clone();
     let (mut results, mut failure) = if gates_apply {
         let verdict =
             crate::gating::judge(root.clone(), task.kind, artifacts.to_vec(), shared.config.gates.clone()).await;
@@ -488,8 +584,10 @@ pub(crate) async fn decide<S: Store + Clone>(
             );
             let mut consult_claim = claim.clone();
             consult_claim.specialist = peer.clone();
-            let consult_job =
+            let mut consult_job =
                 job_for(shared, &consult_claim, question, &format!("attempt-{}-consult-{peer}", claim.attempt), task);
+            // The peer reads the task's workspace as the attempt left it.
+            consult_job.workspace = job.workspace.clone();
             let answer = match exec.execute(&consult_job).await {
                 Outcome::Succeeded { summary, .. } => {
                     let out = std::fs::read_to_string(consult_job.attempt_dir.join("stdout.log")).unwrap_or_default();

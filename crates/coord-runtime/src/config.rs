@@ -8,7 +8,6 @@
 //! [specialists.nodejs-expert]
 //! executor = "command"
 //! command = ["my-agent", "--role", "{specialist}"]
-//! isolation = "worktree"
 //!
 //! [escalation]
 //! max_retries = 2
@@ -66,14 +65,23 @@ pub enum ExecutorKind {
     Workflow,
 }
 
-/// Where a command runs.
+impl ExecutorKind {
+    /// Whether attempts of this kind may write files, and so work in a workspace of their own
+    /// (a worktree on the task's branch, or a turn in the project folder outside git).
+    pub fn writes_files(self) -> bool {
+        matches!(self, ExecutorKind::Command | ExecutorKind::Llm | ExecutorKind::Workflow)
+    }
+}
+
+/// The old `isolation` key, accepted so older files still load; it has no effect: in a git
+/// repository every task works in its own worktree on its own branch (`crate::workspace`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum IsolationKind {
-    /// In the repository itself.
+    /// Was: in the repository itself.
     #[default]
     None,
-    /// In a git worktree per attempt.
+    /// Was: in a git worktree per attempt.
     Worktree,
 }
 
@@ -93,7 +101,7 @@ pub struct SpecialistConfig {
     /// Per-task timeout, overriding `[run] task_timeout_secs`.
     #[serde(default)]
     pub timeout_secs: Option<u64>,
-    /// Where the command runs.
+    /// Obsolete (no effect): every task works in its own worktree in a git repository.
     #[serde(default)]
     pub isolation: IsolationKind,
     /// For the `sleep` bench executor: milliseconds per estimated hour.

@@ -12,7 +12,8 @@
 //!
 //! The spec's "When to Escalate" triggers jump straight to the level the policy sets for them
 //! (defaults: security, breaking changes, architecture and timeline → 4; performance, database
-//! design and API contracts → 2; cross-service conflicts → 3).
+//! design and API contracts → 2; cross-service conflicts → 3). A merge conflict with the run's
+//! integration branch starts at level 1: the task is sent back with the conflicting hunks.
 
 use crate::config::EscalationConfig;
 use crate::executor::FailureCategory;
@@ -77,7 +78,7 @@ pub struct Policy {
 /// The spec's defaults for its "When to Escalate" triggers.
 fn default_level(category: FailureCategory) -> i64 {
     match category {
-        FailureCategory::General => 1,
+        FailureCategory::General | FailureCategory::MergeConflict => 1,
         FailureCategory::Performance | FailureCategory::Database | FailureCategory::ApiContract => 2,
         FailureCategory::CrossService => 3,
         FailureCategory::Security

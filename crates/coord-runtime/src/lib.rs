@@ -6,7 +6,8 @@
 //! `coord.toml` ([`config`]), the metrics computed from the event log ([`metrics`]), and the
 //! coordinator's own checks of the coordination workflows ([`workflow`]), and the operations
 //! people and agent hosts share: starting a run ([`start`]) and manual work on tasks
-//! ([`manual`]), used alike by the CLI, the HTTP server and the MCP server.
+//! ([`manual`]), used alike by the CLI, the HTTP server and the MCP server; and where each
+//! attempt works and how results are integrated ([`workspace`]).
 
 mod attempt;
 pub mod config;
@@ -26,6 +27,7 @@ mod watch;
 pub mod worker;
 pub mod workflow;
 mod workflow_gate;
+pub mod workspace;
 
 pub use config::{Config, ConfigError, ExecutorKind, SpecialistConfig};
 pub use escalation::{Failure, Policy, Step};

@@ -7,10 +7,10 @@
 //! with the workers of `worker`; tasks other owners hold (workers) are waited for.
 
 use crate::attempt::{Attempted, Engine, Pending, RunPlan, attempt, decide, gate, job_for, report};
-use crate::config::{Config, ExecutorKind, IsolationKind};
+use crate::config::{Config, ExecutorKind};
 use crate::escalation::{Failure, Policy};
 use crate::executor::bench::{NoopExecutor, SleepExecutor};
-use crate::executor::command::{CommandExecutor, Isolation};
+use crate::executor::command::CommandExecutor;
 use crate::executor::{Executor, FailureCategory, Job, Outcome};
 use crate::{now_ms, owner_is_dead};
 use coord_core::{ContextPolicy, Plan, Roster, render_brief};
@@ -40,6 +40,9 @@ pub enum RuntimeError {
     /// A run could not be started: the given plan is invalid (every problem, by task id).
     #[error("{0}")]
     InvalidPlan(coord_core::PlanErrors),
+    /// The run's workspace (its start commit and integration branch) could not be set up.
+    #[error("workspace: {0}")]
+    Workspace(String),
 }
 
 /// What the scheduler reports while it works.
@@ -109,6 +112,8 @@ pub struct RunReport {
     pub open_escalations: usize,
     /// LLM tokens and cost of the whole run so far.
     pub llm: crate::metrics::Spend,
+    /// Where the run's result is (its integration branch), in a git repository.
+    pub delivery: Option<crate::workspace::Delivery>,
 }
 
 pub(crate) enum AnyExecutor {
@@ -131,6 +136,10 @@ impl AnyExecutor {
     }
 }
 
+fn tracing_note(text: &str) {
+    eprintln!("coord: {text}");
+}
+
 /// The coordinator's engine for one store.
 pub struct Runtime<S: Store + Clone + 'static> {
     pub(crate) store: S,
@@ -139,12 +148,14 @@ pub struct Runtime<S: Store + Clone + 'static> {
     workspace: PathBuf,
     runs_dir: PathBuf,
     pub(crate) owner: String,
+    pub(crate) workspaces: Arc<crate::workspace::Workspaces>,
 }
 
 impl<S: Store + Clone + 'static> Runtime<S> {
     /// A runtime over `store`, executing in `workspace` and keeping attempt files in `runs_dir`.
     pub fn new(store: S, roster: Roster, config: Config, workspace: PathBuf, runs_dir: PathBuf) -> Self {
-        Runtime { store, roster, config, workspace, runs_dir, owner: crate::owner_id() }
+        let workspaces = Arc::new(crate::workspace::Workspaces::open(&workspace));
+        Runtime { store, roster, config, workspace, runs_dir, owner: crate::owner_id(), workspaces }
     }
 
     /// Uses another lease owner name (tests run several coordinators in one process).
@@ -171,6 +182,11 @@ impl<S: Store + Clone + 'static> Runtime<S> {
     /// The project folder commands run in.
     pub fn workspace(&self) -> &std::path::Path {
         &self.workspace
+    }
+
+    /// Where tasks work: their worktrees and branches, or turns in the project folder.
+    pub fn workspaces(&self) -> &crate::workspace::Workspaces {
+        &self.workspaces
     }
 
     /// Specialists whose tasks this runtime executes itself.
@@ -249,10 +265,6 @@ impl<S: Store + Clone + 'static> Runtime<S> {
                 ExecutorKind::Command => {
                     let mut e = CommandExecutor::new(c.command.clone());
                     e.env = c.env.clone();
-                    e.isolation = match c.isolation {
-                        IsolationKind::None => Isolation::None,
-                        IsolationKind::Worktree => Isolation::Worktree,
-                    };
                     AnyExecutor::Command(e)
                 }
             };
@@ -284,6 +296,7 @@ impl<S: Store + Clone + 'static> Runtime<S> {
             lease_ms: (self.config.run.lease_secs.max(1) * 1000) as i64,
             llm: self.llm_client().ok().flatten(),
             delivered: Default::default(),
+            workspaces: self.workspaces.clone(),
         }
     }
 
@@ -464,7 +477,23 @@ impl<S: Store + Clone + 'static> Runtime<S> {
             while running.join_next().await.is_some() {}
             self.store.cancel_run(run_id, now_ms()).await?;
         }
+        self.tidy_workspaces(run_id).await;
         self.report(run_id, &run_plan.plan, started).await
+    }
+
+    /// After a drive: results a person approved are merged, and worktrees of tasks that are
+    /// finished (and parked ones) are removed; tasks still to be retried keep theirs.
+    pub async fn tidy_workspaces(&self, run_id: &str) {
+        let ws = &self.workspaces;
+        if let Err(e) = ws.merge_approved(&self.store, run_id).await {
+            tracing_note(&format!("run {run_id}: approved results could not be merged: {e}"));
+        }
+        let keep: Vec<String> = match self.store.tasks(run_id).await {
+            Ok(tasks) => tasks.into_iter().filter(|t| !t.state.is_final()).map(|t| t.task_id).collect(),
+            Err(_) => return,
+        };
+        ws.remove_worktrees(run_id, &keep).await;
+        ws.remove_idle().await;
     }
 
     /// A report of the run as the store has it now.
@@ -502,6 +531,7 @@ impl<S: Store + Clone + 'static> Runtime<S> {
             waiting_for_people: waiting,
             open_escalations: self.store.escalations(Some(run_id), true).await?.len(),
             llm: crate::metrics::run_spend(&self.store, run_id).await?,
+            delivery: self.workspaces.delivery(&self.store, run_id).await.ok().flatten(),
         })
     }
 }

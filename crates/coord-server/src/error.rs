@@ -166,6 +166,7 @@ impl From<RuntimeError> for AppError {
             RuntimeError::InvalidPlan(p) => AppError::unprocessable(format!("invalid plan: {p}")),
             RuntimeError::Plan(p) => AppError::internal(format!("stored plan: {p}")),
             RuntimeError::NothingToDo(why) => AppError::conflict(why),
+            RuntimeError::Workspace(why) => AppError::conflict(format!("workspace: {why}")),
         }
     }
 }

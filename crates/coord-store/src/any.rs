@@ -212,4 +212,24 @@ impl Store for AnyStore {
     async fn ready_signal(&self) -> Result<ReadySignal> {
         delegate!(self, ready_signal())
     }
+
+    async fn put_workspace(
+        &self,
+        run_id: &str,
+        task_id: Option<&str>,
+        state_json: &str,
+        event: Option<(&str, serde_json::Value)>,
+        fence: Option<&Claim>,
+        now: i64,
+    ) -> Result<()> {
+        delegate!(self, put_workspace(run_id, task_id, state_json, event, fence, now))
+    }
+
+    async fn workspace(&self, run_id: &str, task_id: Option<&str>) -> Result<Option<String>> {
+        delegate!(self, workspace(run_id, task_id))
+    }
+
+    async fn workspaces(&self, run_id: &str) -> Result<Vec<(String, String)>> {
+        delegate!(self, workspaces(run_id))
+    }
 }

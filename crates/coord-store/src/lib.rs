@@ -265,6 +265,25 @@ pub trait Store: Send + Sync {
         now: i64,
         specialists: Option<&[String]>,
     ) -> impl Future<Output = Result<(Vec<Result<()>>, Vec<Claim>)>> + Send;
+    /// Writes the workspace record of a run (`task_id` `None`: its start commit and integration
+    /// branch) or of a task (base, branch head, next start, merge), the runtime's JSON, with an
+    /// event `(kind, data)` in the same transaction. With `fence`, the write is refused
+    /// ([`StoreError::LeaseLost`]) unless that claim's lease is still held, so a coordinator that
+    /// lost its lease cannot move the record of the task's new owner.
+    #[allow(clippy::too_many_arguments)]
+    fn put_workspace(
+        &self,
+        run_id: &str,
+        task_id: Option<&str>,
+        state_json: &str,
+        event: Option<(&str, serde_json::Value)>,
+        fence: Option<&Claim>,
+        now: i64,
+    ) -> impl Future<Output = Result<()>> + Send;
+    /// The workspace record of a run (`task_id` `None`) or of a task.
+    fn workspace(&self, run_id: &str, task_id: Option<&str>) -> impl Future<Output = Result<Option<String>>> + Send;
+    /// Every workspace record of a run as `(task id, JSON)`; the run's own has the task id `""`.
+    fn workspaces(&self, run_id: &str) -> impl Future<Output = Result<Vec<(String, String)>>> + Send;
     /// A signal that wakes a waiting worker when tasks may have become ready: `LISTEN/NOTIFY`
     /// on PostgreSQL, nothing (the caller polls) on SQLite.
     fn ready_signal(&self) -> impl Future<Output = Result<ReadySignal>> + Send;

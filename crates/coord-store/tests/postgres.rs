@@ -49,6 +49,7 @@ behaviour!(
     workers_register_beat_and_leave,
     a_tick_records_results_and_claims_what_they_freed,
     tasks_finished_by_hand_in_one_batch,
+    workspace_records_are_kept_with_an_event_and_fenced_by_the_lease,
 );
 
 #[tokio::test]

@@ -1,29 +1,20 @@
 //! The command executor: any program is a specialist. The brief goes to its stdin and to
 //! `COORD_BRIEF_FILE`; the task is described in `COORD_*` environment variables; it runs in the
-//! target repository (or a git worktree per attempt) in its own process group; stdout and
-//! stderr are captured to files (capped); exit code 0 is success; the files it changed are the
-//! artifacts. A line `{"coord":"escalate","reason":"...","category":"..."}` on stdout asks for
-//! escalation. A timeout, or dropping the future, kills the whole process group.
+//! task's workspace (see [`crate::workspace`]: its worktree, or the project folder outside git)
+//! in its own process group; stdout and stderr are captured to files (capped); exit code 0 is
+//! success. What it changed is the workspace's business (the task's diff against its base). A
+//! line `{"coord":"escalate","reason":"...","category":"..."}` on stdout asks for escalation. A
+//! timeout, or dropping the future, kills the whole process group.
 
 use super::{Executor, FailureCategory, Job, Outcome};
 use nix::sys::signal::{Signal, killpg};
 use nix::unistd::Pid;
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 use std::os::unix::process::ExitStatusExt;
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use tokio::io::{AsyncBufReadExt, AsyncRead, AsyncWriteExt, BufReader};
 use tokio::process::Command;
-
-/// Where the command runs.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum Isolation {
-    /// In the repository itself.
-    #[default]
-    None,
-    /// In a detached git worktree under the attempt's folder.
-    Worktree,
-}
 
 /// Runs a program per attempt.
 #[derive(Debug, Clone)]
@@ -33,8 +24,6 @@ pub struct CommandExecutor {
     pub argv: Vec<String>,
     /// Extra environment.
     pub env: BTreeMap<String, String>,
-    /// Where it runs.
-    pub isolation: Isolation,
     /// Bytes of stdout and of stderr kept in the attempt's files.
     pub output_cap_bytes: u64,
 }
@@ -42,7 +31,7 @@ pub struct CommandExecutor {
 impl CommandExecutor {
     /// An executor for `argv`, in place, keeping 8 MiB of each output stream.
     pub fn new(argv: Vec<String>) -> Self {
-        CommandExecutor { argv, env: BTreeMap::new(), isolation: Isolation::None, output_cap_bytes: 8 * 1024 * 1024 }
+        CommandExecutor { argv, env: BTreeMap::new(), output_cap_bytes: 8 * 1024 * 1024 }
     }
 }
 
@@ -68,30 +57,6 @@ impl Drop for GroupGuard {
     fn drop(&mut self) {
         self.kill();
     }
-}
-
-async fn git(dir: &Path, args: &[&str]) -> Option<Vec<u8>> {
-    let out = Command::new("git").arg("-C").arg(dir).args(args).stdin(Stdio::null()).output().await.ok()?;
-    out.status.success().then_some(out.stdout)
-}
-
-/// `git status` entries of a work tree: path → status code.
-async fn git_status(dir: &Path) -> Option<BTreeMap<String, String>> {
-    let raw = git(dir, &["status", "--porcelain=v1", "-z", "--untracked-files=all"]).await?;
-    let mut map = BTreeMap::new();
-    let mut parts = raw.split(|b| *b == 0).filter(|p| !p.is_empty());
-    while let Some(entry) = parts.next() {
-        let text = String::from_utf8_lossy(entry).to_string();
-        if text.len() < 4 {
-            continue;
-        }
-        let (code, path) = text.split_at(3);
-        if code.starts_with('R') || code.starts_with('C') {
-            parts.next(); // the original path of a rename follows
-        }
-        map.insert(path.to_string(), code.trim().to_string());
-    }
-    Some(map)
 }
 
 /// Copies a stream to a file up to `cap` bytes, then drains the rest; on stdout, watches for the
@@ -205,41 +170,7 @@ impl Executor for CommandExecutor {
         }
         let brief_file = std::fs::canonicalize(&brief_file).unwrap_or(brief_file);
 
-        let workdir = match self.isolation {
-            Isolation::None => job.workspace.clone(),
-            Isolation::Worktree => {
-                let tree = job.attempt_dir.join("worktree");
-                let out = Command::new("git")
-                    .arg("-C")
-                    .arg(&job.workspace)
-                    .args(["worktree", "add", "--detach"])
-                    .arg(&tree)
-                    .arg("HEAD")
-                    .stdin(Stdio::null())
-                    .output()
-                    .await;
-                match out {
-                    Ok(o) if o.status.success() => tree,
-                    Ok(o) => {
-                        return failed(
-                            format!(
-                                "cannot create a git worktree for isolation: {}",
-                                String::from_utf8_lossy(&o.stderr).trim()
-                            ),
-                            false,
-                        );
-                    }
-                    Err(e) => return failed(format!("cannot run git to create a worktree: {e}"), false),
-                }
-            }
-        };
-
-        let in_git = git(&workdir, &["rev-parse", "--is-inside-work-tree"]).await.is_some();
-        let (status_before, head_before) = if in_git {
-            (git_status(&workdir).await.unwrap_or_default(), git(&workdir, &["rev-parse", "HEAD"]).await)
-        } else {
-            (BTreeMap::new(), None)
-        };
+        let workdir = job.workspace.clone();
 
         let fill = |s: &str| {
             s.replace("{specialist}", &job.specialist)
@@ -334,27 +265,6 @@ impl Executor for CommandExecutor {
             return failed(format!("exit code {code}: {}", tail(&stderr_path)), true);
         }
 
-        let mut artifacts = BTreeSet::new();
-        let summary = if in_git {
-            let after = git_status(&workdir).await.unwrap_or_default();
-            for (path, code) in &after {
-                if status_before.get(path) != Some(code) {
-                    artifacts.insert(path.clone());
-                }
-            }
-            let head_after = git(&workdir, &["rev-parse", "HEAD"]).await;
-            if let (Some(old), Some(new)) = (&head_before, &head_after)
-                && old != new
-            {
-                let range = format!("{}..{}", String::from_utf8_lossy(old).trim(), String::from_utf8_lossy(new).trim());
-                if let Some(names) = git(&workdir, &["diff", "--name-only", &range]).await {
-                    artifacts.extend(String::from_utf8_lossy(&names).lines().map(String::from));
-                }
-            }
-            format!("exit 0; {} files changed", artifacts.len())
-        } else {
-            "exit 0; not a git repository: no artifacts recorded".to_string()
-        };
-        Outcome::Succeeded { artifacts: artifacts.into_iter().collect(), summary }
+        Outcome::Succeeded { artifacts: Vec::new(), summary: "exit 0".to_string() }
     }
 }

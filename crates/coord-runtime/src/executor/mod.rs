@@ -38,6 +38,8 @@ pub enum FailureCategory {
     CrossService,
     /// The work will not fit the timeline.
     Timeline,
+    /// The task's result conflicts with work already merged into the run's integration branch.
+    MergeConflict,
 }
 
 impl FailureCategory {
@@ -53,6 +55,7 @@ impl FailureCategory {
             FailureCategory::BreakingChange => "breaking_change",
             FailureCategory::CrossService => "cross_service",
             FailureCategory::Timeline => "timeline",
+            FailureCategory::MergeConflict => "merge_conflict",
         }
     }
 }
@@ -76,9 +79,10 @@ impl FromStr for FailureCategory {
             "breaking_change" => FailureCategory::BreakingChange,
             "cross_service" => FailureCategory::CrossService,
             "timeline" => FailureCategory::Timeline,
+            "merge_conflict" => FailureCategory::MergeConflict,
             other => {
                 return Err(format!(
-                    "unknown failure category `{other}` (use performance, database, api_contract, architecture, security, breaking_change, cross_service or timeline)"
+                    "unknown failure category `{other}` (use performance, database, api_contract, architecture, security, breaking_change, cross_service, timeline or merge_conflict)"
                 ));
             }
         })

@@ -15,6 +15,7 @@ mod reads;
 mod scratch;
 mod transitions;
 mod workers;
+mod workspaces;
 mod writes;
 
 pub use scratch::ScratchSchema;
@@ -52,7 +53,10 @@ macro_rules! retrying {
     }};
 }
 
-const MIGRATIONS: [(i64, &str, &str); 1] = [(1, "runs", include_str!("../../migrations/postgres/0001_runs.sql"))];
+const MIGRATIONS: [(i64, &str, &str); 2] = [
+    (1, "runs", include_str!("../../migrations/postgres/0001_runs.sql")),
+    (2, "workspaces", include_str!("../../migrations/postgres/0002_workspaces.sql")),
+];
 
 /// The first key of the advisory lock that serializes opening (checks and migrations) per
 /// schema.
@@ -376,6 +380,28 @@ impl Store for PgStore {
             let claims = if limit > 0 { claims::claim_in(&mut w, &ask).await? } else { Vec::new() };
             Ok((outcomes, claims))
         })
+    }
+
+    async fn put_workspace(
+        &self,
+        run_id: &str,
+        task_id: Option<&str>,
+        state_json: &str,
+        event: Option<(&str, serde_json::Value)>,
+        fence: Option<&Claim>,
+        now: i64,
+    ) -> Result<()> {
+        retrying!(self, |w| async {
+            workspaces::put(&mut w, run_id, task_id, state_json, event.clone(), fence, now).await
+        })
+    }
+
+    async fn workspace(&self, run_id: &str, task_id: Option<&str>) -> Result<Option<String>> {
+        workspaces::get(&self.pool, run_id, task_id).await
+    }
+
+    async fn workspaces(&self, run_id: &str) -> Result<Vec<(String, String)>> {
+        workspaces::all(&self.pool, run_id).await
     }
 
     async fn ready_signal(&self) -> Result<ReadySignal> {

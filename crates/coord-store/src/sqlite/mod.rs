@@ -9,6 +9,7 @@ mod by_hand;
 mod escalations;
 mod transitions;
 mod workers;
+mod workspaces;
 
 use crate::types::{Claim, Event, Finish, LeaseRecord, NewRun, RunRecord, TaskRecord, WorkerInfo, WorkerRecord};
 use crate::{ReadySignal, Result, Store, StoreError};
@@ -22,10 +23,11 @@ use transitions::event;
 /// `PRAGMA application_id` of coord databases ("CORD"): tells our files from foreign ones.
 const APPLICATION_ID: i64 = 0x434F_5244;
 
-const MIGRATIONS: [(i64, &str, &str); 3] = [
+const MIGRATIONS: [(i64, &str, &str); 4] = [
     (1, "runs", include_str!("../../migrations/sqlite/0001_runs.sql")),
     (2, "feedback", include_str!("../../migrations/sqlite/0002_feedback.sql")),
     (3, "workers", include_str!("../../migrations/sqlite/0003_workers.sql")),
+    (4, "workspaces", include_str!("../../migrations/sqlite/0004_workspaces.sql")),
 ];
 
 /// The SQLite store.
@@ -555,6 +557,26 @@ impl Store for SqliteStore {
             if limit > 0 { batch::claim(&mut tx, run, owner, limit, lease_ms, now, only).await? } else { Vec::new() };
         tx.commit().await?;
         Ok((outcomes, claims))
+    }
+
+    async fn put_workspace(
+        &self,
+        run_id: &str,
+        task_id: Option<&str>,
+        state_json: &str,
+        event: Option<(&str, serde_json::Value)>,
+        fence: Option<&Claim>,
+        now: i64,
+    ) -> Result<()> {
+        self.put_workspace_impl(run_id, task_id, state_json, event, fence, now).await
+    }
+
+    async fn workspace(&self, run_id: &str, task_id: Option<&str>) -> Result<Option<String>> {
+        self.workspace_impl(run_id, task_id).await
+    }
+
+    async fn workspaces(&self, run_id: &str) -> Result<Vec<(String, String)>> {
+        self.workspaces_impl(run_id).await
     }
 
     async fn ready_signal(&self) -> Result<ReadySignal> {

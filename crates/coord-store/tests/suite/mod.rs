@@ -461,3 +461,26 @@ pub async fn tasks_finished_by_hand_in_one_batch<S: Store>(s: &S) {
     assert_eq!(s.run("h").await.unwrap().state, RunState::Done);
     assert!(s.complete_by_hand(&[], 1000, 6).await.unwrap().is_empty());
 }
+
+pub async fn workspace_records_are_kept_with_an_event_and_fenced_by_the_lease<S: Store>(s: &S) {
+    s.create_run(&diamond("w1"), 0).await.unwrap();
+    assert_eq!(s.workspace("w1", None).await.unwrap(), None);
+    s.put_workspace("w1", None, r#"{"start":"abc"}"#, Some(("workspace", serde_json::json!({"step": "run"}))), None, 1)
+        .await
+        .unwrap();
+    let a = claim_one(s, "w1", 2).await;
+    assert_eq!(a.task_id, "a");
+    s.put_workspace("w1", Some("a"), r#"{"base":"abc"}"#, None, Some(&a), 3).await.unwrap();
+    s.put_workspace("w1", Some("a"), r#"{"base":"abc","head":"def"}"#, None, Some(&a), 4).await.unwrap();
+    assert_eq!(s.workspace("w1", Some("a")).await.unwrap().as_deref(), Some(r#"{"base":"abc","head":"def"}"#));
+    assert_eq!(s.workspace("w1", None).await.unwrap().as_deref(), Some(r#"{"start":"abc"}"#));
+    let all = s.workspaces("w1").await.unwrap();
+    assert_eq!(all.iter().map(|(t, _)| t.as_str()).collect::<Vec<_>>(), vec!["", "a"]);
+    // The lease ends: a late write of the old holder is refused and changes nothing.
+    s.finish(&a, &done(), 5).await.unwrap();
+    let late = s.put_workspace("w1", Some("a"), r#"{"base":"zzz"}"#, None, Some(&a), 6).await;
+    assert!(matches!(late, Err(StoreError::LeaseLost { .. })), "{late:?}");
+    assert_eq!(s.workspace("w1", Some("a")).await.unwrap().as_deref(), Some(r#"{"base":"abc","head":"def"}"#));
+    let kinds: Vec<String> = s.events("w1", 0, 100).await.unwrap().into_iter().map(|e| e.kind).collect();
+    assert_eq!(kinds.iter().filter(|k| *k == "workspace").count(), 1);
+}

@@ -50,6 +50,9 @@ fn print_report(report: &RunReport, json: bool) {
     if report.llm.tokens > 0 {
         println!("LLM: {} tokens, ${:.4}; by specialist and by task:", report.llm.tokens, report.llm.cost_usd);
     }
+    if let Some(d) = &report.delivery {
+        print_delivery(d);
+    }
     if !report.waiting_for_people.is_empty() {
         println!(
             "\n{} task(s) wait for a person or an agent host (no executor configured for their specialist):",
@@ -68,6 +71,20 @@ fn print_report(report: &RunReport, json: bool) {
     }
     if report.open_escalations > 0 {
         println!("{} open escalation(s): coord escalation list --run {}", report.open_escalations, report.run_id);
+    }
+}
+
+fn print_delivery(d: &coord_runtime::workspace::Delivery) {
+    let short = |c: &str| c.chars().take(12).collect::<String>();
+    let stat = if d.diffstat.is_empty() { "no changes".to_string() } else { d.diffstat.clone() };
+    println!("result: branch {} at {} ({stat})", d.branch, short(&d.commit));
+    println!("  look: git log --first-parent {}; git diff {}...{}", d.branch, short(&d.start), d.branch);
+    println!("  take: git merge {}", d.branch);
+    if !d.unmerged.is_empty() {
+        println!(
+            "  not merged (resolve on the task branch, then coord escalation resolve ... --decision approve): {}",
+            d.unmerged.join(", ")
+        );
     }
 }
 
@@ -194,13 +211,29 @@ pub fn status(args: StatusArgs) -> Result<ExitCode> {
             Some(run) => {
                 let record = project.store.run(run).await?;
                 let tasks = project.store.tasks(run).await?;
+                let workspaces = coord_runtime::workspace::Workspaces::open(&project.dir);
+                let delivery = workspaces.delivery(&project.store, run).await.ok().flatten();
                 if args.json {
-                    println!("{}", serde_json::json!({ "run": run, "state": record.state, "tasks": tasks }));
+                    let mut artifacts = serde_json::Map::new();
+                    for t in &tasks {
+                        let accepted = project.store.attempts(run, &t.task_id).await?.into_iter().rev()
+                            .find(|a| a.outcome.as_deref() == Some("succeeded"))
+                            .and_then(|a| a.detail)
+                            .and_then(|d| serde_json::from_str::<serde_json::Value>(&d).ok())
+                            .and_then(|d| d.get("artifacts").cloned());
+                        if let Some(a) = accepted {
+                            artifacts.insert(t.task_id.clone(), a);
+                        }
+                    }
+                    println!("{}", serde_json::json!({ "run": run, "state": record.state, "tasks": tasks, "artifacts": artifacts, "delivery": delivery }));
                 } else {
                     println!("run {run}: {} — {}", record.state.as_str(), record.objective);
                     for t in tasks {
                         let level = if t.escalation_level > 0 { format!(" level {}", t.escalation_level) } else { String::new() };
                         println!("  {:<14} {:<10} @{:<22} attempts {}{level}", t.task_id, t.state.as_str(), t.specialist, t.attempts);
+                    }
+                    if let Some(d) = &delivery {
+                        print_delivery(d);
                     }
                 }
             }

@@ -54,6 +54,42 @@ impl Project {
         String::from_utf8(out.stdout).unwrap()
     }
 
+    /// Makes the project a git repository with one commit of what it holds (and a README).
+    pub fn git_init(&self) {
+        self.write("README.md", "# service\n");
+        self.git(&["init", "-q", "-b", "main"]);
+        self.git(&["config", "user.email", "dev@example.com"]);
+        self.git(&["config", "user.name", "dev"]);
+        self.git(&["add", "-A"]);
+        self.git(&["commit", "-qm", "initial"]);
+    }
+
+    /// Runs git in the project and expects success; returns stdout.
+    pub fn git(&self, args: &[&str]) -> String {
+        let out = Command::new("git").args(args).current_dir(self.path()).output().unwrap();
+        assert!(out.status.success(), "git {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+        String::from_utf8(out.stdout).unwrap()
+    }
+
+    /// A file's text at a revision, when it has the file.
+    pub fn show(&self, rev: &str, path: &str) -> Option<String> {
+        let out =
+            Command::new("git").args(["show", &format!("{rev}:{path}")]).current_dir(self.path()).output().unwrap();
+        out.status.success().then(|| String::from_utf8_lossy(&out.stdout).to_string())
+    }
+
+    /// What an attempt's command printed.
+    pub fn stdout_of(&self, run: &str, task: &str, attempt: u32) -> String {
+        std::fs::read_to_string(self.path().join(format!(".coord/runs/{run}/{task}/attempt-{attempt}/stdout.log")))
+            .unwrap_or_default()
+    }
+
+    /// The brief an attempt received.
+    pub fn brief_of(&self, run: &str, task: &str, attempt: u32) -> String {
+        std::fs::read_to_string(self.path().join(format!(".coord/runs/{run}/{task}/attempt-{attempt}/brief.md")))
+            .unwrap_or_default()
+    }
+
     /// `coord status RUN --json` parsed.
     pub fn status(&self, run: &str) -> serde_json::Value {
         serde_json::from_str(&self.ok(&["status", run, "--json"])).unwrap()

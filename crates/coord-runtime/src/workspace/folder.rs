@@ -1,0 +1,120 @@
+//! Outside git there is one folder and no branches: tasks that may write files take turns in
+//! it (an in-process lock, and a file lock so other coordinators and workers on this machine
+//! wait too), and what an attempt changed is found by comparing the files before and after it
+//! (size, modification time, then content hash). coord's own `.coord/` and a `.git/` are never
+//! counted.
+
+use super::{WorkspaceError, io};
+use std::collections::BTreeMap;
+use std::hash::Hasher;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+/// The turn of writers in the project folder.
+#[derive(Debug)]
+pub struct Turns {
+    lock_file: PathBuf,
+    local: Arc<tokio::sync::Mutex<()>>,
+}
+
+/// A held turn: released when dropped (the file lock with its file).
+#[derive(Debug)]
+pub struct Turn {
+    _local: tokio::sync::OwnedMutexGuard<()>,
+    _file: std::fs::File,
+}
+
+impl Turns {
+    pub(super) fn new(lock_file: PathBuf) -> Turns {
+        Turns { lock_file, local: Arc::new(tokio::sync::Mutex::new(())) }
+    }
+
+    /// Waits for this process's and then this machine's turn.
+    pub async fn take(&self) -> Result<Turn, WorkspaceError> {
+        let local = self.local.clone().lock_owned().await;
+        if let Some(parent) = self.lock_file.parent() {
+            std::fs::create_dir_all(parent).map_err(io(format!("cannot create {}", parent.display())))?;
+        }
+        let path = self.lock_file.clone();
+        let file = tokio::task::spawn_blocking(move || -> std::io::Result<std::fs::File> {
+            let file = std::fs::OpenOptions::new().create(true).truncate(false).write(true).open(&path)?;
+            file.lock()?;
+            Ok(file)
+        })
+        .await
+        .map_err(|e| WorkspaceError::Refused(format!("the folder lock's thread failed: {e}")))?
+        .map_err(io(format!("cannot lock {}", self.lock_file.display())))?;
+        Ok(Turn { _local: local, _file: file })
+    }
+}
+
+/// The project's files at one moment: path → (size, modification time, content hash).
+#[derive(Debug, Default, Clone, PartialEq)]
+pub struct Snapshot {
+    files: BTreeMap<String, (u64, i128, u64)>,
+}
+
+impl Snapshot {
+    /// Reads the project's files (not `.coord/`, not `.git/`, symlinks as their target path).
+    pub async fn take(root: &Path) -> Result<Snapshot, WorkspaceError> {
+        let root = root.to_path_buf();
+        tokio::task::spawn_blocking(move || {
+            let mut files = BTreeMap::new();
+            walk(&root, &root, &mut files);
+            Snapshot { files }
+        })
+        .await
+        .map_err(|e| WorkspaceError::Refused(format!("the file snapshot's thread failed: {e}")))
+    }
+
+    /// Files added, changed or deleted between `self` and `after`.
+    pub fn changed(&self, after: &Snapshot) -> Vec<String> {
+        let mut out: Vec<String> = after
+            .files
+            .iter()
+            .filter(|(p, v)| self.files.get(*p).is_none_or(|b| b.2 != v.2 || b.0 != v.0))
+            .map(|(p, _)| p.clone())
+            .collect();
+        out.extend(self.files.keys().filter(|p| !after.files.contains_key(*p)).cloned());
+        out.sort();
+        out
+    }
+}
+
+fn walk(root: &Path, dir: &Path, files: &mut BTreeMap<String, (u64, i128, u64)>) {
+    let Ok(entries) = std::fs::read_dir(dir) else { return };
+    for entry in entries.flatten() {
+        let path = entry.path();
+        let Ok(meta) = std::fs::symlink_metadata(&path) else { continue };
+        let Ok(rel) = path.strip_prefix(root) else { continue };
+        let rel = rel.to_string_lossy().to_string();
+        if meta.is_dir() {
+            if rel == ".coord" || rel == ".git" || rel.ends_with("/.git") {
+                continue;
+            }
+            walk(root, &path, files);
+            continue;
+        }
+        let mtime = meta
+            .modified()
+            .ok()
+            .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+            .map(|d| d.as_nanos() as i128)
+            .unwrap_or(0);
+        let mut hasher = std::collections::hash_map::DefaultHasher::new();
+        if meta.file_type().is_symlink() {
+            if let Ok(target) = std::fs::read_link(&path) {
+                hasher.write(target.to_string_lossy().as_bytes());
+            }
+        } else if let Ok(mut f) = std::fs::File::open(&path) {
+            let mut buf = vec![0u8; 64 * 1024];
+            while let Ok(n) = std::io::Read::read(&mut f, &mut buf) {
+                if n == 0 {
+                    break;
+                }
+                hasher.write(&buf[..n]);
+            }
+        }
+        files.insert(rel, (meta.len(), mtime, hasher.finish()));
+    }
+}

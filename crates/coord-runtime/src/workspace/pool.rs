@@ -1,0 +1,102 @@
+//! Worktrees come and go cheaply: a finished task's worktree is detached and parked under
+//! `.coord/worktrees/.idle/`, and the next task moves it to its own path and checks out its
+//! start, which rewrites only the files that differ (a fresh `git worktree add` writes every
+//! file of the repository). Parked worktrees are removed when the process's work ends.
+
+use super::git::{Repo, Worktree};
+use super::{WorkspaceError, Workspaces, io};
+use std::path::Path;
+
+impl Workspaces {
+    fn idle_dir(&self) -> std::path::PathBuf {
+        self.root.join(".idle")
+    }
+
+    /// A worktree at `path`: a parked one moved there, or a new one at `start`.
+    pub(super) async fn acquire(&self, repo: &Repo, path: &Path, start: &str) -> Result<Worktree, WorkspaceError> {
+        let parent = path.parent().unwrap_or(&self.root);
+        std::fs::create_dir_all(parent).map_err(io(format!("cannot create {}", parent.display())))?;
+        if path.exists() {
+            // Not a worktree of ours (a dead attempt's remains after `git worktree prune`, or
+            // something else): out of the way, never deleted unseen.
+            let aside = parent.join(format!(
+                ".stale-{}-{}",
+                path.file_name().and_then(|n| n.to_str()).unwrap_or("x"),
+                crate::now_ms()
+            ));
+            std::fs::rename(path, &aside).map_err(io(format!("cannot move {} aside", path.display())))?;
+        }
+        if let Ok(entries) = std::fs::read_dir(self.idle_dir()) {
+            for entry in entries.flatten() {
+                let idle = entry.path();
+                if self.registered(repo, &idle).is_none() {
+                    continue;
+                }
+                let (src, dst) = (idle.display().to_string(), path.display().to_string());
+                // Another process may take the same one first: then try the next.
+                if repo.git(&["worktree", "move", &src, &dst]).await.is_ok()
+                    && let Some(wt) = self.registered(repo, path)
+                {
+                    return Ok(wt);
+                }
+            }
+        }
+        let dst = path.display().to_string();
+        repo.git(&["worktree", "add", "--detach", "--force", "-q", &dst, start]).await?;
+        self.registered(repo, path).ok_or_else(|| {
+            WorkspaceError::Refused(format!("git created the worktree {} but does not list it", path.display()))
+        })
+    }
+
+    /// Parks the worktree at `path` for the next task (detached, so its branch is free).
+    pub(super) async fn release(&self, repo: &Repo, path: &Path) {
+        let Some(wt) = self.registered(repo, path) else { return };
+        if repo.in_worktree(&wt, &["checkout", "-q", "--detach"], &[]).await.is_err() {
+            return;
+        }
+        let idle = self.idle_dir();
+        if std::fs::create_dir_all(&idle).is_err() {
+            return;
+        }
+        let parked = idle.join(format!("{}-{}", std::process::id(), crate::now_ms()));
+        let (src, dst) = (path.display().to_string(), parked.display().to_string());
+        let _ = repo.git(&["worktree", "move", &src, &dst]).await;
+    }
+
+    /// Removes the parked worktrees and forgets those whose folders are gone.
+    pub async fn remove_idle(&self) {
+        let Some(repo) = &self.repo else { return };
+        if let Ok(entries) = std::fs::read_dir(self.idle_dir()) {
+            for entry in entries.flatten() {
+                let p = entry.path().display().to_string();
+                let _ = repo.git(&["worktree", "remove", "--force", "--force", &p]).await;
+            }
+        }
+        let _ = repo.git(&["worktree", "prune"]).await;
+    }
+
+    /// Removes every worktree of a run (`coord clean`, or tasks that are finished).
+    pub async fn remove_worktrees(&self, run: &str, keep: &[String]) -> usize {
+        let Some(repo) = &self.repo else { return 0 };
+        let mut removed = 0;
+        let Ok(entries) = std::fs::read_dir(self.root.join(run)) else { return 0 };
+        for entry in entries.flatten() {
+            let name = entry.file_name().to_string_lossy().to_string();
+            if keep.contains(&name) {
+                continue;
+            }
+            let p = entry.path();
+            if self.registered(repo, &p).is_some() {
+                let s = p.display().to_string();
+                if repo.git(&["worktree", "remove", "--force", "--force", &s]).await.is_ok() {
+                    removed += 1;
+                }
+            } else if name.starts_with(".stale-") {
+                let _ = std::fs::remove_dir_all(&p);
+            }
+        }
+        let _ = std::fs::remove_dir(self.root.join(run));
+        let _ = repo.git(&["worktree", "prune"]).await;
+        removed
+    }
+}
