@@ -374,6 +374,13 @@ async fn accept<S: Store + Clone>(
     mut artifacts: Vec<String>,
     mut summary: String,
 ) -> Result<Result<String, Failure>, ()> {
+    if prepared.is_some() {
+        let left = crate::workspace::unresolved_markers(&job.workspace, &artifacts);
+        if !left.is_empty() {
+            let error = format!("unresolved conflict markers at {}: resolve them and remove the markers", left.join(", "));
+            return Ok(Err(Failure { error, category: FailureCategory::General, retryable: true }));
+        }
+    }
     let checked = match gate(shared, plan, claim, task, job, &artifacts).await {
         Err(_) => return Err(()),
         Ok(GateOutcome { failure: Some(failure), .. }) => return Ok(Err(failure)),

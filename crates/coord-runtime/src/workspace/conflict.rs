@@ -52,6 +52,30 @@ pub(super) async fn feedback(repo: &Repo, branch: &str, merge: &MergeTree) -> St
     out
 }
 
+/// Places (`file:line`) in `files` under `dir` that still hold a conflict marker: a result with
+/// an unresolved conflict is not accepted.
+pub fn unresolved_markers(dir: &std::path::Path, files: &[String]) -> Vec<String> {
+    let mut out = Vec::new();
+    for f in files {
+        let Ok(bytes) = std::fs::read(dir.join(f)) else { continue };
+        if bytes.contains(&0) {
+            continue;
+        }
+        let text = String::from_utf8_lossy(&bytes);
+        let mut open = None;
+        for (n, line) in text.lines().enumerate() {
+            if line.starts_with("<<<<<<< ") || line == "<<<<<<<" {
+                open = Some(n + 1);
+            } else if (line.starts_with(">>>>>>> ") || line == ">>>>>>>")
+                && let Some(start) = open.take()
+            {
+                out.push(format!("{f}:{start}"));
+            }
+        }
+    }
+    out
+}
+
 /// The marked regions of a file with `CONTEXT` lines around each.
 fn hunks(text: &str) -> String {
     let lines: Vec<&str> = text.lines().collect();

@@ -23,6 +23,7 @@ pub mod git;
 mod pool;
 mod task;
 
+pub use conflict::unresolved_markers;
 pub use task::{Committed, Integrated, Prepared};
 
 use coord_store::Store;

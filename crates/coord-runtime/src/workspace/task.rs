@@ -373,7 +373,6 @@ impl Workspaces {
     ) -> Result<Integrated, WorkspaceError> {
         let ours = integration_ref(&claim.run_id);
         let branch = format!("refs/heads/{}", integration_branch(&claim.run_id));
-        let task_ref = format!("refs/heads/{}", task_branch(&claim.run_id, &claim.task_id));
         for _ in 0..50 {
             let current = repo
                 .commit_of(&ours)
@@ -384,7 +383,13 @@ impl Workspaces {
             } else {
                 let m = repo.merge_tree(&current, head).await?;
                 if !m.conflicts.is_empty() {
-                    let labelled = repo.merge_tree(&ours, &task_ref).await.unwrap_or(m.clone());
+                    // Merged again by name, so the markers say which side is which.
+                    let short_branch = integration_branch(&claim.run_id);
+                    let short_task = task_branch(&claim.run_id, &claim.task_id);
+                    let labelled = match repo.merge_tree(&short_branch, &short_task).await {
+                        Ok(l) if l.conflicts == m.conflicts => l,
+                        _ => m.clone(),
+                    };
                     let feedback = super::conflict::feedback(repo, &integration_branch(&claim.run_id), &labelled).await;
                     record.base = current.clone();
                     record.conflict = Some(labelled.tree.clone());

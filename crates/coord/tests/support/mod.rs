@@ -90,6 +90,14 @@ impl Project {
             .unwrap_or_default()
     }
 
+    /// Runs coord and expects success; returns stdout and stderr together.
+    pub fn ok_all(&self, args: &[&str]) -> String {
+        let out = self.coord(args);
+        let (o, e) = (String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+        assert!(out.status.success(), "coord {args:?} failed ({:?})\nstdout:\n{o}\nstderr:\n{e}", out.status);
+        format!("{o}{e}")
+    }
+
     /// `coord status RUN --json` parsed.
     pub fn status(&self, run: &str) -> serde_json::Value {
         serde_json::from_str(&self.ok(&["status", run, "--json"])).unwrap()
