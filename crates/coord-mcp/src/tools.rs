@@ -157,16 +157,18 @@ impl<S: Store + Clone + 'static> CoordMcp<S> {
         manual::brief(self.runtime.store(), self.runtime.roster(), &run, &p.task).await.map_err(|e| e.to_string())
     }
 
-    #[tool(description = "Take a ready task: it is yours until you submit_result or escalate.")]
+    #[tool(
+        description = "Take a ready task: it is yours until you submit_result or escalate. In a git repository the answer names `workspace`, the task's own worktree on its branch (built on its dependencies' results): make the changes there; submit_result commits, gates and merges them."
+    )]
     async fn claim_task(&self, Parameters(p): Parameters<TaskRef>) -> ToolResult {
         check_task_id(&p.task)?;
         let run = self.pick_run(p.run, Some(&p.task)).await?;
-        let store = self.runtime.store();
-        let c = store
-            .claim_task(&run, &p.task, &manual::person(&self.who), manual::MANUAL_LEASE_MS, now_ms())
-            .await
-            .map_err(|e| e.to_string())?;
-        answer(json!({ "run": run, "task": c.task_id, "attempt": c.attempt, "specialist": c.specialist }))
+        let taken = self.runtime.claim_manual(&run, &p.task, &self.who).await.map_err(|e| e.to_string())?;
+        let c = taken.claim;
+        answer(json!({
+            "run": run, "task": c.task_id, "attempt": c.attempt, "specialist": c.specialist,
+            "workspace": taken.workspace, "branch": taken.branch,
+        }))
     }
 
     #[tool(

@@ -293,7 +293,9 @@ async fn run_attempt<S: Store + Clone>(
         match shared.workspaces.prepare(&shared.store, &claim, &plan.plan).await {
             Ok(Prepared::Recovered { detail }) => return (claim, Some(Finish::Done { detail }), None),
             Ok(p) => Some(p),
-            Err(WorkspaceError::Store(StoreError::LeaseLost { .. })) => return (claim, None, None),
+            // The lease is lost, or the store does not answer: nothing can be recorded; the
+            // lease expires and the task is tried again.
+            Err(WorkspaceError::Store(_)) => return (claim, None, None),
             Err(e) => {
                 let failure = Failure {
                     error: format!("cannot prepare the task's workspace: {e}"),
@@ -330,7 +332,8 @@ async fn run_attempt<S: Store + Clone>(
     if let Some(p) = &prepared {
         match shared.workspaces.commit(&shared.store, &claim, p, outcome_label(&outcome)).await {
             Ok(c) => delivered = Some(c),
-            Err(WorkspaceError::Store(StoreError::LeaseLost { .. })) => return (claim, None, None),
+            // What the attempt left stays in its worktree; the next attempt commits it.
+            Err(WorkspaceError::Store(_)) => return (claim, None, None),
             Err(e) => {
                 outcome = Outcome::Failed { error: e.to_string(), category: FailureCategory::General, retryable: true }
             }
@@ -362,7 +365,7 @@ fn outcome_label(outcome: &Outcome) -> &'static str {
 
 /// A successful attempt's result through its gates and into the integration branch: the
 /// detail to record as done, or the failure (a gate, or a merge conflict). `Err(())` when the
-/// lease was lost.
+/// lease was lost or the store did not answer (nothing can be recorded).
 #[allow(clippy::too_many_arguments)]
 async fn accept<S: Store + Clone>(
     shared: &Engine<S>,
@@ -377,29 +380,34 @@ async fn accept<S: Store + Clone>(
     if prepared.is_some() {
         let left = crate::workspace::unresolved_markers(&job.workspace, &artifacts);
         if !left.is_empty() {
-            let error = format!("unresolved conflict markers at {}: resolve them and remove the markers", left.join(", "));
+            let error =
+                format!("unresolved conflict markers at {}: resolve them and remove the markers", left.join(", "));
             return Ok(Err(Failure { error, category: FailureCategory::General, retryable: true }));
         }
     }
     let checked = match gate(shared, plan, claim, task, job, &artifacts).await {
         Err(_) => return Err(()),
-        Ok(GateOutcome { failure: Some(failure), .. }) => return Ok(Err(failure)),
         Ok(checked) => checked,
     };
+    // Files the coordinator's check wrote (a deployment note, contract versions, the changes
+    // a person is asked to approve) are part of the task's result, accepted or not.
+    if let Some(p) = prepared
+        && !checked.artifacts.is_empty()
+    {
+        match shared.workspaces.commit(&shared.store, claim, p, "the coordinator's check").await {
+            Ok(c) => artifacts = c.artifacts,
+            Err(WorkspaceError::Store(_)) => return Err(()),
+            Err(e) => return Ok(Err(workspace_failure(e))),
+        }
+    }
+    if let Some(failure) = checked.failure {
+        return Ok(Err(failure));
+    }
     if let Some(s) = checked.summary {
         summary = s;
     }
     let mut detail = serde_json::json!({});
-    if let Some(p) = prepared {
-        // Files the coordinator's check wrote (a deployment note, contract versions) are
-        // part of the task's result.
-        if !checked.artifacts.is_empty() {
-            match shared.workspaces.commit(&shared.store, claim, p, "the coordinator's check").await {
-                Ok(c) => artifacts = c.artifacts,
-                Err(WorkspaceError::Store(StoreError::LeaseLost { .. })) => return Err(()),
-                Err(e) => return Ok(Err(workspace_failure(e))),
-            }
-        }
+    if prepared.is_some() {
         match shared.workspaces.integrate(&shared.store, claim).await {
             Ok(Integrated::Merged(commit)) => {
                 detail["branch"] = crate::workspace::task_branch(&claim.run_id, &claim.task_id).into();
@@ -409,7 +417,7 @@ async fn accept<S: Store + Clone>(
             Ok(Integrated::Conflict(feedback)) => {
                 return Ok(Err(Failure { error: feedback, category: FailureCategory::MergeConflict, retryable: true }));
             }
-            Err(WorkspaceError::Store(StoreError::LeaseLost { .. })) => return Err(()),
+            Err(WorkspaceError::Store(_)) => return Err(()),
             Err(e) => return Ok(Err(workspace_failure(e))),
         }
     } else {

@@ -236,6 +236,25 @@ pub struct Config {
     /// `[workflows]`: the coordination workflows' automated steps.
     #[serde(default)]
     pub workflows: WorkflowsConfig,
+    /// `[deliver]`: what runs once a run is done (push the branch, open a pull request).
+    #[serde(default)]
+    pub deliver: DeliverConfig,
+}
+
+/// `[deliver]`: a program run once when a run in a git repository is done, in the project,
+/// with `COORD_BRANCH` (the integration branch), `COORD_RUN_ID`, `COORD_START` and
+/// `COORD_COMMIT` in its environment.
+///
+/// ```toml
+/// [deliver]
+/// command = ["sh", "-c", "git push -u origin $COORD_BRANCH && gh pr create --head $COORD_BRANCH --fill"]
+/// ```
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DeliverConfig {
+    /// The program and its arguments; empty: nothing runs.
+    #[serde(default)]
+    pub command: Vec<String>,
 }
 
 /// `[workflows]`: where the coordination workflows write, and what the contract test starts.

@@ -5,11 +5,17 @@
 //! or fails it, and the escalation protocol decides the next step.
 
 use crate::escalation::Failure;
+use crate::executor::FailureCategory;
 use crate::scheduler::RuntimeError;
+use crate::workspace::{Integrated, Prepared, WorkspaceError};
 use crate::{Runtime, now_ms};
 use coord_core::{ContextPolicy, Plan, Roster, render_brief_delivered};
 use coord_store::{Claim, Finish, RunState, Store, StoreError, TaskRecord, TaskState};
 use serde::Serialize;
+
+fn ws_error(e: WorkspaceError) -> RuntimeError {
+    RuntimeError::Workspace(e.to_string())
+}
 
 /// Manual leases last a week: a person's work is not timed like a program's.
 pub const MANUAL_LEASE_MS: i64 = 7 * 24 * 3600 * 1000;
@@ -223,10 +229,41 @@ pub fn done_by_hand(claim: &Claim, tasks: &[TaskRecord], run_state: RunState) ->
     }
 }
 
+/// A task taken by a person or an agent host, and where to do it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ManualClaim {
+    /// The claim (run, task, specialist, attempt).
+    pub claim: Claim,
+    /// The task's worktree, in a git repository: work there, leave the changes (committed or
+    /// not); completing the task commits, gates and merges them.
+    pub workspace: Option<std::path::PathBuf>,
+    /// The task's branch, in a git repository.
+    pub branch: Option<String>,
+}
+
 impl<S: Store + Clone + 'static> Runtime<S> {
+    /// Takes a ready task for `who`: in a git repository its worktree is prepared (on its
+    /// branch, from its dependencies' results) and named in the answer.
+    pub async fn claim_manual(&self, run: &str, task: &str, who: &str) -> Result<ManualClaim, RuntimeError> {
+        let claim = self.store().claim_task(run, task, &person(who), MANUAL_LEASE_MS, now_ms()).await?;
+        if !self.workspaces.is_git() {
+            return Ok(ManualClaim { claim, workspace: None, branch: None });
+        }
+        let plan = stored_plan(self.store(), run).await?;
+        let workspace = match self.workspaces.prepare(self.store(), &claim, &plan).await {
+            Ok(Prepared::Ready { dir, .. }) => Some(dir),
+            Ok(Prepared::Recovered { .. }) => None,
+            Err(e) => return Err(RuntimeError::Workspace(e.to_string())),
+        };
+        let branch = Some(crate::workspace::task_branch(run, task));
+        Ok(ManualClaim { claim, workspace, branch })
+    }
+
     /// Completes a task by hand: claims it for `who` when nobody holds it, gates the named
     /// artifacts (paths relative to the project), and records the result — done, or the
-    /// failure the gates found, which goes through the escalation protocol.
+    /// failure the gates found, which goes through the escalation protocol. When the claim
+    /// prepared a worktree, what it holds is committed on the task's branch, the whole diff
+    /// against its base is gated (with any named artifacts), and the result is merged.
     pub async fn complete_manual(
         &self,
         run: &str,
@@ -236,17 +273,64 @@ impl<S: Store + Clone + 'static> Runtime<S> {
         artifacts: &[String],
     ) -> Result<Outcome, RuntimeError> {
         let claim = claim_for(self.store(), run, task, who).await?;
+        let prepared = self.workspaces.prepared_of(self.store(), &claim).await.map_err(ws_error)?;
+        let mut artifacts = artifacts.to_vec();
+        if let Some(p) = &prepared {
+            let committed = match self.workspaces.commit(self.store(), &claim, p, &format!("completed by {who}")).await
+            {
+                Ok(c) => c,
+                Err(e) => return self.refuse(&claim, format!("workspace: {e}"), FailureCategory::General).await,
+            };
+            for a in committed.artifacts {
+                if !artifacts.contains(&a) {
+                    artifacts.push(a);
+                }
+            }
+        }
+        let root = match &prepared {
+            Some(Prepared::Ready { dir, .. }) => Some(dir.clone()),
+            _ => None,
+        };
+        if let Some(dir) = &root {
+            let left = crate::workspace::unresolved_markers(dir, &artifacts);
+            if !left.is_empty() {
+                let error =
+                    format!("unresolved conflict markers at {}: resolve them and remove the markers", left.join(", "));
+                return self.refuse(&claim, error, FailureCategory::General).await;
+            }
+        }
         // Without artifacts there is nothing for the gates to check (as for an executor), but
         // a workflow step's check runs whoever did the work.
-        let verdict = self.gate_manual(&claim, artifacts).await?;
+        let verdict = self.gate_manual(&claim, &artifacts, root.as_deref()).await?;
         if let Some(failure) = verdict {
             let error = failure.error.clone();
             let finish = self.record_failure(&claim, failure).await?;
             return self.outcome(&claim, &finish, Some(error)).await;
         }
-        let finish = Finish::Done { detail: done_detail(note, artifacts) };
+        let mut detail: serde_json::Value = serde_json::from_str(&done_detail(note, &artifacts)).unwrap_or_default();
+        if prepared.is_some() {
+            match self.workspaces.integrate(self.store(), &claim).await {
+                Ok(Integrated::Merged(commit)) => {
+                    detail["branch"] = crate::workspace::task_branch(run, task).into();
+                    detail["merged"] = commit.into();
+                }
+                Ok(Integrated::NotGit) => {}
+                Ok(Integrated::Conflict(feedback)) => {
+                    return self.refuse(&claim, feedback, FailureCategory::MergeConflict).await;
+                }
+                Err(e) => return self.refuse(&claim, format!("workspace: {e}"), FailureCategory::General).await,
+            }
+        }
+        let finish = Finish::Done { detail: detail.to_string() };
         self.store().finish(&claim, &finish, now_ms()).await?;
         self.outcome(&claim, &finish, None).await
+    }
+
+    /// Records a result that cannot be accepted as a failure through the escalation protocol.
+    async fn refuse(&self, claim: &Claim, error: String, category: FailureCategory) -> Result<Outcome, RuntimeError> {
+        let failure = Failure { error: error.clone(), category, retryable: true };
+        let finish = self.record_failure(claim, failure).await?;
+        self.outcome(claim, &finish, Some(error)).await
     }
 
     /// Fails a task by hand (or an agent host asks for escalation): the escalation protocol

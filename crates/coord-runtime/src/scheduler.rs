@@ -114,6 +114,8 @@ pub struct RunReport {
     pub llm: crate::metrics::Spend,
     /// Where the run's result is (its integration branch), in a git repository.
     pub delivery: Option<crate::workspace::Delivery>,
+    /// What the `[deliver]` command did at the end of this drive, if it ran.
+    pub delivered: Option<String>,
 }
 
 pub(crate) enum AnyExecutor {
@@ -323,7 +325,12 @@ impl<S: Store + Clone + 'static> Runtime<S> {
 
     /// Gates a manual completion (`coord task complete --artifact ...`): `Some(failure)` when
     /// a gate failed; the caller then records the failure through [`Runtime::record_failure`].
-    pub async fn gate_manual(&self, claim: &Claim, artifacts: &[String]) -> Result<Option<Failure>, RuntimeError> {
+    pub async fn gate_manual(
+        &self,
+        claim: &Claim,
+        artifacts: &[String],
+        root: Option<&std::path::Path>,
+    ) -> Result<Option<Failure>, RuntimeError> {
         let record = self.store.run(&claim.run_id).await?;
         let plan: Plan = serde_json::from_str(&record.plan_json).map_err(|e| RuntimeError::Plan(e.to_string()))?;
         let shared = self.engine();
@@ -331,7 +338,10 @@ impl<S: Store + Clone + 'static> Runtime<S> {
         let Some(task) = plan.task(&claim.task_id).cloned() else {
             return Err(RuntimeError::Plan(format!("task `{}` is not in the run's plan", claim.task_id)));
         };
-        let job = job_for(&shared, claim, String::new(), &format!("attempt-{}", claim.attempt), &task);
+        let mut job = job_for(&shared, claim, String::new(), &format!("attempt-{}", claim.attempt), &task);
+        if let Some(root) = root {
+            job.workspace = root.to_path_buf();
+        }
         Ok(gate(&shared, &plan, claim, &task, &job, artifacts).await?.failure)
     }
 
@@ -478,7 +488,17 @@ impl<S: Store + Clone + 'static> Runtime<S> {
             self.store.cancel_run(run_id, now_ms()).await?;
         }
         self.tidy_workspaces(run_id).await;
-        self.report(run_id, &run_plan.plan, started).await
+        let mut report = self.report(run_id, &run_plan.plan, started).await?;
+        if report.state == "done" {
+            report.delivered =
+                match self.workspaces.deliver(&self.store, run_id, &self.config.deliver, &self.runs_dir).await {
+                    Ok(crate::workspace::Delivered::Nothing) => None,
+                    Ok(crate::workspace::Delivered::Done(what)) => Some(what),
+                    Ok(crate::workspace::Delivered::Failed(why)) => Some(format!("delivery failed: {why}")),
+                    Err(e) => Some(format!("delivery failed: {e}")),
+                };
+        }
+        Ok(report)
     }
 
     /// After a drive: results a person approved are merged, and worktrees of tasks that are
@@ -532,6 +552,7 @@ impl<S: Store + Clone + 'static> Runtime<S> {
             open_escalations: self.store.escalations(Some(run_id), true).await?.len(),
             llm: crate::metrics::run_spend(&self.store, run_id).await?,
             delivery: self.workspaces.delivery(&self.store, run_id).await.ok().flatten(),
+            delivered: None,
         })
     }
 }

@@ -37,6 +37,9 @@ pub enum Command {
     Log(LogArgs),
     /// Cancel a run: running attempts are killed, nothing else starts.
     Cancel(RunRef),
+    /// Remove a finished run's worktrees, task branches and attempt files (and its
+    /// integration branch unless --keep-branch).
+    Clean(CleanArgs),
     /// Work on tasks by hand (manual specialists, agent hosts).
     Task(TaskArgs),
     /// List and resolve escalations.
@@ -349,6 +352,22 @@ pub struct ResumeArgs {
 pub struct RunRef {
     /// The run id.
     pub run: String,
+    /// The store and project.
+    #[command(flatten)]
+    pub store: StoreArgs,
+}
+
+/// Arguments of `coord clean`.
+#[derive(Debug, Args)]
+pub struct CleanArgs {
+    /// The run id.
+    pub run: String,
+    /// Keep the integration branch `coord/RUN` (the run's result).
+    #[arg(long)]
+    pub keep_branch: bool,
+    /// Clean a run that is still running (its coordinator or workers may still use them).
+    #[arg(long)]
+    pub force: bool,
     /// The store and project.
     #[command(flatten)]
     pub store: StoreArgs,

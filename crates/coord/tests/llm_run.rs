@@ -151,7 +151,7 @@ fn llm_judged_items_fail_a_task_with_reasons_as_feedback() {
             "[llm]\nprovider = \"openai\"\nmodel = \"judge\"\nbase_url = \"http://{addr}/v1\"\napi_key_env = \"COORD_TEST_LLM_KEY\"\n[escalation]\nbackoff_base_ms = 10\n[specialists.nodejs-expert]\nexecutor = \"command\"\ncommand = [\"sh\", \"-c\", \"cat > brief-$COORD_ATTEMPT.md; mkdir -p src; echo 'module.exports = (req, res) => res.json({{ ok: true }});' > src/handler.js\"]\n"
         ),
     );
-    // The command's artifacts come from git status: make the project a repository.
+    // The task's artifacts are its diff on its branch: make the project a repository.
     for args in [
         &["init", "-q"][..],
         &["config", "user.email", "t@example.com"],
@@ -169,9 +169,9 @@ fn llm_judged_items_fail_a_task_with_reasons_as_feedback() {
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(out.status.success(), "{stdout}\n{}", String::from_utf8_lossy(&out.stderr));
     assert!(stdout.contains("the LLM judge failed 1 checklist item"), "{stdout}");
-    let second = std::fs::read_to_string(p.path().join("brief-2.md")).unwrap();
-    assert!(second.contains("code.error-handling: the handler swallows database errors"), "{second}");
     let run = p.only_run();
+    let second = p.brief_of(&run, "t1", 2);
+    assert!(second.contains("code.error-handling: the handler swallows database errors"), "{second}");
     assert_eq!(p.status(&run)["state"], "done");
 }
 

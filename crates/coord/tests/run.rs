@@ -282,10 +282,10 @@ fn a_failed_quality_gate_drives_escalation_with_the_findings_as_feedback() {
     );
     let out = p.ok(&["run", "--plan", "plan.json"]);
     assert!(out.contains("level 1: retrying after: quality gate failed"), "{out}");
-    let second = std::fs::read_to_string(p.path().join("brief-2.md")).unwrap();
+    let run = p.only_run();
+    let second = p.brief_of(&run, "t1", 2);
     assert!(second.contains("sql-injection/js-interpolation"), "{second}");
     assert!(second.contains("src/users.js:1"), "{second}");
-    let run = p.only_run();
     assert_eq!(p.status(&run)["state"], "done");
     let log = p.ok(&["log", &run, "--json"]);
     let gates: Vec<&str> = log.lines().filter(|l| l.contains("\"gate_result\"")).collect();

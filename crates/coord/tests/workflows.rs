@@ -9,19 +9,20 @@ mod support;
 use serde_json::{Value, json};
 use support::Project;
 
-/// A git repository (the command executor's artifacts are the files a command changed).
-fn repo() -> Project {
+/// A git repository of `files` (agents work on branches of it; their results merge into the
+/// run's integration branch).
+fn repo(files: &[(&str, &str)]) -> Project {
     let p = Project::new();
-    for args in [
-        &["init", "-q"][..],
-        &["config", "user.email", "t@example.com"],
-        &["config", "user.name", "t"],
-        &["commit", "-q", "--allow-empty", "-m", "init"],
-    ] {
-        let ok = std::process::Command::new("git").args(args).current_dir(p.path()).status().unwrap().success();
-        assert!(ok, "git {args:?}");
+    for (path, text) in files {
+        p.write(path, text);
     }
+    p.git_init();
     p
+}
+
+/// A file of the run's result.
+fn delivered(p: &Project, run: &str, path: &str) -> String {
+    p.show(&format!("coord/{run}"), path).unwrap_or_else(|| panic!("{path} is not on coord/{run}"))
 }
 
 fn task(id: &str, specialist: &str, kind: &str, workflow: Option<&str>, deps: &[&str]) -> Value {
@@ -53,8 +54,7 @@ fn state_of(p: &Project, run: &str, task: &str) -> String {
 
 /// The database optimizer writes three migrations: users, sessions (whose down also drops users
 /// until the coordinator's review says otherwise), and one dropping a legacy column.
-const DATABASE_AGENT: &str = r#"brief="brief-$COORD_TASK_ID-$COORD_ATTEMPT.md"
-cat > "$brief"
+const DATABASE_AGENT: &str = r#"brief="$COORD_BRIEF_FILE"
 case "$COORD_SPECIALIST" in
 database-optimizer)
   mkdir -p migrations
@@ -75,8 +75,7 @@ esac
 
 #[test]
 fn a_database_change_is_replayed_sent_back_approved_and_handed_to_the_dba_with_its_note() {
-    let p = repo();
-    p.write("agent.sh", DATABASE_AGENT);
+    let p = repo(&[("agent.sh", DATABASE_AGENT)]);
     p.write("coord.toml", &config(""));
     let plan = json!({
         "objective": "Add sessions and drop the legacy column of users",
@@ -113,22 +112,22 @@ fn a_database_change_is_replayed_sent_back_approved_and_handed_to_the_dba_with_i
     // approved data loss is not asked about again.
     let out = p.ok(&["resume", &run]);
     assert_eq!(p.status(&run)["state"], "done", "{out}");
-    let rework = std::fs::read_to_string(p.path().join("brief-replay-2.md")).unwrap();
+    let rework = p.brief_of(&run, "replay", 2);
     assert!(rework.starts_with("DELEGATION TO: @database-optimizer"), "{rework}");
     assert!(rework.contains("migrate/down-not-restoring") && rework.contains("missing table users"), "{rework}");
     assert!(rework.contains("coordinator review: the migration-replay check failed"), "{rework}");
-    let down = std::fs::read_to_string(p.path().join("migrations/002_sessions.down.sql")).unwrap();
+    let down = delivered(&p, &run, "migrations/002_sessions.down.sql");
     assert_eq!(down, "DROP TABLE sessions;\n");
 
     // The deployment note, with the plan's rollout, went to @database-admin in its brief.
-    let note = std::fs::read_to_string(p.path().join("docs/deploy/migrations.md")).unwrap();
+    let note = delivered(&p, &run, "docs/deploy/migrations.md");
     assert!(note.contains("# Deployment note for @database-admin"), "{note}");
     assert!(note.contains("**expand/contract**"), "{note}");
     assert!(note.contains("003_drop_legacy.up.sql") && note.contains("ACCESS EXCLUSIVE"), "{note}");
-    let deploy_brief = std::fs::read_to_string(p.path().join("brief-deploy-1.md")).unwrap();
+    let deploy_brief = p.brief_of(&run, "deploy", 1);
     assert!(deploy_brief.contains("- Delivered by replay (replay step):"), "{deploy_brief}");
     assert!(deploy_brief.contains("docs/deploy/migrations.md"), "{deploy_brief}");
-    assert!(p.path().join("deployed.txt").exists());
+    assert_eq!(delivered(&p, &run, "deployed.txt"), "deployed\n");
 
     // The record: the approval, the request it answered, and both replica tests.
     let all = escalations(&p, true);
@@ -175,8 +174,7 @@ fn free_port() -> u16 {
 
 fn api_agent() -> String {
     format!(
-        r#"brief="brief-$COORD_TASK_ID-$COORD_ATTEMPT.md"
-cat > "$brief"
+        r#"brief="$COORD_BRIEF_FILE"
 case "$COORD_SPECIALIST" in
 api-architect) mkdir -p api; cat > api/openapi.yaml <<'EOF'
 {}EOF
@@ -196,8 +194,7 @@ esac
 
 #[test]
 fn an_api_contract_is_published_reviewed_by_the_frontend_and_tested_against_the_running_service() {
-    let p = repo();
-    p.write("agent.sh", &api_agent());
+    let p = repo(&[("agent.sh", &api_agent())]);
     let port = free_port();
     p.write(
         "coord.toml",
@@ -222,10 +219,9 @@ fn an_api_contract_is_published_reviewed_by_the_frontend_and_tested_against_the_
     let run = p.only_run();
     assert_eq!(state_of(&p, &run, "publish"), "done", "{out}");
     assert_eq!(state_of(&p, &run, "review"), "ready");
-    let v1: Value =
-        serde_json::from_str(&std::fs::read_to_string(p.path().join("contracts/users-api/v1.json")).unwrap()).unwrap();
+    let v1: Value = serde_json::from_str(&delivered(&p, &run, "contracts/users-api/v1.json")).unwrap();
     assert_eq!(v1["info"]["title"], "Users API");
-    assert!(p.path().join("contracts/users-api/v1.changes.md").exists());
+    assert!(delivered(&p, &run, "contracts/users-api/v1.changes.md").contains("users-api"));
 
     // The reviewer's brief says what was published and where.
     let show = p.ok(&["task", "show", "review", "--run", &run]);
@@ -238,7 +234,7 @@ fn an_api_contract_is_published_reviewed_by_the_frontend_and_tested_against_the_
     // goes back to @nodejs-expert with the findings, and the fix passes.
     let out = p.ok(&["resume", &run]);
     assert_eq!(p.status(&run)["state"], "done", "{out}");
-    let rework = std::fs::read_to_string(p.path().join("brief-test-2.md")).unwrap();
+    let rework = p.brief_of(&run, "test", 2);
     assert!(rework.starts_with("DELEGATION TO: @nodejs-expert"), "{rework}");
     assert!(rework.contains("GET /v1/users/{id}") && rework.contains("name"), "{rework}");
     let log = p.ok(&["log", &run, "--json"]);
@@ -261,8 +257,7 @@ fn an_api_contract_is_published_reviewed_by_the_frontend_and_tested_against_the_
 
 #[test]
 fn a_breaking_contract_change_waits_for_the_tech_leads_approval() {
-    let p = repo();
-    p.write("coord.toml", &config(""));
+    let p = repo(&[]);
     let plan = json!({
         "objective": "Change the users API",
         "tasks": [
@@ -278,9 +273,15 @@ fn a_breaking_contract_change_waits_for_the_tech_leads_approval() {
     };
 
     p.write("agent.sh", &agent("string"));
+    p.git(&["add", "agent.sh"]);
+    p.git(&["commit", "-qm", "agent"]);
     p.ok(&["run", "--plan", "plan.json"]);
+    // The team takes the first run's result (v1 published) into its branch.
+    let first = p.only_run();
+    p.git(&["merge", "-q", &format!("coord/{first}")]);
     // The second version retypes `name`: a breaking change for every client.
     p.write("agent.sh", &agent("integer"));
+    p.git(&["commit", "-qam", "agent v2"]);
     p.ok(&["run", "--plan", "plan.json"]);
     let runs: Value = serde_json::from_str(&p.ok(&["status", "--json"])).unwrap();
     let second = runs[0]["id"].as_str().unwrap().to_string();
@@ -289,7 +290,8 @@ fn a_breaking_contract_change_waits_for_the_tech_leads_approval() {
     assert_eq!(open.len(), 1);
     let reason = open[0]["reason"].as_str().unwrap();
     assert!(reason.contains("users-api v2") && reason.contains("break existing clients"), "{reason}");
-    let changes = std::fs::read_to_string(p.path().join("contracts/users-api/v2.changes.md")).unwrap();
+    // The classified changes are on the publish task's branch, for the tech lead to read.
+    let changes = p.show(&format!("coord-task/{second}/publish"), "contracts/users-api/v2.changes.md").unwrap();
     assert!(changes.contains("**BREAKING**") && changes.contains("name"), "{changes}");
 
     p.ok(&["escalation", "resolve", &open[0]["id"].to_string(), "--decision", "approve"]);
@@ -303,9 +305,8 @@ fn a_breaking_contract_change_waits_for_the_tech_leads_approval() {
 
 #[test]
 fn a_contract_test_without_a_service_asks_a_person_to_configure_it() {
-    let p = repo();
+    let p = repo(&[("agent.sh", "cat > /dev/null\n")]);
     p.write("coord.toml", &config(""));
-    p.write("agent.sh", "cat > /dev/null\n");
     let plan = json!({
         "objective": "Test the API",
         "tasks": [task("test", "backend-coordinator", "integration", Some("contract-test"), &[])],

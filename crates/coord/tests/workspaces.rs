@@ -69,11 +69,8 @@ fn every_task_sees_exactly_its_dependencies_work_and_the_run_delivers_one_branch
         let artifacts = &status["artifacts"][task];
         assert_eq!(artifacts, &serde_json::json!([format!("out/{task}.txt")]), "{task}: {status}");
         // It saw the files of all its transitive dependencies and of no other task.
-        let seen: BTreeSet<String> = p
-            .stdout_of(&run, task, 1)
-            .split_whitespace()
-            .map(|f| f.trim_end_matches(".txt").to_string())
-            .collect();
+        let seen: BTreeSet<String> =
+            p.stdout_of(&run, task, 1).split_whitespace().map(|f| f.trim_end_matches(".txt").to_string()).collect();
         assert_eq!(&seen, deps, "{task} saw {seen:?}");
     }
     // The integration branch holds all eight, each merged once, in dependency order.
@@ -167,7 +164,8 @@ fn outside_git_writers_take_turns_and_each_gets_exactly_its_files() {
     let tasks: Vec<(&str, &str, &[&str])> = tasks.iter().map(|(a, b, c)| (a.as_str(), *b, *c)).collect();
     p.write("plan.json", &plan_json(&tasks));
     // Each records when it ran; overlapping turns would interleave the marks.
-    let agent = "echo start >> turns.log; sleep 0.2; echo $COORD_TASK_ID > own-$COORD_TASK_ID.txt; echo end >> turns.log";
+    let agent =
+        "echo start >> turns.log; sleep 0.2; echo $COORD_TASK_ID > own-$COORD_TASK_ID.txt; echo end >> turns.log";
     p.write("coord.toml", &config(agent));
     let out = p.ok_all(&["run", "--plan", "plan.json"]);
     assert_eq!(out.matches("not in a git repository").count(), 1, "said once at the start: {out}");
@@ -234,4 +232,165 @@ fn agents_that_leave_their_branch_are_put_back_and_lose_no_work() {
     // t1's own commit is kept on its branch under coord's.
     let t1_log = p.git(&["log", "--format=%s", &format!("coord-task/{run}/t1")]);
     assert!(t1_log.contains("mine"), "{t1_log}");
+}
+
+/// 30 tasks: three chains of ten with cross links.
+fn crash_plan() -> String {
+    let mut tasks = Vec::new();
+    for chain in 0..3 {
+        for i in 0..10 {
+            let id = format!("c{chain}-t{i}");
+            let mut deps = Vec::new();
+            if i > 0 {
+                deps.push(format!("c{chain}-t{}", i - 1));
+            }
+            if chain > 0 && i > 2 {
+                deps.push(format!("c{}-t{}", chain - 1, i - 2));
+            }
+            tasks.push(serde_json::json!({ "id": id, "title": id, "specialist": "nodejs-expert", "depends_on": deps }));
+        }
+    }
+    serde_json::json!({ "objective": "workspace crash test", "tasks": tasks }).to_string()
+}
+
+#[test]
+fn sigkill_across_worktree_creation_commit_and_merge_leaves_each_result_merged_exactly_once() {
+    use std::process::{Command, Stdio};
+    use std::time::Duration;
+    let p = Project::new();
+    p.git_init();
+    p.write(".coord/plan.json", &crash_plan());
+    p.write(
+        "coord.toml",
+        "[run]\nparallel = 3\nlease_secs = 2\n[escalation]\nbackoff_base_ms = 10\nbackoff_max_ms = 50\n\
+         [specialists.nodejs-expert]\nexecutor = \"command\"\n\
+         command = [\"sh\", \"-c\", \"sleep 0.05; mkdir -p out; echo \\\"work of $COORD_TASK_ID\\\" > out/$COORD_TASK_ID.txt\"]\n",
+    );
+    let mut seed: u64 = 0x5eed_9876;
+    let mut next = || {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        seed
+    };
+    let mut run: Option<String> = None;
+    let mut kills = 0;
+    while kills < 24 {
+        let args: Vec<String> = match &run {
+            None => vec!["run".into(), "--plan".into(), ".coord/plan.json".into(), "--json".into()],
+            Some(r) => vec!["resume".into(), r.clone(), "--json".into()],
+        };
+        let mut child = Command::new(env!("CARGO_BIN_EXE_coord"))
+            .args(&args)
+            .current_dir(p.path())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        // Random moments: while git creates worktrees, commits, and merges.
+        std::thread::sleep(Duration::from_millis(40 + next() % 260));
+        if child.try_wait().unwrap().is_none() {
+            child.kill().unwrap(); // SIGKILL
+            kills += 1;
+        }
+        let _ = child.wait();
+        if run.is_none() {
+            let runs: serde_json::Value = serde_json::from_str(&p.ok(&["status", "--json"])).unwrap();
+            run = runs.as_array().unwrap().first().map(|r| r["id"].as_str().unwrap().to_string());
+        }
+        if let Some(r) = &run
+            && p.status(r)["state"] == "done"
+        {
+            break;
+        }
+    }
+    let run = run.expect("a run was created");
+    if p.status(&run)["state"] != "done" {
+        p.ok(&["resume", &run, "--json"]);
+    }
+    assert!(kills >= 20, "the coordinator was killed {kills} times before the run finished");
+    assert_eq!(p.status(&run)["state"], "done");
+    let branch = format!("coord/{run}");
+    let merges = p.git(&["log", "--first-parent", "--format=%s", &branch]);
+    for chain in 0..3 {
+        for i in 0..10 {
+            let task = format!("c{chain}-t{i}");
+            assert_eq!(
+                p.show(&branch, &format!("out/{task}.txt")).as_deref(),
+                Some(format!("work of {task}\n").as_str())
+            );
+            let times = merges.lines().filter(|l| l.starts_with(&format!("coord: merge {task} "))).count();
+            assert_eq!(times, 1, "{task} merged {times} times:\n{merges}");
+        }
+    }
+    let log = p.ok(&["log", &run, "--json"]);
+    eprintln!(
+        "{kills} kills; {} interrupted attempts; {} results recovered after their merge; {} leftovers swept",
+        log.matches("\"interrupted\"").count() + log.matches("lease expired").count(),
+        log.matches("recovered: the result").count(),
+        log.matches("interrupted attempt left").count()
+    );
+    // Only coord's merges on the integration branch, and nothing left behind in the user's tree.
+    assert_eq!(merges.lines().count(), 31, "{merges}");
+    assert_eq!(p.git(&["status", "--porcelain"]).trim(), "?? coord.toml");
+}
+
+#[test]
+fn a_done_run_is_delivered_once_and_clean_removes_what_it_left() {
+    let p = Project::new();
+    p.git_init();
+    p.write("plan.json", &plan_json(&[("t1", "nodejs-expert", &[]), ("t2", "nodejs-expert", &["t1"])]));
+    p.write(
+        "coord.toml",
+        &format!(
+            "{}[specialists.frontend-coordinator]\nexecutor = \"manual\"\n[deliver]\ncommand = [\"sh\", \"-c\", \"echo $COORD_BRANCH $COORD_COMMIT >> delivered.txt\"]\n",
+            config("echo $COORD_TASK_ID > $COORD_TASK_ID.txt")
+        ),
+    );
+    let out = p.ok(&["run", "--plan", "plan.json"]);
+    let run = p.only_run();
+    assert!(out.contains(&format!("delivered coord/{run}")), "{out}");
+    let tip = p.git(&["rev-parse", &format!("coord/{run}")]);
+    let delivered = std::fs::read_to_string(p.path().join("delivered.txt")).unwrap();
+    assert_eq!(delivered, format!("coord/{run} {tip}"));
+
+    // Not while it runs (a second run is left running: its task waits for a person).
+    p.write("plan2.json", &plan_json(&[("m1", "frontend-coordinator", &[])]));
+    p.ok(&["run", "--plan", "plan2.json"]);
+    let runs: serde_json::Value = serde_json::from_str(&p.ok(&["status", "--json"])).unwrap();
+    let running = runs[0]["id"].as_str().unwrap().to_string();
+    let refused = p.coord(&["clean", &running]);
+    assert!(!refused.status.success());
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("still running"), "{refused:?}");
+
+    let out = p.ok(&["clean", &run, "--keep-branch"]);
+    assert!(out.contains("branch(es)"), "{out}");
+    assert!(p.git(&["branch", "--list", &format!("coord-task/{run}/*")]).trim().is_empty());
+    assert!(p.git(&["for-each-ref", &format!("refs/coord/{run}/")]).trim().is_empty());
+    assert!(!p.path().join(".coord/runs").join(&run).exists());
+    assert_eq!(p.git(&["rev-parse", &format!("coord/{run}")]), tip, "the result is kept");
+    p.ok(&["clean", &run]);
+    assert!(p.git(&["branch", "--list", &format!("coord/{run}")]).trim().is_empty());
+}
+
+#[test]
+fn a_person_claims_a_task_works_in_its_worktree_and_completing_it_merges_the_work() {
+    let p = Project::new();
+    p.git_init();
+    p.write("plan.json", &plan_json(&[("t1", "frontend-coordinator", &[]), ("t2", "frontend-coordinator", &["t1"])]));
+    p.ok(&["run", "--plan", "plan.json"]);
+    let run = p.only_run();
+    let out = p.ok(&["task", "claim", "t1", "--run", &run]);
+    let dir =
+        out.lines().find_map(|l| l.strip_prefix("work in ")).unwrap().split(" (branch").next().unwrap().to_string();
+    std::fs::write(std::path::Path::new(&dir).join("page.md"), "by hand\n").unwrap();
+    let done = p.ok(&["task", "complete", "t1", "--run", &run, "--note", "wrote the page"]);
+    assert!(done.contains("t1: done"), "{done}");
+    assert_eq!(p.show(&format!("coord/{run}"), "page.md").unwrap(), "by hand\n");
+    // The dependent's worktree starts from that work.
+    let out = p.ok(&["task", "claim", "t2", "--run", &run]);
+    let dir =
+        out.lines().find_map(|l| l.strip_prefix("work in ")).unwrap().split(" (branch").next().unwrap().to_string();
+    assert_eq!(std::fs::read_to_string(std::path::Path::new(&dir).join("page.md")).unwrap(), "by hand\n");
+    assert!(!p.path().join("page.md").exists(), "the user's checkout is untouched");
 }

@@ -114,16 +114,70 @@ pub async fn run(args: &[&str], env: &[(&str, &str)]) -> Result<Vec<u8>, GitErro
 
 /// Runs git; `(exit code, stdout, stderr)` whatever the exit code.
 pub async fn output(args: &[&str], env: &[(&str, &str)]) -> Result<(Option<i32>, Vec<u8>, Vec<u8>), GitError> {
+    output_with(args, env, None).await
+}
+
+/// A lock file git left behind when it was killed (a coordinator stopped by `kill -9` in the
+/// middle of moving a ref or writing an index) is removed once it is older than this; a live
+/// git holds its locks for milliseconds.
+const STALE_LOCK: std::time::Duration = std::time::Duration::from_secs(5);
+
+/// Runs git with `stdin`; waits out (and then removes) a stale lock file it reports.
+async fn output_with(
+    args: &[&str],
+    env: &[(&str, &str)],
+    stdin: Option<&[u8]>,
+) -> Result<(Option<i32>, Vec<u8>, Vec<u8>), GitError> {
+    let started = std::time::Instant::now();
+    loop {
+        let out = once(args, env, stdin).await?;
+        let Some(lock) = (out.0 != Some(0)).then(|| held_lock(&out.2)).flatten() else { return Ok(out) };
+        let age = std::fs::metadata(&lock).and_then(|m| m.modified()).ok().and_then(|m| m.elapsed().ok());
+        match age {
+            Some(age) if age >= STALE_LOCK => {
+                let _ = std::fs::remove_file(&lock);
+            }
+            None => {} // gone meanwhile: try again
+            Some(_) if started.elapsed() > STALE_LOCK * 3 => return Ok(out),
+            Some(_) => tokio::time::sleep(std::time::Duration::from_millis(100)).await,
+        }
+    }
+}
+
+/// The lock file named by git's "Unable to create '...lock': File exists".
+fn held_lock(stderr: &[u8]) -> Option<PathBuf> {
+    let text = String::from_utf8_lossy(stderr);
+    let start = text.find("Unable to create '")? + "Unable to create '".len();
+    let end = text[start..].find("': File exists")? + start;
+    let path = &text[start..end];
+    path.ends_with(".lock").then(|| PathBuf::from(path))
+}
+
+async fn once(
+    args: &[&str],
+    env: &[(&str, &str)],
+    stdin: Option<&[u8]>,
+) -> Result<(Option<i32>, Vec<u8>, Vec<u8>), GitError> {
     let mut cmd = command("git");
-    cmd.args(SAFE).args(args);
+    cmd.args(SAFE).args(args).stdout(Stdio::piped()).stderr(Stdio::piped());
     for (k, v) in env {
         cmd.env(k, v);
     }
-    let out = cmd.output().await.map_err(|e| GitError {
+    if stdin.is_some() {
+        cmd.stdin(Stdio::piped());
+    }
+    let started = |e: std::io::Error| GitError {
         command: args.join(" "),
         code: None,
         stderr: format!("cannot start git: {e} (is git installed and on PATH?)"),
-    })?;
+    };
+    let mut child = cmd.spawn().map_err(started)?;
+    if let (Some(bytes), Some(mut pipe)) = (stdin, child.stdin.take()) {
+        use tokio::io::AsyncWriteExt;
+        let _ = pipe.write_all(bytes).await;
+        let _ = pipe.shutdown().await;
+    }
+    let out = child.wait_with_output().await.map_err(started)?;
     Ok((out.status.code(), out.stdout, out.stderr))
 }
 
@@ -271,24 +325,10 @@ impl Repo {
         script.push_str("prepare\ncommit\n");
         let gd = self.gd();
         let args = [gd.as_str(), "update-ref", "--stdin"];
-        let mut cmd = command("git");
-        cmd.args(SAFE).args(args).stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped());
-        let mut child = cmd.spawn().map_err(|e| GitError {
-            command: args.join(" "),
-            code: None,
-            stderr: format!("cannot start git: {e}"),
-        })?;
-        if let Some(mut stdin) = child.stdin.take() {
-            use tokio::io::AsyncWriteExt;
-            let _ = stdin.write_all(script.as_bytes()).await;
-            let _ = stdin.shutdown().await;
+        match output_with(&args, &[], Some(script.as_bytes())).await? {
+            (Some(0), ..) => Ok(()),
+            (code, _, err) => Err(failure(&args, code, &err)),
         }
-        let out = child.wait_with_output().await.map_err(|e| GitError {
-            command: args.join(" "),
-            code: None,
-            stderr: format!("lost track of git: {e}"),
-        })?;
-        if out.status.success() { Ok(()) } else { Err(failure(&args, out.status.code(), &out.stderr)) }
     }
 
     /// Deletes refs (missing ones are fine).
@@ -329,14 +369,10 @@ impl Repo {
     pub async fn empty_tree(&self) -> Result<String, GitError> {
         let gd = self.gd();
         let args = [gd.as_str(), "hash-object", "-t", "tree", "-w", "--stdin"];
-        let mut cmd = command("git");
-        cmd.args(SAFE).args(args).stdout(Stdio::piped()).stderr(Stdio::piped());
-        let out = cmd.output().await.map_err(|e| GitError {
-            command: args.join(" "),
-            code: None,
-            stderr: format!("cannot start git: {e}"),
-        })?;
-        if out.status.success() { Ok(text(out.stdout)) } else { Err(failure(&args, out.status.code(), &out.stderr)) }
+        match output_with(&args, &[], Some(b"")).await? {
+            (Some(0), out, _) => Ok(text(out)),
+            (code, _, err) => Err(failure(&args, code, &err)),
+        }
     }
 
     /// The administrative folders of this repository's linked worktrees, by worktree path.

@@ -18,12 +18,15 @@
 //! | conflict | — | `base` = the integration head, `conflict` = the merged tree with markers, laid over the next attempt's start |
 
 mod conflict;
+mod deliver;
 pub mod folder;
 pub mod git;
 mod pool;
 mod task;
 
 pub use conflict::unresolved_markers;
+pub use deliver::Delivered;
+pub use pool::Cleaned;
 pub use task::{Committed, Integrated, Prepared};
 
 use coord_store::Store;
@@ -91,6 +94,9 @@ pub struct RunWorkspace {
     /// What a person should know about the start (uncommitted changes left out, ...).
     #[serde(default)]
     pub notes: Vec<String>,
+    /// The integration commit the `[deliver]` command delivered, once it has.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub delivered: Option<String>,
 }
 
 /// A task's record.
@@ -108,6 +114,11 @@ pub struct TaskWorkspace {
     /// The specialist of the last attempt (a different one starts from the base).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub specialist: Option<String>,
+    /// The attempt whose worktree was fully prepared and handed to its executor: what is in
+    /// the worktree beyond `head` is that attempt's work (kept if it was interrupted). Cleared
+    /// before a worktree is changed, so a half-done checkout is never taken for work.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ready: Option<i64>,
     /// A tree with conflict markers the next attempt starts from, laid over `base`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub conflict: Option<String>,
@@ -135,6 +146,8 @@ pub struct Workspaces {
     pub(crate) folder: folder::Turns,
     /// Why tasks take turns in the folder instead of getting branches.
     pub why_not_git: Option<String>,
+    /// Runs' records, which never change once written.
+    runs: std::sync::Mutex<std::collections::HashMap<String, RunWorkspace>>,
 }
 
 /// The oldest git with `merge-tree --write-tree`.
@@ -158,7 +171,7 @@ impl Workspaces {
                 None => (None, Some("git's version could not be read".into())),
             },
         };
-        Workspaces { project: project.to_path_buf(), repo, root, folder, why_not_git: why }
+        Workspaces { project: project.to_path_buf(), repo, root, folder, why_not_git: why, runs: Default::default() }
     }
 
     /// Whether tasks get branches (else they take turns in the project folder).
@@ -176,7 +189,13 @@ impl Workspaces {
                 "{}: tasks that may write files run one at a time in the project folder, and their artifacts come from file hashes",
                 self.why_not_git.as_deref().unwrap_or("not a git repository")
             );
-            let record = RunWorkspace { mode: "folder".into(), start: None, branch: None, notes: vec![note.clone()] };
+            let record = RunWorkspace {
+                mode: "folder".into(),
+                start: None,
+                branch: None,
+                notes: vec![note.clone()],
+                delivered: None,
+            };
             self.put_run(store, run, &record).await?;
             return Ok(vec![note]);
         };
@@ -226,8 +245,13 @@ impl Workspaces {
                 e.into()
             });
         }
-        let record =
-            RunWorkspace { mode: "git".into(), start: Some(start), branch: Some(branch), notes: notes.clone() };
+        let record = RunWorkspace {
+            mode: "git".into(),
+            start: Some(start),
+            branch: Some(branch),
+            notes: notes.clone(),
+            delivered: None,
+        };
         self.put_run(store, run, &record).await?;
         Ok(notes)
     }
@@ -242,16 +266,28 @@ impl Workspaces {
     /// The run's record; a run stored before workspaces existed (or whose record was lost)
     /// gets one now, from the current commit.
     pub async fn run_record<S: Store>(&self, store: &S, run: &str) -> Result<RunWorkspace, WorkspaceError> {
-        if let Some(json) = store.workspace(run, None).await? {
-            return serde_json::from_str(&json)
-                .map_err(|e| WorkspaceError::Refused(format!("the workspace record of run {run} is unreadable: {e}")));
+        let cached = self.runs.lock().unwrap_or_else(std::sync::PoisonError::into_inner).get(run).cloned();
+        if let Some(record) = cached {
+            return Ok(record);
         }
-        self.begin_run(store, run).await?;
-        match store.workspace(run, None).await? {
-            Some(json) => serde_json::from_str(&json)
-                .map_err(|e| WorkspaceError::Refused(format!("the workspace record of run {run} is unreadable: {e}"))),
-            None => Err(WorkspaceError::Refused(format!("run {run} has no workspace record"))),
+        let json = match store.workspace(run, None).await? {
+            Some(json) => json,
+            None => {
+                self.begin_run(store, run).await?;
+                store
+                    .workspace(run, None)
+                    .await?
+                    .ok_or_else(|| WorkspaceError::Refused(format!("run {run} has no workspace record")))?
+            }
+        };
+        let record: RunWorkspace = serde_json::from_str(&json)
+            .map_err(|e| WorkspaceError::Refused(format!("the workspace record of run {run} is unreadable: {e}")))?;
+        let mut runs = self.runs.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        if runs.len() > 10_000 {
+            runs.clear();
         }
+        runs.insert(run.to_string(), record.clone());
+        Ok(record)
     }
 
     /// `.coord/` holds the database, attempt files and worktrees: a `.gitignore` inside it

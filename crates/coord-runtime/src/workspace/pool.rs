@@ -100,3 +100,42 @@ impl Workspaces {
         removed
     }
 }
+
+/// What `coord clean` removed.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Cleaned {
+    /// Worktrees removed.
+    pub worktrees: usize,
+    /// Branches and coord refs deleted.
+    pub refs: Vec<String>,
+    /// Whether the run's attempt files under `.coord/runs/` were removed.
+    pub attempt_files: bool,
+}
+
+impl Workspaces {
+    /// Removes a run's worktrees, task branches and coord's refs (and its integration branch
+    /// unless `keep_branch`), and its attempt files under `runs_dir`.
+    pub async fn clean(&self, run: &str, runs_dir: &Path, keep_branch: bool) -> Result<Cleaned, WorkspaceError> {
+        let mut out = Cleaned { worktrees: self.remove_worktrees(run, &[]).await, ..Default::default() };
+        if let Some(repo) = &self.repo {
+            let mut names: Vec<String> = Vec::new();
+            for prefix in [format!("refs/heads/coord-task/{run}/"), format!("refs/coord/{run}/")] {
+                names.extend(repo.refs(&prefix).await?.into_iter().map(|(n, _)| n));
+            }
+            if !keep_branch {
+                let branch = format!("refs/heads/{}", super::integration_branch(run));
+                if repo.commit_of(&branch).await.is_some() {
+                    names.push(branch);
+                }
+            }
+            repo.delete_refs(&names).await?;
+            out.refs = names;
+        }
+        let files = runs_dir.join(run);
+        if files.is_dir() {
+            std::fs::remove_dir_all(&files).map_err(io(format!("cannot remove {}", files.display())))?;
+            out.attempt_files = true;
+        }
+        Ok(out)
+    }
+}

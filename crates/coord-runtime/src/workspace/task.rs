@@ -114,23 +114,23 @@ impl Workspaces {
         let mut record = match self.task_record(store, &claim.run_id, &claim.task_id).await? {
             Some(r) => r,
             None => {
-                let base = self.base_for(repo, store, &run, &claim.run_id, task).await?;
+                let base = self.base_for(repo, store, &run, &claim.run_id, plan, task).await?;
                 TaskWorkspace { base: base.clone(), head: base, ..Default::default() }
             }
         };
         // A result that passed its gates before the coordinator stopped: integrate it (again
         // if needed; git's ancestry makes that a no-op) instead of doing the work twice.
-        if let Some(head) = record.merging.clone().or_else(|| record.merged.as_ref().map(|_| record.head.clone())) {
-            if let Integrated::Merged(commit) = self.merge(repo, store, claim, &mut record, &head).await? {
-                let artifacts = repo.changed_files(&record.base, &head).await?;
-                let detail = json!({
-                    "artifacts": artifacts,
-                    "summary": format!("recovered: the result {} passed its gates and is merged ({})", short(&head), short(&commit)),
-                    "branch": task_branch(&claim.run_id, &claim.task_id),
-                    "merged": commit,
-                });
-                return Ok(Prepared::Recovered { detail: detail.to_string() });
-            }
+        if let Some(head) = record.merging.clone().or_else(|| record.merged.as_ref().map(|_| record.head.clone()))
+            && let Integrated::Merged(commit) = self.merge(repo, store, claim, &mut record, &head).await?
+        {
+            let artifacts = repo.changed_files(&record.base, &head).await?;
+            let detail = json!({
+                "artifacts": artifacts,
+                "summary": format!("recovered: the result {} passed its gates and is merged ({})", short(&head), short(&commit)),
+                "branch": task_branch(&claim.run_id, &claim.task_id),
+                "merged": commit,
+            });
+            return Ok(Prepared::Recovered { detail: detail.to_string() });
         }
         let path = self.root.join(&claim.run_id).join(&claim.task_id);
         let branch = format!("refs/heads/{}", task_branch(&claim.run_id, &claim.task_id));
@@ -139,8 +139,9 @@ impl Workspaces {
         let wt = match self.registered(repo, &path) {
             Some(wt) => {
                 // What an interrupted attempt left is kept: committed on the branch first.
-                if let Some(sweep) =
-                    self.snapshot_commit(repo, &wt, &record, claim, "leftovers of an interrupted attempt").await?
+                if let Some(n) = record.ready
+                    && let Some(sweep) =
+                        self.snapshot_commit(repo, &wt, &record, claim, &format!("attempt {n}, interrupted")).await?
                 {
                     notes.push(format!("the files an interrupted attempt left were committed as {}", short(&sweep)));
                     let old = repo.commit_of(&branch).await.unwrap_or_default();
@@ -151,6 +152,10 @@ impl Workspaces {
             }
             None => self.acquire(repo, &path, &record.head).await?,
         };
+        // From here the worktree changes: until it is ready again, its files are not work.
+        record.ready = None;
+        record.path = Some(wt.path.display().to_string());
+        self.put_task(store, claim, &record, json!({ "step": "preparing", "attempt": claim.attempt })).await?;
         let start = if record.conflict.is_some() || reassigned { record.base.clone() } else { record.head.clone() };
         let start_str = wt_checkout(repo, &wt, &branch, &start).await?;
         if let Some(tree) = &record.conflict {
@@ -162,8 +167,8 @@ impl Workspaces {
             notes.push(format!("reassigned to @{}: the work starts again from the task's base", claim.specialist));
         }
         record.head = start_str;
-        record.path = Some(wt.path.display().to_string());
         record.specialist = Some(claim.specialist.clone());
+        record.ready = Some(claim.attempt);
         let event = json!({
             "step": "prepared", "attempt": claim.attempt, "base": record.base, "start": start,
             "conflict": record.conflict.is_some(), "path": record.path, "notes": notes,
@@ -172,21 +177,39 @@ impl Workspaces {
         Ok(Prepared::Ready { dir: wt.path, folder: None })
     }
 
-    /// The base of a task: the run's start merged with its dependencies' accepted results.
+    /// The base of a task: the run's start merged with its dependencies' accepted results. A
+    /// dependency that delivered nothing of its own (skipped, or done by hand outside a
+    /// worktree) passes on its own dependencies' results.
     async fn base_for<S: Store>(
         &self,
         repo: &Repo,
         store: &S,
         run: &RunWorkspace,
         run_id: &str,
+        plan: &Plan,
         task: &Task,
     ) -> Result<String, WorkspaceError> {
         let start =
             run.start.clone().ok_or_else(|| WorkspaceError::Refused(format!("run {run_id} has no start commit")))?;
         let mut base = start;
         let approved = self.approved(store, run_id).await?;
-        for dep in &task.depends_on {
-            let Some(head) = self.accepted_head(repo, store, run_id, dep, &approved).await? else { continue };
+        let mut heads = Vec::new();
+        let mut todo: Vec<&str> = task.depends_on.iter().rev().map(String::as_str).collect();
+        let mut seen = std::collections::HashSet::new();
+        while let Some(dep) = todo.pop() {
+            if !seen.insert(dep) {
+                continue;
+            }
+            match self.accepted_head(repo, store, run_id, dep, &approved).await? {
+                Some(head) => heads.push((dep, head)),
+                None => {
+                    if let Some(t) = plan.task(dep) {
+                        todo.extend(t.depends_on.iter().rev().map(String::as_str));
+                    }
+                }
+            }
+        }
+        for (dep, head) in heads {
             if repo.is_ancestor(&head, &base).await? {
                 continue;
             }
@@ -300,6 +323,7 @@ impl Workspaces {
         let artifacts = repo.changed_files(&record.base, &head).await?;
         record.head = head.clone();
         record.conflict = None;
+        record.ready = None;
         let event = json!({ "step": "committed", "attempt": claim.attempt, "head": head, "files": artifacts.len(), "notes": notes });
         self.put_task(store, claim, &record, event).await?;
         Ok(Committed { artifacts, head: Some(head), notes })
@@ -327,20 +351,39 @@ impl Workspaces {
         Ok(Some(repo.commit_tree(&tree, &[&record.head], &message, &author).await?))
     }
 
-    /// An attempt must not move the integration branch; if one did, coord puts it back.
+    /// An attempt must not move the integration branch; if one did, coord puts it back. coord
+    /// moves its own record of the branch and the branch together, so a branch that stays
+    /// different from the record while the record stands still was moved by someone else.
     async fn guard_integration(&self, repo: &Repo, run: &str, notes: &mut Vec<String>) -> Result<(), WorkspaceError> {
         let ours = integration_ref(run);
         let branch = format!("refs/heads/{}", integration_branch(run));
-        let (Some(want), seen) = (repo.commit_of(&ours).await, repo.commit_of(&branch).await) else { return Ok(()) };
-        if seen.as_deref() != Some(want.as_str()) {
-            repo.update_refs(&[(&branch, &want, Some(""))]).await?;
+        let mut mismatches = 0;
+        for _ in 0..20 {
+            let Some(want) = repo.commit_of(&ours).await else { return Ok(()) };
+            let seen = repo.commit_of(&branch).await;
+            if seen.as_deref() == Some(want.as_str()) {
+                return Ok(());
+            }
+            // A merge in progress moves the record first and the branch a moment later.
+            tokio::time::sleep(std::time::Duration::from_millis(25)).await;
+            if repo.commit_of(&ours).await.as_deref() != Some(want.as_str()) {
+                mismatches = 0;
+                continue;
+            }
+            mismatches += 1;
+            if mismatches < 3 {
+                continue;
+            }
+            if repo.update_refs(&[(&branch, &want, Some(seen.as_deref().unwrap_or("")))]).await.is_err() {
+                continue;
+            }
             return Err(WorkspaceError::Refused(format!(
                 "the attempt moved the integration branch {}; coord put it back at {} (work only on the task branch: coord merges it)",
                 integration_branch(run),
                 short(&want)
             )));
         }
-        let _ = notes;
+        notes.push(format!("the integration branch {} kept moving while it was checked", integration_branch(run)));
         Ok(())
     }
 
@@ -459,11 +502,27 @@ impl Workspaces {
         Ok(Committed { artifacts: files, head: None, notes: Vec::new() })
     }
 
+    /// The worktree a person's (or agent host's) claim prepared, to commit when they complete
+    /// the task; `None` when the task has none (outside git, or completed without a claim).
+    pub async fn prepared_of<S: Store>(&self, store: &S, claim: &Claim) -> Result<Option<Prepared>, WorkspaceError> {
+        if self.repo.is_none() {
+            return Ok(None);
+        }
+        let record = self.task_record(store, &claim.run_id, &claim.task_id).await?;
+        Ok(record.and_then(|r| match (r.ready, r.path) {
+            (Some(n), Some(path)) if n == claim.attempt => {
+                Some(Prepared::Ready { dir: PathBuf::from(path), folder: None })
+            }
+            _ => None,
+        }))
+    }
+
     /// The worktree at `path` when it is one of this repository's.
     pub(super) fn registered(&self, repo: &Repo, path: &std::path::Path) -> Option<Worktree> {
         let want = std::fs::canonicalize(path).ok()?;
         repo.worktree_admins().into_iter().find_map(|(p, admin)| {
-            (std::fs::canonicalize(&p).ok()? == want && want.join(".git").exists()).then(|| Worktree { path: p, admin })
+            (std::fs::canonicalize(&p).ok()? == want && want.join(".git").exists())
+                .then_some(Worktree { path: p, admin })
         })
     }
 }

@@ -13,7 +13,7 @@ use crate::error::{ApiResult, AppError, ErrorBody};
 use axum::Json;
 use axum::extract::State;
 use coord_runtime::manual::{self, GateReport, Outcome};
-use coord_runtime::{Failure, FailureCategory, now_ms};
+use coord_runtime::{Failure, FailureCategory};
 use coord_store::{HandDone, Store, TaskRecord, TaskState};
 use std::path::Path;
 
@@ -209,8 +209,16 @@ pub async fn claim<S: Store + Clone + 'static>(
     let (run, task) = (check_id("run", &run)?, check_id("task", &task)?);
     let who = who(body.who)?;
     let _turn = st.write_turn().await;
-    let c = st.store().claim_task(run, task, &manual::person(&who), manual::MANUAL_LEASE_MS, now_ms()).await?;
-    Ok(Json(ClaimView { run: c.run_id, task: c.task_id, attempt: c.attempt, specialist: c.specialist }))
+    let taken = st.runtime.claim_manual(run, task, &who).await?;
+    let c = taken.claim;
+    Ok(Json(ClaimView {
+        run: c.run_id,
+        task: c.task_id,
+        attempt: c.attempt,
+        specialist: c.specialist,
+        workspace: taken.workspace.map(|p| p.display().to_string()),
+        branch: taken.branch,
+    }))
 }
 
 fn check_artifacts(artifacts: &[String]) -> ApiResult<()> {
@@ -254,7 +262,8 @@ pub async fn complete<S: Store + Clone + 'static>(
     let who = who(body.who)?;
     let plan = st.plan(run).await?;
     let gates_disabled = st.runtime.config().gates.disabled_in_runs;
-    if !manual::needs_gate(&plan.plan, task, &body.artifacts, gates_disabled) {
+    // In a git repository a completion commits and merges the task's worktree: never batched.
+    if !st.runtime.workspaces().is_git() && !manual::needs_gate(&plan.plan, task, &body.artifacts, gates_disabled) {
         // Only store writes: recorded together with the completions arriving meanwhile.
         let item = HandDone {
             run_id: run.to_string(),

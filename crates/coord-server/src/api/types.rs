@@ -308,6 +308,11 @@ pub struct ClaimView {
     pub attempt: i64,
     /// The specialist.
     pub specialist: String,
+    /// In a git repository: the task's worktree (on its branch, built on its dependencies'
+    /// results). Completing the task commits, gates and merges what it holds.
+    pub workspace: Option<String>,
+    /// In a git repository: the task's branch.
+    pub branch: Option<String>,
 }
 
 /// `POST .../complete`.

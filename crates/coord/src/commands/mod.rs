@@ -2,6 +2,7 @@
 
 mod agents;
 mod brief;
+mod clean;
 mod context;
 mod contract;
 mod gate;
@@ -31,6 +32,7 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         Command::Status(args) => run::status(args),
         Command::Log(args) => run::log(args),
         Command::Cancel(args) => run::cancel(args),
+        Command::Clean(args) => clean::clean(args),
         Command::Metrics(args) => run::metrics(args),
         Command::Task(args) => task::task(args),
         Command::Gate(args) => gate::gate(args),

@@ -53,6 +53,9 @@ fn print_report(report: &RunReport, json: bool) {
     if let Some(d) = &report.delivery {
         print_delivery(d);
     }
+    if let Some(what) = &report.delivered {
+        println!("{what}");
+    }
     if !report.waiting_for_people.is_empty() {
         println!(
             "\n{} task(s) wait for a person or an agent host (no executor configured for their specialist):",

@@ -71,13 +71,12 @@ pub fn task(args: TaskArgs) -> Result<ExitCode> {
             }
             TaskCommand::Claim { task, run, who: name } => {
                 let run = run_of_task(store, run.as_deref(), &task).await?;
-                let c = store
-                    .claim_task(&run, &task, &manual::person(&who(name)), manual::MANUAL_LEASE_MS, now_ms())
-                    .await?;
-                println!(
-                    "claimed {task} of run {run} (attempt {}); finish with coord task complete|fail {task} --run {run}",
-                    c.attempt
-                );
+                let taken = runtime(&project).claim_manual(&run, &task, &who(name)).await?;
+                println!("claimed {task} of run {run} (attempt {})", taken.claim.attempt);
+                if let (Some(dir), Some(branch)) = (&taken.workspace, &taken.branch) {
+                    println!("work in {} (branch {branch}); leave your changes there, committed or not", dir.display());
+                }
+                println!("finish with coord task complete|fail {task} --run {run}");
             }
             TaskCommand::Complete { task, run, note, artifact } => {
                 let run = run_of_task(store, run.as_deref(), &task).await?;
