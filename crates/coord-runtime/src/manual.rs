@@ -276,7 +276,10 @@ impl<S: Store + Clone + 'static> Runtime<S> {
         let prepared = self.workspaces.prepared_of(self.store(), &claim).await.map_err(ws_error)?;
         let mut artifacts = artifacts.to_vec();
         if let Some(p) = &prepared {
-            let committed = match self.workspaces.commit(self.store(), &claim, p, &format!("completed by {who}")).await
+            let committed = match self
+                .workspaces
+                .commit(self.store(), &claim, p, &format!("completed by {who}"), &crate::workspace::protect::nothing)
+                .await
             {
                 Ok(c) => c,
                 Err(e) => return self.refuse(&claim, format!("workspace: {e}"), FailureCategory::General).await,

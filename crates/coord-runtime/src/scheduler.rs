@@ -266,7 +266,7 @@ impl<S: Store + Clone + 'static> Runtime<S> {
                 }
                 ExecutorKind::Command => {
                     let mut e = CommandExecutor::new(c.command.clone());
-                    e.env = c.env.clone();
+                    e.confinement = crate::executor::confine::Confinement::of(&c);
                     AnyExecutor::Command(e)
                 }
             };

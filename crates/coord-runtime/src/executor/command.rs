@@ -6,10 +6,10 @@
 //! line `{"coord":"escalate","reason":"...","category":"..."}` on stdout asks for escalation. A
 //! timeout, or dropping the future, kills the whole process group.
 
+use super::confine::Confinement;
 use super::{Executor, FailureCategory, Job, Outcome};
 use nix::sys::signal::{Signal, killpg};
 use nix::unistd::Pid;
-use std::collections::BTreeMap;
 use std::os::unix::process::ExitStatusExt;
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
@@ -22,8 +22,8 @@ pub struct CommandExecutor {
     /// Program and arguments; `{specialist}`, `{task_id}`, `{run_id}`, `{attempt}`,
     /// `{brief_file}` and `{workspace}` are replaced.
     pub argv: Vec<String>,
-    /// Extra environment.
-    pub env: BTreeMap<String, String>,
+    /// Its sandbox and environment.
+    pub confinement: Confinement,
     /// Bytes of stdout and of stderr kept in the attempt's files.
     pub output_cap_bytes: u64,
 }
@@ -31,7 +31,7 @@ pub struct CommandExecutor {
 impl CommandExecutor {
     /// An executor for `argv`, in place, keeping 8 MiB of each output stream.
     pub fn new(argv: Vec<String>) -> Self {
-        CommandExecutor { argv, env: BTreeMap::new(), output_cap_bytes: 8 * 1024 * 1024 }
+        CommandExecutor { argv, confinement: Confinement::default(), output_cap_bytes: 8 * 1024 * 1024 }
     }
 }
 
@@ -181,17 +181,18 @@ impl Executor for CommandExecutor {
                 .replace("{workspace}", &workdir.display().to_string())
         };
         let argv: Vec<String> = self.argv.iter().map(|a| fill(a)).collect();
-        let mut cmd = Command::new(&argv[0]);
-        cmd.args(&argv[1..])
-            .current_dir(&workdir)
-            .env("COORD_TASK_ID", &job.task_id)
-            .env("COORD_SPECIALIST", &job.specialist)
-            .env("COORD_RUN_ID", &job.run_id)
-            .env("COORD_ATTEMPT", job.attempt.to_string())
-            .env("COORD_WORKSPACE", &workdir)
-            .env("COORD_BRIEF_FILE", &brief_file)
-            .env("COORD_IDEMPOTENCY_KEY", &job.idempotency_key)
-            .envs(&self.env)
+        let env = self.confinement.environment(job, &[("COORD_BRIEF_FILE", brief_file.display().to_string())]);
+        let mut cmd = if self.confinement.sandboxed() {
+            match coord_sandbox::command(&self.confinement.policy(job, env), &argv) {
+                Ok(cmd) => cmd,
+                Err(e) => return failed(e.to_string(), false),
+            }
+        } else {
+            let mut cmd = Command::new(&argv[0]);
+            cmd.args(&argv[1..]).env_clear().envs(env);
+            cmd
+        };
+        cmd.current_dir(&workdir)
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())

@@ -4,7 +4,10 @@
 //! (size, modification time, then content hash). coord's own `.coord/` and a `.git/` are never
 //! counted.
 
-use super::{WorkspaceError, io};
+use super::protect::Protected;
+use super::{Committed, WorkspaceError, Workspaces, io};
+use coord_store::{Claim, Store};
+use serde_json::json;
 use std::collections::BTreeMap;
 use std::hash::Hasher;
 use std::path::{Path, PathBuf};
@@ -116,5 +119,33 @@ fn walk(root: &Path, dir: &Path, files: &mut BTreeMap<String, (u64, i128, u64)>)
             }
         }
         files.insert(rel, (meta.len(), mtime, hasher.finish()));
+    }
+}
+
+impl Workspaces {
+    /// Outside git: the files the attempt changed, plus those earlier attempts of the task
+    /// changed that were not accepted (so a repeated result is gated again).
+    pub(super) async fn commit_folder<S: Store>(
+        &self,
+        store: &S,
+        claim: &Claim,
+        before: &Snapshot,
+        protected: Protected<'_>,
+    ) -> Result<Committed, WorkspaceError> {
+        let after = Snapshot::take(&self.project).await?;
+        let mut record = self.task_record(store, &claim.run_id, &claim.task_id).await?.unwrap_or_default();
+        let mut files = before.changed(&after);
+        for f in &record.files {
+            if !files.contains(f) {
+                files.push(f.clone());
+            }
+        }
+        files.sort();
+        record.files = files.clone();
+        let event = json!({ "step": "committed", "attempt": claim.attempt, "files": files.len(), "mode": "folder" });
+        self.put_task(store, claim, &record, event).await?;
+        // Without branches there is nothing to put them back from: the attempt fails.
+        let refused: Vec<String> = files.iter().filter(|f| protected(f)).cloned().collect();
+        Ok(Committed { artifacts: files, head: None, notes: Vec::new(), refused })
     }
 }

@@ -22,6 +22,7 @@ mod deliver;
 pub mod folder;
 pub mod git;
 mod pool;
+pub mod protect;
 mod task;
 
 pub use conflict::unresolved_markers;

@@ -6,6 +6,7 @@
 //! conflict that sends the task back).
 
 use super::git::{Identity, Repo, Worktree};
+use super::protect::Protected;
 use super::{
     RunWorkspace, TaskWorkspace, WorkspaceError, Workspaces, attempt_ref, folder, integration_branch, integration_ref,
     task_branch,
@@ -42,6 +43,8 @@ pub struct Committed {
     pub head: Option<String>,
     /// Things the attempt did that coord undid or worked around, for the record.
     pub notes: Vec<String>,
+    /// Protected paths the attempt changed (put back in git; the attempt fails).
+    pub refused: Vec<String>,
 }
 
 /// How integrating a result ended.
@@ -61,7 +64,7 @@ fn short(c: &str) -> &str {
 }
 
 impl Workspaces {
-    async fn task_record<S: Store>(
+    pub(super) async fn task_record<S: Store>(
         &self,
         store: &S,
         run: &str,
@@ -75,7 +78,7 @@ impl Workspaces {
         }
     }
 
-    async fn put_task<S: Store>(
+    pub(super) async fn put_task<S: Store>(
         &self,
         store: &S,
         claim: &Claim,
@@ -271,14 +274,15 @@ impl Workspaces {
         claim: &Claim,
         prepared: &Prepared,
         outcome: &str,
+        protected: Protected<'_>,
     ) -> Result<Committed, WorkspaceError> {
         let dir = match prepared {
             Prepared::Ready { folder: Some((_, before)), .. } => {
-                return self.commit_folder(store, claim, before).await;
+                return self.commit_folder(store, claim, before, protected).await;
             }
             Prepared::Ready { dir, .. } => dir,
             Prepared::Recovered { .. } => {
-                return Ok(Committed { artifacts: Vec::new(), head: None, notes: Vec::new() });
+                return Ok(Committed { artifacts: Vec::new(), head: None, notes: Vec::new(), refused: Vec::new() });
             }
         };
         let repo = self.repo.as_ref().ok_or_else(|| WorkspaceError::Refused("not a git repository".into()))?;
@@ -309,6 +313,11 @@ impl Workspaces {
                 ));
             }
         }
+        // Protected paths as coord last committed them (a change to them is never kept).
+        let refused = super::protect::revert(repo, &wt, &record.head, protected).await?;
+        if !refused.is_empty() {
+            notes.push(format!("changes to protected paths were not kept: {}", refused.join(", ")));
+        }
         if let Some(made) = self
             .snapshot_commit(repo, &wt, &TaskWorkspace { head: head.clone(), ..record.clone() }, claim, &label)
             .await?
@@ -326,7 +335,7 @@ impl Workspaces {
         record.ready = None;
         let event = json!({ "step": "committed", "attempt": claim.attempt, "head": head, "files": artifacts.len(), "notes": notes });
         self.put_task(store, claim, &record, event).await?;
-        Ok(Committed { artifacts, head: Some(head), notes })
+        Ok(Committed { artifacts, head: Some(head), notes, refused })
     }
 
     /// A commit of the worktree's files on top of `record.head`, when they differ from it.
@@ -477,29 +486,6 @@ impl Workspaces {
             claim.task_id,
             integration_branch(&claim.run_id)
         )))
-    }
-
-    /// Outside git: the files the attempt changed, plus those earlier attempts of the task
-    /// changed that were not accepted (so a repeated result is gated again).
-    async fn commit_folder<S: Store>(
-        &self,
-        store: &S,
-        claim: &Claim,
-        before: &folder::Snapshot,
-    ) -> Result<Committed, WorkspaceError> {
-        let after = folder::Snapshot::take(&self.project).await?;
-        let mut record = self.task_record(store, &claim.run_id, &claim.task_id).await?.unwrap_or_default();
-        let mut files = before.changed(&after);
-        for f in &record.files {
-            if !files.contains(f) {
-                files.push(f.clone());
-            }
-        }
-        files.sort();
-        record.files = files.clone();
-        let event = json!({ "step": "committed", "attempt": claim.attempt, "files": files.len(), "mode": "folder" });
-        self.put_task(store, claim, &record, event).await?;
-        Ok(Committed { artifacts: files, head: None, notes: Vec::new() })
     }
 
     /// The worktree a person's (or agent host's) claim prepared, to commit when they complete
