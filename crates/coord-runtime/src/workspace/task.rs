@@ -143,8 +143,9 @@ impl Workspaces {
             Some(wt) => {
                 // What an interrupted attempt left is kept: committed on the branch first.
                 if let Some(n) = record.ready
-                    && let Some(sweep) =
-                        self.snapshot_commit(repo, &wt, &record, claim, &format!("attempt {n}, interrupted")).await?
+                    && let Some(sweep) = self
+                        .snapshot_commit(repo, &wt, &record, claim, &format!("attempt {n}, interrupted"), false)
+                        .await?
                 {
                     notes.push(format!("the files an interrupted attempt left were committed as {}", short(&sweep)));
                     let old = repo.commit_of(&branch).await.unwrap_or_default();
@@ -319,16 +320,17 @@ impl Workspaces {
             notes.push(format!("changes to protected paths were not kept: {}", refused.join(", ")));
         }
         if let Some(made) = self
-            .snapshot_commit(repo, &wt, &TaskWorkspace { head: head.clone(), ..record.clone() }, claim, &label)
+            // `revert` left everything staged.
+            .snapshot_commit(repo, &wt, &TaskWorkspace { head: head.clone(), ..record.clone() }, claim, &label, true)
             .await?
         {
             head = made;
         }
         let attempt = attempt_ref(&claim.run_id, &claim.task_id, claim.attempt);
         repo.update_refs(&[(&branch, &head, Some(tip.as_deref().unwrap_or(""))), (&attempt, &head, Some(""))]).await?;
-        // The worktree follows the branch again (an agent may have switched it), files untouched.
+        // The worktree follows the branch again (an agent may have switched it); its index
+        // already is the committed tree.
         repo.in_worktree(&wt, &["symbolic-ref", "HEAD", &branch], &[]).await?;
-        repo.in_worktree(&wt, &["reset", "-q"], &[]).await?;
         let artifacts = repo.changed_files(&record.base, &head).await?;
         record.head = head.clone();
         record.conflict = None;
@@ -346,11 +348,14 @@ impl Workspaces {
         record: &TaskWorkspace,
         claim: &Claim,
         label: &str,
+        staged: bool,
     ) -> Result<Option<String>, WorkspaceError> {
         if record.head.is_empty() {
             return Ok(None);
         }
-        repo.in_worktree(wt, &["add", "-A", "--ignore-errors", "."], &[]).await?;
+        if !staged {
+            repo.in_worktree(wt, &["add", "-A", "--ignore-errors", "."], &[]).await?;
+        }
         let tree = String::from_utf8_lossy(&repo.in_worktree(wt, &["write-tree"], &[]).await?).trim().to_string();
         if tree == repo.tree_of(&record.head).await? {
             return Ok(None);
@@ -368,8 +373,8 @@ impl Workspaces {
         let branch = format!("refs/heads/{}", integration_branch(run));
         let mut mismatches = 0;
         for _ in 0..20 {
-            let Some(want) = repo.commit_of(&ours).await else { return Ok(()) };
-            let seen = repo.commit_of(&branch).await;
+            let (want, seen) = repo.two_refs(&ours, &branch).await;
+            let Some(want) = want else { return Ok(()) };
             if seen.as_deref() == Some(want.as_str()) {
                 return Ok(());
             }
@@ -513,8 +518,15 @@ impl Workspaces {
     }
 }
 
-/// Puts the worktree on `branch` at `start`, with nothing else in it.
+/// Puts the worktree on `branch` at `start`, with nothing else in it. A worktree already on
+/// the branch at `start` (a retry continuing its own work, after coord's commit) is left as it
+/// is, build products included: checking out and cleaning 10,000 files costs more than a
+/// retry should.
 async fn wt_checkout(repo: &Repo, wt: &Worktree, branch: &str, start: &str) -> Result<String, WorkspaceError> {
+    let head = std::fs::read_to_string(wt.admin.join("HEAD")).unwrap_or_default();
+    if head.trim() == format!("ref: {branch}") && repo.commit_of(branch).await.as_deref() == Some(start) {
+        return Ok(start.to_string());
+    }
     let name = branch.trim_start_matches("refs/heads/");
     repo.in_worktree(wt, &["checkout", "-q", "-f", "-B", name, start], &[]).await?;
     repo.in_worktree(wt, &["clean", "-q", "-ffdx"], &[]).await?;
