@@ -94,6 +94,8 @@ impl Pending {
     /// Takes a finished attempt.
     pub(crate) fn add(&mut self, attempted: Attempted, progress: &dyn Progress) {
         let Attempted { claim, finish, notice, usage } = attempted;
+        // Nothing stored (and so nothing the API or MCP serves) holds a secret.
+        let finish = finish.map(crate::redact::finish);
         if let Some(u) = usage {
             self.usage.push((claim.clone(), u));
         }
@@ -553,6 +555,8 @@ pub(crate) async fn gate<S: Store>(
             )),
         }
     }
+    let results: Vec<(String, bool, String)> =
+        results.into_iter().map(|(gate, passed, report)| (gate, passed, crate::redact::redact(&report))).collect();
     shared.store.record_gates(claim, &results, now_ms()).await?;
     outcome.failure = failure;
     Ok(outcome)

@@ -145,6 +145,9 @@ pub struct SpecialistConfig {
     /// The largest file its commands may write, MiB (default 1024).
     #[serde(default)]
     pub max_file_mb: Option<u64>,
+    /// Processes one of its commands may start at once (default 1024).
+    #[serde(default)]
+    pub max_processes: Option<u64>,
 }
 
 /// Whether a specialist's commands run in the OS sandbox.

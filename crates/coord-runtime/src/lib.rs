@@ -20,6 +20,7 @@ pub mod judge;
 pub mod manual;
 pub mod metrics;
 pub mod notify;
+pub mod redact;
 pub mod scheduler;
 pub mod start;
 pub mod upstream;

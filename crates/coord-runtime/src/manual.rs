@@ -324,7 +324,7 @@ impl<S: Store + Clone + 'static> Runtime<S> {
                 Err(e) => return self.refuse(&claim, format!("workspace: {e}"), FailureCategory::General).await,
             }
         }
-        let finish = Finish::Done { detail: detail.to_string() };
+        let finish = Finish::Done { detail: crate::redact::redact(&detail.to_string()) };
         self.store().finish(&claim, &finish, now_ms()).await?;
         self.outcome(&claim, &finish, None).await
     }

@@ -59,8 +59,9 @@ impl Drop for GroupGuard {
     }
 }
 
-/// Copies a stream to a file up to `cap` bytes, then drains the rest; on stdout, watches for the
-/// escalation line. Returns the escalation request seen, if any.
+/// Copies a stream to a file line by line, each line redacted (`crate::redact`) and cut at
+/// 64 KiB, up to `cap` bytes, then drains the rest; on stdout, watches for the escalation
+/// line. Returns the escalation request seen, if any.
 async fn capture<R: AsyncRead + Unpin>(
     stream: R,
     path: PathBuf,
@@ -90,16 +91,6 @@ async fn capture<R: AsyncRead + Unpin>(
                 let room = MAX_LINE - line.len();
                 line.extend_from_slice(&buf[..take.min(room)]);
             }
-            if let Some(f) = file.as_mut() {
-                if written < cap {
-                    let keep = (cap - written).min(take as u64) as usize;
-                    let _ = f.write_all(&buf[..keep]).await;
-                    written += keep as u64;
-                    truncated |= keep < take;
-                } else {
-                    truncated = true;
-                }
-            }
             total += take;
             reader.consume(take);
             if done {
@@ -108,6 +99,21 @@ async fn capture<R: AsyncRead + Unpin>(
         }
         if total == 0 {
             break;
+        }
+        if let Some(f) = file.as_mut() {
+            let mut text = crate::redact::redact(&String::from_utf8_lossy(&line));
+            if total > line.len() {
+                text.push_str(&format!("[coord: line cut after {MAX_LINE} bytes]\n"));
+            }
+            if written < cap {
+                let bytes = text.as_bytes();
+                let keep = (cap - written).min(bytes.len() as u64) as usize;
+                let _ = f.write_all(&bytes[..keep]).await;
+                written += keep as u64;
+                truncated |= keep < bytes.len();
+            } else {
+                truncated = true;
+            }
         }
         if watch
             && line.first() == Some(&b'{')

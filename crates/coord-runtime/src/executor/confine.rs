@@ -54,6 +54,8 @@ pub struct Confinement {
     pub allow_ci: bool,
     /// Largest file it may write.
     pub max_file_bytes: u64,
+    /// Processes a command may start at once.
+    pub max_processes: u64,
 }
 
 impl Confinement {
@@ -69,6 +71,7 @@ impl Confinement {
             env: c.env.clone(),
             allow_ci: c.allow_ci,
             max_file_bytes: c.max_file_mb.unwrap_or(1024).saturating_mul(1 << 20),
+            max_processes: c.max_processes.unwrap_or(1024),
         }
     }
 
@@ -126,6 +129,7 @@ impl Confinement {
         let mut p = Policy::strict(job.workspace.clone());
         p.network = self.network;
         p.max_file_bytes = self.max_file_bytes;
+        p.max_processes = self.max_processes.max(1);
         p.env = env;
         p.readable.extend(job.readable.iter().cloned());
         p.readable.push(job.attempt_dir.join("brief.md"));
