@@ -11,11 +11,10 @@
 
 mod support;
 
-use std::io::Read;
 use std::path::Path;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use support::{Project, plan_json};
+use support::{Project, plan_json, processes_with};
 
 const CANARIES: &[(&str, &str)] = &[
     ("OPENAI_API_KEY", "sk-canaryprovider0123456789abcdef"),
@@ -134,21 +133,6 @@ fn leaked(haystack: &[u8]) -> Vec<&'static str> {
     let mut all: Vec<&str> = CANARIES.iter().map(|(_, v)| *v).collect();
     all.extend([FILE_CANARY, OUTSIDE_CANARY, "canarydbpass771"]);
     all.into_iter().filter(|c| haystack.windows(c.len()).any(|w| w == c.as_bytes())).collect()
-}
-
-/// Processes whose command line holds `marker` (left behind by an attempt).
-fn processes_with(marker: &str) -> Vec<String> {
-    let mut out = Vec::new();
-    for e in std::fs::read_dir("/proc").unwrap().flatten() {
-        let mut cmdline = String::new();
-        if let Ok(mut f) = std::fs::File::open(e.path().join("cmdline")) {
-            let _ = f.read_to_string(&mut cmdline);
-        }
-        if cmdline.contains(marker) && !cmdline.contains("cargo") {
-            out.push(cmdline.replace('\0', " "));
-        }
-    }
-    out
 }
 
 fn setup_home(home: &Path) {

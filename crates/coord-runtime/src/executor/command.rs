@@ -35,6 +35,42 @@ impl CommandExecutor {
     }
 }
 
+/// This boot of this machine and this PID namespace: a process group recorded elsewhere
+/// cannot be told apart from an unrelated one.
+fn this_machine() -> String {
+    let boot = std::fs::read_to_string("/proc/sys/kernel/random/boot_id").unwrap_or_default();
+    let ns = std::fs::read_link("/proc/self/ns/pid").map(|p| p.display().to_string()).unwrap_or_default();
+    format!("{} {ns}", boot.trim())
+}
+
+/// Kills what earlier attempts of the job's task left running: the process groups they
+/// recorded on this machine, when the group's leader is still coord's trampoline or the
+/// configured program. Called before an attempt starts.
+pub fn kill_leftovers(job: &Job) {
+    let Some(task_dir) = job.attempt_dir.parent() else { return };
+    let Ok(entries) = std::fs::read_dir(task_dir) else { return };
+    for entry in entries.flatten() {
+        let record = entry.path().join("process");
+        let Ok(text) = std::fs::read_to_string(&record) else { continue };
+        let mut lines = text.lines();
+        let (Some(pgid), Some(machine)) = (lines.next().and_then(|p| p.trim().parse::<i32>().ok()), lines.next())
+        else {
+            continue;
+        };
+        if machine != this_machine() || pgid <= 1 {
+            continue;
+        }
+        let cmdline = std::fs::read(format!("/proc/{pgid}/cmdline")).unwrap_or_default();
+        let attempt = entry.path().display().to_string();
+        let ours = String::from_utf8_lossy(&cmdline).contains(coord_sandbox::TRAMPOLINE_ARG)
+            || String::from_utf8_lossy(&cmdline).contains(&attempt);
+        if ours || cmdline.is_empty() {
+            let _ = killpg(Pid::from_raw(pgid), Signal::SIGKILL);
+        }
+        let _ = std::fs::remove_file(&record);
+    }
+}
+
 fn failed(error: impl Into<String>, retryable: bool) -> Outcome {
     Outcome::Failed { error: error.into(), category: FailureCategory::General, retryable }
 }
@@ -170,6 +206,7 @@ impl Executor for CommandExecutor {
         if let Err(e) = tokio::fs::create_dir_all(&job.attempt_dir).await {
             return failed(format!("cannot create {}: {e}", job.attempt_dir.display()), true);
         }
+        kill_leftovers(job);
         let brief_file = job.attempt_dir.join("brief.md");
         if let Err(e) = tokio::fs::write(&brief_file, &job.brief).await {
             return failed(format!("cannot write {}: {e}", brief_file.display()), true);
@@ -214,6 +251,12 @@ impl Executor for CommandExecutor {
             }
         };
         let mut guard = GroupGuard { pgid: child.id().map(|id| id as i32) };
+        // Where its process group is, for whoever takes the task over if this coordinator
+        // freezes: a frozen coordinator's agents would otherwise run beside their retry.
+        let record = job.attempt_dir.join("process");
+        if let Some(pgid) = guard.pgid {
+            let _ = std::fs::write(&record, format!("{pgid}\n{}\n", this_machine()));
+        }
 
         let stdin = child.stdin.take();
         let brief = job.brief.clone();
@@ -246,6 +289,7 @@ impl Executor for CommandExecutor {
         // The leader exited: stop anything it left running in its group, so the output pipes
         // close and no stray process outlives the attempt.
         guard.kill();
+        let _ = std::fs::remove_file(&record);
         feed.abort();
         let escalation = match out_task {
             Some(t) => t.await.ok().flatten(),

@@ -107,7 +107,7 @@ impl Workspaces {
     pub async fn prepare<S: Store>(&self, store: &S, claim: &Claim, plan: &Plan) -> Result<Prepared, WorkspaceError> {
         let run = self.run_record(store, &claim.run_id).await?;
         let Some(repo) = self.repo.as_ref().filter(|_| run.mode == "git") else {
-            let turn = self.folder.take().await?;
+            let turn = self.folder.take(store, claim).await?;
             let before = folder::Snapshot::take(&self.project).await?;
             return Ok(Prepared::Ready { dir: self.project.clone(), folder: Some((turn, before)) });
         };
