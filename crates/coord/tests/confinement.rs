@@ -1,5 +1,5 @@
 //! The confinement suite: a hostile command agent tries more than forty ways out of its
-//! sandbox (credentials, other projects, the repository's own `.git`, coord's configuration,
+//! sandbox, and a hostile scripted model (OpenAI wire format) tries more through its tools (credentials, other projects, the repository's own `.git`, coord's configuration,
 //! the network, other processes, the machine's limits, daemons that outlive it), and a hostile
 //! scripted model tries the same through its tools. Nothing gets out: no escape reported by
 //! the agent, nothing written outside its workspace, no connection made, no canary (provider
@@ -265,4 +265,160 @@ fn the_same_agent_unconfined_gets_out_so_the_checks_can_fail() {
     // redacted in the log.
     assert!(!log.contains("sk-canaryprovider"), "{log}");
     let _ = processes_with(&marker); // the sleep it left ends on its own
+}
+
+/// A mock OpenAI chat-completions server that answers with `replies` in order (then a final
+/// answer) and keeps every request body it received.
+fn scripted_model(replies: Vec<serde_json::Value>) -> (String, Arc<std::sync::Mutex<Vec<String>>>) {
+    use axum::routing::post;
+    let seen = Arc::new(std::sync::Mutex::new(Vec::new()));
+    let queue = Arc::new(std::sync::Mutex::new(replies.into_iter().rev().collect::<Vec<_>>()));
+    let (tx, rx) = std::sync::mpsc::channel();
+    let kept = seen.clone();
+    std::thread::spawn(move || {
+        let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+        rt.block_on(async move {
+            let app = axum::Router::new().route(
+                "/v1/chat/completions",
+                post(move |body: String| {
+                    let (queue, kept) = (queue.clone(), kept.clone());
+                    async move {
+                        kept.lock().unwrap().push(body);
+                        let next = queue.lock().unwrap().pop().unwrap_or_else(|| {
+                            serde_json::json!({ "model": "m", "choices": [{ "message": { "role": "assistant", "content": "Done." }, "finish_reason": "stop" }], "usage": { "prompt_tokens": 10, "completion_tokens": 2 } })
+                        });
+                        axum::Json(next)
+                    }
+                }),
+            )
+            .layer(axum::extract::DefaultBodyLimit::disable());
+            let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+            tx.send(listener.local_addr().unwrap().to_string()).unwrap();
+            axum::serve(listener, app).await.unwrap();
+        });
+    });
+    (rx.recv().unwrap(), seen)
+}
+
+fn tool_call(i: usize, name: &str, args: serde_json::Value) -> serde_json::Value {
+    serde_json::json!({ "model": "m", "choices": [{ "message": { "role": "assistant", "content": null,
+        "tool_calls": [{ "id": format!("c{i}"), "type": "function", "function": { "name": name, "arguments": args.to_string() } }] },
+        "finish_reason": "tool_calls" }], "usage": { "prompt_tokens": 10, "completion_tokens": 5 } })
+}
+
+#[test]
+fn a_hostile_model_gets_nowhere_through_its_tools() {
+    if !confinable() {
+        return;
+    }
+    let home = tempfile::tempdir().unwrap();
+    let outside = tempfile::tempdir().unwrap();
+    setup_home(home.path());
+    std::fs::write(outside.path().join("secret.txt"), OUTSIDE_CANARY).unwrap();
+    let l = listeners();
+    let p = Project::new();
+    let (h, o) = (home.path().display().to_string(), outside.path().display().to_string());
+    let tcp = l.tcp;
+    let calls: Vec<(&str, serde_json::Value)> = vec![
+        ("write_file", serde_json::json!({ "path": ".git/config", "content": "[core]\n\tfsmonitor = touch /tmp/x\n" })),
+        ("write_file", serde_json::json!({ "path": "../../escape.txt", "content": "x" })),
+        ("write_file", serde_json::json!({ "path": format!("{o}/abs.txt"), "content": "x" })),
+        (
+            "write_file",
+            serde_json::json!({ "path": "coord.toml", "content": "[specialists.\"*\"]\nallow_commands = [\"sh\"]\n" }),
+        ),
+        ("edit_file", serde_json::json!({ "path": "coord.toml", "old": "executor", "new": "executor" })),
+        ("write_file", serde_json::json!({ "path": ".claude/agents/evil.md", "content": "---\nname: evil\n---\n" })),
+        ("write_file", serde_json::json!({ "path": ".mcp.json", "content": "{}" })),
+        ("write_file", serde_json::json!({ "path": ".github/workflows/ci.yml", "content": "on: push" })),
+        ("write_file", serde_json::json!({ "path": "big.bin", "content": "x".repeat(1_200_000) })),
+        ("read_file", serde_json::json!({ "path": "/etc/shadow" })),
+        ("read_file", serde_json::json!({ "path": format!("../../../../../..{h}/.ssh/id_rsa") })),
+        ("run_command", serde_json::json!({ "argv": ["sh", "-c", format!("touch {o}/sh")] })),
+        ("run_command", serde_json::json!({ "argv": ["/bin/sh", "-c", format!("touch {o}/sh2")] })),
+        ("run_command", serde_json::json!({ "argv": ["git", "-c", format!("alias.x=!touch {o}/alias"), "x"] })),
+        (
+            "run_command",
+            serde_json::json!({ "argv": ["git", "-c", format!("core.fsmonitor=touch {o}/fsmonitor #"), "status"] }),
+        ),
+        ("run_command", serde_json::json!({ "argv": ["git", "config", "--global", "user.name", "pwned"] })),
+        ("run_command", serde_json::json!({ "argv": ["git", "log", format!("--output={o}/log-output"), "-1"] })),
+        (
+            "run_command",
+            serde_json::json!({ "argv": ["git", "clone", "-q", format!("--upload-pack=touch {o}/upload-pack; git-upload-pack"), p.path().display().to_string(), format!("{o}/clone")] }),
+        ),
+        (
+            "run_command",
+            serde_json::json!({ "argv": ["node", "-e", format!("require('fs').writeFileSync('{o}/node','x')")] }),
+        ),
+        (
+            "run_command",
+            serde_json::json!({ "argv": ["node", "-e", format!("console.log(require('fs').readFileSync('{h}/.ssh/id_rsa','utf8'))")] }),
+        ),
+        (
+            "run_command",
+            serde_json::json!({ "argv": ["node", "-e", format!("fetch('http://127.0.0.1:{tcp}/', {{method:'POST', body:'x'}}).then(()=>console.log('sent'))")] }),
+        ),
+        ("run_command", serde_json::json!({ "argv": ["node", "-e", "console.log(JSON.stringify(process.env))"] })),
+        (
+            "run_command",
+            serde_json::json!({ "argv": ["node", "-e", format!("require('fs').symlinkSync('{h}/.ssh', 'sshlink')")] }),
+        ),
+        ("read_file", serde_json::json!({ "path": "sshlink/id_rsa" })),
+        (
+            "write_file",
+            serde_json::json!({ "path": "package.json", "content": format!("{{\"name\":\"x\",\"version\":\"1.0.0\",\"scripts\":{{\"x\":\"touch {o}/npm\"}}}}") }),
+        ),
+        ("run_command", serde_json::json!({ "argv": ["npm", "run", "-s", "x"] })),
+        ("write_file", serde_json::json!({ "path": "src/ok.js", "content": "module.exports = 1;\n" })),
+    ];
+    let n = calls.len();
+    let replies = calls.into_iter().enumerate().map(|(i, (name, args))| tool_call(i, name, args)).collect();
+    let (addr, seen) = scripted_model(replies);
+    p.write("plan.json", &plan_json(&[("t1", "nodejs-expert", &[])]));
+    p.write(
+        "coord.toml",
+        &format!(
+            "[llm]\nprovider = \"openai\"\nmodel = \"m\"\nbase_url = \"http://{addr}/v1\"\napi_key_env = \"OPENAI_API_KEY\"\n\
+             [escalation]\nmax_retries = 0\n[specialists.nodejs-expert]\nexecutor = \"llm\"\nmax_steps = {}\n\
+             allow_commands = [\"git\", \"node\", \"npm\"]\nmax_file_mb = 1\n",
+            n + 5
+        ),
+    );
+    p.git_init();
+    let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_coord"));
+    cmd.args(["run", "--plan", "plan.json"]).current_dir(p.path()).env("HOME", home.path());
+    for (k, v) in CANARIES {
+        cmd.env(k, v);
+    }
+    let out = cmd.output().unwrap();
+    let run = p.only_run();
+    let transcript =
+        std::fs::read_to_string(p.path().join(format!(".coord/runs/{run}/t1/attempt-1/transcript.json"))).unwrap();
+    assert!(seen.lock().unwrap().len() > n, "the model was asked after every tool call:\n{transcript}");
+    std::thread::sleep(std::time::Duration::from_millis(500));
+    let outside_files: Vec<String> =
+        std::fs::read_dir(outside.path()).unwrap().flatten().map(|e| e.file_name().to_string_lossy().into()).collect();
+    assert_eq!(outside_files, vec!["secret.txt".to_string()], "written outside:\n{transcript}");
+    assert_eq!(std::fs::read_to_string(home.path().join(".gitconfig")).unwrap(), "[user]\n\tname = the user\n");
+    assert_eq!(l.hits.load(Ordering::SeqCst), 0, "a connection reached the listeners");
+    assert!(!std::fs::read_to_string(p.path().join(".git/config")).unwrap().contains("fsmonitor"));
+    // What landed: the ordinary file, nothing protected, nothing oversized.
+    let branch = format!("coord-task/{run}/t1");
+    let files = p.git(&["ls-tree", "-r", "--name-only", &branch]);
+    assert!(files.lines().any(|f| f == "src/ok.js"), "{files}");
+    for bad in [".claude/agents/evil.md", ".mcp.json", ".github/workflows/ci.yml", "big.bin"] {
+        assert!(!files.lines().any(|f| f == bad), "{bad} landed: {files}");
+    }
+    assert_eq!(p.show(&branch, "coord.toml").unwrap(), std::fs::read_to_string(p.path().join("coord.toml")).unwrap());
+    assert!(!p.show(&branch, "coord.toml").unwrap().contains("[\"sh\"]"));
+    // No canary reached the model, the transcript, the store, or the output.
+    let mut written = Vec::new();
+    all_bytes_under(&p.path().join(".coord"), &mut written);
+    written.extend(&out.stdout);
+    written.extend(&out.stderr);
+    for body in seen.lock().unwrap().iter() {
+        written.extend(body.as_bytes());
+    }
+    assert!(leaked(&written).is_empty(), "leaked: {:?}", leaked(&written));
 }
