@@ -184,8 +184,10 @@ fn decode_base64(text: &str) -> Vec<u8> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_dashboard_shows_a_run_live_and_resolves_an_escalation() {
     // @api-architect runs a command (so states change on their own); everyone else is manual.
+    // Unconfined: a library test has no `coord` binary to be the sandbox's trampoline (the
+    // sandbox is tested through the binary in crates/coord/tests/confinement.rs).
     let p = support::project(
-        "[specialists.api-architect]\nexecutor = \"command\"\ncommand = [\"sh\", \"-c\", \"sleep 1\"]\n",
+        "[specialists.api-architect]\nexecutor = \"command\"\ncommand = [\"sh\", \"-c\", \"sleep 1\"]\nsandbox = \"off\"\n",
     )
     .await;
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
