@@ -15,11 +15,13 @@ use std::path::Path;
 use support::{Project, Worker, plan_json, process_gone, wait_for};
 
 /// A project in git whose nodejs-expert writes its shell's PID to `pids/TASK-ATTEMPT` (outside
-/// the project), then hangs on its first attempt and succeeds at once on the next ones.
-fn hanging_first_attempts(p: &Project, pids: &Path, lease_secs: u64) {
+/// the project), then hangs while the file `pids/hold` exists (it is created here) and succeeds
+/// at once when it does not.
+fn hanging_while_held(p: &Project, pids: &Path, lease_secs: u64) {
+    std::fs::write(pids.join("hold"), "").unwrap();
     let script = format!(
-        "echo $$ > {}/$COORD_TASK_ID-$COORD_ATTEMPT; [ $COORD_ATTEMPT -gt 1 ] || exec sleep 300",
-        pids.display()
+        "echo $$ > {dir}/$COORD_TASK_ID-$COORD_ATTEMPT; [ ! -e {dir}/hold ] || exec sleep 300",
+        dir = pids.display()
     );
     p.write(
         "coord.toml",
@@ -28,6 +30,11 @@ fn hanging_first_attempts(p: &Project, pids: &Path, lease_secs: u64) {
         ),
     );
     p.git_init();
+}
+
+/// Lets the attempts that start from now on succeed.
+fn release_hold(pids: &Path) {
+    std::fs::remove_file(pids.join("hold")).unwrap();
 }
 
 /// The PIDs the first attempts of `tasks` wrote, once all of them have.
@@ -66,8 +73,16 @@ fn attempts(p: &Project, run: &str, task: &str) -> Vec<(String, String)> {
 fn sigterm_stops_a_run_gracefully_and_resume_finishes_it() {
     let p = Project::new();
     let pids = tempfile::tempdir().unwrap();
-    p.write("plan.json", &plan_json(&[("a", "nodejs-expert", &[]), ("b", "nodejs-expert", &[]), ("c", "nodejs-expert", &[]), ("d", "nodejs-expert", &["a", "b", "c"])]));
-    hanging_first_attempts(&p, pids.path(), 30);
+    p.write(
+        "plan.json",
+        &plan_json(&[
+            ("a", "nodejs-expert", &[]),
+            ("b", "nodejs-expert", &[]),
+            ("c", "nodejs-expert", &[]),
+            ("d", "nodejs-expert", &["a", "b", "c"]),
+        ]),
+    );
+    hanging_while_held(&p, pids.path(), 30);
     let mut child = p.spawn("run", &["run", "--plan", "plan.json"]);
     let hanging = first_attempt_pids(pids.path(), &["a", "b", "c"]);
     let run = p.only_run();
@@ -85,7 +100,12 @@ fn sigterm_stops_a_run_gracefully_and_resume_finishes_it() {
     assert_eq!(status["state"], "running", "{status}");
     assert_eq!(
         p.states(&run),
-        vec![("a".into(), "ready".into()), ("b".into(), "ready".into()), ("c".into(), "ready".into()), ("d".into(), "pending".into())]
+        vec![
+            ("a".into(), "ready".into()),
+            ("b".into(), "ready".into()),
+            ("c".into(), "ready".into()),
+            ("d".into(), "pending".into())
+        ]
     );
     for task in ["a", "b", "c"] {
         let tried = attempts(&p, &run, task);
@@ -94,6 +114,7 @@ fn sigterm_stops_a_run_gracefully_and_resume_finishes_it() {
         assert!(tried[0].1.contains("was stopped"), "{task}: {tried:?}");
     }
 
+    release_hold(pids.path());
     let out = p.ok(&["resume", &run]);
     assert!(out.contains(": done"), "{out}");
     assert_eq!(p.status(&run)["state"], "done");
@@ -116,7 +137,7 @@ fn a_second_ctrl_c_exits_at_once_even_when_the_graceful_stop_is_stuck() {
     let pids = tempfile::tempdir().unwrap();
     p.write("plan.json", &plan_json(&[("a", "nodejs-expert", &[]), ("b", "nodejs-expert", &[])]));
     // Leases long enough that only the recovery of a dead coordinator can free the tasks soon.
-    hanging_first_attempts(&p, pids.path(), 600);
+    hanging_while_held(&p, pids.path(), 600);
     let mut child = p.spawn("run", &["run", "--plan", "plan.json"]);
     let hanging = first_attempt_pids(pids.path(), &["a", "b"]);
     let run = p.only_run();
@@ -143,6 +164,7 @@ fn a_second_ctrl_c_exits_at_once_even_when_the_graceful_stop_is_stuck() {
     }
     let _ = locker.kill();
     let _ = locker.wait();
+    release_hold(pids.path());
 
     // Nothing was recorded on the way out: `coord resume` sees the coordinator gone (this host,
     // boot and PID namespace; its PID no longer exists), releases its tasks at once (not after
@@ -163,7 +185,7 @@ fn a_worker_waits_out_its_grace_period_unless_signalled_twice() {
     let p = Project::new();
     let pids = tempfile::tempdir().unwrap();
     p.write("plan.json", &plan_json(&[("a", "nodejs-expert", &[])]));
-    hanging_first_attempts(&p, pids.path(), 600);
+    hanging_while_held(&p, pids.path(), 600);
     let db = p.path().join("shared.db").display().to_string();
     let mut watcher = p.spawn("watch", &["run", "--plan", "plan.json", "--parallel", "0", "--db", &db]);
     let mut w = Worker::start(&p, &db, &["--concurrency", "1", "--grace-secs", "600"]);
@@ -177,6 +199,7 @@ fn a_worker_waits_out_its_grace_period_unless_signalled_twice() {
     assert!(w.log().contains("SIGTERM again: exiting now"), "{}", w.log());
     assert!(wait_for(10, || process_gone(hanging[0])), "the attempt's process was killed on the way out");
     // Another worker of this machine sees it gone and takes the task over at once.
+    release_hold(pids.path());
     let mut second = Worker::start(&p, &db, &["--concurrency", "1"]);
     assert_eq!(exit_code(&mut watcher), Some(0), "the watched run is done: {}", p.read("watch.out"));
     assert!(second.stop(20));
@@ -213,10 +236,10 @@ fn exit_statuses_say_how_the_run_stands() {
 
     // 3: waiting on an escalation, and the report says so; once resolved, 0.
     let p = Project::new();
-    p.write("plan.json", &plan_json(&[("t1", "nodejs-expert", &[])]));
+    p.write("plan.json", &plan_json(&[("t1", "nodejs-expert", &[]), ("t2", "nodejs-expert", &["t1"])]));
     p.write(
         "coord.toml",
-        "[specialists.nodejs-expert]\nexecutor = \"command\"\ncommand = [\"sh\", \"-c\", \"echo '{\\\"coord\\\":\\\"escalate\\\",\\\"reason\\\":\\\"secrets in the repo\\\",\\\"category\\\":\\\"security\\\"}'\"]\n",
+        "[specialists.nodejs-expert]\nexecutor = \"command\"\ncommand = [\"sh\", \"-c\", \"[ $COORD_TASK_ID = t2 ] || echo '{\\\"coord\\\":\\\"escalate\\\",\\\"reason\\\":\\\"secrets in the repo\\\",\\\"category\\\":\\\"security\\\"}'\"]\n",
     );
     let out = p.run_waiting(&["run", "--plan", "plan.json"]);
     assert!(out.contains("waiting on 1 open escalation(s)"), "{out}");

@@ -64,7 +64,12 @@ pub(super) async fn release_owner(w: &mut Writes, owner: &str, now: i64) -> Resu
 }
 
 /// The leases of these claims, where still held with their tokens: their tasks go back to ready.
-pub(super) async fn release_claims(w: &mut Writes, claims: &[Claim], why: &str, now: i64) -> Result<Vec<(String, String)>> {
+pub(super) async fn release_claims(
+    w: &mut Writes,
+    claims: &[Claim],
+    why: &str,
+    now: i64,
+) -> Result<Vec<(String, String)>> {
     if claims.is_empty() {
         return Ok(Vec::new());
     }

@@ -180,7 +180,12 @@ impl SqliteStore {
         Ok(out)
     }
 
-    pub(super) async fn release_claims_impl(&self, claims: &[Claim], why: &str, now: i64) -> Result<Vec<(String, String)>> {
+    pub(super) async fn release_claims_impl(
+        &self,
+        claims: &[Claim],
+        why: &str,
+        now: i64,
+    ) -> Result<Vec<(String, String)>> {
         let mut tx = self.write().await?;
         let mut rows = Vec::with_capacity(claims.len());
         for c in claims {

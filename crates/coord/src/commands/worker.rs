@@ -92,7 +92,13 @@ async fn serve_runs(args: WorkerArgs, stop: watch::Receiver<bool>) -> Result<Exi
     } else {
         eprintln!(
             "coord worker: {} stopped: {} attempts, {} results recorded, {} refused (lease lost), {} tasks released; {} transactions of {:.1} ms mean",
-            report.worker, report.attempts, report.recorded, report.refused, report.released, report.ticks, report.tick_ms
+            report.worker,
+            report.attempts,
+            report.recorded,
+            report.refused,
+            report.released,
+            report.ticks,
+            report.tick_ms
         );
     }
     Ok(ExitCode::SUCCESS)
