@@ -1,7 +1,10 @@
 //! The tools an LLM specialist works with, confined to its workspace: `read_file`,
 //! `write_file`, `edit_file` (exact replace), `list_files`, `search` (regex) and `run_command`
 //! (allow-listed programs, timeout, output cap). A path that leaves the workspace — absolute,
-//! with `..`, or through a symlink that points out — is refused.
+//! with `..`, or through a symlink that points out — is refused, and so is a write to a
+//! protected path (coord's configuration, agent and MCP files, CI files, `.git`) or past the
+//! size cap. `run_command` starts its program in the OS sandbox (`coord_sandbox`) when the
+//! limits carry a policy, always with the clean environment they give.
 
 use crate::types::ToolSpec;
 use regex::Regex;
@@ -17,11 +20,58 @@ pub struct ToolLimits {
     pub command_timeout: Duration,
     /// Bytes of command output or file content returned to the model.
     pub output_cap: usize,
+    /// The largest file `write_file` or `edit_file` may leave.
+    pub max_write_bytes: usize,
+    /// The OS sandbox of `run_command` (its workspace is replaced by the tools' root).
+    pub sandbox: Option<coord_sandbox::Policy>,
+    /// The environment of `run_command`, exactly (with a sandbox, the policy's is used).
+    pub env: Vec<(String, String)>,
+    /// Whether CI files may be written (a DevOps specialist).
+    pub allow_ci: bool,
+    /// What every tool result goes through before the model sees it.
+    pub redact: Redact,
+}
+
+/// A function that replaces secrets in a text.
+type RedactFn = dyn Fn(&str) -> String + Send + Sync;
+
+/// A redaction of tool results (secrets replaced); none by default.
+#[derive(Clone, Default)]
+pub struct Redact(Option<std::sync::Arc<RedactFn>>);
+
+impl Redact {
+    /// Results go through `f`.
+    pub fn with(f: impl Fn(&str) -> String + Send + Sync + 'static) -> Redact {
+        Redact(Some(std::sync::Arc::new(f)))
+    }
+
+    /// `text` redacted.
+    pub fn apply(&self, text: String) -> String {
+        match &self.0 {
+            Some(f) => f(&text),
+            None => text,
+        }
+    }
+}
+
+impl std::fmt::Debug for Redact {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(if self.0.is_some() { "Redact(on)" } else { "Redact(off)" })
+    }
 }
 
 impl Default for ToolLimits {
     fn default() -> Self {
-        ToolLimits { allow_commands: Vec::new(), command_timeout: Duration::from_secs(120), output_cap: 32 * 1024 }
+        ToolLimits {
+            allow_commands: Vec::new(),
+            command_timeout: Duration::from_secs(120),
+            output_cap: 32 * 1024,
+            max_write_bytes: 16 * 1024 * 1024,
+            sandbox: None,
+            env: vec![("PATH".into(), std::env::var("PATH").unwrap_or_else(|_| "/usr/bin:/bin".into()))],
+            allow_ci: false,
+            redact: Redact::default(),
+        }
     }
 }
 
@@ -174,6 +224,19 @@ impl Workspace {
         p.strip_prefix(&self.root).unwrap_or(p).to_string_lossy().into_owned()
     }
 
+    /// Refuses a write to a protected path or past the size cap.
+    fn writable(&self, p: &Path, raw: &str, len: usize) -> Result<(), String> {
+        if coord_sandbox::is_protected(&self.rel(p), self.limits.allow_ci) {
+            return Err(format!(
+                "`{raw}` is protected (coord's configuration, agent or MCP files, CI files or .git): no specialist may change it"
+            ));
+        }
+        if len > self.limits.max_write_bytes {
+            return Err(format!("{len} bytes is more than the {} a file may have here", self.limits.max_write_bytes));
+        }
+        Ok(())
+    }
+
     fn mark(&mut self, p: &Path) {
         let r = self.rel(p);
         if !self.changed.contains(&r) {
@@ -181,8 +244,13 @@ impl Workspace {
         }
     }
 
-    /// Runs one tool call.
+    /// Runs one tool call; its result is redacted before the model sees it.
     pub async fn call(&mut self, name: &str, input: &serde_json::Value) -> ToolOutput {
+        let (text, is_error) = self.call_raw(name, input).await;
+        (self.limits.redact.apply(text), is_error)
+    }
+
+    async fn call_raw(&mut self, name: &str, input: &serde_json::Value) -> ToolOutput {
         let s = |k: &str| input.get(k).and_then(|v| v.as_str());
         match name {
             "read_file" => {
@@ -202,6 +270,9 @@ impl Workspace {
                 match self.resolve(path) {
                     Err(e) => err(e),
                     Ok(p) => {
+                        if let Err(e) = self.writable(&p, path, content.len()) {
+                            return err(e);
+                        }
                         if let Some(parent) = p.parent()
                             && let Err(e) = std::fs::create_dir_all(parent)
                         {
@@ -233,6 +304,10 @@ impl Workspace {
                     Ok(t) => t,
                     Err(e) => return err(format!("cannot read `{path}`: {e}")),
                 };
+                let edited_len = text.len() - old.len().min(text.len()) + new.len();
+                if let Err(e) = self.writable(&p, path, edited_len) {
+                    return err(e);
+                }
                 match text.matches(old).count() {
                     0 => err(format!("`old` does not occur in {path}")),
                     1 => match std::fs::write(&p, text.replacen(old, new, 1)) {
@@ -337,8 +412,22 @@ impl Workspace {
     }
 
     async fn run(&mut self, argv: &[String]) -> ToolOutput {
-        let child = tokio::process::Command::new(&argv[0])
-            .args(&argv[1..])
+        let mut cmd = match &self.limits.sandbox {
+            Some(policy) => {
+                let mut policy = policy.clone();
+                policy.workspace = self.root.clone();
+                match coord_sandbox::command(&policy, argv) {
+                    Ok(cmd) => cmd,
+                    Err(e) => return err(format!("cannot start `{}`: {e}", argv[0])),
+                }
+            }
+            None => {
+                let mut cmd = tokio::process::Command::new(&argv[0]);
+                cmd.args(&argv[1..]).env_clear().envs(self.limits.env.iter().map(|(k, v)| (k, v)));
+                cmd
+            }
+        };
+        let child = cmd
             .current_dir(&self.root)
             .stdin(std::process::Stdio::null())
             .stdout(std::process::Stdio::piped())

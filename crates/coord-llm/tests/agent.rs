@@ -152,6 +152,7 @@ async fn commands_are_allow_listed_timed_and_capped() {
         allow_commands: vec!["echo".into(), "sleep".into(), "yes".into()],
         command_timeout: Duration::from_millis(300),
         output_cap: 1000,
+        ..ToolLimits::default()
     };
     let mut ws = Workspace::new(root.path(), limits).unwrap();
     let (out, err) = ws.call("run_command", &serde_json::json!({ "argv": ["echo", "hello"] })).await;
@@ -164,4 +165,33 @@ async fn commands_are_allow_listed_timed_and_capped() {
     assert!(err && out.contains("timed out"), "{out}");
     let (out, _) = ws.call("run_command", &serde_json::json!({ "argv": ["yes"] })).await;
     assert!(out.len() < 1200 && out.contains("timed out"), "a flood is cut off by the timeout: {}", out.len());
+}
+
+#[tokio::test]
+async fn protected_paths_and_oversized_writes_are_refused_and_results_redacted() {
+    let root = tempfile::tempdir().unwrap();
+    std::fs::write(root.path().join("coord.toml"), "[run]\n").unwrap();
+    let limits = ToolLimits {
+        max_write_bytes: 1000,
+        redact: coord_llm::tools::Redact::with(|t| t.replace("hunter2", "[REDACTED]")),
+        ..ToolLimits::default()
+    };
+    let mut ws = Workspace::new(root.path(), limits).unwrap();
+    for path in
+        ["coord.toml", ".git/config", ".claude/agents/x.md", ".mcp.json", ".github/workflows/ci.yml", ".coord/x"]
+    {
+        let (out, err) = ws.call("write_file", &serde_json::json!({ "path": path, "content": "x" })).await;
+        assert!(err && out.contains("protected"), "{path}: {out}");
+    }
+    assert_eq!(std::fs::read_to_string(root.path().join("coord.toml")).unwrap(), "[run]\n");
+    let (out, err) =
+        ws.call("edit_file", &serde_json::json!({ "path": "coord.toml", "old": "[run]", "new": "[x]" })).await;
+    assert!(err && out.contains("protected"), "{out}");
+    let big = "x".repeat(1001);
+    let (out, err) = ws.call("write_file", &serde_json::json!({ "path": "big.txt", "content": big })).await;
+    assert!(err && out.contains("more than"), "{out}");
+    assert!(!root.path().join("big.txt").exists());
+    std::fs::write(root.path().join("notes.txt"), "password hunter2").unwrap();
+    let (out, _) = ws.call("read_file", &serde_json::json!({ "path": "notes.txt" })).await;
+    assert_eq!(out, "password [REDACTED]");
 }

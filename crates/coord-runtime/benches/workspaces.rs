@@ -14,6 +14,7 @@
 //!
 //! Prints figures; asserts nothing about time. Target (issue #12): under 150 ms per task at the
 //! median.
+#![allow(clippy::expect_used, clippy::unwrap_used)] // a benchmark: any failure is the run's answer
 
 use coord_core::{Plan, Task, dag};
 use coord_runtime::config::{ExecutorKind, SpecialistConfig};
@@ -79,7 +80,9 @@ async fn overhead() {
         let Prepared::Ready { dir: wt, .. } = &prepared else { panic!("nothing to recover") };
         std::fs::write(wt.join(format!("{}.txt", claim.task_id)), "work\n").expect("agent's file");
         let t1 = Instant::now();
-        ws.commit(&store, &claim, &prepared, "succeeded").await.expect("commit");
+        ws.commit(&store, &claim, &prepared, "succeeded", &coord_runtime::workspace::protect::nothing)
+            .await
+            .expect("commit");
         match ws.integrate(&store, &claim).await.expect("merge") {
             Integrated::Merged(_) => {}
             other => panic!("{other:?}"),

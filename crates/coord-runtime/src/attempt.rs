@@ -94,6 +94,8 @@ impl Pending {
     /// Takes a finished attempt.
     pub(crate) fn add(&mut self, attempted: Attempted, progress: &dyn Progress) {
         let Attempted { claim, finish, notice, usage } = attempted;
+        // Nothing stored (and so nothing the API or MCP serves) holds a secret.
+        let finish = finish.map(crate::redact::finish);
         if let Some(u) = usage {
             self.usage.push((claim.clone(), u));
         }
@@ -223,6 +225,7 @@ pub(crate) fn job_for<S>(shared: &Engine<S>, claim: &Claim, brief: String, dir_n
         timeout: Duration::from_secs(c.timeout_secs.unwrap_or(shared.config.run.task_timeout_secs).max(1)),
         estimate_hours: task.estimate_hours,
         workflow: task.workflow,
+        readable: Vec::new(),
     }
 }
 
@@ -309,8 +312,12 @@ async fn run_attempt<S: Store + Clone>(
     } else {
         None
     };
-    if let Some(Prepared::Ready { dir, .. }) = &prepared {
+    if let Some(Prepared::Ready { dir, folder }) = &prepared {
         job.workspace = dir.clone();
+        // Its commands read the repository's objects through the worktree.
+        if let (None, Some(repo)) = (folder, &shared.workspaces.repo) {
+            job.readable.push(repo.git_dir.clone());
+        }
     }
     let grace = job.timeout + Duration::from_secs(5);
     let heartbeat = heartbeat(&shared.store, &claim, shared.lease_ms);
@@ -329,8 +336,21 @@ async fn run_attempt<S: Store + Clone>(
     // What the attempt left is committed whatever its outcome: a retry continues from it and
     // nothing is lost. Its artifacts are the task's whole diff against its base.
     let mut delivered = None;
+    let allow_ci = shared.config.specialist(&claim.specialist).allow_ci;
+    let protected = move |p: &str| coord_sandbox::is_protected(p, allow_ci);
     if let Some(p) = &prepared {
-        match shared.workspaces.commit(&shared.store, &claim, p, outcome_label(&outcome)).await {
+        match shared.workspaces.commit(&shared.store, &claim, p, outcome_label(&outcome), &protected).await {
+            Ok(c) if !c.refused.is_empty() => {
+                outcome = Outcome::Failed {
+                    error: format!(
+                        "the attempt changed files no specialist may change ({}); the changes were not kept",
+                        c.refused.join(", ")
+                    ),
+                    category: FailureCategory::General,
+                    retryable: true,
+                };
+                delivered = Some(c);
+            }
             Ok(c) => delivered = Some(c),
             // What the attempt left stays in its worktree; the next attempt commits it.
             Err(WorkspaceError::Store(_)) => return (claim, None, None),
@@ -394,7 +414,11 @@ async fn accept<S: Store + Clone>(
     if let Some(p) = prepared
         && !checked.artifacts.is_empty()
     {
-        match shared.workspaces.commit(&shared.store, claim, p, "the coordinator's check").await {
+        match shared
+            .workspaces
+            .commit(&shared.store, claim, p, "the coordinator's check", &crate::workspace::protect::nothing)
+            .await
+        {
             Ok(c) => artifacts = c.artifacts,
             Err(WorkspaceError::Store(_)) => return Err(()),
             Err(e) => return Ok(Err(workspace_failure(e))),
@@ -531,6 +555,8 @@ pub(crate) async fn gate<S: Store>(
             )),
         }
     }
+    let results: Vec<(String, bool, String)> =
+        results.into_iter().map(|(gate, passed, report)| (gate, passed, crate::redact::redact(&report))).collect();
     shared.store.record_gates(claim, &results, now_ms()).await?;
     outcome.failure = failure;
     Ok(outcome)

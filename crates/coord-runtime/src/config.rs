@@ -119,6 +119,46 @@ pub struct SpecialistConfig {
     /// For `llm`: programs the agent's `run_command` tool may start.
     #[serde(default)]
     pub allow_commands: Vec<String>,
+    /// The OS sandbox of its commands: `strict` (the default) or `off`.
+    #[serde(default)]
+    pub sandbox: SandboxMode,
+    /// Its commands' network: `off` (the default), `local` (loopback only) or `on`.
+    #[serde(default)]
+    pub network: coord_sandbox::Network,
+    /// Further folders its commands may read (`~/` is the home folder).
+    #[serde(default)]
+    pub read: Vec<String>,
+    /// Further folders its commands may write.
+    #[serde(default)]
+    pub write: Vec<String>,
+    /// Further paths its commands may never read (besides `~/.ssh`, `~/.aws`, ...).
+    #[serde(default)]
+    pub deny: Vec<String>,
+    /// Variables of coord's own environment passed on to its commands (nothing else is,
+    /// besides PATH, HOME, LANG, TERM, TMPDIR and COORD_*).
+    #[serde(default)]
+    pub env_pass: Vec<String>,
+    /// Whether it may change CI files (`.github/workflows/`, `.gitlab-ci.yml`...): a DevOps
+    /// specialist.
+    #[serde(default)]
+    pub allow_ci: bool,
+    /// The largest file its commands may write, MiB (default 1024).
+    #[serde(default)]
+    pub max_file_mb: Option<u64>,
+    /// Processes one of its commands may start at once (default 1024).
+    #[serde(default)]
+    pub max_processes: Option<u64>,
+}
+
+/// Whether a specialist's commands run in the OS sandbox.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SandboxMode {
+    /// Confined (see `coord sandbox check`); refused where the machine cannot confine.
+    #[default]
+    Strict,
+    /// Not confined: the command runs with coord's rights (its environment is still clean).
+    Off,
 }
 
 /// `[run]`.

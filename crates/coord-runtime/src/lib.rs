@@ -22,6 +22,7 @@ pub mod manual;
 pub mod metrics;
 pub mod notify;
 pub mod owner;
+pub mod redact;
 pub mod scheduler;
 pub mod start;
 pub mod upstream;

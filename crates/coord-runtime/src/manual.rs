@@ -276,7 +276,10 @@ impl<S: Store + Clone + 'static> Runtime<S> {
         let prepared = self.workspaces.prepared_of(self.store(), &claim).await.map_err(ws_error)?;
         let mut artifacts = artifacts.to_vec();
         if let Some(p) = &prepared {
-            let committed = match self.workspaces.commit(self.store(), &claim, p, &format!("completed by {who}")).await
+            let committed = match self
+                .workspaces
+                .commit(self.store(), &claim, p, &format!("completed by {who}"), &crate::workspace::protect::nothing)
+                .await
             {
                 Ok(c) => c,
                 Err(e) => return self.refuse(&claim, format!("workspace: {e}"), FailureCategory::General).await,
@@ -321,7 +324,7 @@ impl<S: Store + Clone + 'static> Runtime<S> {
                 Err(e) => return self.refuse(&claim, format!("workspace: {e}"), FailureCategory::General).await,
             }
         }
-        let finish = Finish::Done { detail: detail.to_string() };
+        let finish = Finish::Done { detail: crate::redact::redact(&detail.to_string()) };
         self.store().finish(&claim, &finish, now_ms()).await?;
         self.outcome(&claim, &finish, None).await
     }

@@ -150,7 +150,7 @@ pub(crate) enum AnyExecutor {
     Command(CommandExecutor),
     Noop(NoopExecutor),
     Sleep(SleepExecutor),
-    Llm(crate::executor::llm::LlmExecutor),
+    Llm(Box<crate::executor::llm::LlmExecutor>),
     Workflow(crate::executor::workflow::WorkflowExecutor),
 }
 
@@ -185,6 +185,8 @@ impl<S: Store + Clone + 'static> Runtime<S> {
     /// A runtime over `store`, executing in `workspace` and keeping attempt files in `runs_dir`.
     pub fn new(store: S, roster: Roster, config: Config, workspace: PathBuf, runs_dir: PathBuf) -> Self {
         let workspaces = Arc::new(crate::workspace::Workspaces::open(&workspace));
+        let passed: Vec<String> = config.specialists.values().flat_map(|c| c.env_pass.iter().cloned()).collect();
+        crate::redact::pass_also(&passed);
         Runtime { store, roster, config, workspace, runs_dir, owner: crate::owner_id(), workspaces }
     }
 
@@ -270,7 +272,7 @@ impl<S: Store + Clone + 'static> Runtime<S> {
             let exec = match c.executor {
                 ExecutorKind::Manual => continue,
                 ExecutorKind::Llm => match &llm {
-                    Ok(Some(client)) => AnyExecutor::Llm(crate::executor::llm::LlmExecutor {
+                    Ok(Some(client)) => AnyExecutor::Llm(Box::new(crate::executor::llm::LlmExecutor {
                         client: client.clone(),
                         persona: self.roster.get(name).map(|s| s.persona.clone()).unwrap_or_default(),
                         limits: coord_llm::agent::AgentLimits {
@@ -283,7 +285,8 @@ impl<S: Store + Clone + 'static> Runtime<S> {
                             },
                             ..Default::default()
                         },
-                    }),
+                        confinement: crate::executor::confine::Confinement::of(&c),
+                    })),
                     // No model or no key: the specialist waits for a person instead.
                     _ => continue,
                 },
@@ -294,7 +297,7 @@ impl<S: Store + Clone + 'static> Runtime<S> {
                 }
                 ExecutorKind::Command => {
                     let mut e = CommandExecutor::new(c.command.clone());
-                    e.env = c.env.clone();
+                    e.confinement = crate::executor::confine::Confinement::of(&c);
                     AnyExecutor::Command(e)
                 }
             };
@@ -344,6 +347,7 @@ impl<S: Store + Clone + 'static> Runtime<S> {
         let brief = render_brief(&plan, &task, &policy, &[]).markdown;
         let job = job_for(&shared, claim, brief, &format!("attempt-{}", claim.attempt), &task);
         let (finish, notice) = decide(&shared, &RunPlan::new(plan), claim, &task, &job, failure).await;
+        let finish = crate::redact::finish(finish);
         self.store.finish(claim, &finish, now_ms()).await?;
         if let Some(n) = notice {
             crate::notify::notify(&self.config.escalation, &n).await;

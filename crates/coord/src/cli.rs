@@ -37,6 +37,9 @@ pub enum Command {
     Log(LogArgs),
     /// Cancel a run: running attempts are killed, nothing else starts.
     Cancel(RunRef),
+    /// What this machine offers to confine specialists' commands (`coord sandbox check`).
+    #[command(subcommand)]
+    Sandbox(SandboxCommand),
     /// Remove a finished run's worktrees, task branches and attempt files (and its
     /// integration branch unless --keep-branch).
     Clean(CleanArgs),
@@ -355,6 +358,18 @@ pub struct RunRef {
     /// The store and project.
     #[command(flatten)]
     pub store: StoreArgs,
+}
+
+/// `coord sandbox`.
+#[derive(Debug, Subcommand)]
+pub enum SandboxCommand {
+    /// Print the confinement this machine supports (Landlock ABI, namespaces) and what a
+    /// specialist's command gets; exit 1 when it cannot confine anything.
+    Check {
+        /// JSON instead of text.
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 /// Arguments of `coord clean`.

@@ -34,6 +34,12 @@ pub fn input_error(e: impl Into<anyhow::Error>) -> anyhow::Error {
 }
 
 fn main() -> ExitCode {
+    // `coord __sandbox ...`: this process is the trampoline of a sandboxed command; it never
+    // returns from here.
+    coord_sandbox::enter();
+    if let Ok(exe) = std::env::current_exe() {
+        coord_sandbox::set_launcher(exe);
+    }
     // A panic is a bug, but a user still gets one line instead of a backtrace.
     std::panic::set_hook(Box::new(|info| {
         let message = info

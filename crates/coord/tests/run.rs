@@ -193,11 +193,14 @@ fn broken_commands_end_as_task_failures_never_as_coordinator_failures() {
 
 #[test]
 fn cancel_from_another_process_stops_the_run_and_kills_its_commands() {
+    let marker = format!("coordcancel{}", std::process::id());
     let p = Project::new();
     p.write("plan.json", &plan_json(&[("slow", "nodejs-expert", &[]), ("after", "nodejs-expert", &["slow"])]));
     p.write(
         "coord.toml",
-        &config("[specialists.nodejs-expert]\nexecutor = \"command\"\ncommand = [\"sh\", \"-c\", \"echo $$ > pid; sleep 300\"]\n"),
+        &config(&format!(
+            "[specialists.nodejs-expert]\nexecutor = \"command\"\ncommand = [\"sh\", \"-c\", \"echo started > started; sleep 300\", \"{marker}\"]\n"
+        )),
     );
     let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_coord"))
         .args(["run", "--plan", "plan.json", "--json"])
@@ -206,30 +209,17 @@ fn cancel_from_another_process_stops_the_run_and_kills_its_commands() {
         .stderr(std::process::Stdio::null())
         .spawn()
         .unwrap();
-    let pid_file = p.path().join("pid");
-    for _ in 0..200 {
-        if pid_file.exists() && !std::fs::read_to_string(&pid_file).unwrap().trim().is_empty() {
-            break;
-        }
-        std::thread::sleep(std::time::Duration::from_millis(50));
-    }
+    assert!(support::wait_for(20, || !support::processes_with(&marker).is_empty()), "the command started");
     let run = p.only_run();
     p.ok(&["cancel", &run]);
     let status = child.wait().unwrap();
     assert_eq!(status.code(), Some(1), "a cancelled run exits 1");
     assert_eq!(p.states(&run), vec![("slow".into(), "cancelled".into()), ("after".into(), "cancelled".into())]);
-    let pid: i32 = std::fs::read_to_string(&pid_file).unwrap().trim().parse().unwrap();
-    let mut gone = false;
-    for _ in 0..100 {
-        if std::fs::metadata(format!("/proc/{pid}")).is_err()
-            || std::fs::read_to_string(format!("/proc/{pid}/stat")).map(|s| s.contains(") Z ")).unwrap_or(true)
-        {
-            gone = true;
-            break;
-        }
-        std::thread::sleep(std::time::Duration::from_millis(50));
-    }
-    assert!(gone, "the command's process {pid} was killed");
+    assert!(
+        support::wait_for(5, || support::processes_with(&marker).is_empty()),
+        "the command was killed: {:?}",
+        support::processes_with(&marker)
+    );
 }
 
 #[test]

@@ -214,13 +214,14 @@ fn agents_that_leave_their_branch_are_put_back_and_lose_no_work() {
     let p = Project::new();
     p.git_init();
     p.write("plan.json", &plan_json(&[("t1", "nodejs-expert", &[]), ("t2", "nodejs-expert", &["t1"])]));
-    // t1 commits its work itself and then checks out another branch; t2 moves the
-    // integration branch on attempt 1 (refused, put back), and behaves on attempt 2.
+    // Unconfined agents (`sandbox = "off"`; inside the sandbox `.git` is read-only and none of
+    // this is possible): t1 commits its work itself and then checks out another branch; t2
+    // moves the integration branch on attempt 1 (refused, put back), and behaves on attempt 2.
     let agent = "git config user.email a@b; git config user.name a; \
         if [ $COORD_TASK_ID = t1 ]; then echo t1 > t1.txt; git add t1.txt; git commit -qm mine; git checkout -q -b elsewhere; echo extra > extra.txt; \
         elif [ $COORD_ATTEMPT = 1 ]; then git branch -f coord/$COORD_RUN_ID HEAD~1; echo t2 > t2.txt; \
         else echo t2 > t2.txt; fi";
-    p.write("coord.toml", &config(agent));
+    p.write("coord.toml", &format!("{}sandbox = \"off\"\n", config(agent)));
     let out = p.ok_all(&["run", "--plan", "plan.json"]);
     let run = p.only_run();
     assert_eq!(p.status(&run)["state"], "done", "{out}");

@@ -6,10 +6,10 @@
 //! line `{"coord":"escalate","reason":"...","category":"..."}` on stdout asks for escalation. A
 //! timeout, or dropping the future, kills the whole process group.
 
+use super::confine::Confinement;
 use super::{Executor, FailureCategory, Job, Outcome};
 use nix::sys::signal::{Signal, killpg};
 use nix::unistd::Pid;
-use std::collections::BTreeMap;
 use std::os::unix::process::ExitStatusExt;
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
@@ -22,8 +22,8 @@ pub struct CommandExecutor {
     /// Program and arguments; `{specialist}`, `{task_id}`, `{run_id}`, `{attempt}`,
     /// `{brief_file}` and `{workspace}` are replaced.
     pub argv: Vec<String>,
-    /// Extra environment.
-    pub env: BTreeMap<String, String>,
+    /// Its sandbox and environment.
+    pub confinement: Confinement,
     /// Bytes of stdout and of stderr kept in the attempt's files.
     pub output_cap_bytes: u64,
 }
@@ -31,7 +31,43 @@ pub struct CommandExecutor {
 impl CommandExecutor {
     /// An executor for `argv`, in place, keeping 8 MiB of each output stream.
     pub fn new(argv: Vec<String>) -> Self {
-        CommandExecutor { argv, env: BTreeMap::new(), output_cap_bytes: 8 * 1024 * 1024 }
+        CommandExecutor { argv, confinement: Confinement::default(), output_cap_bytes: 8 * 1024 * 1024 }
+    }
+}
+
+/// This boot of this machine and this PID namespace: a process group recorded elsewhere
+/// cannot be told apart from an unrelated one.
+fn this_machine() -> String {
+    let boot = std::fs::read_to_string("/proc/sys/kernel/random/boot_id").unwrap_or_default();
+    let ns = std::fs::read_link("/proc/self/ns/pid").map(|p| p.display().to_string()).unwrap_or_default();
+    format!("{} {ns}", boot.trim())
+}
+
+/// Kills what earlier attempts of the job's task left running: the process groups they
+/// recorded on this machine, when the group's leader is still coord's trampoline or the
+/// configured program. Called before an attempt starts.
+pub fn kill_leftovers(job: &Job) {
+    let Some(task_dir) = job.attempt_dir.parent() else { return };
+    let Ok(entries) = std::fs::read_dir(task_dir) else { return };
+    for entry in entries.flatten() {
+        let record = entry.path().join("process");
+        let Ok(text) = std::fs::read_to_string(&record) else { continue };
+        let mut lines = text.lines();
+        let (Some(pgid), Some(machine)) = (lines.next().and_then(|p| p.trim().parse::<i32>().ok()), lines.next())
+        else {
+            continue;
+        };
+        if machine != this_machine() || pgid <= 1 {
+            continue;
+        }
+        let cmdline = std::fs::read(format!("/proc/{pgid}/cmdline")).unwrap_or_default();
+        let attempt = entry.path().display().to_string();
+        let ours = String::from_utf8_lossy(&cmdline).contains(coord_sandbox::TRAMPOLINE_ARG)
+            || String::from_utf8_lossy(&cmdline).contains(&attempt);
+        if ours || cmdline.is_empty() {
+            let _ = killpg(Pid::from_raw(pgid), Signal::SIGKILL);
+        }
+        let _ = std::fs::remove_file(&record);
     }
 }
 
@@ -59,8 +95,9 @@ impl Drop for GroupGuard {
     }
 }
 
-/// Copies a stream to a file up to `cap` bytes, then drains the rest; on stdout, watches for the
-/// escalation line. Returns the escalation request seen, if any.
+/// Copies a stream to a file line by line, each line redacted (`crate::redact`) and cut at
+/// 64 KiB, up to `cap` bytes, then drains the rest; on stdout, watches for the escalation
+/// line. Returns the escalation request seen, if any.
 async fn capture<R: AsyncRead + Unpin>(
     stream: R,
     path: PathBuf,
@@ -90,16 +127,6 @@ async fn capture<R: AsyncRead + Unpin>(
                 let room = MAX_LINE - line.len();
                 line.extend_from_slice(&buf[..take.min(room)]);
             }
-            if let Some(f) = file.as_mut() {
-                if written < cap {
-                    let keep = (cap - written).min(take as u64) as usize;
-                    let _ = f.write_all(&buf[..keep]).await;
-                    written += keep as u64;
-                    truncated |= keep < take;
-                } else {
-                    truncated = true;
-                }
-            }
             total += take;
             reader.consume(take);
             if done {
@@ -108,6 +135,21 @@ async fn capture<R: AsyncRead + Unpin>(
         }
         if total == 0 {
             break;
+        }
+        if let Some(f) = file.as_mut() {
+            let mut text = crate::redact::redact(&String::from_utf8_lossy(&line));
+            if total > line.len() {
+                text.push_str(&format!("[coord: line cut after {MAX_LINE} bytes]\n"));
+            }
+            if written < cap {
+                let bytes = text.as_bytes();
+                let keep = (cap - written).min(bytes.len() as u64) as usize;
+                let _ = f.write_all(&bytes[..keep]).await;
+                written += keep as u64;
+                truncated |= keep < bytes.len();
+            } else {
+                truncated = true;
+            }
         }
         if watch
             && line.first() == Some(&b'{')
@@ -164,6 +206,7 @@ impl Executor for CommandExecutor {
         if let Err(e) = tokio::fs::create_dir_all(&job.attempt_dir).await {
             return failed(format!("cannot create {}: {e}", job.attempt_dir.display()), true);
         }
+        kill_leftovers(job);
         let brief_file = job.attempt_dir.join("brief.md");
         if let Err(e) = tokio::fs::write(&brief_file, &job.brief).await {
             return failed(format!("cannot write {}: {e}", brief_file.display()), true);
@@ -181,17 +224,18 @@ impl Executor for CommandExecutor {
                 .replace("{workspace}", &workdir.display().to_string())
         };
         let argv: Vec<String> = self.argv.iter().map(|a| fill(a)).collect();
-        let mut cmd = Command::new(&argv[0]);
-        cmd.args(&argv[1..])
-            .current_dir(&workdir)
-            .env("COORD_TASK_ID", &job.task_id)
-            .env("COORD_SPECIALIST", &job.specialist)
-            .env("COORD_RUN_ID", &job.run_id)
-            .env("COORD_ATTEMPT", job.attempt.to_string())
-            .env("COORD_WORKSPACE", &workdir)
-            .env("COORD_BRIEF_FILE", &brief_file)
-            .env("COORD_IDEMPOTENCY_KEY", &job.idempotency_key)
-            .envs(&self.env)
+        let env = self.confinement.environment(job, &[("COORD_BRIEF_FILE", brief_file.display().to_string())]);
+        let mut cmd = if self.confinement.sandboxed() {
+            match coord_sandbox::command(&self.confinement.policy(job, env), &argv) {
+                Ok(cmd) => cmd,
+                Err(e) => return failed(e.to_string(), false),
+            }
+        } else {
+            let mut cmd = Command::new(&argv[0]);
+            cmd.args(&argv[1..]).env_clear().envs(env);
+            cmd
+        };
+        cmd.current_dir(&workdir)
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
@@ -207,6 +251,12 @@ impl Executor for CommandExecutor {
             }
         };
         let mut guard = GroupGuard { pgid: child.id().map(|id| id as i32) };
+        // Where its process group is, for whoever takes the task over if this coordinator
+        // freezes: a frozen coordinator's agents would otherwise run beside their retry.
+        let record = job.attempt_dir.join("process");
+        if let Some(pgid) = guard.pgid {
+            let _ = std::fs::write(&record, format!("{pgid}\n{}\n", this_machine()));
+        }
 
         let stdin = child.stdin.take();
         let brief = job.brief.clone();
@@ -239,6 +289,7 @@ impl Executor for CommandExecutor {
         // The leader exited: stop anything it left running in its group, so the output pipes
         // close and no stray process outlives the attempt.
         guard.kill();
+        let _ = std::fs::remove_file(&record);
         feed.abort();
         let escalation = match out_task {
             Some(t) => t.await.ok().flatten(),

@@ -17,6 +17,8 @@ pub struct LlmExecutor {
     pub persona: String,
     /// Step, token and cost limits and the tools' limits.
     pub limits: AgentLimits,
+    /// The sandbox and environment of its `run_command`.
+    pub confinement: super::confine::Confinement,
 }
 
 impl Executor for LlmExecutor {
@@ -33,7 +35,24 @@ impl Executor for LlmExecutor {
             };
         }
         let _ = tokio::fs::write(job.attempt_dir.join("brief.md"), &job.brief).await;
-        let out = run_agent(&self.client, &self.persona, &job.brief, &job.workspace, &self.limits).await;
+        if self.confinement.sandboxed() && !coord_sandbox::support().can_confine() {
+            return Outcome::Failed {
+                error: coord_sandbox::support().refusal(),
+                category: FailureCategory::General,
+                retryable: false,
+            };
+        }
+        let mut limits = self.limits.clone();
+        let env = self.confinement.environment(job, &[]);
+        limits.tools.allow_ci = self.confinement.allow_ci;
+        limits.tools.max_write_bytes =
+            limits.tools.max_write_bytes.min(usize::try_from(self.confinement.max_file_bytes).unwrap_or(usize::MAX));
+        if self.confinement.sandboxed() {
+            limits.tools.sandbox = Some(self.confinement.policy(job, env.clone()));
+        }
+        limits.tools.env = env;
+        limits.tools.redact = coord_llm::tools::Redact::with(crate::redact::redact);
+        let out = run_agent(&self.client, &self.persona, &job.brief, &job.workspace, &limits).await;
         let transcript = serde_json::json!({
             "model": self.client.config().model,
             "steps": out.steps,
@@ -42,11 +61,8 @@ impl Executor for LlmExecutor {
             "stop": format!("{:?}", out.stop),
             "messages": out.transcript,
         });
-        let _ = tokio::fs::write(
-            job.attempt_dir.join("transcript.json"),
-            serde_json::to_string_pretty(&transcript).unwrap_or_default(),
-        )
-        .await;
+        let text = crate::redact::redact(&serde_json::to_string_pretty(&transcript).unwrap_or_default());
+        let _ = tokio::fs::write(job.attempt_dir.join("transcript.json"), text).await;
         let spent = format!(
             "{} steps, {} input + {} cached + {} output tokens, ${:.4}",
             out.steps, out.usage.input_tokens, out.usage.cached_input_tokens, out.usage.output_tokens, out.cost

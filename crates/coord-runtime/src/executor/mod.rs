@@ -7,6 +7,7 @@
 
 pub mod bench;
 pub mod command;
+pub mod confine;
 pub mod llm;
 pub mod workflow;
 
@@ -115,6 +116,8 @@ pub struct Job {
     pub estimate_hours: f64,
     /// The coordination-workflow step the task carries out, if any.
     pub workflow: Option<coord_core::WorkflowStep>,
+    /// Folders its commands may read besides the workspace (the repository's git folder).
+    pub readable: Vec<PathBuf>,
 }
 
 /// How an attempt ended, as the executor saw it.

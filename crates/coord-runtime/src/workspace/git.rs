@@ -232,6 +232,18 @@ impl Repo {
         self.git(&["rev-parse", "--verify", "--quiet", &spec]).await.ok().map(text).filter(|s| !s.is_empty())
     }
 
+    /// The commits two refs point at, read in one command.
+    pub async fn two_refs(&self, a: &str, b: &str) -> (Option<String>, Option<String>) {
+        let Ok(out) = self.git(&["for-each-ref", "--format=%(refname) %(objectname)", a, b]).await else {
+            return (None, None);
+        };
+        let text = String::from_utf8_lossy(&out).to_string();
+        let find = |name: &str| {
+            text.lines().find_map(|l| l.split_once(' ').filter(|(n, _)| *n == name).map(|(_, c)| c.to_string()))
+        };
+        (find(a), find(b))
+    }
+
     /// Whether `a` is an ancestor of (or equal to) `b`.
     pub async fn is_ancestor(&self, a: &str, b: &str) -> Result<bool, GitError> {
         let gd = self.gd();

@@ -22,6 +22,7 @@ mod deliver;
 pub mod folder;
 pub mod git;
 mod pool;
+pub mod protect;
 mod task;
 
 pub use conflict::unresolved_markers;
@@ -258,8 +259,9 @@ impl Workspaces {
 
     async fn put_run<S: Store>(&self, store: &S, run: &str, record: &RunWorkspace) -> Result<(), WorkspaceError> {
         let json = serde_json::to_string(record).map_err(|e| WorkspaceError::Refused(e.to_string()))?;
-        let data = serde_json::json!({ "step": "run", "mode": record.mode, "start": record.start, "branch": record.branch, "notes": record.notes });
-        store.put_workspace(run, None, &json, Some(("workspace", data)), None, crate::now_ms()).await?;
+        // Written before the run exists (a start refused by git stores no run): no event, the
+        // run's log starts with `run_created`.
+        store.put_workspace(run, None, &json, None, None, crate::now_ms()).await?;
         Ok(())
     }
 

@@ -51,7 +51,10 @@ impl Workspaces {
     /// Parks the worktree at `path` for the next task (detached, so its branch is free).
     pub(super) async fn release(&self, repo: &Repo, path: &Path) {
         let Some(wt) = self.registered(repo, path) else { return };
-        if repo.in_worktree(&wt, &["checkout", "-q", "--detach"], &[]).await.is_err() {
+        // Detached where it is (no file touched), so its branch is free.
+        let Some(at) = repo.in_worktree(&wt, &["rev-parse", "HEAD"], &[]).await.ok() else { return };
+        let at = String::from_utf8_lossy(&at).trim().to_string();
+        if repo.in_worktree(&wt, &["update-ref", "--no-deref", "HEAD", &at], &[]).await.is_err() {
             return;
         }
         let idle = self.idle_dir();

@@ -6,6 +6,7 @@
 //! conflict that sends the task back).
 
 use super::git::{Identity, Repo, Worktree};
+use super::protect::Protected;
 use super::{
     RunWorkspace, TaskWorkspace, WorkspaceError, Workspaces, attempt_ref, folder, integration_branch, integration_ref,
     task_branch,
@@ -42,6 +43,8 @@ pub struct Committed {
     pub head: Option<String>,
     /// Things the attempt did that coord undid or worked around, for the record.
     pub notes: Vec<String>,
+    /// Protected paths the attempt changed (put back in git; the attempt fails).
+    pub refused: Vec<String>,
 }
 
 /// How integrating a result ended.
@@ -61,7 +64,7 @@ fn short(c: &str) -> &str {
 }
 
 impl Workspaces {
-    async fn task_record<S: Store>(
+    pub(super) async fn task_record<S: Store>(
         &self,
         store: &S,
         run: &str,
@@ -75,7 +78,7 @@ impl Workspaces {
         }
     }
 
-    async fn put_task<S: Store>(
+    pub(super) async fn put_task<S: Store>(
         &self,
         store: &S,
         claim: &Claim,
@@ -104,7 +107,7 @@ impl Workspaces {
     pub async fn prepare<S: Store>(&self, store: &S, claim: &Claim, plan: &Plan) -> Result<Prepared, WorkspaceError> {
         let run = self.run_record(store, &claim.run_id).await?;
         let Some(repo) = self.repo.as_ref().filter(|_| run.mode == "git") else {
-            let turn = self.folder.take().await?;
+            let turn = self.folder.take(store, claim).await?;
             let before = folder::Snapshot::take(&self.project).await?;
             return Ok(Prepared::Ready { dir: self.project.clone(), folder: Some((turn, before)) });
         };
@@ -140,8 +143,9 @@ impl Workspaces {
             Some(wt) => {
                 // What an interrupted attempt left is kept: committed on the branch first.
                 if let Some(n) = record.ready
-                    && let Some(sweep) =
-                        self.snapshot_commit(repo, &wt, &record, claim, &format!("attempt {n}, interrupted")).await?
+                    && let Some(sweep) = self
+                        .snapshot_commit(repo, &wt, &record, claim, &format!("attempt {n}, interrupted"), false)
+                        .await?
                 {
                     notes.push(format!("the files an interrupted attempt left were committed as {}", short(&sweep)));
                     let old = repo.commit_of(&branch).await.unwrap_or_default();
@@ -271,14 +275,15 @@ impl Workspaces {
         claim: &Claim,
         prepared: &Prepared,
         outcome: &str,
+        protected: Protected<'_>,
     ) -> Result<Committed, WorkspaceError> {
         let dir = match prepared {
             Prepared::Ready { folder: Some((_, before)), .. } => {
-                return self.commit_folder(store, claim, before).await;
+                return self.commit_folder(store, claim, before, protected).await;
             }
             Prepared::Ready { dir, .. } => dir,
             Prepared::Recovered { .. } => {
-                return Ok(Committed { artifacts: Vec::new(), head: None, notes: Vec::new() });
+                return Ok(Committed { artifacts: Vec::new(), head: None, notes: Vec::new(), refused: Vec::new() });
             }
         };
         let repo = self.repo.as_ref().ok_or_else(|| WorkspaceError::Refused("not a git repository".into()))?;
@@ -309,24 +314,30 @@ impl Workspaces {
                 ));
             }
         }
+        // Protected paths as coord last committed them (a change to them is never kept).
+        let refused = super::protect::revert(repo, &wt, &record.head, protected).await?;
+        if !refused.is_empty() {
+            notes.push(format!("changes to protected paths were not kept: {}", refused.join(", ")));
+        }
         if let Some(made) = self
-            .snapshot_commit(repo, &wt, &TaskWorkspace { head: head.clone(), ..record.clone() }, claim, &label)
+            // `revert` left everything staged.
+            .snapshot_commit(repo, &wt, &TaskWorkspace { head: head.clone(), ..record.clone() }, claim, &label, true)
             .await?
         {
             head = made;
         }
         let attempt = attempt_ref(&claim.run_id, &claim.task_id, claim.attempt);
         repo.update_refs(&[(&branch, &head, Some(tip.as_deref().unwrap_or(""))), (&attempt, &head, Some(""))]).await?;
-        // The worktree follows the branch again (an agent may have switched it), files untouched.
+        // The worktree follows the branch again (an agent may have switched it); its index
+        // already is the committed tree.
         repo.in_worktree(&wt, &["symbolic-ref", "HEAD", &branch], &[]).await?;
-        repo.in_worktree(&wt, &["reset", "-q"], &[]).await?;
         let artifacts = repo.changed_files(&record.base, &head).await?;
         record.head = head.clone();
         record.conflict = None;
         record.ready = None;
         let event = json!({ "step": "committed", "attempt": claim.attempt, "head": head, "files": artifacts.len(), "notes": notes });
         self.put_task(store, claim, &record, event).await?;
-        Ok(Committed { artifacts, head: Some(head), notes })
+        Ok(Committed { artifacts, head: Some(head), notes, refused })
     }
 
     /// A commit of the worktree's files on top of `record.head`, when they differ from it.
@@ -337,11 +348,14 @@ impl Workspaces {
         record: &TaskWorkspace,
         claim: &Claim,
         label: &str,
+        staged: bool,
     ) -> Result<Option<String>, WorkspaceError> {
         if record.head.is_empty() {
             return Ok(None);
         }
-        repo.in_worktree(wt, &["add", "-A", "--ignore-errors", "."], &[]).await?;
+        if !staged {
+            repo.in_worktree(wt, &["add", "-A", "--ignore-errors", "."], &[]).await?;
+        }
         let tree = String::from_utf8_lossy(&repo.in_worktree(wt, &["write-tree"], &[]).await?).trim().to_string();
         if tree == repo.tree_of(&record.head).await? {
             return Ok(None);
@@ -359,8 +373,8 @@ impl Workspaces {
         let branch = format!("refs/heads/{}", integration_branch(run));
         let mut mismatches = 0;
         for _ in 0..20 {
-            let Some(want) = repo.commit_of(&ours).await else { return Ok(()) };
-            let seen = repo.commit_of(&branch).await;
+            let (want, seen) = repo.two_refs(&ours, &branch).await;
+            let Some(want) = want else { return Ok(()) };
             if seen.as_deref() == Some(want.as_str()) {
                 return Ok(());
             }
@@ -479,29 +493,6 @@ impl Workspaces {
         )))
     }
 
-    /// Outside git: the files the attempt changed, plus those earlier attempts of the task
-    /// changed that were not accepted (so a repeated result is gated again).
-    async fn commit_folder<S: Store>(
-        &self,
-        store: &S,
-        claim: &Claim,
-        before: &folder::Snapshot,
-    ) -> Result<Committed, WorkspaceError> {
-        let after = folder::Snapshot::take(&self.project).await?;
-        let mut record = self.task_record(store, &claim.run_id, &claim.task_id).await?.unwrap_or_default();
-        let mut files = before.changed(&after);
-        for f in &record.files {
-            if !files.contains(f) {
-                files.push(f.clone());
-            }
-        }
-        files.sort();
-        record.files = files.clone();
-        let event = json!({ "step": "committed", "attempt": claim.attempt, "files": files.len(), "mode": "folder" });
-        self.put_task(store, claim, &record, event).await?;
-        Ok(Committed { artifacts: files, head: None, notes: Vec::new() })
-    }
-
     /// The worktree a person's (or agent host's) claim prepared, to commit when they complete
     /// the task; `None` when the task has none (outside git, or completed without a claim).
     pub async fn prepared_of<S: Store>(&self, store: &S, claim: &Claim) -> Result<Option<Prepared>, WorkspaceError> {
@@ -527,8 +518,15 @@ impl Workspaces {
     }
 }
 
-/// Puts the worktree on `branch` at `start`, with nothing else in it.
+/// Puts the worktree on `branch` at `start`, with nothing else in it. A worktree already on
+/// the branch at `start` (a retry continuing its own work, after coord's commit) is left as it
+/// is, build products included: checking out and cleaning 10,000 files costs more than a
+/// retry should.
 async fn wt_checkout(repo: &Repo, wt: &Worktree, branch: &str, start: &str) -> Result<String, WorkspaceError> {
+    let head = std::fs::read_to_string(wt.admin.join("HEAD")).unwrap_or_default();
+    if head.trim() == format!("ref: {branch}") && repo.commit_of(branch).await.as_deref() == Some(start) {
+        return Ok(start.to_string());
+    }
     let name = branch.trim_start_matches("refs/heads/");
     repo.in_worktree(wt, &["checkout", "-q", "-f", "-B", name, start], &[]).await?;
     repo.in_worktree(wt, &["clean", "-q", "-ffdx"], &[]).await?;

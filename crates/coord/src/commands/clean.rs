@@ -1,6 +1,7 @@
 //! `coord clean`: removes what a run left in the repository and in `.coord/`: its worktrees,
 //! its task branches and coord's refs, its attempt files, and (unless kept) its integration
-//! branch. The store keeps the run's record.
+//! branch. The store keeps the run's record. And `coord sandbox check`: what this machine
+//! offers to confine specialists' commands.
 
 use super::context::{open, tokio_runtime};
 use crate::cli::CleanArgs;
@@ -35,4 +36,24 @@ pub fn clean(args: CleanArgs) -> Result<ExitCode> {
         }
         Ok(ExitCode::SUCCESS)
     })
+}
+
+/// `coord sandbox check`.
+pub fn sandbox_check(json: bool) -> Result<ExitCode> {
+    let s = coord_sandbox::support();
+    if json {
+        println!("{}", serde_json::to_string(&s)?);
+    } else {
+        println!("{}", s.summary());
+        if s.can_confine() {
+            println!(
+                "a specialist's command: writes only in its task's workspace and a private /tmp (its HOME); reads the system, \
+                 the repository and toolchains but not ~/.ssh, ~/.aws, ~/.config/gh, ~/.netrc and other credentials; \
+                 no network unless `network = \"on\"` (or \"local\"); files up to 1 GiB; dies with coord"
+            );
+        } else {
+            println!("{}", s.refusal());
+        }
+    }
+    Ok(if s.can_confine() { ExitCode::SUCCESS } else { ExitCode::from(1) })
 }

@@ -34,6 +34,7 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         Command::Log(args) => run::log(args),
         Command::Cancel(args) => run::cancel(args),
         Command::Clean(args) => clean::clean(args),
+        Command::Sandbox(crate::cli::SandboxCommand::Check { json }) => clean::sandbox_check(json),
         Command::Metrics(args) => run::metrics(args),
         Command::Task(args) => task::task(args),
         Command::Gate(args) => gate::gate(args),

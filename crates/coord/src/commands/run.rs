@@ -146,6 +146,26 @@ fn exit_status(report: &RunReport, stopped_by: Option<StopSignal>) -> ExitCode {
     })
 }
 
+/// One line on stderr saying how specialists' commands are confined here (when any runs).
+fn say_sandbox(project: &Project) {
+    use coord_runtime::config::{ExecutorKind, SandboxMode};
+    let confined: Vec<&str> = project
+        .roster
+        .names()
+        .filter(|n| matches!(project.config.specialist(n).executor, ExecutorKind::Command | ExecutorKind::Llm))
+        .filter(|n| project.config.specialist(n).sandbox == SandboxMode::Strict)
+        .collect();
+    if confined.is_empty() {
+        return;
+    }
+    let s = coord_sandbox::support();
+    if s.can_confine() {
+        eprintln!("coord: {}", s.summary());
+    } else {
+        eprintln!("coord: warning: {}", s.refusal());
+    }
+}
+
 fn print_delivery(d: &coord_runtime::workspace::Delivery) {
     let short = |c: &str| c.chars().take(12).collect::<String>();
     let stat = if d.diffstat.is_empty() { "no changes".to_string() } else { d.diffstat.clone() };
@@ -236,6 +256,7 @@ pub fn run(args: RunArgs) -> Result<ExitCode> {
         for w in &started.warnings {
             eprintln!("coord: warning: {w}");
         }
+        say_sandbox(&project);
         let (id, valid) = (started.run_id, started.plan);
         if args.json {
             println!("{}", serde_json::json!({ "event": "run_created", "run": id, "tasks": valid.plan().tasks.len() }));

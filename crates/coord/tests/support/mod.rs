@@ -259,3 +259,20 @@ pub fn wait_for(secs: u64, mut cond: impl FnMut() -> bool) -> bool {
     }
     cond()
 }
+
+/// Processes whose command line holds `marker` (agents a test started, found wherever their
+/// PID namespace puts them).
+pub fn processes_with(marker: &str) -> Vec<String> {
+    use std::io::Read;
+    let mut out = Vec::new();
+    for e in std::fs::read_dir("/proc").unwrap().flatten() {
+        let mut cmdline = String::new();
+        if let Ok(mut f) = std::fs::File::open(e.path().join("cmdline")) {
+            let _ = f.read_to_string(&mut cmdline);
+        }
+        if cmdline.contains(marker) && !cmdline.contains("cargo") {
+            out.push(cmdline.replace('\0', " "));
+        }
+    }
+    out
+}
