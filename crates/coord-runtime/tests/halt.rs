@@ -18,8 +18,10 @@ async fn setup(dir: &Path, pids: &Path) -> Runtime<SqliteStore> {
         "echo $$ > {}/$COORD_TASK_ID-$COORD_ATTEMPT; [ $COORD_ATTEMPT -gt 1 ] || exec sleep 300",
         pids.display()
     );
+    // Unconfined: this is the scheduler's test (the sandbox's trampoline is the `coord` binary,
+    // which the CLI tests run under).
     let toml = format!(
-        "[run]\nparallel = 2\nlease_secs = 30\n[specialists.nodejs-expert]\nexecutor = \"command\"\ncommand = [\"sh\", \"-c\", {script:?}]\n"
+        "[run]\nparallel = 2\nlease_secs = 30\n[specialists.nodejs-expert]\nexecutor = \"command\"\ncommand = [\"sh\", \"-c\", {script:?}]\nsandbox = \"off\"\n"
     );
     let config = Config::parse(&toml, "coord.toml").unwrap();
     let plan: coord_core::Plan = serde_json::from_value(serde_json::json!({

@@ -12,36 +12,54 @@ use nix::sys::signal::{Signal, kill};
 use nix::unistd::Pid;
 use std::io::BufRead;
 use std::path::Path;
-use support::{Project, Worker, plan_json, process_gone, wait_for};
+use support::{Project, Worker, plan_json, wait_for};
 
-/// A project in git whose nodejs-expert writes its shell's PID to `pids/TASK-ATTEMPT` (outside
-/// the project), then hangs while the file `pids/hold` exists (it is created here) and succeeds
-/// at once when it does not.
-fn hanging_while_held(p: &Project, pids: &Path, lease_secs: u64) {
-    std::fs::write(pids.join("hold"), "").unwrap();
-    let script = format!(
-        "echo $$ > {dir}/$COORD_TASK_ID-$COORD_ATTEMPT; [ ! -e {dir}/hold ] || exec sleep 300",
-        dir = pids.display()
-    );
-    p.write(
-        "coord.toml",
-        &format!(
-            "[run]\nparallel = 4\nlease_secs = {lease_secs}\n[escalation]\nbackoff_base_ms = 10\nbackoff_max_ms = 50\n[specialists.nodejs-expert]\nexecutor = \"command\"\ncommand = [\"sh\", \"-c\", {script:?}]\n"
-        ),
-    );
-    p.git_init();
+/// A test's agents: they hang while the file `hold` of their folder exists (it is created
+/// here) and succeed at once when it does not; each attempt's shell carries `MARKER-TASK` on its
+/// command line, so the test finds its processes in whatever PID namespace the sandbox puts them.
+struct Agents {
+    holds: tempfile::TempDir,
+    marker: String,
 }
 
-/// Lets the attempts that start from now on succeed.
-fn release_hold(pids: &Path) {
-    std::fs::remove_file(pids.join("hold")).unwrap();
-}
+impl Agents {
+    /// Writes `coord.toml` (confined agents, as by default; the hold folder readable) and makes
+    /// the project a git repository.
+    fn new(p: &Project, test: &str, lease_secs: u64) -> Agents {
+        let holds = tempfile::tempdir().unwrap();
+        std::fs::write(holds.path().join("hold"), "").unwrap();
+        let marker = format!("coordstop{}{test}", std::process::id());
+        let script = format!("[ ! -e {}/hold ] || sleep 300", holds.path().display());
+        p.write(
+            "coord.toml",
+            &format!(
+                "[run]\nparallel = 4\nlease_secs = {lease_secs}\n[escalation]\nbackoff_base_ms = 10\nbackoff_max_ms = 50\n[specialists.nodejs-expert]\nexecutor = \"command\"\ncommand = [\"sh\", \"-c\", {script:?}, \"{marker}-{{task_id}}\"]\nread = [{:?}]\n",
+                holds.path().display().to_string()
+            ),
+        );
+        p.git_init();
+        Agents { holds, marker }
+    }
 
-/// The PIDs the first attempts of `tasks` wrote, once all of them have.
-fn first_attempt_pids(pids: &Path, tasks: &[&str]) -> Vec<i32> {
-    let read = |t: &str| std::fs::read_to_string(pids.join(format!("{t}-1"))).ok()?.trim().parse::<i32>().ok();
-    assert!(wait_for(60, || tasks.iter().all(|t| read(t).is_some())), "the first attempts of {tasks:?} started");
-    tasks.iter().map(|t| read(t).unwrap()).collect()
+    /// Waits until the shell of an attempt of each of `tasks` runs.
+    fn wait_running(&self, tasks: &[&str]) {
+        let running = |t: &str| {
+            // Its last argument (NUL-separated arguments come back space-separated).
+            let tag = format!("{}-{t} ", self.marker);
+            support::processes_with(&self.marker).iter().any(|c| c.starts_with("sh ") && c.ends_with(&tag))
+        };
+        assert!(wait_for(60, || tasks.iter().all(|t| running(t))), "attempts of {tasks:?} run");
+    }
+
+    /// Whether every process of these agents is gone (waits up to 10 s).
+    fn all_gone(&self) -> bool {
+        wait_for(10, || support::processes_with(&self.marker).is_empty())
+    }
+
+    /// Lets the attempts that start from now on succeed.
+    fn release(&self) {
+        std::fs::remove_file(self.holds.path().join("hold")).unwrap();
+    }
 }
 
 fn signal(child: &std::process::Child, sig: Signal) {
@@ -72,7 +90,6 @@ fn attempts(p: &Project, run: &str, task: &str) -> Vec<(String, String)> {
 #[test]
 fn sigterm_stops_a_run_gracefully_and_resume_finishes_it() {
     let p = Project::new();
-    let pids = tempfile::tempdir().unwrap();
     p.write(
         "plan.json",
         &plan_json(&[
@@ -82,9 +99,9 @@ fn sigterm_stops_a_run_gracefully_and_resume_finishes_it() {
             ("d", "nodejs-expert", &["a", "b", "c"]),
         ]),
     );
-    hanging_while_held(&p, pids.path(), 30);
+    let agents = Agents::new(&p, "term", 30);
     let mut child = p.spawn("run", &["run", "--plan", "plan.json"]);
-    let hanging = first_attempt_pids(pids.path(), &["a", "b", "c"]);
+    agents.wait_running(&["a", "b", "c"]);
     let run = p.only_run();
     signal(&child, Signal::SIGTERM);
     assert_eq!(exit_code(&mut child), Some(143), "stopped by SIGTERM: 128 + 15\n{}", p.read("run.err"));
@@ -92,9 +109,7 @@ fn sigterm_stops_a_run_gracefully_and_resume_finishes_it() {
     assert!(out.contains("stopped: 3 attempt(s) interrupted"), "{out}");
     assert!(out.contains(&format!("coord resume {run} continues it")), "{out}");
     assert!(p.read("run.err").contains("SIGTERM: stopping"), "{}", p.read("run.err"));
-    for pid in hanging {
-        assert!(wait_for(10, || process_gone(pid)), "the interrupted attempt's process {pid} was killed");
-    }
+    assert!(agents.all_gone(), "the interrupted attempts' processes were killed");
     // The run goes on: its interrupted tasks are ready again, their attempts counted.
     let status = p.status(&run);
     assert_eq!(status["state"], "running", "{status}");
@@ -114,7 +129,7 @@ fn sigterm_stops_a_run_gracefully_and_resume_finishes_it() {
         assert!(tried[0].1.contains("was stopped"), "{task}: {tried:?}");
     }
 
-    release_hold(pids.path());
+    agents.release();
     let out = p.ok(&["resume", &run]);
     assert!(out.contains(": done"), "{out}");
     assert_eq!(p.status(&run)["state"], "done");
@@ -134,12 +149,11 @@ const HOLD_LOCK: &str = "import sqlite3, sys, time\nc = sqlite3.connect(sys.argv
 #[test]
 fn a_second_ctrl_c_exits_at_once_even_when_the_graceful_stop_is_stuck() {
     let p = Project::new();
-    let pids = tempfile::tempdir().unwrap();
     p.write("plan.json", &plan_json(&[("a", "nodejs-expert", &[]), ("b", "nodejs-expert", &[])]));
     // Leases long enough that only the recovery of a dead coordinator can free the tasks soon.
-    hanging_while_held(&p, pids.path(), 600);
+    let agents = Agents::new(&p, "twice", 600);
     let mut child = p.spawn("run", &["run", "--plan", "plan.json"]);
-    let hanging = first_attempt_pids(pids.path(), &["a", "b"]);
+    agents.wait_running(&["a", "b"]);
     let run = p.only_run();
     // Another process holds the store's write lock: the graceful stop cannot record anything.
     let mut locker = std::process::Command::new("python3")
@@ -159,12 +173,10 @@ fn a_second_ctrl_c_exits_at_once_even_when_the_graceful_stop_is_stuck() {
     assert_eq!(exit_code(&mut child), Some(130), "{}", p.read("run.err"));
     assert!(p.read("run.err").contains("SIGINT again: exiting now"), "{}", p.read("run.err"));
     assert!(locker.try_wait().unwrap().is_none(), "coord exited while the store was still locked");
-    for pid in hanging {
-        assert!(wait_for(10, || process_gone(pid)), "the attempt's process {pid} was killed on the way out");
-    }
+    assert!(agents.all_gone(), "the attempts' processes were killed on the way out");
     let _ = locker.kill();
     let _ = locker.wait();
-    release_hold(pids.path());
+    agents.release();
 
     // Nothing was recorded on the way out: `coord resume` sees the coordinator gone (this host,
     // boot and PID namespace; its PID no longer exists), releases its tasks at once (not after
@@ -183,13 +195,12 @@ fn a_second_ctrl_c_exits_at_once_even_when_the_graceful_stop_is_stuck() {
 #[test]
 fn a_worker_waits_out_its_grace_period_unless_signalled_twice() {
     let p = Project::new();
-    let pids = tempfile::tempdir().unwrap();
     p.write("plan.json", &plan_json(&[("a", "nodejs-expert", &[])]));
-    hanging_while_held(&p, pids.path(), 600);
+    let agents = Agents::new(&p, "worker", 600);
     let db = p.path().join("shared.db").display().to_string();
     let mut watcher = p.spawn("watch", &["run", "--plan", "plan.json", "--parallel", "0", "--db", &db]);
     let mut w = Worker::start(&p, &db, &["--concurrency", "1", "--grace-secs", "600"]);
-    let hanging = first_attempt_pids(pids.path(), &["a"]);
+    agents.wait_running(&["a"]);
     w.signal(Signal::SIGTERM);
     assert!(wait_for(30, || w.log().contains("SIGTERM: stop requested")), "{}", w.log());
     // Its attempt runs for 300 s and it has 600 s of grace: only a second signal ends it now.
@@ -197,9 +208,9 @@ fn a_worker_waits_out_its_grace_period_unless_signalled_twice() {
     w.signal(Signal::SIGTERM);
     assert_eq!(exit_code(&mut w.child), Some(143), "{}", w.log());
     assert!(w.log().contains("SIGTERM again: exiting now"), "{}", w.log());
-    assert!(wait_for(10, || process_gone(hanging[0])), "the attempt's process was killed on the way out");
+    assert!(agents.all_gone(), "the attempt's processes were killed on the way out");
     // Another worker of this machine sees it gone and takes the task over at once.
-    release_hold(pids.path());
+    agents.release();
     let mut second = Worker::start(&p, &db, &["--concurrency", "1"]);
     assert_eq!(exit_code(&mut watcher), Some(0), "the watched run is done: {}", p.read("watch.out"));
     assert!(second.stop(20));
