@@ -103,8 +103,8 @@ fn sigterm_stops_a_run_gracefully_and_resume_finishes_it() {
     let mut child = p.spawn("run", &["run", "--plan", "plan.json"]);
     agents.wait_running(&["a", "b", "c"]);
     let run = p.only_run();
-    signal(&child, Signal::SIGTERM);
-    assert_eq!(exit_code(&mut child), Some(143), "stopped by SIGTERM: 128 + 15\n{}", p.read("run.err"));
+    signal(&child.child, Signal::SIGTERM);
+    assert_eq!(exit_code(&mut child.child), Some(143), "stopped by SIGTERM: 128 + 15\n{}", p.read("run.err"));
     let out = p.read("run.out");
     assert!(out.contains("stopped: 3 attempt(s) interrupted"), "{out}");
     assert!(out.contains(&format!("coord resume {run} continues it")), "{out}");
@@ -156,26 +156,27 @@ fn a_second_ctrl_c_exits_at_once_even_when_the_graceful_stop_is_stuck() {
     agents.wait_running(&["a", "b"]);
     let run = p.only_run();
     // Another process holds the store's write lock: the graceful stop cannot record anything.
-    let mut locker = std::process::Command::new("python3")
-        .args(["-c", HOLD_LOCK])
-        .arg(p.path().join(".coord/coord.db"))
-        .stdout(std::process::Stdio::piped())
-        .spawn()
-        .expect("python3 runs (CI installs it)");
+    let mut locker = support::Background {
+        child: std::process::Command::new("python3")
+            .args(["-c", HOLD_LOCK])
+            .arg(p.path().join(".coord/coord.db"))
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .expect("python3 runs (CI installs it)"),
+    };
     let mut line = String::new();
-    std::io::BufReader::new(locker.stdout.take().unwrap()).read_line(&mut line).unwrap();
+    std::io::BufReader::new(locker.child.stdout.take().unwrap()).read_line(&mut line).unwrap();
     assert_eq!(line.trim(), "locked");
 
-    signal(&child, Signal::SIGINT);
+    signal(&child.child, Signal::SIGINT);
     assert!(wait_for(30, || p.read("run.err").contains("SIGINT: stopping")), "{}", p.read("run.err"));
-    assert!(child.try_wait().unwrap().is_none(), "the stop waits for the store");
-    signal(&child, Signal::SIGINT);
-    assert_eq!(exit_code(&mut child), Some(130), "{}", p.read("run.err"));
+    assert!(child.child.try_wait().unwrap().is_none(), "the stop waits for the store");
+    signal(&child.child, Signal::SIGINT);
+    assert_eq!(exit_code(&mut child.child), Some(130), "{}", p.read("run.err"));
     assert!(p.read("run.err").contains("SIGINT again: exiting now"), "{}", p.read("run.err"));
-    assert!(locker.try_wait().unwrap().is_none(), "coord exited while the store was still locked");
+    assert!(locker.child.try_wait().unwrap().is_none(), "coord exited while the store was still locked");
     assert!(agents.all_gone(), "the attempts' processes were killed on the way out");
-    let _ = locker.kill();
-    let _ = locker.wait();
+    drop(locker);
     agents.release();
 
     // Nothing was recorded on the way out: `coord resume` sees the coordinator gone (this host,
@@ -212,7 +213,7 @@ fn a_worker_waits_out_its_grace_period_unless_signalled_twice() {
     // Another worker of this machine sees it gone and takes the task over at once.
     agents.release();
     let mut second = Worker::start(&p, &db, &["--concurrency", "1"]);
-    assert_eq!(exit_code(&mut watcher), Some(0), "the watched run is done: {}", p.read("watch.out"));
+    assert_eq!(exit_code(&mut watcher.child), Some(0), "the watched run is done: {}", p.read("watch.out"));
     assert!(second.stop(20));
     let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
     let tried = rt.block_on(async {

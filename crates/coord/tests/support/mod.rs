@@ -43,8 +43,8 @@ impl Project {
 
     /// Starts coord in the project in the background, its stdout and stderr going to the files
     /// `NAME.out` and `NAME.err` of the project (a pipe nobody reads would fill up).
-    pub fn spawn(&self, name: &str, args: &[&str]) -> std::process::Child {
-        Command::new(env!("CARGO_BIN_EXE_coord"))
+    pub fn spawn(&self, name: &str, args: &[&str]) -> Background {
+        let child = Command::new(env!("CARGO_BIN_EXE_coord"))
             .args(args)
             .current_dir(self.path())
             .env_remove("COORD_DB")
@@ -52,7 +52,8 @@ impl Project {
             .stdout(std::fs::File::create(self.path().join(format!("{name}.out"))).unwrap())
             .stderr(std::fs::File::create(self.path().join(format!("{name}.err"))).unwrap())
             .spawn()
-            .unwrap()
+            .unwrap();
+        Background { child }
     }
 
     /// A file of the project as text (empty when it does not exist).
@@ -181,6 +182,19 @@ pub fn block_on<F: std::future::Future>(f: F) -> F::Output {
 pub fn pg_schema(prefix: &str) -> coord_store::ScratchSchema {
     block_on(coord_store::ScratchSchema::create(&pg_base_url(), prefix))
         .unwrap_or_else(|e| panic!("the PostgreSQL tests need a server (set COORD_TEST_PG to another one): {e}"))
+}
+
+/// A process a test started in the background, killed when dropped (a failing test leaves
+/// nothing running).
+pub struct Background {
+    pub child: std::process::Child,
+}
+
+impl Drop for Background {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
 }
 
 /// A `coord worker` process in the project, its stderr kept in a file.
