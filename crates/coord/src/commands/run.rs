@@ -105,7 +105,13 @@ fn print_report(report: &RunReport, json: bool) {
     if report.open_escalations > 0 {
         println!("{} open escalation(s): coord escalation list --run {}", report.open_escalations, report.run_id);
     }
-    if report.stopped {
+}
+
+/// The report's last line: how a drive that did not end the run left it (exit 3 or a signal's).
+fn print_outcome(report: &RunReport, watching: bool) {
+    if report.stopped && watching {
+        eprintln!("coord: stopped watching; the run goes on with its workers (coord status, coord workers)");
+    } else if report.stopped {
         println!(
             "stopped: {} attempt(s) interrupted, their tasks ready again; the run is still {} (coord resume {run} continues it, coord cancel {run} ends it)",
             report.interrupted,
@@ -220,8 +226,8 @@ async fn drive(
             println!("  {}: {} tokens, ${:.4}", task.rsplit('/').next().unwrap_or(task), spend.tokens, spend.cost_usd);
         }
     }
-    if report.stopped && watching && !json {
-        eprintln!("coord: stopped watching; the run goes on with its workers (coord status, coord workers)");
+    if !json {
+        print_outcome(&report, watching);
     }
     Ok(exit_status(&report, stop.by.get().copied()))
 }
