@@ -292,8 +292,17 @@ async fn run_attempt<S: Store + Clone>(
     };
     let mut job = job;
     let writes = shared.config.specialist(&claim.specialist).executor.writes_files();
+    // The lease is renewed from here on: waiting for the folder's turn or checking out a large
+    // worktree can take longer than a lease.
+    let (beat_store, beat_claim, lease_ms) = (shared.store.clone(), claim.clone(), shared.lease_ms);
+    let heartbeat = async move { heartbeat(&beat_store, &beat_claim, lease_ms).await };
+    tokio::pin!(heartbeat);
     let prepared = if writes {
-        match shared.workspaces.prepare(&shared.store, &claim, &plan.plan).await {
+        let preparing = tokio::select! {
+            p = shared.workspaces.prepare(&shared.store, &claim, &plan.plan) => p,
+            _ = &mut heartbeat => return (claim, None, None),
+        };
+        match preparing {
             Ok(Prepared::Recovered { detail }) => return (claim, Some(Finish::Done { detail }), None),
             Ok(p) => Some(p),
             // The lease is lost, or the store does not answer: nothing can be recorded; the
@@ -320,13 +329,12 @@ async fn run_attempt<S: Store + Clone>(
         }
     }
     let grace = job.timeout + Duration::from_secs(5);
-    let heartbeat = heartbeat(&shared.store, &claim, shared.lease_ms);
     let mut outcome = tokio::select! {
         outcome = tokio::time::timeout(grace, executor.execute(&job)) => match outcome {
             Ok(o) => o,
             Err(_) => Outcome::Failed { error: format!("timed out after {}s", job.timeout.as_secs()), category: FailureCategory::General, retryable: true },
         },
-        lost = heartbeat => {
+        lost = &mut heartbeat => {
             // The lease is gone (cancelled run, or another coordinator took over): stop and
             // record nothing; the store would refuse it.
             let _ = lost;

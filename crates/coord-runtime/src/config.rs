@@ -279,6 +279,24 @@ pub struct Config {
     /// `[deliver]`: what runs once a run is done (push the branch, open a pull request).
     #[serde(default)]
     pub deliver: DeliverConfig,
+    /// `[workspace]`: where task branches are shared between machines.
+    #[serde(default)]
+    pub workspace: WorkspaceConfig,
+}
+
+/// `[workspace]`: with workers on several machines (a PostgreSQL store), each in its own clone
+/// of the repository, task branches and the integration branch go through a shared remote.
+///
+/// ```toml
+/// [workspace]
+/// remote = "origin"     # a remote name or URL every worker's clone can fetch from and push to
+/// ```
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WorkspaceConfig {
+    /// The shared remote; none: branches stay in this clone.
+    #[serde(default)]
+    pub remote: Option<String>,
 }
 
 /// `[deliver]`: a program run once when a run in a git repository is done, in the project,

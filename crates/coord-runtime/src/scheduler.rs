@@ -184,7 +184,8 @@ pub struct Runtime<S: Store + Clone + 'static> {
 impl<S: Store + Clone + 'static> Runtime<S> {
     /// A runtime over `store`, executing in `workspace` and keeping attempt files in `runs_dir`.
     pub fn new(store: S, roster: Roster, config: Config, workspace: PathBuf, runs_dir: PathBuf) -> Self {
-        let workspaces = Arc::new(crate::workspace::Workspaces::open(&workspace));
+        let workspaces =
+            Arc::new(crate::workspace::Workspaces::open(&workspace).with_remote(config.workspace.remote.clone()));
         let passed: Vec<String> = config.specialists.values().flat_map(|c| c.env_pass.iter().cloned()).collect();
         crate::redact::pass_also(&passed);
         Runtime { store, roster, config, workspace, runs_dir, owner: crate::owner_id(), workspaces }

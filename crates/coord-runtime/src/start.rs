@@ -114,7 +114,7 @@ pub async fn start_run<S: Store>(
     let new_run = NewRun::from_plan(&run_id, &plan).map_err(|e| RuntimeError::Plan(e.to_string()))?;
     // Where the run's tasks work: the start commit and the integration branch, or turns in
     // the project folder outside git.
-    let workspaces = crate::workspace::Workspaces::open(project);
+    let workspaces = crate::workspace::Workspaces::open(project).with_remote(config.workspace.remote.clone());
     let notes = workspaces.begin_run(store, &run_id).await.map_err(|e| RuntimeError::Workspace(e.to_string()))?;
     warnings.extend(notes);
     store.create_run(&new_run, now_ms()).await?;

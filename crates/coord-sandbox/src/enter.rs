@@ -66,7 +66,6 @@ fn run(stage: u8, policy: &Policy, argv: &[OsString]) -> Result<i32, String> {
 #[cfg(target_os = "linux")]
 mod linux {
     use super::{Policy, TRAMPOLINE_ARG};
-    use crate::paths::{cut_out, readable_system};
     use crate::policy::Network;
     use landlock::{
         ABI, Access, AccessFs, AccessNet, CompatLevel, Compatible, PathBeneath, PathFd, Ruleset, RulesetAttr,
@@ -228,9 +227,12 @@ mod linux {
             ruleset = ruleset.handle_access(AccessNet::from_all(abi)).map_err(err)?;
         }
         let mut created = ruleset.create().map_err(err)?;
-        let mut readable = readable_system();
-        readable.extend(policy.readable.iter().cloned());
-        for path in cut_out(&readable, &policy.denied) {
+        let readable = if policy.resolved {
+            policy.readable.clone()
+        } else {
+            crate::paths::resolve_readable(&policy.readable, &policy.denied)
+        };
+        for path in readable {
             created = add(created, &path, AccessFs::from_read(abi))?;
         }
         let mut writable = vec![policy.workspace.clone()];

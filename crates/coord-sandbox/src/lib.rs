@@ -25,7 +25,7 @@ mod policy;
 mod support;
 
 pub use enter::{TRAMPOLINE_ARG, enter};
-pub use paths::{DEFAULT_DENIED, PROTECTED, cut_out, expand, is_protected, readable_system};
+pub use paths::{DEFAULT_DENIED, PROTECTED, cut_out, expand, is_protected, readable_system, resolve_readable};
 pub use policy::{Network, Policy};
 pub use support::{Support, support};
 
@@ -67,7 +67,12 @@ pub fn command(policy: &Policy, argv: &[String]) -> Result<tokio::process::Comma
     if !support.can_confine() {
         return Err(SandboxError::Unsupported(support.refusal()));
     }
-    let json = serde_json::to_string(policy).map_err(|e| SandboxError::Encode(e.to_string()))?;
+    let mut policy = policy.clone();
+    if !policy.resolved {
+        policy.readable = paths::resolve_readable(&policy.readable, &policy.denied);
+        policy.resolved = true;
+    }
+    let json = serde_json::to_string(&policy).map_err(|e| SandboxError::Encode(e.to_string()))?;
     let mut cmd = tokio::process::Command::new(exe);
     cmd.arg(TRAMPOLINE_ARG).arg("1").arg(json).arg("--").args(argv).env_clear();
     // The trampoline needs nothing from the environment; the program gets `policy.env`.

@@ -103,6 +103,21 @@ pub fn readable_system() -> Vec<PathBuf> {
     .collect()
 }
 
+/// The folders a policy's program may read: the system's and `extra`, with `denied` cut out.
+/// The system part is worked out once per process for each list of denied paths.
+pub fn resolve_readable(extra: &[PathBuf], denied: &[PathBuf]) -> Vec<PathBuf> {
+    use std::collections::HashMap;
+    use std::sync::{Mutex, OnceLock};
+    static SYSTEM: OnceLock<Mutex<HashMap<Vec<PathBuf>, Vec<PathBuf>>>> = OnceLock::new();
+    let cache = SYSTEM.get_or_init(Default::default);
+    let mut out = {
+        let mut map = cache.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        map.entry(denied.to_vec()).or_insert_with(|| cut_out(&readable_system(), denied)).clone()
+    };
+    out.extend(cut_out(extra, denied));
+    out
+}
+
 /// `~/x` with the home folder.
 pub fn expand(path: &str, home: Option<&Path>) -> PathBuf {
     match (path.strip_prefix("~/"), home) {

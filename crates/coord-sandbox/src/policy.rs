@@ -50,6 +50,10 @@ pub struct Policy {
     pub env: Vec<(String, String)>,
     /// The coordinator's process id: the sandbox ends when it does.
     pub parent: u32,
+    /// Whether `readable` is final: the system folders added and `denied` cut out already
+    /// (done once per process by [`crate::command`], so each command does not redo it).
+    #[serde(default)]
+    pub resolved: bool,
 }
 
 impl Policy {
@@ -67,6 +71,7 @@ impl Policy {
             max_processes: 1024,
             env: Vec::new(),
             parent: std::process::id(),
+            resolved: false,
         }
     }
 }

@@ -38,7 +38,9 @@ fn main() -> ExitCode {
     // returns from here.
     coord_sandbox::enter();
     if let Ok(exe) = std::env::current_exe() {
-        coord_sandbox::set_launcher(exe);
+        // The small trampoline installed beside coord starts faster than coord itself.
+        let small = exe.with_file_name("coord-sandbox");
+        coord_sandbox::set_launcher(if small.is_file() { small } else { exe });
     }
     // A panic is a bug, but a user still gets one line instead of a backtrace.
     std::panic::set_hook(Box::new(|info| {

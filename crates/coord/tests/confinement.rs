@@ -152,20 +152,28 @@ fn setup_home(home: &Path) {
     }
 }
 
-#[test]
-fn a_hostile_command_agent_gets_nowhere() {
-    if !confinable() {
-        return;
-    }
-    let marker = format!("coordesc{}", std::process::id());
+/// One hostile agent's run: the home, the other project and the listeners it aims at, its
+/// project, how many tries it made, and what coord printed.
+struct Hostile {
+    home: tempfile::TempDir,
+    outside: tempfile::TempDir,
+    listeners: Listeners,
+    project: Project,
+    tries: usize,
+    output: std::process::Output,
+}
+
+/// Runs the escape agent with the tries `keep` selects, under `section` (the specialist's
+/// coord.toml lines besides its executor and command).
+fn hostile(marker: &str, keep: impl Fn(&str) -> bool, section: &str) -> Hostile {
     let home = tempfile::tempdir().unwrap();
     let outside = tempfile::tempdir().unwrap();
     setup_home(home.path());
     std::fs::write(outside.path().join("secret.txt"), OUTSIDE_CANARY).unwrap();
     let l = listeners();
     let p = Project::new();
-    let tries = escapes(home.path(), outside.path(), p.path(), &l, &marker);
-    assert!(tries.len() >= 40, "{} ways out", tries.len());
+    let tries: Vec<(String, String)> =
+        escapes(home.path(), outside.path(), p.path(), &l, marker).into_iter().filter(|(n, _)| keep(n)).collect();
     let mut script = String::from("exec 2>&1\n");
     for (i, (name, sh)) in tries.iter().enumerate() {
         let name = name.replace('\'', "");
@@ -178,97 +186,83 @@ fn a_hostile_command_agent_gets_nowhere() {
     p.write("plan.json", &plan_json(&[("t1", "nodejs-expert", &[])]));
     p.write(
         "coord.toml",
-        "[escalation]\nmax_retries = 0\nbackoff_base_ms = 10\n[specialists.nodejs-expert]\nexecutor = \"command\"\n\
-         command = [\"sh\", \"agent.sh\"]\nmax_file_mb = 8\nmax_processes = 64\ntimeout_secs = 120\n",
+        &format!(
+            "[escalation]\nmax_retries = 0\nbackoff_base_ms = 10\n[specialists.nodejs-expert]\nexecutor = \"command\"\n\
+             command = [\"sh\", \"agent.sh\"]\ntimeout_secs = 120\n{section}"
+        ),
     );
     p.git_init();
-    let before_gitconfig = std::fs::read_to_string(home.path().join(".gitconfig")).unwrap();
     let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_coord"));
     cmd.args(["run", "--plan", "plan.json", "--parallel", "1"]).current_dir(p.path()).env("HOME", home.path());
     for (k, v) in CANARIES {
         cmd.env(k, v);
     }
-    let out = cmd.output().unwrap();
+    let output = cmd.output().unwrap();
+    let _ = std::fs::remove_file(format!("/tmp/{marker}-tmp"));
+    Hostile { home, outside, listeners: l, project: p, tries: tries.len(), output }
+}
+
+#[test]
+fn a_hostile_command_agent_gets_nowhere() {
+    if !confinable() {
+        return;
+    }
+    let marker = format!("coordesc{}", std::process::id());
+    let h = hostile(&marker, |_| true, "max_file_mb = 8\nmax_processes = 64\n");
+    let p = &h.project;
+    assert!(h.tries >= 40, "{} ways out", h.tries);
     let run = p.only_run();
     let log = p.stdout_of(&run, "t1", 1);
     let held = log.lines().filter(|l| l.starts_with("held ")).count();
     let escaped: Vec<&str> = log.lines().filter(|l| l.starts_with("ESCAPED")).collect();
     assert!(escaped.is_empty(), "escapes:\n{}\n\nfull log:\n{log}", escaped.join("\n"));
-    assert_eq!(held, tries.len(), "every attempt ran and was held:\n{log}");
+    assert_eq!(held, h.tries, "every attempt ran and was held:\n{log}");
 
     // Nothing outside the workspace changed.
     std::thread::sleep(std::time::Duration::from_millis(2500)); // the daemon would have written by now
-    let outside_files: Vec<String> =
-        std::fs::read_dir(outside.path()).unwrap().flatten().map(|e| e.file_name().to_string_lossy().into()).collect();
+    let outside_files: Vec<String> = std::fs::read_dir(h.outside.path())
+        .unwrap()
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().into())
+        .collect();
     assert_eq!(outside_files, vec!["secret.txt".to_string()], "written outside");
-    assert!(!Path::new(&format!("/tmp/{marker}-tmp")).exists());
-    assert_eq!(std::fs::read_to_string(home.path().join(".gitconfig")).unwrap(), before_gitconfig);
-    assert!(!home.path().join("pwned-home").exists());
+    assert_eq!(std::fs::read_to_string(h.home.path().join(".gitconfig")).unwrap(), "[user]\n\tname = the user\n");
+    assert!(!h.home.path().join("pwned-home").exists());
     assert!(!std::fs::read_to_string(p.path().join(".git/config")).unwrap().contains("[x]"));
     assert!(!p.path().join(".git/hooks/post-checkout").exists());
     assert!(!std::fs::read_to_string(p.path().join("coord.toml")).unwrap().contains("# x"));
-    assert_eq!(l.hits.load(Ordering::SeqCst), 0, "a connection reached the listeners");
+    assert_eq!(h.listeners.hits.load(Ordering::SeqCst), 0, "a connection reached the listeners");
     // The attempt's processes died with it (the sleep it left, the daemon, the forks).
     assert!(processes_with(&marker).is_empty(), "left behind: {:?}", processes_with(&marker));
     assert!(p.git(&["branch", "--list", "coord/pwned"]).trim().is_empty(), "the agent made a branch in the repository");
-    // The result that landed holds nothing protected, and no canary anywhere coord wrote.
+    // The result holds nothing protected, and no canary is anywhere coord wrote.
     let branch = format!("coord-task/{run}/t1");
     let files = p.git(&["ls-tree", "-r", "--name-only", &branch]);
-    assert!(!files.lines().any(|f| f == "coord.toml.orig" || f.starts_with(".claude")), "{files}");
+    assert!(!files.lines().any(|f| f.starts_with(".claude")), "{files}");
     assert!(p.show(&branch, "coord.toml").is_none_or(|t| !t.contains("# x")));
     let mut written = Vec::new();
     all_bytes_under(&p.path().join(".coord"), &mut written);
-    written.extend(&out.stdout);
-    written.extend(&out.stderr);
+    written.extend(&h.output.stdout);
+    written.extend(&h.output.stderr);
     written.extend(p.git(&["log", "-p", "--all"]).as_bytes());
     assert!(leaked(&written).is_empty(), "leaked: {:?}", leaked(&written));
 }
 
 /// The control: the same checks against the same agent with `sandbox = "off"` find it getting
-/// out, so the suite above cannot pass by checking nothing. (The process-limit and daemon tries
-/// are left out: unconfined, they would really run away.)
+/// out, so the suite above cannot pass by checking nothing. (The process-limit, daemon, mount
+/// and /proc/sys tries are left out: unconfined, they would really run away.)
 #[test]
 fn the_same_agent_unconfined_gets_out_so_the_checks_can_fail() {
     let marker = format!("coordctl{}", std::process::id());
-    let home = tempfile::tempdir().unwrap();
-    let outside = tempfile::tempdir().unwrap();
-    setup_home(home.path());
-    std::fs::write(outside.path().join("secret.txt"), OUTSIDE_CANARY).unwrap();
-    let l = listeners();
-    let p = Project::new();
-    let tries: Vec<(String, String)> = escapes(home.path(), outside.path(), p.path(), &l, &marker)
-        .into_iter()
-        .filter(|(n, _)| {
-            !n.contains("processes than") && !n.contains("daemon") && !n.contains("mount") && !n.contains("/proc/sys")
-        })
-        .collect();
-    let mut script = String::from("exec 2>&1\n");
-    for (i, (name, sh)) in tries.iter().enumerate() {
-        let name = name.replace('\'', "");
-        script.push_str(&format!(
-            "if ( {sh} ) >/dev/null 2>&1; then echo 'ESCAPED {i}: {name}'; else echo 'held {i}'; fi\n"
-        ));
-    }
-    p.write("agent.sh", &script);
-    p.write("plan.json", &plan_json(&[("t1", "nodejs-expert", &[])]));
-    p.write(
-        "coord.toml",
-        "[escalation]\nmax_retries = 0\n[specialists.nodejs-expert]\nexecutor = \"command\"\ncommand = [\"sh\", \"agent.sh\"]\nsandbox = \"off\"\nenv_pass = [\"OPENAI_API_KEY\"]\n",
-    );
-    p.git_init();
-    let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_coord"));
-    cmd.args(["run", "--plan", "plan.json"]).current_dir(p.path()).env("HOME", home.path());
-    for (k, v) in CANARIES {
-        cmd.env(k, v);
-    }
-    cmd.output().unwrap();
-    let _ = std::fs::remove_file(format!("/tmp/{marker}-tmp"));
-    let run = p.only_run();
-    let log = p.stdout_of(&run, "t1", 1);
+    let keep = |n: &str| !["processes than", "daemon", "mount", "/proc/sys"].iter().any(|x| n.contains(x));
+    let h = hostile(&marker, keep, "sandbox = \"off\"\nenv_pass = [\"OPENAI_API_KEY\"]\n");
+    let run = h.project.only_run();
+    let log = h.project.stdout_of(&run, "t1", 1);
     let escaped = log.lines().filter(|l| l.starts_with("ESCAPED")).count();
-    assert!(escaped >= 25, "only {escaped} of {} tries got out unconfined:\n{log}", tries.len());
-    assert!(l.hits.load(Ordering::SeqCst) > 0, "unconfined, the network is reachable");
+    assert!(escaped >= 25, "only {escaped} of {} tries got out unconfined:\n{log}", h.tries);
+    assert!(h.listeners.hits.load(Ordering::SeqCst) > 0, "unconfined, the network is reachable");
     // Even unconfined, the environment is clean except what env_pass hands on, and that is
     // redacted in the log.
     assert!(!log.contains("sk-canaryprovider"), "{log}");
+    let _ = processes_with(&marker); // the sleep it left ends on its own
 }

@@ -26,59 +26,24 @@ fn sigkill_of_the_coordinator_leaves_no_agent_running_and_no_task_runs_twice_at_
         &format!(
             "[run]\nparallel = 8\nlease_secs = 2\n[escalation]\nbackoff_base_ms = 10\nbackoff_max_ms = 50\n\
              [specialists.nodejs-expert]\nexecutor = \"command\"\n\
-             command = [\"sh\", \"-c\", \"echo start $$ >> exec.log; sleep 1; echo end $$ >> exec.log\", \"{marker}\"]\n"
+             command = [\"sh\", \"-c\", \"echo start $$ >> exec-$COORD_TASK_ID.log; sleep 1; echo end $$ >> exec-$COORD_TASK_ID.log\", \"{marker}\"]\n"
         ),
     );
     p.git_init();
-    let mut seed: u64 = 0x0dd_ba11;
-    let mut next = || {
-        seed ^= seed << 13;
-        seed ^= seed >> 7;
-        seed ^= seed << 17;
-        seed
-    };
-    let mut run: Option<String> = None;
-    let mut kills = 0;
-    while kills < 30 {
-        let args: Vec<String> = match &run {
-            None => vec!["run".into(), "--plan".into(), ".coord/plan.json".into(), "--json".into()],
-            Some(r) => vec!["resume".into(), r.clone(), "--json".into()],
-        };
-        let mut child = Command::new(env!("CARGO_BIN_EXE_coord"))
-            .args(&args)
-            .current_dir(p.path())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
-        std::thread::sleep(Duration::from_millis(300 + next() % 900));
-        if child.try_wait().unwrap().is_some() {
-            break; // the run finished
-        }
-        child.kill().unwrap(); // SIGKILL
-        let _ = child.wait();
-        kills += 1;
+    let (run, kills) = support::kill_storm(&p, ".coord/plan.json", 0x0dd_ba11, (300, 900), 30, |kills| {
         // The kernel takes the agents down with their coordinator.
         assert!(
             support::wait_for(2, || processes_with(&marker).is_empty()),
             "after kill {kills}, agents still run: {:?}",
             processes_with(&marker)
         );
-        if run.is_none() {
-            let runs: serde_json::Value = serde_json::from_str(&p.ok(&["status", "--json"])).unwrap();
-            run = runs.as_array().unwrap().first().map(|r| r["id"].as_str().unwrap().to_string());
-        }
-    }
-    let run = run.expect("a run was created");
-    if p.status(&run)["state"] != "done" {
-        p.ok(&["resume", &run, "--json"]);
-    }
+    });
     assert!(kills >= 20, "killed {kills} times before the run finished");
-    assert_eq!(p.status(&run)["state"], "done");
+    assert_eq!(p.status(&run)["state"], "done", "{}\n{}", p.status(&run), p.ok(&["log", &run]));
     assert!(processes_with(&marker).is_empty());
     // No execution of a task overlapped another: every `end` closes the latest `start`.
     for i in 0..40 {
-        let log = p.show(&format!("coord-task/{run}/t{i}"), "exec.log").unwrap_or_default();
+        let log = p.show(&format!("coord/{run}"), &format!("exec-t{i}.log")).unwrap_or_default();
         let mut open: Option<&str> = None;
         for line in log.lines() {
             match line.split_once(' ') {
@@ -90,7 +55,7 @@ fn sigkill_of_the_coordinator_leaves_no_agent_running_and_no_task_runs_twice_at_
                 _ => panic!("t{i}: unexpected line {line:?}"),
             }
         }
-        assert!(log.ends_with(&format!("end {}\n", log.lines().last().unwrap_or("").split(' ').nth(1).unwrap_or(""))));
+        assert!(open.is_none() && log.contains("end "), "t{i}: its last execution ended:\n{log}");
     }
 }
 

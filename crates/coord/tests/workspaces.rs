@@ -256,8 +256,6 @@ fn crash_plan() -> String {
 
 #[test]
 fn sigkill_across_worktree_creation_commit_and_merge_leaves_each_result_merged_exactly_once() {
-    use std::process::{Command, Stdio};
-    use std::time::Duration;
     let p = Project::new();
     p.git_init();
     p.write(".coord/plan.json", &crash_plan());
@@ -267,48 +265,8 @@ fn sigkill_across_worktree_creation_commit_and_merge_leaves_each_result_merged_e
          [specialists.nodejs-expert]\nexecutor = \"command\"\n\
          command = [\"sh\", \"-c\", \"sleep 0.05; mkdir -p out; echo \\\"work of $COORD_TASK_ID\\\" > out/$COORD_TASK_ID.txt\"]\n",
     );
-    let mut seed: u64 = 0x5eed_9876;
-    let mut next = || {
-        seed ^= seed << 13;
-        seed ^= seed >> 7;
-        seed ^= seed << 17;
-        seed
-    };
-    let mut run: Option<String> = None;
-    let mut kills = 0;
-    while kills < 24 {
-        let args: Vec<String> = match &run {
-            None => vec!["run".into(), "--plan".into(), ".coord/plan.json".into(), "--json".into()],
-            Some(r) => vec!["resume".into(), r.clone(), "--json".into()],
-        };
-        let mut child = Command::new(env!("CARGO_BIN_EXE_coord"))
-            .args(&args)
-            .current_dir(p.path())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
-        // Random moments: while git creates worktrees, commits, and merges.
-        std::thread::sleep(Duration::from_millis(40 + next() % 260));
-        if child.try_wait().unwrap().is_none() {
-            child.kill().unwrap(); // SIGKILL
-            kills += 1;
-        }
-        let _ = child.wait();
-        if run.is_none() {
-            let runs: serde_json::Value = serde_json::from_str(&p.ok(&["status", "--json"])).unwrap();
-            run = runs.as_array().unwrap().first().map(|r| r["id"].as_str().unwrap().to_string());
-        }
-        if let Some(r) = &run
-            && p.status(r)["state"] == "done"
-        {
-            break;
-        }
-    }
-    let run = run.expect("a run was created");
-    if p.status(&run)["state"] != "done" {
-        p.ok(&["resume", &run, "--json"]);
-    }
+    // Random moments: while git creates worktrees, commits, and merges.
+    let (run, kills) = support::kill_storm(&p, ".coord/plan.json", 0x5eed_9876, (40, 260), 24, |_| {});
     assert!(kills >= 20, "the coordinator was killed {kills} times before the run finished");
     assert_eq!(p.status(&run)["state"], "done");
     let branch = format!("coord/{run}");

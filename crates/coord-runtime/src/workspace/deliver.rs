@@ -3,7 +3,7 @@
 //! goes to `.coord/runs/<run>/deliver.log`; that it ran is kept in the run's record, so a
 //! resumed run does not deliver twice.
 
-use super::{RunWorkspace, WorkspaceError, Workspaces, integration_ref, io};
+use super::{RunWorkspace, WorkspaceError, Workspaces, io};
 use crate::config::DeliverConfig;
 use coord_store::Store;
 use std::path::Path;
@@ -37,7 +37,7 @@ impl Workspaces {
         let (Some(branch), Some(start)) = (record.branch.clone(), record.start.clone()) else {
             return Ok(Delivered::Nothing);
         };
-        let commit = repo.commit_of(&integration_ref(run)).await.unwrap_or_else(|| start.clone());
+        let commit = self.integration_now(repo, run).await?.unwrap_or_else(|| start.clone());
         let dir = runs_dir.join(run);
         std::fs::create_dir_all(&dir).map_err(io(format!("cannot create {}", dir.display())))?;
         let log = dir.join("deliver.log");

@@ -76,6 +76,8 @@ impl Turns {
                 return Ok(Turn { _local: local, lock_file: self.lock_file.clone(), mine });
             };
             let live = match serde_json::from_str::<Holder>(&text) {
+                // A holder whose process is gone (same machine) has lost it already.
+                Ok(h) if crate::owner_is_dead(&h.owner) => false,
                 Ok(h) => store.current_claim(&h.run, &h.task).await?.is_some_and(|c| c.token == h.token),
                 Err(_) => false,
             };

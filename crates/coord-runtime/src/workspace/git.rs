@@ -387,6 +387,34 @@ impl Repo {
         }
     }
 
+    /// Brings a run's shared refs from `remote` (with their commits): its integration record to
+    /// `refs/coord-remote/<run>/integration`, its task branches under
+    /// `refs/coord-remote/<run>/tasks/`.
+    pub async fn fetch_run(&self, remote: &str, run: &str) -> Result<(), GitError> {
+        let integration = format!("+refs/coord/{run}/integration:refs/coord-remote/{run}/integration");
+        let tasks = format!("+refs/heads/coord-task/{run}/*:refs/coord-remote/{run}/tasks/*");
+        self.git(&["fetch", "--quiet", "--no-tags", "--no-write-fetch-head", remote, &integration, &tasks]).await?;
+        Ok(())
+    }
+
+    /// Pushes `refspecs` to `remote` all or nothing; `lease` = `(ref, expected value)` makes
+    /// the push fail when the remote's ref moved meanwhile. `Ok(false)`: refused.
+    pub async fn push(&self, remote: &str, refspecs: &[String], lease: Option<(&str, &str)>) -> Result<bool, GitError> {
+        let gd = self.gd();
+        let lease_arg = lease.map(|(r, v)| format!("--force-with-lease={r}:{v}"));
+        let mut args = vec![gd.as_str(), "push", "--quiet", "--atomic", "--no-verify"];
+        if let Some(l) = &lease_arg {
+            args.push(l);
+        }
+        args.push(remote);
+        args.extend(refspecs.iter().map(String::as_str));
+        match output(&args, &[]).await? {
+            (Some(0), ..) => Ok(true),
+            (_, _, err) if String::from_utf8_lossy(&err).contains("rejected") => Ok(false),
+            (code, _, err) => Err(failure(&args, code, &err)),
+        }
+    }
+
     /// The administrative folders of this repository's linked worktrees, by worktree path.
     pub fn worktree_admins(&self) -> Vec<(PathBuf, PathBuf)> {
         let mut out = Vec::new();

@@ -149,6 +149,8 @@ pub struct Workspaces {
     pub why_not_git: Option<String>,
     /// Runs' records, which never change once written.
     runs: std::sync::Mutex<std::collections::HashMap<String, RunWorkspace>>,
+    /// The remote shared by the clones of workers on other machines (`[workspace] remote`).
+    pub remote: Option<String>,
 }
 
 /// The oldest git with `merge-tree --write-tree`.
@@ -172,7 +174,42 @@ impl Workspaces {
                 None => (None, Some("git's version could not be read".into())),
             },
         };
-        Workspaces { project: project.to_path_buf(), repo, root, folder, why_not_git: why, runs: Default::default() }
+        Workspaces {
+            project: project.to_path_buf(),
+            repo,
+            root,
+            folder,
+            why_not_git: why,
+            runs: Default::default(),
+            remote: None,
+        }
+    }
+
+    /// Shares task branches and the integration branch through `remote` (workers on several
+    /// machines, each in its own clone).
+    pub fn with_remote(mut self, remote: Option<String>) -> Workspaces {
+        self.remote = remote.filter(|r| !r.trim().is_empty());
+        self
+    }
+
+    /// The run's integration commit now: this clone's record, or the shared remote's (fetched,
+    /// with the task branches and their commits).
+    pub(super) async fn integration_now(&self, repo: &Repo, run: &str) -> Result<Option<String>, WorkspaceError> {
+        match &self.remote {
+            None => Ok(repo.commit_of(&integration_ref(run)).await),
+            Some(remote) => {
+                repo.fetch_run(remote, run).await?;
+                Ok(repo.commit_of(&format!("refs/coord-remote/{run}/integration")).await)
+            }
+        }
+    }
+
+    /// A task branch's commit: this clone's, or the shared remote's.
+    pub(super) async fn task_head(&self, repo: &Repo, run: &str, task: &str) -> Option<String> {
+        match &self.remote {
+            None => repo.commit_of(&format!("refs/heads/{}", task_branch(run, task))).await,
+            Some(_) => repo.commit_of(&format!("refs/coord-remote/{run}/tasks/{task}")).await,
+        }
     }
 
     /// Whether tasks get branches (else they take turns in the project folder).
@@ -245,6 +282,14 @@ impl Workspaces {
             } else {
                 e.into()
             });
+        }
+        if let Some(remote) = &self.remote {
+            let refspecs = [format!("{start}:{protected}"), format!("{start}:{full}")];
+            if !repo.push(remote, &refspecs, None).await? {
+                return Err(WorkspaceError::Refused(format!(
+                    "the remote {remote} already has a branch {branch}: remove it there, or start another run"
+                )));
+            }
         }
         let record = RunWorkspace {
             mode: "git".into(),
@@ -327,7 +372,7 @@ impl Workspaces {
         let record: RunWorkspace = serde_json::from_str(&json)
             .map_err(|e| WorkspaceError::Refused(format!("the workspace record of run {run} is unreadable: {e}")))?;
         let (Some(start), Some(branch)) = (record.start, record.branch) else { return Ok(None) };
-        let commit = repo.commit_of(&integration_ref(run)).await.unwrap_or_else(|| start.clone());
+        let commit = self.integration_now(repo, run).await.ok().flatten().unwrap_or_else(|| start.clone());
         let diffstat = repo.diffstat(&start, &commit).await.unwrap_or_default();
         let done: Vec<String> = store
             .tasks(run)

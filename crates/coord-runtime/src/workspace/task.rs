@@ -114,6 +114,10 @@ impl Workspaces {
         let task = plan
             .task(&claim.task_id)
             .ok_or_else(|| WorkspaceError::Refused(format!("task `{}` is not in the run's plan", claim.task_id)))?;
+        if let Some(remote) = &self.remote {
+            // The dependencies' results and the integration branch other machines made.
+            repo.fetch_run(remote, &claim.run_id).await?;
+        }
         let mut record = match self.task_record(store, &claim.run_id, &claim.task_id).await? {
             Some(r) => r,
             None => {
@@ -225,9 +229,9 @@ impl Workspaces {
             if !merged.conflicts.is_empty() {
                 // The dependencies' results conflict with each other; the integration branch
                 // already holds all of them, merged: start from it.
-                return repo
-                    .commit_of(&integration_ref(run_id))
-                    .await
+                return self
+                    .integration_now(repo, run_id)
+                    .await?
                     .ok_or_else(|| WorkspaceError::Refused(format!("run {run_id} has no integration branch")));
             }
             let message = format!("coord: base of {} (with {dep})", task.id);
@@ -258,10 +262,11 @@ impl Workspaces {
         approved: &[String],
     ) -> Result<Option<String>, WorkspaceError> {
         let record = self.task_record(store, run_id, dep).await?;
-        let branch = format!("refs/heads/{}", task_branch(run_id, dep));
         match record {
             Some(r) if r.merged.is_some() => Ok(Some(r.head)),
-            Some(r) if approved.iter().any(|a| a == dep) => Ok(repo.commit_of(&branch).await.or(Some(r.head))),
+            Some(r) if approved.iter().any(|a| a == dep) => {
+                Ok(self.task_head(repo, run_id, dep).await.or(Some(r.head)))
+            }
             _ => Ok(None),
         }
     }
@@ -328,6 +333,12 @@ impl Workspaces {
         }
         let attempt = attempt_ref(&claim.run_id, &claim.task_id, claim.attempt);
         repo.update_refs(&[(&branch, &head, Some(tip.as_deref().unwrap_or(""))), (&attempt, &head, Some(""))]).await?;
+        if let Some(remote) = &self.remote {
+            // The task's own branch: fenced by its lease, so forced.
+            if !repo.push(remote, &[format!("+{head}:{branch}")], None).await? {
+                return Err(WorkspaceError::Refused(format!("the remote {remote} refused {branch}")));
+            }
+        }
         // The worktree follows the branch again (an agent may have switched it); its index
         // already is the committed tree.
         repo.in_worktree(&wt, &["symbolic-ref", "HEAD", &branch], &[]).await?;
@@ -369,6 +380,11 @@ impl Workspaces {
     /// moves its own record of the branch and the branch together, so a branch that stays
     /// different from the record while the record stands still was moved by someone else.
     async fn guard_integration(&self, repo: &Repo, run: &str, notes: &mut Vec<String>) -> Result<(), WorkspaceError> {
+        if self.remote.is_some() {
+            // This clone's copies follow the remote; the remote's own branch is moved only by
+            // pushes with a lease.
+            return Ok(());
+        }
         let ours = integration_ref(run);
         let branch = format!("refs/heads/{}", integration_branch(run));
         let mut mismatches = 0;
@@ -431,9 +447,9 @@ impl Workspaces {
         let ours = integration_ref(&claim.run_id);
         let branch = format!("refs/heads/{}", integration_branch(&claim.run_id));
         for _ in 0..50 {
-            let current = repo
-                .commit_of(&ours)
-                .await
+            let current = self
+                .integration_now(repo, &claim.run_id)
+                .await?
                 .ok_or_else(|| WorkspaceError::Refused(format!("run {} has no integration branch", claim.run_id)))?;
             let merged = if repo.is_ancestor(head, &current).await? {
                 current.clone()
@@ -462,7 +478,13 @@ impl Workspaces {
                 let commit = repo.commit_tree(&m.tree, &[&current, head], &message, &Identity::coord()).await?;
                 // Only from the value seen: a concurrent merge makes this fail, and the loop
                 // merges again on top of it.
-                if repo
+                if let Some(remote) = &self.remote {
+                    let refspecs = [format!("{commit}:{ours}"), format!("+{commit}:{branch}")];
+                    if !repo.push(remote, &refspecs, Some((&ours, &current))).await? {
+                        continue;
+                    }
+                    repo.update_refs(&[(&ours, &commit, Some("")), (&branch, &commit, Some(""))]).await?;
+                } else if repo
                     .update_refs(&[(&ours, &commit, Some(current.as_str())), (&branch, &commit, Some(""))])
                     .await
                     .is_err()
@@ -538,6 +560,9 @@ impl Workspaces {
     /// change, a conflict resolved by hand on the task branch) that are not integrated yet.
     pub async fn merge_approved<S: Store>(&self, store: &S, run: &str) -> Result<Vec<String>, WorkspaceError> {
         let Some(repo) = &self.repo else { return Ok(Vec::new()) };
+        if let Some(remote) = &self.remote {
+            repo.fetch_run(remote, run).await?;
+        }
         let approved = self.approved(store, run).await?;
         let done: Vec<String> = store
             .tasks(run)
@@ -552,8 +577,7 @@ impl Workspaces {
             if record.merged.is_some() {
                 continue;
             }
-            let branch = format!("refs/heads/{}", task_branch(run, &task));
-            let Some(head) = repo.commit_of(&branch).await else { continue };
+            let Some(head) = self.task_head(repo, run, &task).await else { continue };
             // Attempt 0: the task is done and nobody holds its lease.
             let claim = Claim {
                 run_id: run.into(),

@@ -22,7 +22,7 @@ pub fn clean(args: CleanArgs) -> Result<ExitCode> {
                 args.run
             ));
         }
-        let workspaces = Workspaces::open(&project.dir);
+        let workspaces = Workspaces::open(&project.dir).with_remote(project.config.workspace.remote.clone());
         let done = workspaces.clean(&args.run, &project.runs_dir, args.keep_branch).await?;
         println!(
             "run {}: removed {} worktree(s), {} branch(es) and ref(s){}",

@@ -322,7 +322,7 @@ pub fn status(args: StatusArgs) -> Result<ExitCode> {
             Some(run) => {
                 let record = project.store.run(run).await?;
                 let tasks = project.store.tasks(run).await?;
-                let workspaces = coord_runtime::workspace::Workspaces::open(&project.dir);
+                let workspaces = coord_runtime::workspace::Workspaces::open(&project.dir).with_remote(project.config.workspace.remote.clone());
                 let delivery = workspaces.delivery(&project.store, run).await.ok().flatten();
                 if args.json {
                     let mut artifacts = serde_json::Map::new();

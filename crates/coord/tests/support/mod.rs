@@ -290,3 +290,64 @@ pub fn processes_with(marker: &str) -> Vec<String> {
     }
     out
 }
+
+/// Starts `coord run --plan PLAN` and then `coord resume RUN` over and over, killing each with
+/// SIGKILL after a random moment (`min_ms` plus up to `spread_ms`, from `seed`), until `kills`
+/// kills were made or the run finished; `after_kill` is called after each kill. Finishes the
+/// run without interruption and returns its id and the number of kills.
+pub fn kill_storm(
+    p: &Project,
+    plan: &str,
+    seed: u64,
+    (min_ms, spread_ms): (u64, u64),
+    kills: usize,
+    mut after_kill: impl FnMut(usize),
+) -> (String, usize) {
+    use std::process::Stdio;
+    let mut seed = seed;
+    let mut next = move || {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        seed
+    };
+    let mut run: Option<String> = None;
+    let mut made = 0;
+    while made < kills {
+        let args: Vec<String> = match &run {
+            None => vec!["run".into(), "--plan".into(), plan.into(), "--json".into()],
+            Some(r) => vec!["resume".into(), r.clone(), "--json".into()],
+        };
+        let mut child = Command::new(env!("CARGO_BIN_EXE_coord"))
+            .args(&args)
+            .current_dir(p.path())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        std::thread::sleep(std::time::Duration::from_millis(min_ms + next() % spread_ms.max(1)));
+        let finished = child.try_wait().unwrap().is_some();
+        if !finished {
+            child.kill().unwrap(); // SIGKILL
+            made += 1;
+        }
+        let _ = child.wait();
+        if !finished {
+            after_kill(made);
+        }
+        if run.is_none() {
+            let runs: serde_json::Value = serde_json::from_str(&p.ok(&["status", "--json"])).unwrap();
+            run = runs.as_array().unwrap().first().map(|r| r["id"].as_str().unwrap().to_string());
+        }
+        if let Some(r) = &run
+            && p.status(r)["state"] == "done"
+        {
+            break;
+        }
+    }
+    let run = run.expect("a run was created");
+    if p.status(&run)["state"] != "done" {
+        p.ok(&["resume", &run, "--json"]);
+    }
+    (run, made)
+}
