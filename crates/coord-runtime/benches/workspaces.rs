@@ -176,7 +176,9 @@ fn main() {
         let (par, conflicts, state) = rt.block_on(example(true, 4, agent));
         let (seq, _, seq_state) = rt.block_on(example(false, 1, agent));
         println!("spec example, 8 scripted agents (0.3 s each) {what}:");
-        println!("  branches, 4 in parallel: {par:.2} s wall, {conflicts} conflicts sent back and resolved, run {state}");
+        println!(
+            "  branches, 4 in parallel: {par:.2} s wall, {conflicts} conflicts sent back and resolved, run {state}"
+        );
         println!("  one folder, one after another: {seq:.2} s wall, run {seq_state}");
         println!("  speed-up {:.2}x", seq / par);
     }
