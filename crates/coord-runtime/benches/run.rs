@@ -104,7 +104,7 @@ async fn drive(plan: Plan, config: Config, dir: &std::path::Path) -> Measured {
     }
     eprintln!("  created the run ({n} tasks) in {:.0} ms", created.elapsed().as_secs_f64() * 1e3);
     let runtime = Runtime::new(store.clone(), roster, config, dir.to_path_buf(), dir.join("runs"));
-    let (_tx, rx) = tokio::sync::watch::channel(false);
+    let (_tx, rx) = tokio::sync::watch::channel(coord_runtime::Halt::Go);
     let started = Instant::now();
     let report = runtime.drive("bench", rx, &()).await;
     let elapsed = started.elapsed().as_secs_f64();

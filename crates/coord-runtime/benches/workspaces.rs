@@ -161,7 +161,7 @@ async fn example(git_mode: bool, parallel: usize, agent: &str) -> (f64, usize, S
     .await
     .expect("run");
     let rt = Runtime::new(store.clone(), roster, config, dir.to_path_buf(), dir.join(".coord/runs"));
-    let (_tx, rx) = tokio::sync::watch::channel(false);
+    let (_tx, rx) = tokio::sync::watch::channel(coord_runtime::Halt::Go);
     let report = rt.drive(&run.run_id, rx, &()).await.expect("drive");
     let secs = started.elapsed().as_secs_f64();
     let events = coord_runtime::events::run_events(&store, &run.run_id).await.expect("events");

@@ -4,7 +4,7 @@
 //! makes it go round once more (a manual completion may have made automatic tasks ready after the
 //! drive decided it only waited for people).
 
-use crate::Runtime;
+use crate::{Halt, Runtime};
 use coord_store::{Store, TaskState};
 use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex, PoisonError};
@@ -12,8 +12,8 @@ use tokio::sync::watch;
 
 /// One run being driven.
 struct Active {
-    /// Flipping it to true cancels the run's attempts.
-    cancel: watch::Sender<bool>,
+    /// Set to [`Halt::Cancel`] when the run is cancelled: its attempts are killed.
+    halt: watch::Sender<Halt>,
     /// Set by a kick during the drive: drive again when this one ends.
     again: bool,
 }
@@ -74,8 +74,8 @@ impl<S: Store + Clone + 'static> Driver<S> {
                 a.again = true;
                 return;
             }
-            let (tx, rx) = watch::channel(false);
-            active.insert(run.to_string(), Active { cancel: tx, again: false });
+            let (tx, rx) = watch::channel(Halt::Go);
+            active.insert(run.to_string(), Active { halt: tx, again: false });
             rx
         };
         let this = self.clone();
@@ -94,21 +94,22 @@ impl<S: Store + Clone + 'static> Driver<S> {
         }
     }
 
-    /// Stops the drive of `run`, if any: its running attempts are killed.
-    pub fn stop(&self, run: &str) {
+    /// Cancels the drive of `run`, if any (the run is being cancelled or aborted): its running
+    /// attempts are killed and the run is cancelled.
+    pub fn cancel(&self, run: &str) {
         if let Some(a) = self.active.lock().unwrap_or_else(PoisonError::into_inner).get(run) {
-            let _ = a.cancel.send(true);
+            let _ = a.halt.send(Halt::Cancel);
         }
     }
 
-    async fn drive_loop(self, run: String, rx: watch::Receiver<bool>) {
+    async fn drive_loop(self, run: String, rx: watch::Receiver<Halt>) {
         loop {
             if let Err(e) = self.runtime.drive(&run, rx.clone(), &()).await {
                 eprintln!("coord: driving run {run} stopped: {e}");
             }
             let mut active = self.active.lock().unwrap_or_else(PoisonError::into_inner);
             let go_again = match active.get_mut(&run) {
-                Some(a) if a.again && !*rx.borrow() => {
+                Some(a) if a.again && *rx.borrow() == Halt::Go => {
                     a.again = false;
                     true
                 }

@@ -6,8 +6,9 @@
 //! `coord.toml` ([`config`]), the metrics computed from the event log ([`metrics`]), and the
 //! coordinator's own checks of the coordination workflows ([`workflow`]), and the operations
 //! people and agent hosts share: starting a run ([`start`]) and manual work on tasks
-//! ([`manual`]), used alike by the CLI, the HTTP server and the MCP server; and where each
-//! attempt works and how results are integrated ([`workspace`]).
+//! ([`manual`]), used alike by the CLI, the HTTP server and the MCP server; where each
+//! attempt works and how results are integrated ([`workspace`]); and who holds a lease and
+//! whether that process is gone ([`owner`]).
 
 mod attempt;
 pub mod config;
@@ -20,6 +21,7 @@ pub mod judge;
 pub mod manual;
 pub mod metrics;
 pub mod notify;
+pub mod owner;
 pub mod redact;
 pub mod scheduler;
 pub mod start;
@@ -33,30 +35,12 @@ pub mod workspace;
 pub use config::{Config, ConfigError, ExecutorKind, SpecialistConfig};
 pub use escalation::{Failure, Policy, Step};
 pub use executor::{Executor, FailureCategory, Job, Outcome};
-pub use scheduler::{Progress, RunReport, Runtime, RuntimeError};
+pub use owner::{owner_id, owner_is_dead};
+pub use scheduler::{Halt, Progress, RunReport, Runtime, RuntimeError};
 pub use start::{PlannerChoice, RunSource, StartedRun, new_run_id, start_run};
 pub use worker::{WorkerLog, WorkerOptions, WorkerReport};
 
 /// Milliseconds since the Unix epoch: the store's clock.
 pub fn now_ms() -> i64 {
     std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_millis() as i64).unwrap_or(0)
-}
-
-/// This process's identity as a lease owner: `coord-PID@HOST`.
-pub fn owner_id() -> String {
-    let host = std::fs::read_to_string("/proc/sys/kernel/hostname").map(|h| h.trim().to_string()).unwrap_or_default();
-    format!("coord-{}@{}", std::process::id(), host)
-}
-
-/// Whether the coordinator that owns a lease is gone: same host and its process no longer
-/// exists. Owners on other hosts, and people, are never presumed dead; their leases expire.
-pub fn owner_is_dead(owner: &str) -> bool {
-    let Some(rest) = owner.strip_prefix("coord-") else { return false };
-    let Some((pid, host)) = rest.split_once('@') else { return false };
-    let here = std::fs::read_to_string("/proc/sys/kernel/hostname").map(|h| h.trim().to_string()).unwrap_or_default();
-    let Ok(pid) = pid.parse::<i32>() else { return false };
-    if host != here || pid as u32 == std::process::id() {
-        return false;
-    }
-    matches!(nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid), None), Err(nix::errno::Errno::ESRCH))
 }

@@ -30,7 +30,7 @@ pub fn person(who: &str) -> String {
 pub async fn claim_for<S: Store>(store: &S, run: &str, task: &str, who: &str) -> Result<Claim, RuntimeError> {
     if let Some(claim) = store.current_claim(run, task).await? {
         let owner = store.attempts(run, task).await?.into_iter().find(|a| a.attempt == claim.attempt).map(|a| a.owner);
-        if let Some(owner) = owner.filter(|o| o.starts_with("coord-")) {
+        if let Some(owner) = owner.filter(|o| o.starts_with(coord_store::WORKER_OWNER_PREFIX)) {
             return Err(StoreError::WrongState {
                 task: task.to_string(),
                 state: "running".into(),

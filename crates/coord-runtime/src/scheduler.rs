@@ -4,7 +4,9 @@
 //! escalation protocol, and writes results in batches (one transaction per tick: group
 //! commit). Tasks of manual specialists wait for `coord task`; parked tasks wait for
 //! `coord escalation resolve`. One attempt (brief, execute, gate, decide) is `attempt`'s, shared
-//! with the workers of `worker`; tasks other owners hold (workers) are waited for.
+//! with the workers of `worker`; tasks other owners hold (workers) are waited for. A drive ends
+//! early when asked ([`Halt`]): to stop (a signal: attempts interrupted, their tasks ready again,
+//! the run still running) or to cancel the run.
 
 use crate::attempt::{Attempted, Engine, Pending, RunPlan, attempt, decide, gate, job_for, report};
 use crate::config::{Config, ExecutorKind};
@@ -43,6 +45,28 @@ pub enum RuntimeError {
     /// The run's workspace (its start commit and integration branch) could not be set up.
     #[error("workspace: {0}")]
     Workspace(String),
+}
+
+/// What a drive is asked from outside, through its watch channel.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Halt {
+    /// Go on.
+    #[default]
+    Go,
+    /// Stop and leave the run to a later `coord resume`: running attempts are interrupted (their
+    /// process groups killed), recorded as interrupted and their tasks returned to `ready`;
+    /// results already in are recorded; the run stays `running`. What a signal asks for.
+    Stop,
+    /// Cancel the run: running attempts are killed and every unfinished task is cancelled
+    /// (`POST /runs/{run}/cancel`, an `abort` decision).
+    Cancel,
+}
+
+/// Waits until `halt` changes; forever once its sender is gone (nobody can halt the drive).
+pub(crate) async fn halt_changed(halt: &mut watch::Receiver<Halt>) {
+    if halt.changed().await.is_err() {
+        std::future::pending::<()>().await;
+    }
 }
 
 /// What the scheduler reports while it works.
@@ -116,6 +140,10 @@ pub struct RunReport {
     pub delivery: Option<crate::workspace::Delivery>,
     /// What the `[deliver]` command did at the end of this drive, if it ran.
     pub delivered: Option<String>,
+    /// The drive was stopped ([`Halt::Stop`]) before the run reached an end it could reach.
+    pub stopped: bool,
+    /// Attempts the stop interrupted: their tasks are `ready` again for `coord resume`.
+    pub interrupted: usize,
 }
 
 pub(crate) enum AnyExecutor {
@@ -350,12 +378,12 @@ impl<S: Store + Clone + 'static> Runtime<S> {
         Ok(gate(&shared, &plan, claim, &task, &job, artifacts).await?.failure)
     }
 
-    /// Drives a run until it is finished, cancelled, or waits only for people. Setting `cancel`
-    /// to true stops every attempt (process groups are killed) and cancels the run.
+    /// Drives a run until it is finished, cancelled, or waits only for people, or until `halt`
+    /// asks it to stop or to cancel the run (see [`Halt`]).
     pub async fn drive(
         &self,
         run_id: &str,
-        mut cancel: watch::Receiver<bool>,
+        mut halt: watch::Receiver<Halt>,
         progress: &dyn Progress,
     ) -> Result<RunReport, RuntimeError> {
         let started = Instant::now();
@@ -364,7 +392,7 @@ impl<S: Store + Clone + 'static> Runtime<S> {
         self.recover().await?;
         let parallel = self.config.run.parallel;
         if parallel == 0 {
-            return self.watch(run_id, plan, cancel, progress).await;
+            return self.watch(run_id, plan, halt, progress).await;
         }
         let automatic = self.automatic_specialists();
         let shared = Arc::new(self.engine());
@@ -376,11 +404,12 @@ impl<S: Store + Clone + 'static> Runtime<S> {
         let mut spent = crate::metrics::run_spend(&self.store, run_id).await?;
         let mut budget_hit = false;
         let mut last_expiry = Instant::now() - Duration::from_secs(10);
-        let mut cancelled = false;
-        loop {
-            if *cancel.borrow() {
-                cancelled = true;
-                break;
+        // The claims of the attempts under way, by task: what a stop releases.
+        let mut in_flight: HashMap<String, Claim> = HashMap::new();
+        let halted = loop {
+            let halted = *halt.borrow();
+            if halted != Halt::Go {
+                break halted;
             }
             let now = now_ms();
             if last_expiry.elapsed() >= Duration::from_secs(1) {
@@ -390,7 +419,7 @@ impl<S: Store + Clone + 'static> Runtime<S> {
                     // Cancelled elsewhere (`coord cancel`) or finished: stop what still runs.
                     running.abort_all();
                     while running.join_next().await.is_some() {}
-                    break;
+                    break Halt::Go;
                 }
             }
             // Over the run's LLM budget: no new LLM work; what is ready is escalated instead.
@@ -428,6 +457,7 @@ impl<S: Store + Clone + 'static> Runtime<S> {
                         specialist: claim.specialist.clone(),
                         attempt: claim.attempt,
                     });
+                    in_flight.insert(claim.task_id.clone(), claim.clone());
                     let (shared, run_plan) = (shared.clone(), run_plan.clone());
                     running.spawn(async move { attempt(shared, run_plan, claim).await });
                 }
@@ -452,14 +482,14 @@ impl<S: Store + Clone + 'static> Runtime<S> {
                             .iter()
                             .any(|l| l.run_id == run_id && l.owner != self.owner && !l.owner.starts_with("person:"));
                         if !held_elsewhere {
-                            break;
+                            break Halt::Go;
                         }
                         Duration::from_millis(250)
                     }
                 };
                 tokio::select! {
                     _ = tokio::time::sleep(wait) => {}
-                    _ = cancel.changed() => {}
+                    _ = halt_changed(&mut halt) => {}
                 }
                 continue;
             }
@@ -469,7 +499,7 @@ impl<S: Store + Clone + 'static> Runtime<S> {
                     if let Some(joined) = joined { results.push(joined); }
                 }
                 _ = tokio::time::sleep(Duration::from_millis(500)) => {}
-                _ = cancel.changed() => {}
+                _ = halt_changed(&mut halt) => {}
             }
             while let Some(joined) = running.try_join_next() {
                 results.push(joined);
@@ -478,6 +508,7 @@ impl<S: Store + Clone + 'static> Runtime<S> {
             for joined in results {
                 // A panicked attempt is a bug in an executor; its lease expires and it is retried.
                 let Ok(attempted) = joined else { continue };
+                in_flight.remove(&attempted.claim.task_id);
                 if let Some(u) = &attempted.usage {
                     spent.add(u);
                 }
@@ -486,14 +517,38 @@ impl<S: Store + Clone + 'static> Runtime<S> {
             if !pending.is_empty() {
                 pending.flush(&self.store, &self.config, &shared.delivered).await?;
             }
-        }
-        if cancelled {
-            running.abort_all();
-            while running.join_next().await.is_some() {}
-            self.store.cancel_run(run_id, now_ms()).await?;
+        };
+        let mut interrupted = 0;
+        match halted {
+            Halt::Go => {}
+            Halt::Cancel => {
+                running.abort_all();
+                while running.join_next().await.is_some() {}
+                self.store.cancel_run(run_id, now_ms()).await?;
+            }
+            Halt::Stop => {
+                // Dropping an attempt kills its process group. Attempts that ended meanwhile
+                // are recorded as they ended; the rest are interrupted and their tasks released.
+                running.abort_all();
+                let mut pending = Pending::default();
+                while let Some(joined) = running.join_next().await {
+                    if let Ok(attempted) = joined {
+                        in_flight.remove(&attempted.claim.task_id);
+                        pending.add(attempted, progress);
+                    }
+                }
+                if !pending.is_empty() {
+                    pending.flush(&self.store, &self.config, &shared.delivered).await?;
+                }
+                let claims: Vec<Claim> = in_flight.into_values().collect();
+                let why = format!("interrupted: {} was stopped; the task is ready again", self.owner);
+                interrupted = self.store.release_claims(&claims, &why, now_ms()).await?.len();
+            }
         }
         self.tidy_workspaces(run_id).await;
         let mut report = self.report(run_id, &run_plan.plan, started).await?;
+        report.stopped = halted == Halt::Stop;
+        report.interrupted = interrupted;
         if report.state == "done" {
             report.delivered =
                 match self.workspaces.deliver(&self.store, run_id, &self.config.deliver, &self.runs_dir).await {
@@ -558,6 +613,8 @@ impl<S: Store + Clone + 'static> Runtime<S> {
             llm: crate::metrics::run_spend(&self.store, run_id).await?,
             delivery: self.workspaces.delivery(&self.store, run_id).await.ok().flatten(),
             delivered: None,
+            stopped: false,
+            interrupted: 0,
         })
     }
 }

@@ -1,11 +1,11 @@
 //! Watching a run that workers execute (`coord run --parallel 0`): this process runs nothing; it
 //! follows the run's event log into the progress sink, expires leases of dead workers, and
 //! returns the run's report once the run leaves `running` or nothing can move without a person
-//! (only escalated, blocked or failed tasks remain). Setting `stop` ends the watch and leaves
-//! the run to the workers. A store that stops answering (a restarted server) is waited out for
-//! up to five minutes.
+//! (only escalated, blocked or failed tasks remain). [`Halt::Stop`] ends the watch and leaves
+//! the run to the workers; [`Halt::Cancel`] cancels the run. A store that stops answering (a
+//! restarted server) is waited out for up to five minutes.
 
-use crate::scheduler::{ProgressEvent, RunReport, RuntimeError};
+use crate::scheduler::{Halt, ProgressEvent, RunReport, RuntimeError, halt_changed};
 use crate::{Progress, Runtime, now_ms};
 use coord_core::Plan;
 use coord_store::{RunState, Store, StoreError, TaskState};
@@ -27,7 +27,7 @@ impl<S: Store + Clone + 'static> Runtime<S> {
         &self,
         run_id: &str,
         plan: Plan,
-        mut stop: watch::Receiver<bool>,
+        mut halt: watch::Receiver<Halt>,
         progress: &dyn Progress,
     ) -> Result<RunReport, RuntimeError> {
         let started = Instant::now();
@@ -45,12 +45,22 @@ impl<S: Store + Clone + 'static> Runtime<S> {
                     }
                 }
             }
-            if *stop.borrow() {
-                break;
+            let halted = *halt.borrow();
+            match halted {
+                Halt::Go => {}
+                Halt::Stop => {
+                    let mut report = self.report(run_id, &plan, started).await?;
+                    report.stopped = true;
+                    return Ok(report);
+                }
+                Halt::Cancel => {
+                    self.store.cancel_run(run_id, now_ms()).await?;
+                    break;
+                }
             }
             tokio::select! {
                 _ = tokio::time::sleep(Duration::from_millis(250)) => {}
-                _ = stop.changed() => {}
+                _ = halt_changed(&mut halt) => {}
             }
         }
         self.report(run_id, &plan, started).await

@@ -107,7 +107,7 @@ impl<S: Store + Clone + 'static> Runtime<S> {
             && (self.config.budget.run_tokens.is_some() || self.config.budget.run_cost_usd.is_some());
         let mut info = WorkerInfo {
             id: self.owner.clone(),
-            host: hostname(),
+            host: crate::owner::hostname(),
             pid: std::process::id() as i64,
             concurrency: concurrency as i64,
             started_at: now_ms(),
@@ -363,8 +363,4 @@ fn trouble(log: &dyn WorkerLog, troubled: &mut bool, e: &StoreError) {
         log.note(&format!("the store is not answering ({e}); waiting for it, results are kept"));
     }
     *troubled = true;
-}
-
-fn hostname() -> String {
-    std::fs::read_to_string("/proc/sys/kernel/hostname").map(|h| h.trim().to_string()).unwrap_or_default()
 }

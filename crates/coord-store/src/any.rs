@@ -133,6 +133,10 @@ impl Store for AnyStore {
         delegate!(self, release_owner(owner, now))
     }
 
+    async fn release_claims(&self, claims: &[Claim], why: &str, now: i64) -> Result<Vec<(String, String)>> {
+        delegate!(self, release_claims(claims, why, now))
+    }
+
     async fn lease_owners(&self) -> Result<Vec<String>> {
         delegate!(self, lease_owners())
     }

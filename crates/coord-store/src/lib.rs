@@ -201,6 +201,16 @@ pub trait Store: Send + Sync {
     /// Returns the tasks leased by `owner` to `ready` (its process is gone); attempts count as
     /// interrupted. Returns the task ids.
     fn release_owner(&self, owner: &str, now: i64) -> impl Future<Output = Result<Vec<(String, String)>>> + Send;
+    /// Returns the tasks of these claims to `ready`, each only while its lease is still held with
+    /// the claim's token (a recorded result or a newer claim is left alone); their attempts count
+    /// as interrupted, `why` says by what. A coordinator that stops (a signal) releases the
+    /// attempts it interrupted this way. Returns `(run, task)` of each task released.
+    fn release_claims(
+        &self,
+        claims: &[Claim],
+        why: &str,
+        now: i64,
+    ) -> impl Future<Output = Result<Vec<(String, String)>>> + Send;
     /// Owners of current leases (to find coordinators that died).
     fn lease_owners(&self) -> impl Future<Output = Result<Vec<String>>> + Send;
     /// Feedback lines for a task's next brief, oldest first, as `(source, text)`.

@@ -380,11 +380,12 @@ pub struct AttemptRecord {
 /// What a worker says about itself when it registers and on every beat.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct WorkerInfo {
-    /// Its lease owner name (`coord-PID@HOST`).
+    /// Its lease owner name (`coord-PID@HOST/PIDNS/BOOT`, see `coord_runtime::owner`).
     pub id: String,
     /// The machine.
     pub host: String,
-    /// Its process id on that machine.
+    /// Its process id on that machine, in its PID namespace (informative: liveness is told by
+    /// the owner name or the registration's age, never by this number alone).
     pub pid: i64,
     /// Tasks it runs at once.
     pub concurrency: i64,

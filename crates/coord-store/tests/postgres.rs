@@ -44,6 +44,7 @@ behaviour!(
     cancel_stops_everything_and_unknown_ids_are_errors,
     escalation_decisions_requeue_reassign_skip_or_abort,
     manual_claims_dead_owners_and_group_commit,
+    released_claims_are_interrupted_and_fenced_by_their_tokens,
     claims_can_be_limited_to_automatic_specialists,
     claims_across_runs_take_the_best_ranks_of_running_runs,
     workers_register_beat_and_leave,

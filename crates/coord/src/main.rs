@@ -1,5 +1,6 @@
 //! `coord`: the backend-coordinator command line. Parses arguments ([`cli`]), runs one
-//! command ([`commands`]), and turns any error into one line on stderr and a non-zero exit.
+//! command ([`commands`]), and turns any error into one line on stderr and a non-zero exit: 2
+//! for an error in what the user gave ([`InputError`], like clap's usage errors), else 1.
 
 mod cli;
 mod commands;
@@ -8,6 +9,29 @@ mod render;
 
 use clap::Parser;
 use std::process::ExitCode;
+
+/// An error in what the user gave a command (a plan file, a run id, `coord.toml`), as opposed to
+/// one in carrying it out: the command exits 2, as on a usage error. Its message and causes are
+/// the wrapped error's.
+#[derive(Debug)]
+pub struct InputError(anyhow::Error);
+
+impl std::fmt::Display for InputError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        std::fmt::Display::fmt(&self.0, f)
+    }
+}
+
+impl std::error::Error for InputError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        self.0.source()
+    }
+}
+
+/// Marks an error as the user's input's (exit 2).
+pub fn input_error(e: impl Into<anyhow::Error>) -> anyhow::Error {
+    anyhow::Error::new(InputError(e.into()))
+}
 
 fn main() -> ExitCode {
     // `coord __sandbox ...`: this process is the trampoline of a sandboxed command; it never
@@ -36,7 +60,8 @@ fn main() -> ExitCode {
             // One line: the error and its causes, outermost first.
             let chain: Vec<String> = err.chain().map(|e| e.to_string()).collect();
             eprintln!("coord: error: {}", chain.join(": "));
-            ExitCode::from(1)
+            let input = err.chain().any(|e| e.is::<InputError>());
+            ExitCode::from(if input { 2 } else { 1 })
         }
     }
 }

@@ -103,6 +103,7 @@ fn without_a_key_the_llm_parts_are_off_and_say_why() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.contains("LLM specialists are off") && stderr.contains("COORD_TEST_LLM_KEY"), "{stderr}");
     assert!(String::from_utf8_lossy(&out.stdout).contains("wait for a person"));
+    assert_eq!(out.status.code(), Some(3), "the run waits for a person");
 }
 
 /// A model that only judges: it fails "error handling" the first time and passes it after.

@@ -11,8 +11,10 @@ fn a_fresh_machine_runs_the_spec_example_by_hand_to_the_end() {
     let p = Project::new();
     // The specialists' work alone: the workflow steps check real migrations and contracts,
     // which hand-completed tasks do not write (see tests/workflows.rs for those).
-    let out = p.ok(&["run", "Add user authentication system with OAuth2 and JWT", "--no-workflows"]);
+    // Every task waits for a person: the run exits 3 and says so.
+    let out = p.run_waiting(&["run", "Add user authentication system with OAuth2 and JWT", "--no-workflows"]);
     assert!(out.contains("wait for a person"), "{out}");
+    assert!(out.contains("waiting on 2 task(s) for a person"), "{out}");
     assert!(out.contains("next: coord task show backend-T001"), "{out}");
     let run = p.only_run();
     // Complete every task in dependency order, as a person would, following `ready` states.
@@ -211,7 +213,7 @@ fn cancel_from_another_process_stops_the_run_and_kills_its_commands() {
     let run = p.only_run();
     p.ok(&["cancel", &run]);
     let status = child.wait().unwrap();
-    assert!(!status.success(), "a cancelled run exits non-zero");
+    assert_eq!(status.code(), Some(1), "a cancelled run exits 1");
     assert_eq!(p.states(&run), vec![("slow".into(), "cancelled".into()), ("after".into(), "cancelled".into())]);
     assert!(
         support::wait_for(5, || support::processes_with(&marker).is_empty()),

@@ -91,8 +91,8 @@ fn a_database_change_is_replayed_sent_back_approved_and_handed_to_the_dba_with_i
     p.write("plan.json", &plan.to_string());
 
     // The schema passes every gate but one: dropping `legacy` loses data, which is for the tech
-    // lead to approve, not for its author.
-    let out = p.ok(&["run", "--plan", "plan.json"]);
+    // lead to approve, not for its author: the run waits on that escalation (exit 3).
+    let out = p.run_waiting(&["run", "--plan", "plan.json"]);
     let run = p.only_run();
     assert_eq!(state_of(&p, &run, "schema"), "escalated", "{out}");
     let open = escalations(&p, false);
@@ -214,8 +214,8 @@ fn an_api_contract_is_published_reviewed_by_the_frontend_and_tested_against_the_
     });
     p.write("plan.json", &plan.to_string());
 
-    // Designed and published; the frontend's review waits for a person.
-    let out = p.ok(&["run", "--plan", "plan.json"]);
+    // Designed and published; the frontend's review waits for a person (exit 3).
+    let out = p.run_waiting(&["run", "--plan", "plan.json"]);
     let run = p.only_run();
     assert_eq!(state_of(&p, &run, "publish"), "done", "{out}");
     assert_eq!(state_of(&p, &run, "review"), "ready");
@@ -275,14 +275,16 @@ fn a_breaking_contract_change_waits_for_the_tech_leads_approval() {
     p.write("agent.sh", &agent("string"));
     p.git(&["add", "agent.sh"]);
     p.git(&["commit", "-qm", "agent"]);
-    p.ok(&["run", "--plan", "plan.json"]);
+    // Published; the frontend's review waits for a person (exit 3).
+    p.run_waiting(&["run", "--plan", "plan.json"]);
     // The team takes the first run's result (v1 published) into its branch.
     let first = p.only_run();
     p.git(&["merge", "-q", &format!("coord/{first}")]);
     // The second version retypes `name`: a breaking change for every client.
     p.write("agent.sh", &agent("integer"));
     p.git(&["commit", "-qam", "agent v2"]);
-    p.ok(&["run", "--plan", "plan.json"]);
+    // The run waits on the tech lead's decision (exit 3).
+    p.run_waiting(&["run", "--plan", "plan.json"]);
     let runs: Value = serde_json::from_str(&p.ok(&["status", "--json"])).unwrap();
     let second = runs[0]["id"].as_str().unwrap().to_string();
     assert_eq!(state_of(&p, &second, "publish"), "escalated");
@@ -312,7 +314,8 @@ fn a_contract_test_without_a_service_asks_a_person_to_configure_it() {
         "tasks": [task("test", "backend-coordinator", "integration", Some("contract-test"), &[])],
     });
     p.write("plan.json", &plan.to_string());
-    p.ok(&["run", "--plan", "plan.json"]);
+    let out = p.run_waiting(&["run", "--plan", "plan.json"]);
+    assert!(out.contains("waiting on 1 open escalation(s)"), "{out}");
     let open = escalations(&p, false);
     assert_eq!(open.len(), 1, "{open:?}");
     assert_eq!(open[0]["category"], "configuration");

@@ -135,7 +135,7 @@ fn a_retry_that_repeats_a_refused_result_is_gated_again_and_escalated() {
     // Every attempt writes the same file with a live-looking key.
     let agent = "mkdir -p src; echo 'const key = \"AKIAIOSFODNN7EXAMPLF\"; const secret = \"wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEX\";' > src/aws.js";
     p.write("coord.toml", &config(agent));
-    let out = p.ok(&["run", "--plan", "plan.json"]);
+    let out = p.run_waiting(&["run", "--plan", "plan.json"]);
     let run = p.only_run();
     assert_eq!(p.states(&run), vec![("t1".to_string(), "escalated".to_string())], "{out}");
     let log = p.ok(&["log", &run, "--json"]);
@@ -315,7 +315,7 @@ fn a_done_run_is_delivered_once_and_clean_removes_what_it_left() {
 
     // Not while it runs (a second run is left running: its task waits for a person).
     p.write("plan2.json", &plan_json(&[("m1", "frontend-coordinator", &[])]));
-    p.ok(&["run", "--plan", "plan2.json"]);
+    p.run_waiting(&["run", "--plan", "plan2.json"]);
     let runs: serde_json::Value = serde_json::from_str(&p.ok(&["status", "--json"])).unwrap();
     let running = runs[0]["id"].as_str().unwrap().to_string();
     let refused = p.coord(&["clean", &running]);
@@ -337,7 +337,7 @@ fn a_person_claims_a_task_works_in_its_worktree_and_completing_it_merges_the_wor
     let p = Project::new();
     p.git_init();
     p.write("plan.json", &plan_json(&[("t1", "frontend-coordinator", &[]), ("t2", "frontend-coordinator", &["t1"])]));
-    p.ok(&["run", "--plan", "plan.json"]);
+    p.run_waiting(&["run", "--plan", "plan.json"]);
     let run = p.only_run();
     let out = p.ok(&["task", "claim", "t1", "--run", &run]);
     let dir =

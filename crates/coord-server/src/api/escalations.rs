@@ -63,7 +63,7 @@ pub async fn resolve<S: Store + Clone + 'static>(
     if decision != Decision::Abort {
         st.driver.kick(&e.run_id).await;
     } else {
-        st.driver.stop(&e.run_id);
+        st.driver.cancel(&e.run_id);
     }
     Ok(Json(escalation_view(e)))
 }

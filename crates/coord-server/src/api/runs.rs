@@ -157,7 +157,7 @@ pub async fn cancel<S: Store + Clone + 'static>(
     let run = check_id("run", &run)?;
     running(&st, run, "cancelled").await?;
     let _turn = st.write_turn().await;
-    st.driver.stop(run);
+    st.driver.cancel(run);
     st.store().cancel_run(run, now_ms()).await?;
     let record = st.store().run(run).await?;
     Ok(Json(view(&st, record).await?))

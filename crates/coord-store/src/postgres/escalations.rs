@@ -63,6 +63,32 @@ pub(super) async fn release_owner(w: &mut Writes, owner: &str, now: i64) -> Resu
     interrupt(w, rows, &format!("{owner} is gone"), now).await
 }
 
+/// The leases of these claims, where still held with their tokens: their tasks go back to ready.
+pub(super) async fn release_claims(
+    w: &mut Writes,
+    claims: &[Claim],
+    why: &str,
+    now: i64,
+) -> Result<Vec<(String, String)>> {
+    if claims.is_empty() {
+        return Ok(Vec::new());
+    }
+    let runs: Vec<&str> = claims.iter().map(|c| c.run_id.as_str()).collect();
+    let tasks: Vec<&str> = claims.iter().map(|c| c.task_id.as_str()).collect();
+    let tokens: Vec<i64> = claims.iter().map(|c| c.token).collect();
+    let rows = sqlx::query(
+        "DELETE FROM leases l USING unnest($1::text[], $2::text[], $3::int8[]) AS g(run_id, task_id, token)
+         WHERE l.run_id = g.run_id AND l.task_id = g.task_id AND l.token = g.token
+         RETURNING l.run_id, l.task_id, l.token",
+    )
+    .bind(&runs)
+    .bind(&tasks)
+    .bind(&tokens)
+    .fetch_all(w.conn())
+    .await?;
+    interrupt(w, rows, why, now).await
+}
+
 /// A person claims one named ready task.
 pub(super) async fn claim_task(
     w: &mut Writes,

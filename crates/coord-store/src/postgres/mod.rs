@@ -297,6 +297,10 @@ impl Store for PgStore {
         retrying!(self, |w| escalations::release_owner(&mut w, owner, now))
     }
 
+    async fn release_claims(&self, claims: &[Claim], why: &str, now: i64) -> Result<Vec<(String, String)>> {
+        retrying!(self, |w| escalations::release_claims(&mut w, claims, why, now))
+    }
+
     async fn lease_owners(&self) -> Result<Vec<String>> {
         Ok(sqlx::query_scalar("SELECT DISTINCT owner FROM leases ORDER BY owner").fetch_all(&self.pool).await?)
     }

@@ -180,6 +180,30 @@ impl SqliteStore {
         Ok(out)
     }
 
+    pub(super) async fn release_claims_impl(
+        &self,
+        claims: &[Claim],
+        why: &str,
+        now: i64,
+    ) -> Result<Vec<(String, String)>> {
+        let mut tx = self.write().await?;
+        let mut rows = Vec::with_capacity(claims.len());
+        for c in claims {
+            let row = sqlx::query(
+                "DELETE FROM leases WHERE run_id = ? AND task_id = ? AND token = ? RETURNING run_id, task_id, token",
+            )
+            .bind(&c.run_id)
+            .bind(&c.task_id)
+            .bind(c.token)
+            .fetch_optional(&mut *tx)
+            .await?;
+            rows.extend(row);
+        }
+        let out = interrupt(&mut tx, rows, why, now).await?;
+        tx.commit().await?;
+        Ok(out)
+    }
+
     pub(super) async fn lease_owners_impl(&self) -> Result<Vec<String>> {
         Ok(sqlx::query_scalar("SELECT DISTINCT owner FROM leases ORDER BY owner").fetch_all(&self.pool).await?)
     }

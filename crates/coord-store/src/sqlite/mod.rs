@@ -423,6 +423,10 @@ impl Store for SqliteStore {
         self.release_owner_impl(owner, now).await
     }
 
+    async fn release_claims(&self, claims: &[Claim], why: &str, now: i64) -> Result<Vec<(String, String)>> {
+        self.release_claims_impl(claims, why, now).await
+    }
+
     async fn lease_owners(&self) -> Result<Vec<String>> {
         self.lease_owners_impl().await
     }

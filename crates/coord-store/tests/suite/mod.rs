@@ -235,6 +235,35 @@ pub async fn manual_claims_dead_owners_and_group_commit<S: Store>(s: &S) {
     assert_eq!((st["a"], st["e"], st["b"]), (TaskState::Done, TaskState::Done, TaskState::Ready));
 }
 
+/// A coordinator stopped by a signal releases the attempts it interrupted: only leases still
+/// held with the claim's token; a recorded result and a newer claim are left alone.
+pub async fn released_claims_are_interrupted_and_fenced_by_their_tokens<S: Store>(s: &S) {
+    s.create_run(&diamond("r"), 0).await.unwrap();
+    let claims = s.claim("r", "coord-1@host/1/0123456789abcdef", 2, 1000, 0, None).await.unwrap();
+    let (a, e) = (claims[0].clone(), claims[1].clone());
+    assert_eq!((a.task_id.as_str(), e.task_id.as_str()), ("a", "e"));
+    // `a` is recorded done before the stop; `e` is interrupted.
+    s.finish(&a, &done(), 1).await.unwrap();
+    let released = s.release_claims(&[a.clone(), e.clone()], "coord stopped (SIGTERM)", 2).await.unwrap();
+    assert_eq!(released, vec![("r".to_string(), "e".to_string())]);
+    let st = states(s, "r").await;
+    assert_eq!((st["a"], st["e"]), (TaskState::Done, TaskState::Ready));
+    let attempts = s.attempts("r", "e").await.unwrap();
+    assert_eq!(
+        (attempts[0].outcome.as_deref(), attempts[0].detail.as_deref()),
+        (Some("interrupted"), Some("coord stopped (SIGTERM)"))
+    );
+    assert!(s.leases().await.unwrap().is_empty());
+    let events = s.events("r", 0, 1000).await.unwrap();
+    assert!(events.iter().any(|ev| ev.kind == "lease_expired" && ev.task_id.as_deref() == Some("e")));
+    // The task claimed again: the old claim no longer releases it.
+    let again = s.claim("r", "w2", 10, 1000, 3, None).await.unwrap();
+    let e2 = again.into_iter().find(|c| c.task_id == "e").unwrap_or_else(|| panic!("e is claimable again"));
+    assert!(s.release_claims(&[e], "late", 4).await.unwrap().is_empty());
+    assert_eq!(s.current_claim("r", "e").await.unwrap(), Some(e2));
+    assert!(s.release_claims(&[], "nothing", 5).await.unwrap().is_empty());
+}
+
 pub async fn claims_can_be_limited_to_automatic_specialists<S: Store>(s: &S) {
     let mut run = diamond("r");
     run.tasks[4].1 = "python-pro".into();

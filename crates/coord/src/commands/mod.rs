@@ -11,6 +11,7 @@ mod plan;
 mod progress;
 mod run;
 mod serve;
+mod signals;
 mod task;
 mod worker;
 

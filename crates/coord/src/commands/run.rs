@@ -1,31 +1,61 @@
-//! `coord run`, `resume`, `status`, `log`, `cancel` and `metrics`.
+//! `coord run`, `resume`, `status`, `log`, `cancel` and `metrics`. `run` and `resume` stop
+//! gracefully on Ctrl-C or SIGTERM (the run stays `running`; only `coord cancel` cancels) and
+//! exit with a status that says how the run stands (`docs/exit-codes.md`).
 
 use super::context::{Project, open, tokio_runtime};
 use super::progress;
+use super::signals::{StopSignal, until_stopped};
 use crate::cli::{LogArgs, MetricsArgs, MetricsFormat, ResumeArgs, RunArgs, RunRef, StatusArgs};
+use crate::input_error;
 use crate::plan_file::load_plan;
 use anyhow::{Context, Result, anyhow};
 use coord_core::Plan;
-use coord_plan::StackFlag;
-use coord_runtime::{PlannerChoice, RunReport, RunSource, Runtime, RuntimeError, metrics, now_ms, start_run};
-use coord_store::{RunState, Store};
+use coord_plan::{PlanningError, StackFlag};
+use coord_runtime::{Halt, PlannerChoice, RunReport, RunSource, Runtime, RuntimeError, metrics, now_ms, start_run};
+use coord_store::{RunState, Store, StoreError};
 use std::process::ExitCode;
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 use tokio::sync::watch;
 
-/// A cancel switch flipped by Ctrl-C or SIGTERM (`watching`: only the watch stops).
-fn cancel_on_signals(watching: bool) -> watch::Receiver<bool> {
-    let (tx, rx) = watch::channel(false);
-    tokio::spawn(async move {
-        super::stop_signal().await;
-        if watching {
-            eprintln!("coord: stopped watching; the run goes on with its workers (coord status, coord workers)");
-        } else {
-            eprintln!("coord: stopping: running attempts are killed and the run is cancelled");
-        }
-        let _ = tx.send(true);
-    });
-    rx
+/// `coord run` and `coord resume` exit with this when the run is done.
+const DONE: u8 = 0;
+/// ... when the run failed or was cancelled (or coord could not go on: a store error).
+const FAILED: u8 = 1;
+/// ... when the run waits on a person (manual tasks) or an escalation.
+const WAITING: u8 = 3;
+
+/// What stops a drive: the first Ctrl-C or SIGTERM sets [`Halt::Stop`] and records which.
+struct StopSwitch {
+    halt: watch::Receiver<Halt>,
+    by: Arc<OnceLock<StopSignal>>,
+}
+
+/// Runs a `coord run` or `coord resume` (`work`) until it ends or a signal stops it.
+fn with_stop_switch<Fut>(work: impl FnOnce(StopSwitch) -> Fut) -> Result<ExitCode>
+where
+    Fut: std::future::Future<Output = Result<ExitCode>>,
+{
+    let (tx, halt) = watch::channel(Halt::Go);
+    let by = Arc::new(OnceLock::new());
+    let seen = by.clone();
+    until_stopped(work(StopSwitch { halt, by }), move |signal| {
+        let _ = seen.set(signal);
+        eprintln!(
+            "coord: {}: stopping; attempts under way are interrupted and their tasks made ready again, the run stays running (another Ctrl-C or SIGTERM exits at once)",
+            signal.name()
+        );
+        let _ = tx.send(Halt::Stop);
+    })
+}
+
+/// Errors in what the user gave `coord run`/`resume` (exit 2), told from the rest (exit 1):
+/// the project folder, `coord.toml`, a database file that is not coord's, an unknown run.
+fn as_input(e: anyhow::Error) -> anyhow::Error {
+    match e.downcast_ref::<StoreError>() {
+        None | Some(StoreError::NotOurs { .. } | StoreError::UnknownRun(_)) => input_error(e),
+        Some(_) => e,
+    }
 }
 
 fn print_report(report: &RunReport, json: bool) {
@@ -77,6 +107,51 @@ fn print_report(report: &RunReport, json: bool) {
     }
 }
 
+/// The report's last line: how a drive that did not end the run left it (exit 3 or a signal's).
+fn print_outcome(report: &RunReport, watching: bool) {
+    if report.stopped && watching {
+        eprintln!("coord: stopped watching; the run goes on with its workers (coord status, coord workers)");
+    } else if report.stopped {
+        println!(
+            "stopped: {} attempt(s) interrupted, their tasks ready again; the run is still {} (coord resume {run} continues it, coord cancel {run} ends it)",
+            report.interrupted,
+            report.state,
+            run = report.run_id
+        );
+    } else if report.state == "running" && report.tasks.get("failed").copied().unwrap_or(0) == 0 {
+        println!("{}", waiting_line(report));
+    }
+}
+
+/// What a run that exits with 3 waits on.
+fn waiting_line(report: &RunReport) -> String {
+    let mut on = Vec::new();
+    if !report.waiting_for_people.is_empty() {
+        on.push(format!("{} task(s) for a person", report.waiting_for_people.len()));
+    }
+    if report.open_escalations > 0 {
+        on.push(format!("{} open escalation(s)", report.open_escalations));
+    }
+    if on.is_empty() {
+        on.push("tasks nothing here can run (coord status lists them)".to_string());
+    }
+    format!("waiting on {}; then coord resume {}", on.join(" and "), report.run_id)
+}
+
+/// The exit status of `coord run` and `coord resume` for how the drive ended (see
+/// `docs/exit-codes.md`): a stopped drive exits with its signal's status.
+fn exit_status(report: &RunReport, stopped_by: Option<StopSignal>) -> ExitCode {
+    if report.stopped {
+        return stopped_by.unwrap_or(StopSignal::Interrupt).exit_code();
+    }
+    ExitCode::from(match report.state.as_str() {
+        "done" => DONE,
+        // A task failed for good: the run can only end failed.
+        "running" if report.tasks.get("failed").copied().unwrap_or(0) == 0 => WAITING,
+        _ => FAILED,
+    })
+}
+
 /// One line on stderr saying how specialists' commands are confined here (when any runs).
 fn say_sandbox(project: &Project) {
     use coord_runtime::config::{ExecutorKind, SandboxMode};
@@ -111,7 +186,13 @@ fn print_delivery(d: &coord_runtime::workspace::Delivery) {
     }
 }
 
-async fn drive(project: &Project, run_id: &str, parallel: Option<usize>, json: bool) -> Result<ExitCode> {
+async fn drive(
+    project: &Project,
+    run_id: &str,
+    parallel: Option<usize>,
+    json: bool,
+    stop: StopSwitch,
+) -> Result<ExitCode> {
     let mut config = project.config.clone();
     if let Some(p) = parallel {
         config.run.parallel = p;
@@ -133,7 +214,7 @@ async fn drive(project: &Project, run_id: &str, parallel: Option<usize>, json: b
     if watching && !json {
         eprintln!("coord: --parallel 0: nothing runs here; workers (coord worker) execute the run");
     }
-    let report = runtime.drive(run_id, cancel_on_signals(watching), sink.as_ref()).await?;
+    let report = runtime.drive(run_id, stop.halt, sink.as_ref()).await?;
     drop(sink);
     print_report(&report, json);
     if report.llm.tokens > 0 && !json {
@@ -145,22 +226,21 @@ async fn drive(project: &Project, run_id: &str, parallel: Option<usize>, json: b
             println!("  {}: {} tokens, ${:.4}", task.rsplit('/').next().unwrap_or(task), spend.tokens, spend.cost_usd);
         }
     }
-    Ok(match report.state.as_str() {
-        "done" => ExitCode::SUCCESS,
-        "running" if report.tasks.get("failed").copied().unwrap_or(0) == 0 => ExitCode::SUCCESS,
-        _ => ExitCode::from(1),
-    })
+    if !json {
+        print_outcome(&report, watching);
+    }
+    Ok(exit_status(&report, stop.by.get().copied()))
 }
 
 /// `coord run`.
 pub fn run(args: RunArgs) -> Result<ExitCode> {
-    tokio_runtime()?.block_on(async {
-        let project = open(&args.store).await?;
+    with_stop_switch(|stop| async move {
+        let project = open(&args.store).await.map_err(as_input)?;
         let source = match &args.plan {
-            Some(path) => RunSource::Plan(Box::new(load_plan(path)?)),
+            Some(path) => RunSource::Plan(Box::new(load_plan(path).map_err(input_error)?)),
             None => RunSource::Objective {
                 objective: args.objective.clone().unwrap_or_default(),
-                stack: args.stack.as_deref().map(str::parse::<StackFlag>).transpose()?,
+                stack: args.stack.as_deref().map(str::parse::<StackFlag>).transpose().map_err(input_error)?,
                 planner: match args.planner {
                     crate::cli::PlannerKind::Rules => PlannerChoice::Rules,
                     crate::cli::PlannerKind::Llm => PlannerChoice::Llm,
@@ -172,7 +252,10 @@ pub fn run(args: RunArgs) -> Result<ExitCode> {
         let started = start_run(&project.store, &project.roster, &project.config, &project.dir, source).await.map_err(
             |e| match (&args.plan, e) {
                 // The error names the plan file.
-                (Some(path), RuntimeError::InvalidPlan(errors)) => anyhow!("{}: {errors}", path.display()),
+                (Some(path), RuntimeError::InvalidPlan(errors)) => input_error(anyhow!("{}: {errors}", path.display())),
+                (_, e @ (RuntimeError::InvalidPlan(_) | RuntimeError::Planning(PlanningError::Analysis(_)))) => {
+                    input_error(e)
+                }
                 (_, e) => e.into(),
             },
         )?;
@@ -186,19 +269,23 @@ pub fn run(args: RunArgs) -> Result<ExitCode> {
         } else {
             println!("run {id}: {} tasks in {} parallel groups", valid.plan().tasks.len(), valid.plan().groups.len());
         }
-        drive(&project, &id, args.parallel, args.json).await
+        drive(&project, &id, args.parallel, args.json, stop).await
     })
 }
 
 /// `coord resume`.
 pub fn resume(args: ResumeArgs) -> Result<ExitCode> {
-    tokio_runtime()?.block_on(async {
-        let project = open(&args.store).await?;
-        let record = project.store.run(&args.run).await?;
+    with_stop_switch(|stop| async move {
+        let project = open(&args.store).await.map_err(as_input)?;
+        let record = project.store.run(&args.run).await.map_err(|e| as_input(e.into()))?;
         if record.state != RunState::Running {
-            return Err(anyhow!("run {} is {}; only a running run can be resumed", args.run, record.state.as_str()));
+            return Err(input_error(anyhow!(
+                "run {} is {}; only a running run can be resumed",
+                args.run,
+                record.state.as_str()
+            )));
         }
-        drive(&project, &args.run, args.parallel, args.json).await
+        drive(&project, &args.run, args.parallel, args.json, stop).await
     })
 }
 

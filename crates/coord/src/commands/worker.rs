@@ -2,6 +2,7 @@
 //! (live workers and their leases).
 
 use super::context::{open, tokio_runtime};
+use super::signals::until_stopped;
 use crate::cli::{WorkerArgs, WorkersArgs};
 use anyhow::{Result, anyhow};
 use coord_runtime::scheduler::ProgressEvent;
@@ -38,61 +39,69 @@ impl WorkerLog for Stderr {
     }
 }
 
-/// A stop switch flipped by SIGTERM or Ctrl-C: the worker stops claiming, lets its attempts
-/// finish within the grace period, then releases what is left.
-fn stop_on_signals(grace: Duration) -> watch::Receiver<bool> {
-    let (tx, rx) = watch::channel(false);
-    tokio::spawn(async move {
-        super::stop_signal().await;
+/// `coord worker`: on SIGTERM or Ctrl-C it stops claiming, lets its attempts finish within the
+/// grace period, then releases what is left and exits 0; a second signal exits at once (130 or
+/// 143), its attempts killed and their leases left to expire or to the next coordinator of this
+/// host, which sees the worker gone.
+pub fn worker(args: WorkerArgs) -> Result<ExitCode> {
+    let (tx, stop) = watch::channel(false);
+    let grace = Duration::from_secs(args.grace_secs);
+    let on_first = move |signal: super::signals::StopSignal| {
         eprintln!(
-            "coord worker: stop requested: finishing running attempts (up to {}s), then releasing",
+            "coord worker: {}: stop requested: finishing running attempts (up to {}s), then releasing (another signal exits at once)",
+            signal.name(),
             grace.as_secs()
         );
         let _ = tx.send(true);
-    });
-    rx
+    };
+    until_stopped(serve_runs(args, stop), on_first)
 }
 
-/// `coord worker`.
-pub fn worker(args: WorkerArgs) -> Result<ExitCode> {
-    tokio_runtime()?.block_on(async {
-        let project = open(&args.store).await?;
-        let concurrency = args.concurrency.unwrap_or(project.config.run.parallel);
-        if concurrency == 0 {
-            return Err(anyhow!("--concurrency must be at least 1"));
-        }
-        if matches!(project.store, AnyStore::Sqlite(_)) {
-            eprintln!(
-                "coord worker: note: an SQLite store serves workers of this machine only; give --db postgres://... to share work across machines"
-            );
-        }
-        let runtime = Runtime::new(
-            project.store.clone(),
-            project.roster.clone(),
-            project.config.clone(),
-            project.dir.clone(),
-            project.runs_dir.clone(),
+async fn serve_runs(args: WorkerArgs, stop: watch::Receiver<bool>) -> Result<ExitCode> {
+    let project = open(&args.store).await?;
+    let concurrency = args.concurrency.unwrap_or(project.config.run.parallel);
+    if concurrency == 0 {
+        return Err(anyhow!("--concurrency must be at least 1"));
+    }
+    if matches!(project.store, AnyStore::Sqlite(_)) {
+        eprintln!(
+            "coord worker: note: an SQLite store serves workers of this machine only; give --db postgres://... to share work across machines"
         );
-        if let Some(why) = runtime.llm_off_reason() {
-            eprintln!("coord worker: warning: {why}");
-        }
-        let grace = Duration::from_secs(args.grace_secs);
-        let options =
-            WorkerOptions { concurrency, poll: Duration::from_millis(args.poll_ms.max(10)), grace, prefetch: args.prefetch };
-        let stop = stop_on_signals(grace);
-        let owner = coord_runtime::owner_id();
-        eprintln!("coord worker: {owner} serving {} ({} at once)", project.store.backend(), concurrency);
-        let report = runtime.work(&options, stop, &WorkerLines { json: args.json, quiet: args.quiet }, &Stderr).await?;
-        if args.json {
-            println!("{}", serde_json::json!({ "event": "stopped", "report": report }));
-        } else {
-            eprintln!(
-                "coord worker: {} stopped: {} attempts, {} results recorded, {} refused (lease lost), {} tasks released; {} transactions of {:.1} ms mean",
-                report.worker, report.attempts, report.recorded, report.refused, report.released, report.ticks, report.tick_ms
-            );
-        }
-        Ok(ExitCode::SUCCESS)
-    })
+    }
+    let runtime = Runtime::new(
+        project.store.clone(),
+        project.roster.clone(),
+        project.config.clone(),
+        project.dir.clone(),
+        project.runs_dir.clone(),
+    );
+    if let Some(why) = runtime.llm_off_reason() {
+        eprintln!("coord worker: warning: {why}");
+    }
+    let options = WorkerOptions {
+        concurrency,
+        poll: Duration::from_millis(args.poll_ms.max(10)),
+        grace: Duration::from_secs(args.grace_secs),
+        prefetch: args.prefetch,
+    };
+    let owner = coord_runtime::owner_id();
+    eprintln!("coord worker: {owner} serving {} ({} at once)", project.store.backend(), concurrency);
+    let report = runtime.work(&options, stop, &WorkerLines { json: args.json, quiet: args.quiet }, &Stderr).await?;
+    if args.json {
+        println!("{}", serde_json::json!({ "event": "stopped", "report": report }));
+    } else {
+        eprintln!(
+            "coord worker: {} stopped: {} attempts, {} results recorded, {} refused (lease lost), {} tasks released; {} transactions of {:.1} ms mean",
+            report.worker,
+            report.attempts,
+            report.recorded,
+            report.refused,
+            report.released,
+            report.ticks,
+            report.tick_ms
+        );
+    }
+    Ok(ExitCode::SUCCESS)
 }
 
 fn ago(now: i64, at: i64) -> String {

@@ -41,6 +41,40 @@ impl Project {
             .unwrap()
     }
 
+    /// Starts coord in the project in the background, its stdout and stderr going to the files
+    /// `NAME.out` and `NAME.err` of the project (a pipe nobody reads would fill up).
+    pub fn spawn(&self, name: &str, args: &[&str]) -> Background {
+        let child = Command::new(env!("CARGO_BIN_EXE_coord"))
+            .args(args)
+            .current_dir(self.path())
+            .env_remove("COORD_DB")
+            .env_remove("COORD_DATABASE_URL")
+            .stdout(std::fs::File::create(self.path().join(format!("{name}.out"))).unwrap())
+            .stderr(std::fs::File::create(self.path().join(format!("{name}.err"))).unwrap())
+            .spawn()
+            .unwrap();
+        Background { child }
+    }
+
+    /// A file of the project as text (empty when it does not exist).
+    pub fn read(&self, rel: &str) -> String {
+        std::fs::read_to_string(self.path().join(rel)).unwrap_or_default()
+    }
+
+    /// Runs `coord run` or `coord resume` and expects exit status 3 (the run waits on a person
+    /// or an escalation); returns stdout.
+    pub fn run_waiting(&self, args: &[&str]) -> String {
+        let out = self.coord(args);
+        assert_eq!(
+            out.status.code(),
+            Some(3),
+            "coord {args:?} was expected to end waiting (exit 3)\nstdout:\n{}\nstderr:\n{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout).unwrap()
+    }
+
     /// Runs coord and expects success; returns stdout.
     pub fn ok(&self, args: &[&str]) -> String {
         let out = self.coord(args);
@@ -150,6 +184,19 @@ pub fn pg_schema(prefix: &str) -> coord_store::ScratchSchema {
         .unwrap_or_else(|e| panic!("the PostgreSQL tests need a server (set COORD_TEST_PG to another one): {e}"))
 }
 
+/// A process a test started in the background, killed when dropped (a failing test leaves
+/// nothing running).
+pub struct Background {
+    pub child: std::process::Child,
+}
+
+impl Drop for Background {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
 /// A `coord worker` process in the project, its stderr kept in a file.
 pub struct Worker {
     pub child: std::process::Child,
@@ -175,10 +222,9 @@ impl Worker {
         Worker { child, stderr }
     }
 
-    /// Its lease owner name.
+    /// Its lease owner name (a child lives in this process's host, boot and PID namespace).
     pub fn owner(&self) -> String {
-        let host = std::fs::read_to_string("/proc/sys/kernel/hostname").unwrap_or_default();
-        format!("coord-{}@{}", self.child.id(), host.trim())
+        coord_runtime::owner::owner_name(self.child.id(), coord_runtime::owner::Place::here())
     }
 
     /// Sends a signal.
@@ -205,6 +251,14 @@ impl Drop for Worker {
     fn drop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
+    }
+}
+
+/// Whether process `pid` is gone (or a zombie nobody reaped yet).
+pub fn process_gone(pid: i32) -> bool {
+    match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
+        Err(_) => true,
+        Ok(stat) => stat.rsplit_once(") ").is_some_and(|(_, rest)| rest.starts_with('Z')),
     }
 }
 
