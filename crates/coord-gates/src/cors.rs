@@ -80,6 +80,7 @@ impl FileChecker for CorsChecker {
                 fix: "list the allowed frontend origins explicitly (from configuration) when credentials are allowed"
                     .into(),
                 item: "security.cors".into(),
+                cwe: Some("CWE-942".into()),
             });
         };
         for (what, block, wildcard, credentials) in RULES.iter() {

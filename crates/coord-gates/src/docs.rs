@@ -33,6 +33,7 @@ fn finding(rule: &str, severity: Severity, file: &str, message: &str, fix: &str,
         message: message.into(),
         fix: fix.into(),
         item: item.into(),
+        cwe: None,
     }
 }
 

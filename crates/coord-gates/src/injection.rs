@@ -181,6 +181,7 @@ impl FileChecker for InjectionChecker {
                 ),
                 fix: fix.into(),
                 item: "security.sql-injection".into(),
+                cwe: Some("CWE-89".into()),
             });
         }
     }

@@ -8,6 +8,7 @@
 //! [`run_gates`] walks the tree once ([`walk`]) and runs the selected checkers; [`sarif`]
 //! renders a report as SARIF 2.1.0.
 
+pub mod ast;
 pub mod checker;
 pub mod checklist;
 pub mod contract;

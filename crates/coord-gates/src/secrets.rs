@@ -215,6 +215,7 @@ impl FileChecker for SecretsChecker {
                     message,
                     fix: fix.into(),
                     item: item.into(),
+                    cwe: Some("CWE-798".into()),
                 });
             };
         for (rule, severity, what, pattern) in PROVIDERS.iter() {

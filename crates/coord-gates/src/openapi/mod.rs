@@ -70,6 +70,7 @@ fn check_file(f: &SourceFile, out: &mut CheckOutput) {
                             if json { "JSON" } else { "YAML" }
                         ),
                         item: "api.rest-conventions".into(),
+                        cwe: None,
                     });
                 } else {
                     out.notes.push(Note {

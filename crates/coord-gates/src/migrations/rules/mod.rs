@@ -188,6 +188,7 @@ impl Run {
             message,
             fix,
             item: item.into(),
+            cwe: None,
         });
     }
 
@@ -294,6 +295,7 @@ impl Run {
                 ),
                 fix: index_fix(fk.tool, &fk.on.table, &fk.on.cols),
                 item: INDEXES.into(),
+                cwe: None,
             })
             .collect();
         self.out.findings.extend(findings);

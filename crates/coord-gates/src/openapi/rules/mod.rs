@@ -81,6 +81,7 @@ impl<'a> Lint<'a> {
             message,
             fix,
             item: item.into(),
+            cwe: None,
         });
     }
 
