@@ -149,7 +149,7 @@ impl RuleSet {
 
     fn scan_text(&self, f: &SourceFile, out: &mut Vec<Finding>) {
         for t in &self.text {
-            if !t.files.iter().any(|g| g.is_match(&f.rel)) {
+            if !t.files.iter().any(|g| g.is_match(&f.rel)) || t.prefilter.as_ref().is_some_and(|p| !p.is_match(&f.text)) {
                 continue;
             }
             for m in t.regex.find_iter(&f.text) {

@@ -178,6 +178,8 @@ pub struct TextRule {
     pub regex: Regex,
     /// Lines matching this are not findings.
     pub unless: Option<Regex>,
+    /// Files must match this to be searched.
+    pub prefilter: Option<Regex>,
 }
 
 /// A compiled rule: per language, or text.
@@ -292,7 +294,9 @@ impl RuleFile {
             if files.is_empty() {
                 return Err(err("a text rule needs `files`".into()));
             }
-            return Ok((meta.clone(), Compiled::Text(TextRule { meta, files, regex, unless })));
+            let prefilter =
+                self.prefilter.as_deref().map(Regex::new).transpose().map_err(|e| err(format!("prefilter: {e}")))?;
+            return Ok((meta.clone(), Compiled::Text(TextRule { meta, files, regex, unless, prefilter })));
         }
         let Some(langs) = Lang::from_rule_name(&self.language) else {
             return Err(err(format!(
