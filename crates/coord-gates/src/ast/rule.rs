@@ -215,6 +215,35 @@ pub fn glob(g: &str) -> Result<Regex, regex::Error> {
     Regex::new(&out)
 }
 
+/// A pattern's `f($A, $$$)` also matches `f(a)`: ast-grep needs the comma, so such a pattern
+/// becomes `any` of the pattern and the pattern without `, $$$`.
+fn optional_rest(v: &yaml_serde::Value) -> yaml_serde::Value {
+    match v {
+        yaml_serde::Value::Mapping(m) => {
+            let mut out = yaml_serde::Mapping::new();
+            for (k, val) in m {
+                let pattern = k.as_str() == Some("pattern");
+                match (pattern, val.as_str()) {
+                    (true, Some(p)) if p.contains(", $$$)") => {
+                        let short = p.replace(", $$$)", ")");
+                        let alts = vec![
+                            yaml_serde::Value::Mapping(std::iter::once(("pattern".into(), p.into())).collect()),
+                            yaml_serde::Value::Mapping(std::iter::once(("pattern".into(), short.into())).collect()),
+                        ];
+                        out.insert("any".into(), yaml_serde::Value::Sequence(alts));
+                    }
+                    _ => {
+                        out.insert(k.clone(), optional_rest(val));
+                    }
+                }
+            }
+            yaml_serde::Value::Mapping(out)
+        }
+        yaml_serde::Value::Sequence(s) => yaml_serde::Value::Sequence(s.iter().map(optional_rest).collect()),
+        other => other.clone(),
+    }
+}
+
 fn core(
     rule: &yaml_serde::Value,
     constraints: Option<&yaml_serde::Value>,
@@ -222,12 +251,12 @@ fn core(
     lang: Lang,
 ) -> Result<RuleCore, String> {
     let mut map = yaml_serde::Mapping::new();
-    map.insert("rule".into(), rule.clone());
+    map.insert("rule".into(), optional_rest(rule));
     if let Some(c) = constraints {
-        map.insert("constraints".into(), c.clone());
+        map.insert("constraints".into(), optional_rest(c));
     }
     if let Some(u) = utils {
-        map.insert("utils".into(), u.clone());
+        map.insert("utils".into(), optional_rest(u));
     }
     let ser: SerializableRuleCore =
         yaml_serde::from_value(yaml_serde::Value::Mapping(map)).map_err(|e| format!("not an ast-grep rule: {e}"))?;
