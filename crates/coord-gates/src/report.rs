@@ -6,7 +6,7 @@ use crate::checklist::{GATES, ITEMS};
 use crate::cors::CorsChecker;
 use crate::docs::DocsChecker;
 use crate::finding::{Finding, Note, Severity};
-use crate::injection::InjectionChecker;
+use crate::ast::{AstChecker, RuleSet};
 use crate::logs::LogsChecker;
 use crate::migrations::MigrationsChecker;
 use crate::nplusone::NPlusOneChecker;
@@ -47,6 +47,31 @@ pub struct GateConfig {
     /// Do not run gates on task artifacts inside runs (`coord gate` still runs them).
     #[serde(default)]
     pub disabled_in_runs: bool,
+    /// Folders of the project's own rule files (YAML, the format of the built-in rules; see
+    /// docs/gates.md), relative to the repository. A rule with a built-in rule's id replaces it.
+    #[serde(default)]
+    pub rules: Vec<std::path::PathBuf>,
+    /// Rule ids or whole categories (`weak-crypto`) not to run.
+    #[serde(default)]
+    pub disable_rules: Vec<String>,
+    /// The field's own tools to run when installed (default: all of semgrep, bandit, gitleaks,
+    /// osv-scanner, npm-audit, pip-audit); an empty list runs none.
+    #[serde(default)]
+    pub tools: Option<Vec<String>>,
+    /// Tools that must be installed: a missing one is an error, not a note.
+    #[serde(default)]
+    pub require_tools: Vec<String>,
+    /// semgrep's `--config` values (default `auto`, which needs semgrep's registry; give a
+    /// local rules folder to run offline).
+    #[serde(default)]
+    pub semgrep_config: Vec<String>,
+    /// Timeout of each tool, seconds.
+    #[serde(default = "default_tool_timeout")]
+    pub tool_timeout_secs: u64,
+}
+
+fn default_tool_timeout() -> u64 {
+    300
 }
 
 fn default_fail_on() -> Severity {
@@ -74,6 +99,12 @@ impl Default for GateConfig {
             max_file_bytes: default_max_file(),
             fail_on: default_fail_on(),
             disabled_in_runs: false,
+            rules: Vec::new(),
+            disable_rules: Vec::new(),
+            tools: None,
+            require_tools: Vec::new(),
+            semgrep_config: Vec::new(),
+            tool_timeout_secs: default_tool_timeout(),
         }
     }
 }
@@ -121,6 +152,12 @@ pub enum GateError {
     /// Unknown gate name.
     #[error("unknown gate `{0}` (gates: api, code, security, performance, database, testing, documentation)")]
     UnknownGate(String),
+    /// A rule file of the project (or a built-in one) is broken.
+    #[error(transparent)]
+    Rules(#[from] crate::ast::rule::RuleError),
+    /// A tool the configuration requires is missing or failed.
+    #[error("{0}")]
+    Tool(String),
     /// The root is not a readable folder.
     #[error("cannot scan {path}: {reason}")]
     Root {
@@ -148,7 +185,7 @@ pub fn checkers_for(gates: &[String], run_tests: bool) -> Vec<&'static str> {
 pub fn build(id: &str, config: &GateConfig) -> Option<Box<dyn Checker>> {
     Some(match id {
         "secrets" => Box::new(SecretsChecker { allow: config.secrets_allow.clone() }),
-        "sql-injection" => Box::new(InjectionChecker),
+        "ast-rules" => Box::new(AstChecker { rules: RuleSet::builtin().ok()? }),
         "sensitive-logs" => Box::new(LogsChecker),
         "cors" => Box::new(CorsChecker),
         "openapi" => Box::new(OpenApiChecker),
@@ -181,7 +218,18 @@ pub fn run_gates(root: &Path, gates: &[String], config: &GateConfig, run_tests: 
         if gates.is_empty() { GATES.iter().map(|g| g.to_string()).collect() } else { gates.to_vec() };
     let run_tests = run_tests || config.run_tests;
     let ids = checkers_for(&gates, run_tests);
-    let checkers: Vec<Box<dyn Checker>> = ids.iter().filter_map(|id| build(id, config)).collect();
+    let mut checkers: Vec<Box<dyn Checker>> = Vec::new();
+    for id in &ids {
+        if *id == "ast-rules" && (!config.rules.is_empty() || !config.disable_rules.is_empty()) {
+            let dirs: Vec<std::path::PathBuf> = config.rules.iter().map(|d| root.join(d)).collect();
+            let rules = std::sync::Arc::new(RuleSet::load(&dirs, &config.disable_rules)?);
+            checkers.push(Box::new(AstChecker { rules }));
+        } else if *id == "ast-rules" {
+            checkers.push(Box::new(AstChecker { rules: RuleSet::builtin()? }));
+        } else if let Some(c) = build(id, config) {
+            checkers.push(c);
+        }
+    }
     let limits = WalkLimits { max_file_bytes: config.max_file_bytes, ..WalkLimits::default() };
     let tree = read_tree(root, &limits);
 
