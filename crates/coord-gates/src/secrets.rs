@@ -93,6 +93,11 @@ static NOT_A_SECRET_NAME: LazyLock<Regex> = LazyLock::new(|| {
     )
 });
 
+/// A stored password hash (Django, bcrypt, argon2, crypt): not a credential in itself.
+static PASSWORD_HASH: LazyLock<Regex> = LazyLock::new(|| {
+    re(r"^(pbkdf2_sha(1|256)\$|bcrypt(_sha256)?\$|argon2(id|i|d)?\$|md5\$|sha1\$|unsalted_(md5|sha1)\$|crypt\$|\$2[abxy]?\$\d\d\$|\$argon2|\$[156]\$)")
+});
+
 /// Passwords and keys that are known to attackers: default credentials, the examples of
 /// popular libraries' documentation (`keyboard cat` is express-session's), and the top of
 /// leaked-password lists. Found whatever their entropy.
@@ -353,7 +358,9 @@ impl FileChecker for SecretsChecker {
                 Some((start, &f.text[start..end]))
             })
             .collect();
-        for (line_start, line) in candidates {
+        // Documentation shows example configuration: only real key formats count there.
+        let is_doc = matches!(f.ext().as_str(), "md" | "markdown" | "rst" | "txt" | "adoc" | "html" | "htm");
+        for (line_start, line) in candidates.into_iter().filter(|_| !is_doc) {
             let quoted = ASSIGNMENT.captures_iter(line).filter_map(|c| Some((c.get(1)?, c.get(3)?)));
             let unquoted = CONFIG_ASSIGNMENT
                 .captures_iter(line)
@@ -385,7 +392,7 @@ impl FileChecker for SecretsChecker {
 fn judge_assignment(name: &str, value: &str) -> Option<(&'static str, &'static str)> {
     let lower_name = name.to_ascii_lowercase();
     let lower = value.to_ascii_lowercase();
-    if value.is_empty() || NOT_A_SECRET_NAME.is_match(name) {
+    if value.is_empty() || NOT_A_SECRET_NAME.is_match(name) || PASSWORD_HASH.is_match(value) {
         return None;
     }
     // A reference to configuration, never a value.

@@ -12,16 +12,14 @@ pub mod taint;
 
 use crate::checker::{FileChecker, SourceFile};
 use crate::finding::Finding;
-use ast_grep_config::{DeserializeEnv, RuleCore, SerializableRuleCore};
-use ast_grep_core::Matcher;
-use ast_grep_core::matcher::MatcherExt;
+use ast_grep_config::{DeserializeEnv, SerializableRuleCore};
 use ast_grep_core::tree_sitter::LanguageExt;
 use lang::Lang;
-use rule::{Compiled, LangRule, Matching, RuleError, RuleFile, RuleMeta, TextRule};
+use rule::{Compiled, LangRule, Matching, NodeRule, RuleError, RuleFile, RuleMeta, TextRule};
 use std::collections::BTreeMap;
 use std::path::Path;
 use std::sync::{Arc, LazyLock};
-use taint::{Taint, TsNode, match_ranges};
+use taint::{Taint, TsNode};
 
 include!(concat!(env!("OUT_DIR"), "/builtin_rules.rs"));
 
@@ -32,7 +30,7 @@ const SOURCES_FILE: &str = "sources.yml";
 pub struct RuleSet {
     ast: BTreeMap<Lang, Vec<LangRule>>,
     text: Vec<TextRule>,
-    request_sources: BTreeMap<Lang, Vec<RuleCore>>,
+    request_sources: BTreeMap<Lang, Vec<NodeRule>>,
     metas: Vec<Arc<RuleMeta>>,
     files: Vec<(String, RuleFile)>,
 }
@@ -128,8 +126,12 @@ impl RuleSet {
         self.metas.iter().find(|m| m.id == id)
     }
 
-    /// Appends the findings of one file.
+    /// Appends the findings of one file. Vendored and minified files (see [`is_vendored`]) are
+    /// third-party code: the rules skip them.
     pub fn scan(&self, f: &SourceFile, out: &mut Vec<Finding>) {
+        if is_vendored(&f.rel, &f.text) {
+            return;
+        }
         let start = out.len();
         self.scan_text(f, out);
         if let Some(lang) = Lang::of_path(&f.rel) {
@@ -181,16 +183,13 @@ impl RuleSet {
             for (ri, r) in active.iter().enumerate() {
                 match &r.matching {
                     Matching::Pattern(m) => {
-                        if may_match(m, &node) && m.match_node(node.clone()).is_some() {
+                        if m.test(&node).is_some() {
                             out.push(finding(&r.meta, f, node.start_pos().line() + 1));
                         }
                     }
                     Matching::Taint { sinks, .. } => {
                         for (si, s) in sinks.iter().enumerate() {
-                            if !may_match(&s.matcher, &node) {
-                                continue;
-                            }
-                            if let Some(nm) = s.matcher.match_node(node.clone()) {
+                            if let Some(nm) = s.matcher.test(&node) {
                                 let env = nm.get_env();
                                 let mut focus = Vec::new();
                                 for v in &s.focus {
@@ -209,23 +208,45 @@ impl RuleSet {
         if sink_hits.is_empty() {
             return;
         }
-        let request: Vec<&RuleCore> = self.request_sources.get(&lang).map(|v| v.iter().collect()).unwrap_or_default();
-        let request_ranges = match_ranges(&root, &request);
+        // A second walk, only for files where a sink matched: sources, sanitizers and
+        // assignments of the rules whose sinks matched.
+        let wanted: std::collections::BTreeSet<usize> = sink_hits.iter().map(|h| h.0).collect();
+        let request: &[NodeRule] = self.request_sources.get(&lang).map_or(&[], |v| v.as_slice());
+        let mut request_ranges = Vec::new();
+        let mut rule_sources: BTreeMap<usize, Vec<std::ops::Range<usize>>> = BTreeMap::new();
+        let mut rule_sanitized: BTreeMap<usize, Vec<std::ops::Range<usize>>> = BTreeMap::new();
+        let mut assignments = taint::Assignments::new();
+        let mut functions = Vec::new();
+        for node in root.dfs() {
+            assignments.visit(lang, &node, &mut functions);
+            if request.iter().any(|m| m.test(&node).is_some()) {
+                request_ranges.push(node.range());
+            }
+            for &ri in &wanted {
+                let Matching::Taint { sources, sanitizers, .. } = &active[ri].matching else { continue };
+                if sources.iter().any(|m| m.test(&node).is_some()) {
+                    rule_sources.entry(ri).or_default().push(node.range());
+                }
+                if sanitizers.iter().any(|m| m.test(&node).is_some()) {
+                    rule_sanitized.entry(ri).or_default().push(node.range());
+                }
+            }
+        }
         let mut by_rule: BTreeMap<usize, Vec<(usize, TsNode<'_>, Vec<TsNode<'_>>)>> = BTreeMap::new();
         for (ri, si, n, focus) in sink_hits {
             by_rule.entry(ri).or_default().push((si, n, focus));
         }
         for (ri, hits) in by_rule {
             let r = active[ri];
-            let Matching::Taint { sources, request: use_request, sinks, sanitizers } = &r.matching else { continue };
-            let mut source_ranges = match_ranges(&root, &sources.iter().collect::<Vec<_>>());
+            let Matching::Taint { request: use_request, sinks, .. } = &r.matching else { continue };
+            let mut sources = rule_sources.remove(&ri).unwrap_or_default();
             if *use_request {
-                source_ranges.extend(request_ranges.iter().cloned());
+                sources.extend(request_ranges.iter().cloned());
             }
-            let sanitized = match_ranges(&root, &sanitizers.iter().collect::<Vec<_>>());
-            let mut taint = Taint::new(lang, &source_ranges, &sanitized);
+            let sanitized = rule_sanitized.remove(&ri).unwrap_or_default();
+            let mut taint = Taint::new(lang, &sources, &sanitized, &assignments);
             for (si, n, focus) in hits {
-                if taint.reaches(&sinks[si], &n, &focus, &root) {
+                if taint.reaches(&sinks[si], &n, &focus) {
                     out.push(finding(&r.meta, f, n.start_pos().line() + 1));
                 }
             }
@@ -233,13 +254,7 @@ impl RuleSet {
     }
 }
 
-/// Whether a matcher can match a node of this kind (ast-grep's own pre-check, which
-/// `match_node` skips).
-fn may_match(m: &RuleCore, node: &TsNode<'_>) -> bool {
-    m.potential_kinds().is_none_or(|k| k.contains(node.kind_id().into()))
-}
-
-fn compile_sources(text: &str) -> Result<BTreeMap<Lang, Vec<RuleCore>>, RuleError> {
+fn compile_sources(text: &str) -> Result<BTreeMap<Lang, Vec<NodeRule>>, RuleError> {
     let err = |reason: String| RuleError { origin: format!("builtin:{SOURCES_FILE}"), reason };
     let mut out = BTreeMap::new();
     if text.trim().is_empty() {
@@ -252,12 +267,40 @@ fn compile_sources(text: &str) -> Result<BTreeMap<Lang, Vec<RuleCore>>, RuleErro
         for &lang in langs {
             let compiled = rules
                 .iter()
-                .map(|r| r.get_matcher(DeserializeEnv::new(lang)).map_err(|e| err(format!("{name}: {e}"))))
+                .map(|r| r.get_matcher(DeserializeEnv::new(lang)).map(NodeRule::new).map_err(|e| err(format!("{name}: {e}"))))
                 .collect::<Result<Vec<_>, _>>()?;
             out.insert(lang, compiled);
         }
     }
     Ok(out)
+}
+
+static VENDORED_NAME: LazyLock<regex::Regex> = LazyLock::new(|| {
+    crate::checker::re(
+        r"(?i)(\.min\.[cm]?js$|-min\.js$|\.bundle\.js$|\.pack\.js$|(^|/)(vendor|vendors|bower_components|third[_-]party|external|node_modules)/|(^|/)(jquery|bootstrap|angular|react|react-dom|vue|lodash|underscore|backbone|moment|d3|chart|highlight|modernizr|respond|html5shiv|popper|materialize|require|prism|codemirror|ace|tinymce|ckeditor)[.-][^/]*\.js$)",
+    )
+});
+
+/// Whether a file is third-party code copied into the repository: a minified or bundled
+/// file, a file under a vendor folder, a well-known library by name, or a file opening with a
+/// preserved licence banner (`/*!`, `@license`). The AST and text rules skip these; the
+/// secrets checker does not.
+pub fn is_vendored(rel: &str, text: &str) -> bool {
+    if !matches!(rel.rsplit('.').next(), Some("js" | "mjs" | "cjs" | "ts")) {
+        return false;
+    }
+    if VENDORED_NAME.is_match(rel) {
+        return true;
+    }
+    let head = &text[..text.len().min(1024)];
+    let head_trimmed = head.trim_start();
+    if head_trimmed.starts_with("/*!") || head.contains("@license") {
+        return true;
+    }
+    // Minified: a very long line near the top, or long lines on average.
+    let sample = &text[..text.floor_char_boundary(64 * 1024)];
+    let lines = sample.lines().count().max(1);
+    sample.lines().any(|l| l.len() > 2000) || sample.len() / lines > 250
 }
 
 fn finding(meta: &RuleMeta, f: &SourceFile, line: usize) -> Finding {

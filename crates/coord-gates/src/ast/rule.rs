@@ -131,10 +131,48 @@ pub struct RuleMeta {
     pub origin: String,
 }
 
+/// An ast-grep rule with its node kinds in a table, so a node of another kind is refused
+/// without matching (ast-grep's `find_all` does the same; `match_node` alone does not).
+pub struct NodeRule {
+    /// The rule.
+    pub core: RuleCore,
+    kinds: Option<Vec<bool>>,
+}
+
+impl NodeRule {
+    /// Wraps a compiled rule.
+    pub fn new(core: RuleCore) -> NodeRule {
+        use ast_grep_core::Matcher;
+        let kinds = core.potential_kinds().map(|set| {
+            let max = set.iter().max().unwrap_or(0);
+            let mut table = vec![false; max + 1];
+            for k in set.iter() {
+                table[k] = true;
+            }
+            table
+        });
+        NodeRule { core, kinds }
+    }
+
+    /// The match at this node, if any.
+    pub fn test<'r>(
+        &self,
+        n: &super::taint::TsNode<'r>,
+    ) -> Option<ast_grep_core::NodeMatch<'r, ast_grep_core::tree_sitter::StrDoc<Lang>>> {
+        use ast_grep_core::matcher::MatcherExt;
+        if let Some(k) = &self.kinds
+            && !k.get(n.kind_id() as usize).copied().unwrap_or(false)
+        {
+            return None;
+        }
+        self.core.match_node(n.clone())
+    }
+}
+
 /// A sink, compiled for one language.
 pub struct Sink {
     /// The matcher.
-    pub matcher: RuleCore,
+    pub matcher: NodeRule,
     /// The metavariables that must be tainted.
     pub focus: Vec<String>,
 }
@@ -142,17 +180,17 @@ pub struct Sink {
 /// How a compiled rule matches in one language.
 pub enum Matching {
     /// Each match is a finding.
-    Pattern(RuleCore),
+    Pattern(NodeRule),
     /// Source to sink.
     Taint {
         /// Extra sources of the rule.
-        sources: Vec<RuleCore>,
+        sources: Vec<NodeRule>,
         /// Whether the language's request sources count.
         request: bool,
         /// Sinks.
         sinks: Vec<Sink>,
         /// Sanitizers.
-        sanitizers: Vec<RuleCore>,
+        sanitizers: Vec<NodeRule>,
     },
 }
 
@@ -344,16 +382,18 @@ impl RuleFile {
             let matching = match self.mode {
                 Mode::Pattern => {
                     let Some(rule) = &self.rule else { return Err(err("a pattern rule needs `rule`".into())) };
-                    Matching::Pattern(
+                    Matching::Pattern(NodeRule::new(
                         core(rule, self.constraints.as_ref(), self.utils.as_ref(), lang).map_err(|e| err(e))?,
-                    )
+                    ))
                 }
                 Mode::Taint => {
                     if self.sinks.is_empty() {
                         return Err(err("a taint rule needs `sinks`".into()));
                     }
-                    let compile_all = |list: &[yaml_serde::Value]| -> Result<Vec<RuleCore>, RuleError> {
-                        list.iter().map(|r| core(r, None, self.utils.as_ref(), lang).map_err(|e| err(e))).collect()
+                    let compile_all = |list: &[yaml_serde::Value]| -> Result<Vec<NodeRule>, RuleError> {
+                        list.iter()
+                            .map(|r| core(r, None, self.utils.as_ref(), lang).map(NodeRule::new).map_err(|e| err(e)))
+                            .collect()
                     };
                     let sources = compile_all(self.sources.as_deref().unwrap_or(&[]))?;
                     let request = self.request_sources.unwrap_or(self.sources.is_none()) && request_sources(lang);
@@ -362,8 +402,10 @@ impl RuleFile {
                         .iter()
                         .map(|s| {
                             Ok(Sink {
-                                matcher: core(&s.rule, s.constraints.as_ref(), self.utils.as_ref(), lang)
-                                    .map_err(|e| err(e))?,
+                                matcher: NodeRule::new(
+                                    core(&s.rule, s.constraints.as_ref(), self.utils.as_ref(), lang)
+                                        .map_err(|e| err(e))?,
+                                ),
                                 focus: s.focus.clone(),
                             })
                         })

@@ -13,10 +13,8 @@
 
 use super::lang::Lang;
 use super::rule::Sink;
-use ast_grep_config::RuleCore;
 use ast_grep_core::tree_sitter::StrDoc;
 use ast_grep_core::Node;
-use ast_grep_core::matcher::MatcherExt;
 use std::collections::{HashMap, HashSet};
 use std::ops::Range;
 
@@ -91,20 +89,18 @@ fn bound_names(left: &TsNode<'_>, out: &mut Vec<String>) {
 
 static JAVA_SOURCE_ANNOTATIONS: &[&str] =
     &["RequestParam", "PathVariable", "RequestBody", "RequestHeader", "CookieValue", "ModelAttribute", "RequestPart"];
-static JAVA_NOT_REQUEST_TYPES: &[&str] = &[
-    "HttpServletResponse",
-    "Model",
-    "ModelMap",
-    "BindingResult",
-    "RedirectAttributes",
-    "Principal",
-    "Authentication",
-    "HttpSession",
-    "Locale",
-    "Pageable",
-    "HttpServletRequest",
-    "ServletRequest",
-    "ServletResponse",
+static JAVA_SIMPLE_TYPES: &[&str] = &[
+    "String",
+    "String[]",
+    "CharSequence",
+    "Integer",
+    "Long",
+    "int",
+    "long",
+    "Object",
+    "List<String>",
+    "MultipartFile",
+    "MultipartFile[]",
 ];
 static PY_NOT_REQUEST_PARAMS: &[&str] = &["self", "cls", "request", "req", "db", "session", "conn", "background_tasks"];
 
@@ -126,7 +122,10 @@ fn request_parameters(lang: Lang, func: &TsNode<'_>, out: &mut HashSet<String>) 
                 let text = p.text();
                 let annotated = JAVA_SOURCE_ANNOTATIONS.iter().any(|a| text.contains(&format!("@{a}")));
                 let ty = p.field("type").map(|t| t.text().to_string()).unwrap_or_default();
-                let plain = mapped && !JAVA_NOT_REQUEST_TYPES.iter().any(|t| ty == *t) && !text.contains('@');
+                // Spring binds un-annotated simple types from the query string; other types
+                // are model objects or framework values.
+                let simple = JAVA_SIMPLE_TYPES.contains(&ty.as_str());
+                let plain = mapped && simple && !text.contains('@');
                 if annotated || plain {
                     if let Some(name) = p.field("name") {
                         out.insert(name.text().to_string());
@@ -182,58 +181,81 @@ fn request_parameters(lang: Lang, func: &TsNode<'_>, out: &mut HashSet<String>) 
     }
 }
 
-/// Finds the nodes of `root` matched by each matcher: ranges.
-pub fn match_ranges(root: &TsNode<'_>, matchers: &[&RuleCore]) -> Vec<Range<usize>> {
-    let mut out = Vec::new();
-    if matchers.is_empty() {
-        return out;
+/// The assignments of a file, each with the range of the function it belongs to (`None`: the
+/// top level). Collected once per file, in the walk that finds sources.
+pub struct Assignments<'r> {
+    list: Vec<(Option<Range<usize>>, TsNode<'r>, TsNode<'r>)>,
+}
+
+impl<'r> Assignments<'r> {
+    /// An empty list.
+    pub fn new() -> Self {
+        Assignments { list: Vec::new() }
     }
-    for n in root.dfs() {
-        if matchers.iter().any(|m| m.match_node(n.clone()).is_some()) {
-            out.push(n.range());
+
+    /// Records `n` when it is an assignment. Nodes come in pre-order; `functions` is the walk's
+    /// stack of enclosing functions, kept here (tree-sitter's parent links are slow to climb).
+    pub fn visit(&mut self, lang: Lang, n: &TsNode<'r>, functions: &mut Vec<Range<usize>>) {
+        let r = n.range();
+        while functions.last().is_some_and(|f| !(f.start <= r.start && r.end <= f.end)) {
+            functions.pop();
+        }
+        if let Some((left, right)) = assignment(lang, n) {
+            self.list.push((functions.last().cloned(), left, right));
+        }
+        if is_function(lang, &n.kind()) {
+            functions.push(r);
         }
     }
-    out
+}
+
+impl Default for Assignments<'_> {
+    fn default() -> Self {
+        Assignments::new()
+    }
 }
 
 /// The taint state of one file for one rule.
-pub struct Taint<'a> {
+pub struct Taint<'a, 'r> {
     lang: Lang,
     sources: &'a [Range<usize>],
     sanitized: &'a [Range<usize>],
-    scopes: HashMap<(usize, usize), HashSet<String>>,
+    assignments: &'a Assignments<'r>,
+    scopes: HashMap<Option<(usize, usize)>, HashSet<String>>,
 }
 
 fn within(inner: &Range<usize>, outer: &Range<usize>) -> bool {
     inner.start >= outer.start && inner.end <= outer.end
 }
 
-impl<'a> Taint<'a> {
-    /// A taint state over precomputed source and sanitizer ranges.
-    pub fn new(lang: Lang, sources: &'a [Range<usize>], sanitized: &'a [Range<usize>]) -> Self {
-        Taint { lang, sources, sanitized, scopes: HashMap::new() }
+impl<'a, 'r> Taint<'a, 'r> {
+    /// A taint state over precomputed source and sanitizer ranges and assignments.
+    pub fn new(
+        lang: Lang,
+        sources: &'a [Range<usize>],
+        sanitized: &'a [Range<usize>],
+        assignments: &'a Assignments<'r>,
+    ) -> Self {
+        Taint { lang, sources, sanitized, assignments, scopes: HashMap::new() }
     }
 
-    fn scope_of<'r>(&self, n: &TsNode<'r>) -> Option<TsNode<'r>> {
+    fn scope_of(&self, n: &TsNode<'r>) -> Option<TsNode<'r>> {
         n.ancestors().find(|a| is_function(self.lang, &a.kind()))
     }
 
     /// Whether the value of `n` carries tainted data, given the tainted names.
-    fn carries(&self, n: &TsNode<'_>, names: &HashSet<String>) -> bool {
+    fn carries(&self, n: &TsNode<'r>, names: &HashSet<String>) -> bool {
         let r = n.range();
         if self.sanitized.iter().any(|s| within(&r, s)) {
             return false;
         }
-        if self.sources.iter().any(|s| within(s, &r)) {
-            // A source inside, unless every source inside is sanitized.
-            let clean = self
-                .sources
-                .iter()
-                .filter(|s| within(s, &r))
-                .all(|s| self.sanitized.iter().any(|z| within(s, z) && within(z, &r)));
-            if !clean {
-                return true;
-            }
+        if self
+            .sources
+            .iter()
+            .filter(|s| within(s, &r))
+            .any(|s| !self.sanitized.iter().any(|z| within(s, z) && within(z, &r)))
+        {
+            return true;
         }
         if names.is_empty() {
             return false;
@@ -244,8 +266,7 @@ impl<'a> Taint<'a> {
             if self.sanitized.iter().any(|s| within(&xr, s)) {
                 continue;
             }
-            let kind = x.kind();
-            if is_identifier(&kind) && names.contains(x.text().as_ref()) {
+            if is_identifier(&x.kind()) && names.contains(x.text().as_ref()) {
                 // A callee's name is not data (`exec(cmd)` where `exec` happens to be tainted).
                 let callee = x.parent().is_some_and(|p| {
                     matches!(p.kind().as_ref(), "call_expression" | "call")
@@ -261,37 +282,29 @@ impl<'a> Taint<'a> {
     }
 
     /// The tainted names of a scope (a function node, or `None` for the file's top level).
-    fn names<'r>(&mut self, scope: Option<&TsNode<'r>>, root: &TsNode<'r>) -> HashSet<String> {
-        let node = scope.cloned().unwrap_or_else(|| root.clone());
-        let key = (node.range().start, node.range().end);
+    fn names(&mut self, scope: Option<&TsNode<'r>>) -> HashSet<String> {
+        let key = scope.map(|s| (s.range().start, s.range().end));
         if let Some(n) = self.scopes.get(&key) {
             return n.clone();
         }
         let mut names = match scope {
             Some(s) => {
                 let parent = self.scope_of(s);
-                let mut inherited = self.names(parent.as_ref(), root);
+                let mut inherited = self.names(parent.as_ref());
                 request_parameters(self.lang, s, &mut inherited);
                 inherited
             }
             None => HashSet::new(),
         };
-        // The assignments of this scope (not of nested functions).
-        let assignments: Vec<(TsNode<'r>, TsNode<'r>)> = node
-            .dfs()
-            .filter_map(|n| assignment(self.lang, &n))
-            .filter(|(l, _)| {
-                let own = self.scope_of(l);
-                match (&own, scope) {
-                    (Some(o), Some(s)) => o.range() == s.range(),
-                    (None, None) => true,
-                    _ => false,
-                }
-            })
+        let own: Vec<&(Option<Range<usize>>, TsNode<'r>, TsNode<'r>)> = self
+            .assignments
+            .list
+            .iter()
+            .filter(|(sc, _, _)| sc.as_ref().map(|r| (r.start, r.end)) == key)
             .collect();
         for _ in 0..8 {
             let mut changed = false;
-            for (left, right) in &assignments {
+            for (_, left, right) in &own {
                 if self.carries(right, &names) {
                     let mut bound = Vec::new();
                     bound_names(left, &mut bound);
@@ -310,12 +323,12 @@ impl<'a> Taint<'a> {
 
     /// Whether a sink match is reached by tainted data: the match's focus metavariables (or the
     /// whole match) carry taint in the match's scope.
-    pub fn reaches<'r>(&mut self, sink: &Sink, m: &TsNode<'r>, env_nodes: &[TsNode<'r>], root: &TsNode<'r>) -> bool {
+    pub fn reaches(&mut self, sink: &Sink, m: &TsNode<'r>, focus: &[TsNode<'r>]) -> bool {
         let scope = self.scope_of(m);
-        let names = self.names(scope.as_ref(), root);
+        let names = self.names(scope.as_ref());
         if sink.focus.is_empty() {
             return self.carries(m, &names);
         }
-        env_nodes.iter().any(|n| self.carries(n, &names))
+        focus.iter().any(|n| self.carries(n, &names))
     }
 }
