@@ -89,7 +89,7 @@ static CONFIG_ASSIGNMENT: LazyLock<Regex> = LazyLock::new(|| {
 /// Names that mention a secret but hold something else (a field name, a URL, a length...).
 static NOT_A_SECRET_NAME: LazyLock<Regex> = LazyLock::new(|| {
     re(
-        r"(?i)(field|label|placeholder|name$|_name|type|url|uri|path|file|header|param|prompt|message|msg|hint|pattern|regex|format|policy|length|_len|min|max|reset|forgot|confirm|expir|ttl|timeout|endpoint|prefix|count|enabled|required|input|column|selector|env_var|variable|_env$|location|provider|strategy|mode|scope|audience|issuer|algorithm|cookie_name|validator|encoder|hasher)",
+        r"(?i)(error|warning|text|title|description|help|tooltip|field|label|placeholder|name$|_name|type|url|uri|path|file|header|param|prompt|message|msg|hint|pattern|regex|format|policy|length|_len|min|max|reset|forgot|confirm|expir|ttl|timeout|endpoint|prefix|count|enabled|required|input|column|selector|env_var|variable|_env$|location|provider|strategy|mode|scope|audience|issuer|algorithm|cookie_name|validator|encoder|hasher)",
     )
 });
 
@@ -392,7 +392,9 @@ impl FileChecker for SecretsChecker {
 fn judge_assignment(name: &str, value: &str) -> Option<(&'static str, &'static str)> {
     let lower_name = name.to_ascii_lowercase();
     let lower = value.to_ascii_lowercase();
-    if value.is_empty() || NOT_A_SECRET_NAME.is_match(name) || PASSWORD_HASH.is_match(value) {
+    // The closing quote of a string followed by code (`" password: " + request.get(...)`).
+    let code = value.starts_with(char::is_whitespace) && value.trim_start().starts_with(['+', ',', '.', ')', '(']);
+    if value.is_empty() || code || NOT_A_SECRET_NAME.is_match(name) || PASSWORD_HASH.is_match(value) {
         return None;
     }
     // A reference to configuration, never a value.

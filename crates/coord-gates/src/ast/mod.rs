@@ -129,7 +129,7 @@ impl RuleSet {
     /// Appends the findings of one file. Vendored and minified files (see [`is_vendored`]) are
     /// third-party code: the rules skip them.
     pub fn scan(&self, f: &SourceFile, out: &mut Vec<Finding>) {
-        if is_vendored(&f.rel, &f.text) {
+        if is_vendored(&f.rel, &f.text) || is_test(&f.rel) {
             return;
         }
         let start = out.len();
@@ -280,6 +280,18 @@ static VENDORED_NAME: LazyLock<regex::Regex> = LazyLock::new(|| {
         r"(?i)(\.min\.[cm]?js$|-min\.js$|\.bundle\.js$|\.pack\.js$|(^|/)(vendor|vendors|bower_components|third[_-]party|external|node_modules)/|(^|/)(jquery|bootstrap|angular|react|react-dom|vue|lodash|underscore|backbone|moment|d3|chart|highlight|modernizr|respond|html5shiv|popper|materialize|require|prism|codemirror|ace|tinymce|ckeditor)[.-][^/]*\.js$)",
     )
 });
+
+static TEST_PATH: LazyLock<regex::Regex> = LazyLock::new(|| {
+    crate::checker::re(
+        r"(?i)((^|/)(test|tests|__tests__|spec|specs|testing|e2e)/|(^|/)test_[^/]*\.py$|_test\.(py|go)$|\.(test|spec)\.[jt]sx?$|Tests?\.java$|(^|/)conftest\.py$)",
+    )
+});
+
+/// Whether a file is test code (test folders, `test_*.py`, `*.spec.ts`, `*Test.java`): tests
+/// call dangerous APIs on purpose, so the AST and text rules skip them.
+pub fn is_test(rel: &str) -> bool {
+    TEST_PATH.is_match(rel)
+}
 
 /// Whether a file is third-party code copied into the repository: a minified or bundled
 /// file, a file under a vendor folder, a well-known library by name, or a file opening with a
