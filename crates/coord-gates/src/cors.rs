@@ -89,6 +89,7 @@ impl FileChecker for CorsChecker {
                     .into(),
                 item: "security.cors".into(),
                 cwe: Some("CWE-942".into()),
+                fingerprint: String::new(),
             });
         };
         for (what, block, wildcard, credentials) in RULES.iter() {

@@ -34,6 +34,7 @@ fn finding(rule: &str, severity: Severity, file: &str, message: &str, fix: &str,
         fix: fix.into(),
         item: item.into(),
         cwe: None,
+        fingerprint: String::new(),
     }
 }
 

@@ -10,6 +10,7 @@
 //! renders a report as SARIF 2.1.0.
 
 pub mod ast;
+pub mod baseline;
 pub mod checker;
 pub mod checklist;
 pub mod contract;

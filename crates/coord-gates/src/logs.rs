@@ -115,6 +115,7 @@ impl FileChecker for LogsChecker {
                 fix: "log an identifier (user id, request id) instead; mask or drop secrets and personal data".into(),
                 item: "security.sensitive-logs".into(),
                 cwe: Some("CWE-532".into()),
+                fingerprint: String::new(),
             });
         }
     }

@@ -68,6 +68,9 @@ pub struct GateConfig {
     /// Timeout of each tool, seconds.
     #[serde(default = "default_tool_timeout")]
     pub tool_timeout_secs: u64,
+    /// A baseline file (relative to the repository): findings it lists are accepted.
+    #[serde(default)]
+    pub baseline: Option<std::path::PathBuf>,
 }
 
 fn default_tool_timeout() -> u64 {
@@ -105,6 +108,7 @@ impl Default for GateConfig {
             require_tools: Vec::new(),
             semgrep_config: Vec::new(),
             tool_timeout_secs: default_tool_timeout(),
+            baseline: None,
         }
     }
 }
@@ -126,6 +130,10 @@ pub struct GateReport {
     /// over the coverage reports found); absent when none did.
     #[serde(skip_serializing_if = "std::collections::BTreeMap::is_empty")]
     pub measures: std::collections::BTreeMap<String, f64>,
+    /// Findings suppressed inline (`coord:allow <rule> <reason>`).
+    pub suppressed: usize,
+    /// Findings accepted by the baseline.
+    pub baselined: usize,
     /// Files scanned.
     pub files: usize,
     /// Bytes scanned.
@@ -155,6 +163,9 @@ pub enum GateError {
     /// A rule file of the project (or a built-in one) is broken.
     #[error(transparent)]
     Rules(#[from] crate::ast::rule::RuleError),
+    /// The baseline cannot be read.
+    #[error(transparent)]
+    Baseline(#[from] crate::baseline::BaselineError),
     /// A tool the configuration requires is missing or failed.
     #[error("{0}")]
     Tool(String),
@@ -264,8 +275,40 @@ pub fn run_gates(root: &Path, gates: &[String], config: &GateConfig, run_tests: 
             }
         }
     });
-    let mut findings: Vec<Finding> = Vec::new();
+    // Files over the size limit: every per-file checker sees them in chunks that end at line
+    // ends, with the lines numbered as in the whole file.
     let mut notes = tree.notes;
+    let (mut files_scanned, mut bytes) = (tree.files.len(), tree.bytes);
+    for (path, len) in &tree.large {
+        let mut chunk_findings = Vec::new();
+        let scanned = crate::walk::read_chunks(root, path, limits.max_file_bytes.max(1), |chunk, first_line| {
+            let one = [chunk];
+            let ws = Workspace { root, files: &one };
+            for c in &per_file {
+                for mut f in c.check(&ws).findings {
+                    f.line += first_line;
+                    chunk_findings.push(f);
+                }
+            }
+        });
+        match scanned {
+            Ok(total) => {
+                files_scanned += 1;
+                bytes += total;
+                let rel = path.strip_prefix(root).unwrap_or(path).to_string_lossy().replace('\\', "/");
+                notes.push(Note {
+                    file: rel,
+                    message: format!(
+                        "{len} bytes is over the {} byte limit: scanned in chunks (a rule sees one chunk at a time)",
+                        limits.max_file_bytes
+                    ),
+                });
+                outputs.push(CheckOutput { findings: chunk_findings, ..CheckOutput::default() });
+            }
+            Err(note) => notes.push(note),
+        }
+    }
+    let mut findings: Vec<Finding> = Vec::new();
     let mut measures = std::collections::BTreeMap::<String, f64>::new();
     for o in outputs {
         findings.extend(o.findings);
@@ -277,6 +320,14 @@ pub fn run_gates(root: &Path, gates: &[String], config: &GateConfig, run_tests: 
     }
     findings.sort_by(|a, b| (&a.file, a.line, &a.rule).cmp(&(&b.file, b.line, &b.rule)));
     findings.dedup();
+    let by_path: std::collections::HashMap<&str, &crate::checker::SourceFile> =
+        tree.files.iter().map(|f| (f.rel.as_str(), f)).collect();
+    let suppressed = crate::baseline::apply_inline(&mut findings, &by_path, &mut notes);
+    crate::baseline::set_fingerprints(&mut findings, &by_path);
+    let baselined = match &config.baseline {
+        Some(path) => crate::baseline::Baseline::load(&root.join(path))?.apply(&mut findings),
+        None => 0,
+    };
     Ok(GateReport {
         root: root.display().to_string(),
         gates,
@@ -284,8 +335,10 @@ pub fn run_gates(root: &Path, gates: &[String], config: &GateConfig, run_tests: 
         findings,
         notes,
         measures,
-        files: tree.files.len(),
-        bytes: tree.bytes,
+        suppressed,
+        baselined,
+        files: files_scanned,
+        bytes,
         millis: started.elapsed().as_millis() as u64,
     })
 }

@@ -309,6 +309,7 @@ impl FileChecker for SecretsChecker {
                     fix: fix.into(),
                     item: item.into(),
                     cwe: Some("CWE-798".into()),
+                    fingerprint: String::new(),
                 });
             };
         for (rule, severity, what, pattern) in PROVIDERS.iter() {

@@ -219,6 +219,7 @@ fn finding(rule: &str, severity: Severity, message: String, fix: &str) -> Findin
         fix: fix.into(),
         item: "code.tested".into(),
         cwe: None,
+        fingerprint: String::new(),
     }
 }
 
@@ -379,6 +380,7 @@ impl Checker for CoverageChecker {
                     fix: "test the uncovered business logic and error paths".into(),
                     item: "code.tested".into(),
                     cwe: None,
+                    fingerprint: String::new(),
                 }),
                 Some(pct) => out.notes.push(Note { file: rel, message: format!("line coverage {pct:.1}%") }),
                 None => out.notes.push(Note { file: rel, message: "coverage report not recognised".into() }),

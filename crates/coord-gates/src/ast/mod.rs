@@ -325,6 +325,7 @@ fn finding(meta: &RuleMeta, f: &SourceFile, line: usize) -> Finding {
         fix: meta.fix.clone(),
         item: meta.item.clone(),
         cwe: Some(meta.cwe.clone()),
+        fingerprint: String::new(),
     }
 }
 

@@ -71,6 +71,7 @@ fn check_file(f: &SourceFile, out: &mut CheckOutput) {
                         ),
                         item: "api.rest-conventions".into(),
                         cwe: None,
+                        fingerprint: String::new(),
                     });
                 } else {
                     out.notes.push(Note {

@@ -189,6 +189,7 @@ impl Run {
             fix,
             item: item.into(),
             cwe: None,
+            fingerprint: String::new(),
         });
     }
 
@@ -296,6 +297,7 @@ impl Run {
                 fix: index_fix(fk.tool, &fk.on.table, &fk.on.cols),
                 item: INDEXES.into(),
                 cwe: None,
+                fingerprint: String::new(),
             })
             .collect();
         self.out.findings.extend(findings);

@@ -82,6 +82,7 @@ impl<'a> Lint<'a> {
             fix,
             item: item.into(),
             cwe: None,
+            fingerprint: String::new(),
         });
     }
 
