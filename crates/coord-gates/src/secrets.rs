@@ -193,12 +193,13 @@ fn is_placeholder(v: &str) -> bool {
             "dummy",
             "redacted",
             "secret123",
-            "_here",
-            "-here",
         ]
         .iter()
         .any(|p| l.contains(p))
         || l.chars().all(|c| c == '*' || c == 'x' || c == '.')
+        // `put_your_key_here`, `enter-token-here`: an instruction, not a value.
+        || ((l.ends_with("here") || l.contains("_here") || l.contains("-here"))
+            && ["your", "put", "insert", "enter", "replace", "add"].iter().any(|w| l.contains(w)))
 }
 
 /// Shannon entropy in bits per character.
