@@ -22,6 +22,7 @@ pub mod logs;
 pub mod migrations;
 pub mod nplusone;
 pub mod openapi;
+pub mod peers;
 pub mod report;
 pub mod sarif;
 pub mod secrets;

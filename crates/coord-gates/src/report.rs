@@ -229,6 +229,14 @@ pub fn run_gates(root: &Path, gates: &[String], config: &GateConfig, run_tests: 
         if gates.is_empty() { GATES.iter().map(|g| g.to_string()).collect() } else { gates.to_vec() };
     let run_tests = run_tests || config.run_tests;
     let ids = checkers_for(&gates, run_tests);
+    for t in &config.require_tools {
+        if !crate::peers::TOOLS.contains(&t.as_str()) {
+            return Err(GateError::Tool(format!("require_tools: unknown tool `{t}` (tools: {})", crate::peers::TOOLS.join(", "))));
+        }
+        if !crate::peers::installed(crate::peers::program(t)) {
+            return Err(GateError::Tool(format!("{t} is required by [gates] require_tools but is not installed")));
+        }
+    }
     let mut checkers: Vec<Box<dyn Checker>> = Vec::new();
     for id in &ids {
         if *id == "ast-rules" && (!config.rules.is_empty() || !config.disable_rules.is_empty()) {
@@ -237,6 +245,21 @@ pub fn run_gates(root: &Path, gates: &[String], config: &GateConfig, run_tests: 
             checkers.push(Box::new(AstChecker { rules }));
         } else if *id == "ast-rules" {
             checkers.push(Box::new(AstChecker { rules: RuleSet::builtin()? }));
+        } else if *id == "peer-tools" {
+            let mut tools: Vec<String> =
+                config.tools.clone().unwrap_or_else(|| crate::peers::TOOLS.iter().map(|t| t.to_string()).collect());
+            for t in &config.require_tools {
+                if !tools.contains(t) {
+                    tools.push(t.clone());
+                }
+            }
+            if !tools.is_empty() {
+                checkers.push(Box::new(crate::peers::PeerTools {
+                    tools,
+                    semgrep_config: config.semgrep_config.clone(),
+                    timeout: Duration::from_secs(config.tool_timeout_secs.max(1)),
+                }));
+            }
         } else if let Some(c) = build(id, config) {
             checkers.push(c);
         }
@@ -320,6 +343,7 @@ pub fn run_gates(root: &Path, gates: &[String], config: &GateConfig, run_tests: 
     }
     findings.sort_by(|a, b| (&a.file, a.line, &a.rule).cmp(&(&b.file, b.line, &b.rule)));
     findings.dedup();
+    crate::peers::dedupe(&mut findings);
     let by_path: std::collections::HashMap<&str, &crate::checker::SourceFile> =
         tree.files.iter().map(|f| (f.rel.as_str(), f)).collect();
     let suppressed = crate::baseline::apply_inline(&mut findings, &by_path, &mut notes);
