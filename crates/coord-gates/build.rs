@@ -24,7 +24,9 @@ fn main() -> std::io::Result<()> {
     let mut files = Vec::new();
     collect(&rules, &mut files)?;
     files.sort();
-    let mut code = String::from("/// Built-in rule files: (path under `rules/`, text).\npub const BUILTIN_RULES: &[(&str, &str)] = &[\n");
+    let mut code = String::from(
+        "/// Built-in rule files: (path under `rules/`, text).\npub const BUILTIN_RULES: &[(&str, &str)] = &[\n",
+    );
     for f in &files {
         println!("cargo:rerun-if-changed={}", f.display());
         let rel = f.strip_prefix(&rules).map_err(std::io::Error::other)?.to_string_lossy().replace('\\', "/");

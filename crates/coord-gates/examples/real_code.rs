@@ -118,7 +118,12 @@ fn semgrep_hits(corpus: &Path, apps: &[String]) -> Result<(Vec<Hit>, f64), Strin
                 cats.insert("secrets");
             }
             if cats.is_empty() {
-                hits.push((app.clone(), file.clone(), line, format!("other:{}", cwes.first().map_or("none", |c| c.as_str()))));
+                hits.push((
+                    app.clone(),
+                    file.clone(),
+                    line,
+                    format!("other:{}", cwes.first().map_or("none", |c| c.as_str())),
+                ));
             }
             for c in cats {
                 hits.push((app.clone(), file.clone(), line, c.to_string()));
@@ -211,7 +216,13 @@ fn main() {
                 Some((a, b)) => (a.parse().unwrap_or(0), b.parse().unwrap_or(0)),
                 None => (r[2].parse().unwrap_or(0), r[2].parse().unwrap_or(0)),
             };
-            Label { app: r[0].clone(), file: r[1].clone(), from, to, categories: r[3].split('|').map(str::to_string).collect() }
+            Label {
+                app: r[0].clone(),
+                file: r[1].clone(),
+                from,
+                to,
+                categories: r[3].split('|').map(str::to_string).collect(),
+            }
         })
         .collect();
     let scored: BTreeSet<String> = labels.iter().flat_map(|l| l.categories.iter().cloned()).collect();
@@ -230,7 +241,9 @@ fn main() {
         labels.len(),
         bytes as f64 / 1e6
     );
-    println!("\n| category | labels | coord recall | coord precision | semgrep recall | semgrep precision | detect-secrets recall | detect-secrets precision |");
+    println!(
+        "\n| category | labels | coord recall | coord precision | semgrep recall | semgrep precision | detect-secrets recall | detect-secrets precision |"
+    );
     println!("|---|---|---|---|---|---|---|---|");
     let cats: BTreeSet<String> = cs.keys().cloned().chain(scored.iter().cloned()).collect();
     let mut totals = [(0usize, 0usize, 0usize); 2];
@@ -265,7 +278,13 @@ fn main() {
         pct(totals[0].0, totals[0].2),
         pct(totals[0].0, totals[0].0 + totals[0].1)
     );
-    println!("\ncoord: {:.2} s for {:.1} MB ({:.1} MB/s), {} findings outside the labelled categories (unscored)", coord_secs, bytes as f64 / 1e6, bytes as f64 / 1e6 / coord_secs.max(1e-9), c_unscored);
+    println!(
+        "\ncoord: {:.2} s for {:.1} MB ({:.1} MB/s), {} findings outside the labelled categories (unscored)",
+        coord_secs,
+        bytes as f64 / 1e6,
+        bytes as f64 / 1e6 / coord_secs.max(1e-9),
+        c_unscored
+    );
     match &semgrep {
         Ok((_, secs)) => println!(
             "semgrep ({} rules folder): {:.1} s, {} findings outside the labelled categories (unscored)",
@@ -276,7 +295,11 @@ fn main() {
         Err(e) => println!("semgrep: not run: {e}"),
     }
     match &secrets {
-        Ok((_, secs)) => println!("detect-secrets: {:.1} s (coord is {:.0}x faster on the same trees)", secs, secs / coord_secs.max(1e-9)),
+        Ok((_, secs)) => println!(
+            "detect-secrets: {:.1} s (coord is {:.0}x faster on the same trees)",
+            secs,
+            secs / coord_secs.max(1e-9)
+        ),
         Err(e) => println!("detect-secrets: not run: {e}"),
     }
     if std::env::var("COORD_EVAL_VERBOSE").is_ok() {
@@ -286,7 +309,9 @@ fn main() {
         }
         println!("\ncoord missed labels:");
         for l in &labels {
-            let hit = coord.iter().any(|h| h.0 == l.app && h.1 == l.file && h.2 >= l.from && h.2 <= l.to && l.categories.contains(&h.3));
+            let hit = coord
+                .iter()
+                .any(|h| h.0 == l.app && h.1 == l.file && h.2 >= l.from && h.2 <= l.to && l.categories.contains(&h.3));
             if !hit {
                 println!("  {} {}:{}-{} {}", l.app, l.file, l.from, l.to, l.categories.join("|"));
             }

@@ -132,7 +132,12 @@ impl Baseline {
             version: 1,
             findings: findings
                 .iter()
-                .map(|f| BaselineEntry { fingerprint: f.fingerprint.clone(), rule: f.rule.clone(), file: f.file.clone(), line: f.line })
+                .map(|f| BaselineEntry {
+                    fingerprint: f.fingerprint.clone(),
+                    rule: f.rule.clone(),
+                    file: f.file.clone(),
+                    line: f.line,
+                })
                 .collect(),
         }
     }

@@ -45,9 +45,8 @@ static RULES: LazyLock<Vec<(&'static str, Regex, Regex, Regex)>> = LazyLock::new
 });
 
 /// `Access-Control-Allow-Origin` set to a value: the value's text.
-static HEADER_ORIGIN: LazyLock<Regex> = LazyLock::new(|| {
-    re(r#"(?i)["']Access-Control-Allow-Origin["']\s*[,:]\s*([^,;)\n]+)"#)
-});
+static HEADER_ORIGIN: LazyLock<Regex> =
+    LazyLock::new(|| re(r#"(?i)["']Access-Control-Allow-Origin["']\s*[,:]\s*([^,;)\n]+)"#));
 /// The request's Origin header, in Express, Flask/Django and servlets.
 static REQUEST_ORIGIN: LazyLock<Regex> = LazyLock::new(|| {
     re(
@@ -57,8 +56,7 @@ static REQUEST_ORIGIN: LazyLock<Regex> = LazyLock::new(|| {
 static HEADER_CREDENTIALS: LazyLock<Regex> =
     LazyLock::new(|| re(r#"(?i)["']Access-Control-Allow-Credentials["']\s*[,:]\s*["']?true"#));
 /// `name = <request origin>`: the names that hold the request's Origin.
-static ORIGIN_VARIABLE: LazyLock<Regex> =
-    LazyLock::new(|| re(r"(?m)\b([A-Za-z_$][A-Za-z0-9_$]*)\s*=\s*([^;\n]+)"));
+static ORIGIN_VARIABLE: LazyLock<Regex> = LazyLock::new(|| re(r"(?m)\b([A-Za-z_$][A-Za-z0-9_$]*)\s*=\s*([^;\n]+)"));
 static DJANGO_ALL: LazyLock<Regex> =
     LazyLock::new(|| re(r"(?m)^\s*CORS_(?:ORIGIN_ALLOW_ALL|ALLOW_ALL_ORIGINS)\s*=\s*True"));
 static DJANGO_CREDENTIALS: LazyLock<Regex> = LazyLock::new(|| re(r"(?m)^\s*CORS_ALLOW_CREDENTIALS\s*=\s*True"));

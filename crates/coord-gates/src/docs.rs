@@ -77,7 +77,17 @@ impl Checker for DocsChecker {
             .find(|f| {
                 matches!(
                     f.rel.as_str(),
-                    "package.json" | "pyproject.toml" | "setup.py" | "requirements.txt" | "pom.xml" | "build.gradle" | "build.gradle.kts" | "go.mod" | "Cargo.toml" | "Gemfile" | "composer.json"
+                    "package.json"
+                        | "pyproject.toml"
+                        | "setup.py"
+                        | "requirements.txt"
+                        | "pom.xml"
+                        | "build.gradle"
+                        | "build.gradle.kts"
+                        | "go.mod"
+                        | "Cargo.toml"
+                        | "Gemfile"
+                        | "composer.json"
                 )
             })
             .or_else(|| files.first())

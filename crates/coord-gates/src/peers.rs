@@ -24,8 +24,7 @@ pub fn program(tool: &str) -> &str {
 
 /// Whether a program is on PATH.
 pub fn installed(program: &str) -> bool {
-    std::env::var_os("PATH")
-        .is_some_and(|paths| std::env::split_paths(&paths).any(|d| d.join(program).is_file()))
+    std::env::var_os("PATH").is_some_and(|paths| std::env::split_paths(&paths).any(|d| d.join(program).is_file()))
 }
 
 /// The peer tools checker.
@@ -48,7 +47,16 @@ fn severity_of(s: &str) -> Severity {
     }
 }
 
-fn peer(tool: &str, rule: &str, severity: Severity, file: &str, line: usize, message: String, cwe: Option<String>, item: &str) -> Finding {
+fn peer(
+    tool: &str,
+    rule: &str,
+    severity: Severity,
+    file: &str,
+    line: usize,
+    message: String,
+    cwe: Option<String>,
+    item: &str,
+) -> Finding {
     Finding {
         rule: format!("peer/{tool}/{rule}"),
         severity,
@@ -73,13 +81,17 @@ fn cwe_in(text: &str) -> Option<String> {
 pub fn from_sarif(tool: &str, log: &Value) -> Vec<Finding> {
     let mut out = Vec::new();
     for run in log["runs"].as_array().into_iter().flatten() {
-        let rules: Vec<&Value> = run["tool"]["driver"]["rules"].as_array().map(|r| r.iter().collect()).unwrap_or_default();
+        let rules: Vec<&Value> =
+            run["tool"]["driver"]["rules"].as_array().map(|r| r.iter().collect()).unwrap_or_default();
         for r in run["results"].as_array().into_iter().flatten() {
             let id = r["ruleId"].as_str().unwrap_or("unknown");
             let rule = rules.iter().find(|x| x["id"] == id);
             let tags = rule.map(|x| x["properties"]["tags"].to_string()).unwrap_or_default();
             let loc = &r["locations"][0]["physicalLocation"];
-            let level = r["level"].as_str().or_else(|| rule.and_then(|x| x["defaultConfiguration"]["level"].as_str())).unwrap_or("warning");
+            let level = r["level"]
+                .as_str()
+                .or_else(|| rule.and_then(|x| x["defaultConfiguration"]["level"].as_str()))
+                .unwrap_or("warning");
             out.push(peer(
                 tool,
                 id.rsplit('.').next().unwrap_or(id),
@@ -142,7 +154,12 @@ pub fn from_gitleaks(log: &Value) -> Vec<Finding> {
 fn line_of_name(root: &Path, file: &str, name: &str) -> usize {
     std::fs::read_to_string(root.join(file))
         .ok()
-        .and_then(|t| t.lines().position(|l| l.contains(&format!("\"{name}\"")) || l.trim_start().to_ascii_lowercase().starts_with(&name.to_ascii_lowercase())))
+        .and_then(|t| {
+            t.lines().position(|l| {
+                l.contains(&format!("\"{name}\""))
+                    || l.trim_start().to_ascii_lowercase().starts_with(&name.to_ascii_lowercase())
+            })
+        })
         .map_or(1, |i| i + 1)
 }
 
@@ -153,7 +170,8 @@ pub fn from_pip_audit(root: &Path, file: &str, log: &Value) -> Vec<Finding> {
         let name = d["name"].as_str().unwrap_or("");
         for v in d["vulns"].as_array().into_iter().flatten() {
             let id = v["id"].as_str().unwrap_or("vulnerability");
-            let fixed = v["fix_versions"].as_array().and_then(|a| a.first()).and_then(|x| x.as_str()).unwrap_or("none yet");
+            let fixed =
+                v["fix_versions"].as_array().and_then(|a| a.first()).and_then(|x| x.as_str()).unwrap_or("none yet");
             out.push(peer(
                 "pip-audit",
                 id,
@@ -173,7 +191,8 @@ pub fn from_pip_audit(root: &Path, file: &str, log: &Value) -> Vec<Finding> {
 pub fn from_npm_audit(root: &Path, log: &Value) -> Vec<Finding> {
     let mut out = Vec::new();
     for (name, v) in log["vulnerabilities"].as_object().into_iter().flatten() {
-        let via: Vec<String> = v["via"].as_array().into_iter().flatten().filter_map(|x| x["title"].as_str().map(str::to_string)).collect();
+        let via: Vec<String> =
+            v["via"].as_array().into_iter().flatten().filter_map(|x| x["title"].as_str().map(str::to_string)).collect();
         if via.is_empty() {
             continue; // only pulled in by another vulnerable package, reported there
         }
@@ -196,7 +215,10 @@ pub fn from_osv(root: &Path, log: &Value) -> Vec<Finding> {
     let mut out = Vec::new();
     for r in log["results"].as_array().into_iter().flatten() {
         let path = r["source"]["path"].as_str().unwrap_or("");
-        let file = Path::new(path).strip_prefix(root).map(|p| p.to_string_lossy().to_string()).unwrap_or_else(|_| path.to_string());
+        let file = Path::new(path)
+            .strip_prefix(root)
+            .map(|p| p.to_string_lossy().to_string())
+            .unwrap_or_else(|_| path.to_string());
         for p in r["packages"].as_array().into_iter().flatten() {
             let name = p["package"]["name"].as_str().unwrap_or("");
             for v in p["vulnerabilities"].as_array().into_iter().flatten() {
@@ -207,7 +229,11 @@ pub fn from_osv(root: &Path, log: &Value) -> Vec<Finding> {
                     Severity::High,
                     &file,
                     line_of_name(root, &file, name),
-                    format!("{name} {}: {}", p["package"]["version"].as_str().unwrap_or(""), v["summary"].as_str().unwrap_or(id)),
+                    format!(
+                        "{name} {}: {}",
+                        p["package"]["version"].as_str().unwrap_or(""),
+                        v["summary"].as_str().unwrap_or(id)
+                    ),
                     Some("CWE-1395".into()),
                     "security.sql-injection",
                 ));
@@ -230,8 +256,18 @@ impl PeerTools {
         let rp = report.display().to_string();
         let argv: Vec<String> = match tool {
             "semgrep" => {
-                let mut a = vec!["semgrep".to_string(), "scan".into(), "--sarif".into(), "--quiet".into(), "--metrics=off".into(), "--disable-version-check".into(), "-o".into(), rp.clone()];
-                let configs = if self.semgrep_config.is_empty() { vec!["auto".to_string()] } else { self.semgrep_config.clone() };
+                let mut a = vec![
+                    "semgrep".to_string(),
+                    "scan".into(),
+                    "--sarif".into(),
+                    "--quiet".into(),
+                    "--metrics=off".into(),
+                    "--disable-version-check".into(),
+                    "-o".into(),
+                    rp.clone(),
+                ];
+                let configs =
+                    if self.semgrep_config.is_empty() { vec!["auto".to_string()] } else { self.semgrep_config.clone() };
                 for c in configs {
                     a.push("--config".into());
                     a.push(c);
@@ -245,7 +281,22 @@ impl PeerTools {
                 }
                 ["bandit", "-q", "-r", ".", "-f", "json", "-o", &rp].map(String::from).to_vec()
             }
-            "gitleaks" => ["gitleaks", "detect", "--no-git", "--no-banner", "--exit-code", "0", "--report-format", "json", "--report-path", &rp, "--source", "."].map(String::from).to_vec(),
+            "gitleaks" => [
+                "gitleaks",
+                "detect",
+                "--no-git",
+                "--no-banner",
+                "--exit-code",
+                "0",
+                "--report-format",
+                "json",
+                "--report-path",
+                &rp,
+                "--source",
+                ".",
+            ]
+            .map(String::from)
+            .to_vec(),
             "osv-scanner" => ["osv-scanner", "--format", "json", "--output", &rp, "-r", "."].map(String::from).to_vec(),
             "npm-audit" => {
                 if !root.join("package-lock.json").exists() {
@@ -266,7 +317,8 @@ impl PeerTools {
         if run.timed_out {
             return Err(format!("stopped after {} s", self.timeout.as_secs()));
         }
-        let text = if tool == "npm-audit" { run.output.clone() } else { std::fs::read_to_string(&report).unwrap_or_default() };
+        let text =
+            if tool == "npm-audit" { run.output.clone() } else { std::fs::read_to_string(&report).unwrap_or_default() };
         let _ = std::fs::remove_file(&report);
         let log = json_in(&text).ok_or_else(|| {
             let last = run.output.lines().rev().find(|l| !l.trim().is_empty()).unwrap_or("").to_string();
@@ -297,7 +349,10 @@ impl Checker for PeerTools {
         let mut out = CheckOutput::default();
         for tool in &self.tools {
             if !installed(program(tool)) {
-                out.notes.push(Note { file: String::new(), message: format!("{tool} is not installed: its checks did not run") });
+                out.notes.push(Note {
+                    file: String::new(),
+                    message: format!("{tool} is not installed: its checks did not run"),
+                });
                 continue;
             }
             if let Err(e) = self.run(tool, ws.root, &mut out) {
@@ -311,10 +366,15 @@ impl Checker for PeerTools {
 /// Drops the tools' findings that repeat one of coord's: same file, same line, and the same
 /// CWE (or the tool names none).
 pub fn dedupe(findings: &mut Vec<Finding>) {
-    let own: Vec<(String, usize, Option<String>)> =
-        findings.iter().filter(|f| !f.rule.starts_with("peer/")).map(|f| (f.file.clone(), f.line, f.cwe.clone())).collect();
+    let own: Vec<(String, usize, Option<String>)> = findings
+        .iter()
+        .filter(|f| !f.rule.starts_with("peer/"))
+        .map(|f| (f.file.clone(), f.line, f.cwe.clone()))
+        .collect();
     findings.retain(|f| {
         !f.rule.starts_with("peer/")
-            || !own.iter().any(|(file, line, cwe)| *file == f.file && *line == f.line && (f.cwe.is_none() || *cwe == f.cwe))
+            || !own
+                .iter()
+                .any(|(file, line, cwe)| *file == f.file && *line == f.line && (f.cwe.is_none() || *cwe == f.cwe))
     });
 }

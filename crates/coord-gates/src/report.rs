@@ -1,12 +1,12 @@
 //! Running gates: which checkers a selection of gates needs, one walk of the tree, per-file
 //! checkers split across threads, and the report.
 
+use crate::ast::{AstChecker, RuleSet};
 use crate::checker::{CheckOutput, Checker, Workspace};
 use crate::checklist::{GATES, ITEMS};
 use crate::cors::CorsChecker;
 use crate::docs::DocsChecker;
 use crate::finding::{Finding, Note, Severity};
-use crate::ast::{AstChecker, RuleSet};
 use crate::logs::LogsChecker;
 use crate::migrations::MigrationsChecker;
 use crate::nplusone::NPlusOneChecker;
@@ -231,7 +231,10 @@ pub fn run_gates(root: &Path, gates: &[String], config: &GateConfig, run_tests: 
     let ids = checkers_for(&gates, run_tests);
     for t in &config.require_tools {
         if !crate::peers::TOOLS.contains(&t.as_str()) {
-            return Err(GateError::Tool(format!("require_tools: unknown tool `{t}` (tools: {})", crate::peers::TOOLS.join(", "))));
+            return Err(GateError::Tool(format!(
+                "require_tools: unknown tool `{t}` (tools: {})",
+                crate::peers::TOOLS.join(", ")
+            )));
         }
         if !crate::peers::installed(crate::peers::program(t)) {
             return Err(GateError::Tool(format!("{t} is required by [gates] require_tools but is not installed")));

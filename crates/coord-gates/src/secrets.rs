@@ -70,7 +70,9 @@ static JWT_NESTED: LazyLock<Regex> = LazyLock::new(|| {
 });
 /// A cheap first pass for the assignment rules: lines that mention a secret-like name at all.
 static KEYWORD: LazyLock<Regex> = LazyLock::new(|| {
-    re(r"(?i)secret|passw|pwd|token|api_?key|apikey|access_?key|private_?key|credential|signing_?key|session_?key|auth_?key")
+    re(
+        r"(?i)secret|passw|pwd|token|api_?key|apikey|access_?key|private_?key|credential|signing_?key|session_?key|auth_?key",
+    )
 });
 /// A name that holds a secret, assigned a quoted literal (any text, spaces included). The name
 /// may start with the keyword (`password`, `SECRET_KEY`, `token`).
@@ -95,7 +97,9 @@ static NOT_A_SECRET_NAME: LazyLock<Regex> = LazyLock::new(|| {
 
 /// A stored password hash (Django, bcrypt, argon2, crypt): not a credential in itself.
 static PASSWORD_HASH: LazyLock<Regex> = LazyLock::new(|| {
-    re(r"^(pbkdf2_sha(1|256)\$|bcrypt(_sha256)?\$|argon2(id|i|d)?\$|md5\$|sha1\$|unsalted_(md5|sha1)\$|crypt\$|\$2[abxy]?\$\d\d\$|\$argon2|\$[156]\$)")
+    re(
+        r"^(pbkdf2_sha(1|256)\$|bcrypt(_sha256)?\$|argon2(id|i|d)?\$|md5\$|sha1\$|unsalted_(md5|sha1)\$|crypt\$|\$2[abxy]?\$\d\d\$|\$argon2|\$[156]\$)",
+    )
 });
 
 /// Passwords and keys that are known to attackers: default credentials, the examples of
@@ -395,7 +399,7 @@ fn judge_assignment(name: &str, value: &str) -> Option<(&'static str, &'static s
     let lower_name = name.to_ascii_lowercase();
     let lower = value.to_ascii_lowercase();
     // The closing quote of a string followed by code (`" password: " + request.get(...)`).
-    let code = value.starts_with(char::is_whitespace) && value.trim_start().starts_with(['+', ',', '.', ')', '(']);
+    let code = ["+ ", ", ", ". ", ") ", "+\t"].iter().any(|p| value.trim_start().starts_with(p));
     if value.is_empty() || code || NOT_A_SECRET_NAME.is_match(name) || PASSWORD_HASH.is_match(value) {
         return None;
     }
@@ -425,7 +429,10 @@ fn judge_assignment(name: &str, value: &str) -> Option<(&'static str, &'static s
     if is_placeholder(value) || keyword_is_value || value.chars().count() < 8 {
         return None;
     }
-    let threshold = if lower_name.contains("pass") || lower_name.contains("pwd") { 3.0 } else { 3.5 };
+    // Passwords, and long values (a passphrase-like key needs less randomness per character
+    // to be long enough to guess), need less entropy.
+    let threshold =
+        if lower_name.contains("pass") || lower_name.contains("pwd") || value.chars().count() >= 16 { 3.0 } else { 3.5 };
     (entropy(value) >= threshold).then_some(("secrets/high-entropy-assignment", "a literal that looks like a secret"))
 }
 
@@ -478,8 +485,14 @@ mod tests {
     #[test]
     fn keyword_first_names_unquoted_values_spaces_and_weak_credentials() {
         let rules = |name: &str, text: &str| scan(name, text).into_iter().map(|f| f.rule).collect::<Vec<_>>();
-        assert_eq!(rules("server.js", "app.use(session({\n  secret: 'keyboard cat',\n}));"), ["secrets/weak-credential"]);
-        assert_eq!(rules("settings.py", "SECRET_KEY = '0yxzudryd8)-%)(fz&7q-!v&cq1u6vbfoc4u7@u_&i)b@4eh^q'"), ["secrets/high-entropy-assignment"]);
+        assert_eq!(
+            rules("server.js", "app.use(session({\n  secret: 'keyboard cat',\n}));"),
+            ["secrets/weak-credential"]
+        );
+        assert_eq!(
+            rules("settings.py", "SECRET_KEY = '0yxzudryd8)-%)(fz&7q-!v&cq1u6vbfoc4u7@u_&i)b@4eh^q'"),
+            ["secrets/high-entropy-assignment"]
+        );
         assert_eq!(rules("db.py", "password = \"admin123\""), ["secrets/weak-credential"]);
         assert_eq!(rules("Jwt.java", "private static final String SECRET = \"123456\";"), ["secrets/weak-credential"]);
         assert_eq!(rules("application.properties", "spring.datasource.password=root"), ["secrets/weak-credential"]);
@@ -491,6 +504,9 @@ mod tests {
         assert!(rules("a.py", "if password == \"admin123\":\n    pass").is_empty());
         assert!(rules("a.py", "token = request.headers['Authorization']").is_empty(), "code needs quotes");
         assert!(rules("a.js", "const author = 'Jane Q. Smith-Random';").is_empty());
+        assert!(rules("A.java", "log.warn(\" password: \" + request.getParameter(\"password\"));").is_empty());
+        assert_eq!(rules("all.js", "cookieSecret: \"session_cookie_secret_key_here\","), ["secrets/high-entropy-assignment"]);
+        assert!(rules("all.js", "apiKey: \"put_your_api_key_here\",").is_empty());
     }
 
     #[test]

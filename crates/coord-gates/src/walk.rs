@@ -75,9 +75,7 @@ pub fn list_files(root: &Path, notes: &mut Vec<Note>) -> Vec<(PathBuf, u64)> {
         .follow_links(false)
         .git_global(false)
         .require_git(false)
-        .filter_entry(|e| {
-            !(e.file_type().is_some_and(|t| t.is_dir()) && SKIP_DIRS.iter().any(|s| e.file_name() == *s))
-        })
+        .filter_entry(|e| !(e.file_type().is_some_and(|t| t.is_dir()) && SKIP_DIRS.iter().any(|s| e.file_name() == *s)))
         .build();
     for entry in walk {
         match entry {
@@ -179,12 +177,7 @@ pub fn read_tree(root: &Path, limits: &WalkLimits) -> Tree {
 /// Reads a file too large to hold in pieces of about `chunk` bytes that end at line ends, and
 /// hands each to `scan` with the 0-based number of its first line. A binary file is refused
 /// with a note; a line longer than the chunk is one piece.
-pub fn read_chunks(
-    root: &Path,
-    path: &Path,
-    chunk: u64,
-    mut scan: impl FnMut(SourceFile, usize),
-) -> Result<u64, Note> {
+pub fn read_chunks(root: &Path, path: &Path, chunk: u64, mut scan: impl FnMut(SourceFile, usize)) -> Result<u64, Note> {
     use std::io::BufRead;
     let r = rel(root, path);
     let file = std::fs::File::open(path).map_err(|e| Note { file: r.clone(), message: format!("cannot read: {e}") })?;

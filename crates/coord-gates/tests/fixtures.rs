@@ -4,9 +4,9 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use coord_gates::Checker;
+use coord_gates::ast::{AstChecker, RuleSet};
 use coord_gates::cors::CorsChecker;
 use coord_gates::expect::{expected, found, score};
-use coord_gates::ast::{AstChecker, RuleSet};
 use coord_gates::logs::LogsChecker;
 use coord_gates::nplusone::NPlusOneChecker;
 use coord_gates::secrets::SecretsChecker;

@@ -40,7 +40,9 @@ fn sarif_of_a_real_report_validates_against_the_2_1_0_schema() {
     );
     let results = run["results"].as_array().unwrap();
     assert!(results.iter().all(|r| r["locations"][0]["physicalLocation"]["region"]["startLine"].as_u64() >= Some(1)));
-    assert!(results.iter().all(|r| r["partialFingerprints"]["coordFindingHash/v1"].as_str().is_some_and(|h| h.len() == 32)));
+    assert!(
+        results.iter().all(|r| r["partialFingerprints"]["coordFindingHash/v1"].as_str().is_some_and(|h| h.len() == 32))
+    );
     let rules = run["tool"]["driver"]["rules"].as_array().unwrap();
     let rule = |id: &str| rules.iter().find(|r| r["id"] == id).unwrap_or_else(|| panic!("no rule {id}"));
     for id in ["secrets/aws-access-key", "sql-injection/js-interpolation", "cors/wildcard-with-credentials"] {

@@ -25,7 +25,10 @@ fn binary_huge_latin1_and_symlink_loops_are_notes_and_the_scan_completes() {
         rules.contains(&("latin1.py", "secrets/high-entropy-assignment")),
         "a non-UTF-8 file is still scanned: {rules:?}"
     );
-    assert_eq!(report.files, 3, "the png is skipped, the oversized file is scanned in chunks, the loop is not followed");
+    assert_eq!(
+        report.files, 3,
+        "the png is skipped, the oversized file is scanned in chunks, the loop is not followed"
+    );
 }
 
 #[test]

@@ -39,8 +39,10 @@ static BUILTIN: LazyLock<Result<Arc<RuleSet>, String>> =
     LazyLock::new(|| RuleSet::load(&[], &[]).map(Arc::new).map_err(|e| e.to_string()));
 
 fn read_user_rules(dir: &Path, out: &mut Vec<(String, String)>) -> Result<(), RuleError> {
-    let entries = std::fs::read_dir(dir)
-        .map_err(|e| RuleError { origin: dir.display().to_string(), reason: format!("cannot read the rule folder: {e}") })?;
+    let entries = std::fs::read_dir(dir).map_err(|e| RuleError {
+        origin: dir.display().to_string(),
+        reason: format!("cannot read the rule folder: {e}"),
+    })?;
     let mut paths: Vec<_> = entries.filter_map(Result::ok).map(|e| e.path()).collect();
     paths.sort();
     for p in paths {
@@ -87,13 +89,8 @@ impl RuleSet {
             let category = f.id.split('/').next().unwrap_or("");
             !disabled.iter().any(|d| d == &f.id || d == category)
         });
-        let mut set = RuleSet {
-            ast: BTreeMap::new(),
-            text: Vec::new(),
-            request_sources,
-            metas: Vec::new(),
-            files: Vec::new(),
-        };
+        let mut set =
+            RuleSet { ast: BTreeMap::new(), text: Vec::new(), request_sources, metas: Vec::new(), files: Vec::new() };
         for (origin, file) in &files {
             let has_sources = |l: Lang| set.request_sources.contains_key(&l);
             let (meta, compiled) = file.compile(origin, &has_sources)?;
@@ -151,7 +148,8 @@ impl RuleSet {
 
     fn scan_text(&self, f: &SourceFile, out: &mut Vec<Finding>) {
         for t in &self.text {
-            if !t.files.iter().any(|g| g.is_match(&f.rel)) || t.prefilter.as_ref().is_some_and(|p| !p.is_match(&f.text)) {
+            if !t.files.iter().any(|g| g.is_match(&f.rel)) || t.prefilter.as_ref().is_some_and(|p| !p.is_match(&f.text))
+            {
                 continue;
             }
             for m in t.regex.find_iter(&f.text) {
@@ -267,7 +265,9 @@ fn compile_sources(text: &str) -> Result<BTreeMap<Lang, Vec<NodeRule>>, RuleErro
         for &lang in langs {
             let compiled = rules
                 .iter()
-                .map(|r| r.get_matcher(DeserializeEnv::new(lang)).map(NodeRule::new).map_err(|e| err(format!("{name}: {e}"))))
+                .map(|r| {
+                    r.get_matcher(DeserializeEnv::new(lang)).map(NodeRule::new).map_err(|e| err(format!("{name}: {e}")))
+                })
                 .collect::<Result<Vec<_>, _>>()?;
             out.insert(lang, compiled);
         }

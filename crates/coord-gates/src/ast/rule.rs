@@ -356,8 +356,7 @@ impl RuleFile {
         if self.language == "text" {
             let Some(re) = &self.regex else { return Err(err("a text rule needs `regex`".into())) };
             let regex = Regex::new(re).map_err(|e| err(format!("regex: {e}")))?;
-            let unless =
-                self.unless.as_deref().map(Regex::new).transpose().map_err(|e| err(format!("unless: {e}")))?;
+            let unless = self.unless.as_deref().map(Regex::new).transpose().map_err(|e| err(format!("unless: {e}")))?;
             if files.is_empty() {
                 return Err(err("a text rule needs `files`".into()));
             }
@@ -371,19 +370,15 @@ impl RuleFile {
                 self.language
             )));
         };
-        let prefilter = self
-            .prefilter
-            .as_deref()
-            .map(Regex::new)
-            .transpose()
-            .map_err(|e| err(format!("prefilter: {e}")))?;
+        let prefilter =
+            self.prefilter.as_deref().map(Regex::new).transpose().map_err(|e| err(format!("prefilter: {e}")))?;
         let mut out = Vec::new();
         for &lang in langs {
             let matching = match self.mode {
                 Mode::Pattern => {
                     let Some(rule) = &self.rule else { return Err(err("a pattern rule needs `rule`".into())) };
                     Matching::Pattern(NodeRule::new(
-                        core(rule, self.constraints.as_ref(), self.utils.as_ref(), lang).map_err(|e| err(e))?,
+                        core(rule, self.constraints.as_ref(), self.utils.as_ref(), lang).map_err(err)?,
                     ))
                 }
                 Mode::Taint => {
@@ -392,7 +387,7 @@ impl RuleFile {
                     }
                     let compile_all = |list: &[yaml_serde::Value]| -> Result<Vec<NodeRule>, RuleError> {
                         list.iter()
-                            .map(|r| core(r, None, self.utils.as_ref(), lang).map(NodeRule::new).map_err(|e| err(e)))
+                            .map(|r| core(r, None, self.utils.as_ref(), lang).map(NodeRule::new).map_err(err))
                             .collect()
                     };
                     let sources = compile_all(self.sources.as_deref().unwrap_or(&[]))?;
@@ -404,7 +399,7 @@ impl RuleFile {
                             Ok(Sink {
                                 matcher: NodeRule::new(
                                     core(&s.rule, s.constraints.as_ref(), self.utils.as_ref(), lang)
-                                        .map_err(|e| err(e))?,
+                                        .map_err(err)?,
                                 ),
                                 focus: s.focus.clone(),
                             })
@@ -413,7 +408,10 @@ impl RuleFile {
                     Matching::Taint { sources, request, sinks, sanitizers: compile_all(&self.sanitizers)? }
                 }
             };
-            out.push((lang, LangRule { meta: meta.clone(), prefilter: prefilter.clone(), files: files.clone(), matching }));
+            out.push((
+                lang,
+                LangRule { meta: meta.clone(), prefilter: prefilter.clone(), files: files.clone(), matching },
+            ));
         }
         Ok((meta, Compiled::Ast(out)))
     }

@@ -13,8 +13,8 @@
 
 use super::lang::Lang;
 use super::rule::Sink;
-use ast_grep_core::tree_sitter::StrDoc;
 use ast_grep_core::Node;
+use ast_grep_core::tree_sitter::StrDoc;
 use std::collections::{HashMap, HashSet};
 use std::ops::Range;
 
@@ -42,9 +42,8 @@ fn is_function(lang: Lang, kind: &str) -> bool {
 fn assignment<'r>(lang: Lang, n: &TsNode<'r>) -> Option<(TsNode<'r>, TsNode<'r>)> {
     let kind = n.kind();
     let (l, r) = match (lang, kind.as_ref()) {
-        (Lang::Java, "variable_declarator") | (Lang::JavaScript | Lang::TypeScript | Lang::Tsx, "variable_declarator") => {
-            ("name", "value")
-        }
+        (Lang::Java, "variable_declarator")
+        | (Lang::JavaScript | Lang::TypeScript | Lang::Tsx, "variable_declarator") => ("name", "value"),
         (Lang::Java, "enhanced_for_statement") => ("name", "value"),
         (_, "assignment_expression" | "augmented_assignment_expression" | "assignment" | "augmented_assignment") => {
             ("left", "right")
@@ -115,7 +114,13 @@ fn request_parameters(lang: Lang, func: &TsNode<'_>, out: &mut HashSet<String>) 
                 .flatten()
                 .is_some_and(|m| {
                     let t = m.text();
-                    t.contains("Mapping") && (t.contains("@GetMapping") || t.contains("@PostMapping") || t.contains("@RequestMapping") || t.contains("@PutMapping") || t.contains("@DeleteMapping") || t.contains("@PatchMapping"))
+                    t.contains("Mapping")
+                        && (t.contains("@GetMapping")
+                            || t.contains("@PostMapping")
+                            || t.contains("@RequestMapping")
+                            || t.contains("@PutMapping")
+                            || t.contains("@DeleteMapping")
+                            || t.contains("@PatchMapping"))
                 });
             let Some(params) = func.field("parameters") else { return };
             for p in params.children().filter(|p| p.kind() == "formal_parameter") {
@@ -126,10 +131,10 @@ fn request_parameters(lang: Lang, func: &TsNode<'_>, out: &mut HashSet<String>) 
                 // are model objects or framework values.
                 let simple = JAVA_SIMPLE_TYPES.contains(&ty.as_str());
                 let plain = mapped && simple && !text.contains('@');
-                if annotated || plain {
-                    if let Some(name) = p.field("name") {
-                        out.insert(name.text().to_string());
-                    }
+                if (annotated || plain)
+                    && let Some(name) = p.field("name")
+                {
+                    out.insert(name.text().to_string());
                 }
             }
         }
@@ -138,7 +143,9 @@ fn request_parameters(lang: Lang, func: &TsNode<'_>, out: &mut HashSet<String>) 
             let route = decorated.as_ref().is_some_and(|d| {
                 d.children().filter(|c| c.kind() == "decorator").any(|c| {
                     let t = c.text();
-                    [".route(", ".get(", ".post(", ".put(", ".delete(", ".patch(", ".api_route("].iter().any(|m| t.contains(m))
+                    [".route(", ".get(", ".post(", ".put(", ".delete(", ".patch(", ".api_route("]
+                        .iter()
+                        .any(|m| t.contains(m))
                 })
             });
             let Some(params) = func.field("parameters") else { return };
@@ -169,12 +176,12 @@ fn request_parameters(lang: Lang, func: &TsNode<'_>, out: &mut HashSet<String>) 
             let Some(params) = func.field("parameters") else { return };
             for p in params.children() {
                 let t = p.text();
-                if ["@Body(", "@Query(", "@Param(", "@Headers(", "@Req("].iter().any(|d| t.contains(d)) {
-                    if let Some(pat) = p.field("pattern") {
-                        let mut names = Vec::new();
-                        bound_names(&pat, &mut names);
-                        out.extend(names);
-                    }
+                if ["@Body(", "@Query(", "@Param(", "@Headers(", "@Req("].iter().any(|d| t.contains(d))
+                    && let Some(pat) = p.field("pattern")
+                {
+                    let mut names = Vec::new();
+                    bound_names(&pat, &mut names);
+                    out.extend(names);
                 }
             }
         }
@@ -296,12 +303,8 @@ impl<'a, 'r> Taint<'a, 'r> {
             }
             None => HashSet::new(),
         };
-        let own: Vec<&(Option<Range<usize>>, TsNode<'r>, TsNode<'r>)> = self
-            .assignments
-            .list
-            .iter()
-            .filter(|(sc, _, _)| sc.as_ref().map(|r| (r.start, r.end)) == key)
-            .collect();
+        let own: Vec<&(Option<Range<usize>>, TsNode<'r>, TsNode<'r>)> =
+            self.assignments.list.iter().filter(|(sc, _, _)| sc.as_ref().map(|r| (r.start, r.end)) == key).collect();
         for _ in 0..8 {
             let mut changed = false;
             for (_, left, right) in &own {
