@@ -431,8 +431,11 @@ fn judge_assignment(name: &str, value: &str) -> Option<(&'static str, &'static s
     }
     // Passwords, and long values (a passphrase-like key needs less randomness per character
     // to be long enough to guess), need less entropy.
-    let threshold =
-        if lower_name.contains("pass") || lower_name.contains("pwd") || value.chars().count() >= 16 { 3.0 } else { 3.5 };
+    let threshold = if lower_name.contains("pass") || lower_name.contains("pwd") || value.chars().count() >= 16 {
+        3.0
+    } else {
+        3.5
+    };
     (entropy(value) >= threshold).then_some(("secrets/high-entropy-assignment", "a literal that looks like a secret"))
 }
 
@@ -505,7 +508,10 @@ mod tests {
         assert!(rules("a.py", "token = request.headers['Authorization']").is_empty(), "code needs quotes");
         assert!(rules("a.js", "const author = 'Jane Q. Smith-Random';").is_empty());
         assert!(rules("A.java", "log.warn(\" password: \" + request.getParameter(\"password\"));").is_empty());
-        assert_eq!(rules("all.js", "cookieSecret: \"session_cookie_secret_key_here\","), ["secrets/high-entropy-assignment"]);
+        assert_eq!(
+            rules("all.js", "cookieSecret: \"session_cookie_secret_key_here\","),
+            ["secrets/high-entropy-assignment"]
+        );
         assert!(rules("all.js", "apiKey: \"put_your_api_key_here\",").is_empty());
     }
 

@@ -398,8 +398,7 @@ impl RuleFile {
                         .map(|s| {
                             Ok(Sink {
                                 matcher: NodeRule::new(
-                                    core(&s.rule, s.constraints.as_ref(), self.utils.as_ref(), lang)
-                                        .map_err(err)?,
+                                    core(&s.rule, s.constraints.as_ref(), self.utils.as_ref(), lang).map_err(err)?,
                                 ),
                                 focus: s.focus.clone(),
                             })
