@@ -84,7 +84,7 @@ pub const ITEMS: &[Item] = &[
         "security",
         "SQL injection prevention (parameterized queries)",
         A,
-        &["sql-injection"],
+        &["ast-rules", "peer-tools"],
     ),
     item("security.cors", "security", "CORS configured correctly", A, &["cors"]),
     item("security.brute-force", "security", "Rate limiting prevents brute force", A, &["openapi"]),

@@ -44,13 +44,19 @@ static RULES: LazyLock<Vec<(&'static str, Regex, Regex, Regex)>> = LazyLock::new
     ]
 });
 
-static HEADER_ORIGIN: LazyLock<Regex> = LazyLock::new(|| {
+/// `Access-Control-Allow-Origin` set to a value: the value's text.
+static HEADER_ORIGIN: LazyLock<Regex> =
+    LazyLock::new(|| re(r#"(?i)["']Access-Control-Allow-Origin["']\s*[,:]\s*([^,;)\n]+)"#));
+/// The request's Origin header, in Express, Flask/Django and servlets.
+static REQUEST_ORIGIN: LazyLock<Regex> = LazyLock::new(|| {
     re(
-        r#"(?i)["']Access-Control-Allow-Origin["']\s*[,:]\s*(?:["']\*["']|req(?:uest)?\.headers?(?:\.origin|\[["']origin["']\]|\.get\(["']origin["']\)))"#,
+        r#"(?i)req(?:uest)?\.(?:headers?(?:\.origin|\[["']origin["']\]|\.get\(\s*["'](?:http_)?origin["']\s*\))|get(?:Header)?\(\s*["']origin["']\s*\)|META(?:\[["']HTTP_ORIGIN["']\]|\.get\(\s*["']HTTP_ORIGIN["']))"#,
     )
 });
 static HEADER_CREDENTIALS: LazyLock<Regex> =
     LazyLock::new(|| re(r#"(?i)["']Access-Control-Allow-Credentials["']\s*[,:]\s*["']?true"#));
+/// `name = <request origin>`: the names that hold the request's Origin.
+static ORIGIN_VARIABLE: LazyLock<Regex> = LazyLock::new(|| re(r"(?m)\b([A-Za-z_$][A-Za-z0-9_$]*)\s*=\s*([^;\n]+)"));
 static DJANGO_ALL: LazyLock<Regex> =
     LazyLock::new(|| re(r"(?m)^\s*CORS_(?:ORIGIN_ALLOW_ALL|ALLOW_ALL_ORIGINS)\s*=\s*True"));
 static DJANGO_CREDENTIALS: LazyLock<Regex> = LazyLock::new(|| re(r"(?m)^\s*CORS_ALLOW_CREDENTIALS\s*=\s*True"));
@@ -80,6 +86,8 @@ impl FileChecker for CorsChecker {
                 fix: "list the allowed frontend origins explicitly (from configuration) when credentials are allowed"
                     .into(),
                 item: "security.cors".into(),
+                cwe: Some("CWE-942".into()),
+                fingerprint: String::new(),
             });
         };
         for (what, block, wildcard, credentials) in RULES.iter() {
@@ -91,8 +99,26 @@ impl FileChecker for CorsChecker {
                 }
             }
         }
-        if let (Some(origin), true) = (HEADER_ORIGIN.find(&f.text), HEADER_CREDENTIALS.is_match(&f.text)) {
-            found(origin.start(), "the Access-Control-Allow-Origin header");
+        // Raw headers: the request's Origin echoed back (directly or through a variable), or a
+        // wildcard, with credentials allowed within a few lines (the same handler). A wildcard
+        // without credentials is a public API, not a defect.
+        let origin_vars: Vec<&str> = ORIGIN_VARIABLE
+            .captures_iter(&f.text)
+            .filter(|c| c.get(2).is_some_and(|v| REQUEST_ORIGIN.is_match(v.as_str())))
+            .filter_map(|c| c.get(1).map(|n| n.as_str()))
+            .collect();
+        let credential_lines: Vec<usize> =
+            HEADER_CREDENTIALS.find_iter(&f.text).map(|m| f.line_of(m.start())).collect();
+        for c in HEADER_ORIGIN.captures_iter(&f.text) {
+            let (Some(all), Some(value)) = (c.get(0), c.get(1)) else { continue };
+            let v = value.as_str().trim();
+            let reflected = REQUEST_ORIGIN.is_match(v) || origin_vars.contains(&v);
+            let wildcard = v.trim_matches(|c| c == '"' || c == '\'') == "*";
+            let line = f.line_of(all.start());
+            let credentials = credential_lines.iter().any(|l| l.abs_diff(line) <= 6);
+            if (reflected || wildcard) && credentials {
+                found(all.start(), "the Access-Control-Allow-Origin header");
+            }
         }
         if let (Some(all), true) = (DJANGO_ALL.find(&f.text), DJANGO_CREDENTIALS.is_match(&f.text)) {
             found(all.start(), "django-cors-headers");
@@ -144,6 +170,12 @@ mod tests {
             1
         );
         assert_eq!(scan("app.py", "CORS(app, supports_credentials=True)"), 1, "flask-cors defaults to every origin");
+        let reflected = "public String vuls1(HttpServletRequest request, HttpServletResponse response) {\n    String origin = request.getHeader(\"origin\");\n    response.setHeader(\"Access-Control-Allow-Origin\", origin);\n    response.setHeader(\"Access-Control-Allow-Credentials\", \"true\");\n}\n";
+        let wildcard = "public String vuls2(HttpServletResponse response) {\n    response.setHeader(\"Access-Control-Allow-Origin\", \"*\");\n    return info;\n}\n";
+        assert_eq!(scan("Cors.java", reflected), 1, "the Origin echoed through a variable, with credentials");
+        assert_eq!(scan("Cors.java", wildcard), 0, "a wildcard without credentials is a public API");
+        let apart = format!("{reflected}{}{wildcard}", "\n".repeat(20));
+        assert_eq!(scan("Cors.java", &apart), 1, "credentials of one handler do not make another's wildcard a defect");
         assert_eq!(scan("app.py", "CORS(app, origins=[\"https://app.example.com\"], supports_credentials=True)"), 0);
         assert_eq!(scan("settings.py", "CORS_ALLOW_ALL_ORIGINS = True\nCORS_ALLOW_CREDENTIALS = True\n"), 1);
     }

@@ -33,6 +33,8 @@ fn finding(rule: &str, severity: Severity, file: &str, message: &str, fix: &str,
         message: message.into(),
         fix: fix.into(),
         item: item.into(),
+        cwe: None,
+        fingerprint: String::new(),
     }
 }
 
@@ -67,11 +69,34 @@ impl Checker for DocsChecker {
             }) || headings.iter().any(|h| words.iter().any(|w| h.contains(w)))
         };
 
+        // A finding about a missing document points at a file that exists (GitHub code scanning
+        // cannot show an alert on a file that is not there): the project's manifest, else the
+        // first file.
+        let anchor = files
+            .iter()
+            .find(|f| {
+                matches!(
+                    f.rel.as_str(),
+                    "package.json"
+                        | "pyproject.toml"
+                        | "setup.py"
+                        | "requirements.txt"
+                        | "pom.xml"
+                        | "build.gradle"
+                        | "build.gradle.kts"
+                        | "go.mod"
+                        | "Cargo.toml"
+                        | "Gemfile"
+                        | "composer.json"
+                )
+            })
+            .or_else(|| files.first())
+            .map_or("README.md", |f| f.rel.as_str());
         match readme {
             None => out.findings.push(finding(
                 "docs/no-readme",
                 Severity::Medium,
-                "README.md",
+                anchor,
                 "the repository has no README",
                 "add a README that says what the service is, how to run it and how to test it",
                 "documentation.deployment",
@@ -156,7 +181,7 @@ impl Checker for DocsChecker {
             out.findings.push(finding(
                 "docs/no-deployment-docs",
                 Severity::Low,
-                readme.map_or("README.md", |r| r.rel.as_str()),
+                readme.map_or(anchor, |r| r.rel.as_str()),
                 "no deployment procedure is documented",
                 "add a \"Deployment\" section or docs/deploy.md (build, configuration, migration order, rollback)",
                 "documentation.deployment",
@@ -199,6 +224,10 @@ mod tests {
             assert!(r.contains(&rule.to_string()), "{rule}: {r:?}");
         }
         assert_eq!(rules(&[("x.py", "print(1)")]), vec!["docs/no-readme"]);
+        let fs = files(&[("src/app.py", "print(1)"), ("pyproject.toml", "[project]\nname = \"x\"\n")]);
+        let ws = Workspace { root: Path::new("."), files: &fs };
+        let found = DocsChecker.check(&ws).findings;
+        assert_eq!(found[0].file, "pyproject.toml", "a missing README is reported on a file that exists");
     }
 
     #[test]

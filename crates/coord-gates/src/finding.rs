@@ -67,6 +67,13 @@ pub struct Finding {
     pub fix: String,
     /// The checklist item it serves (see [`crate::checklist::ITEMS`]), e.g. `security.sql-injection`.
     pub item: String,
+    /// The weakness (`CWE-<n>`), where the rule names one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cwe: Option<String>,
+    /// A fingerprint that survives moved code: the rule, the file and the finding's line with
+    /// whitespace normalised (not its number). Set by the runner; baselines match on it.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub fingerprint: String,
 }
 
 /// Something a checker could not look at (binary, too big, unparsable): not a defect of the

@@ -114,6 +114,8 @@ impl FileChecker for LogsChecker {
                 message: format!("a logger call writes {what}"),
                 fix: "log an identifier (user id, request id) instead; mask or drop secrets and personal data".into(),
                 item: "security.sensitive-logs".into(),
+                cwe: Some("CWE-532".into()),
+                fingerprint: String::new(),
             });
         }
     }

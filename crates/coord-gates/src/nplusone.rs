@@ -104,6 +104,8 @@ impl NPlusOneChecker {
             ),
             fix: "load the related rows in one query: JOIN or WHERE id IN (...), include/populate, select_related/prefetch_related, @EntityGraph or a DataLoader".into(),
             item: "performance.n-plus-one".into(),
+            cwe: None,
+            fingerprint: String::new(),
         });
     }
 }

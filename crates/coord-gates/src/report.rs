@@ -1,12 +1,12 @@
 //! Running gates: which checkers a selection of gates needs, one walk of the tree, per-file
 //! checkers split across threads, and the report.
 
+use crate::ast::{AstChecker, RuleSet};
 use crate::checker::{CheckOutput, Checker, Workspace};
 use crate::checklist::{GATES, ITEMS};
 use crate::cors::CorsChecker;
 use crate::docs::DocsChecker;
 use crate::finding::{Finding, Note, Severity};
-use crate::injection::InjectionChecker;
 use crate::logs::LogsChecker;
 use crate::migrations::MigrationsChecker;
 use crate::nplusone::NPlusOneChecker;
@@ -47,6 +47,34 @@ pub struct GateConfig {
     /// Do not run gates on task artifacts inside runs (`coord gate` still runs them).
     #[serde(default)]
     pub disabled_in_runs: bool,
+    /// Folders of the project's own rule files (YAML, the format of the built-in rules; see
+    /// docs/gates.md), relative to the repository. A rule with a built-in rule's id replaces it.
+    #[serde(default)]
+    pub rules: Vec<std::path::PathBuf>,
+    /// Rule ids or whole categories (`weak-crypto`) not to run.
+    #[serde(default)]
+    pub disable_rules: Vec<String>,
+    /// The field's own tools to run when installed (default: all of semgrep, bandit, gitleaks,
+    /// osv-scanner, npm-audit, pip-audit); an empty list runs none.
+    #[serde(default)]
+    pub tools: Option<Vec<String>>,
+    /// Tools that must be installed: a missing one is an error, not a note.
+    #[serde(default)]
+    pub require_tools: Vec<String>,
+    /// semgrep's `--config` values (default `auto`, which needs semgrep's registry; give a
+    /// local rules folder to run offline).
+    #[serde(default)]
+    pub semgrep_config: Vec<String>,
+    /// Timeout of each tool, seconds.
+    #[serde(default = "default_tool_timeout")]
+    pub tool_timeout_secs: u64,
+    /// A baseline file (relative to the repository): findings it lists are accepted.
+    #[serde(default)]
+    pub baseline: Option<std::path::PathBuf>,
+}
+
+fn default_tool_timeout() -> u64 {
+    300
 }
 
 fn default_fail_on() -> Severity {
@@ -74,6 +102,13 @@ impl Default for GateConfig {
             max_file_bytes: default_max_file(),
             fail_on: default_fail_on(),
             disabled_in_runs: false,
+            rules: Vec::new(),
+            disable_rules: Vec::new(),
+            tools: None,
+            require_tools: Vec::new(),
+            semgrep_config: Vec::new(),
+            tool_timeout_secs: default_tool_timeout(),
+            baseline: None,
         }
     }
 }
@@ -95,6 +130,10 @@ pub struct GateReport {
     /// over the coverage reports found); absent when none did.
     #[serde(skip_serializing_if = "std::collections::BTreeMap::is_empty")]
     pub measures: std::collections::BTreeMap<String, f64>,
+    /// Findings suppressed inline (`coord:allow <rule> <reason>`).
+    pub suppressed: usize,
+    /// Findings accepted by the baseline.
+    pub baselined: usize,
     /// Files scanned.
     pub files: usize,
     /// Bytes scanned.
@@ -121,6 +160,15 @@ pub enum GateError {
     /// Unknown gate name.
     #[error("unknown gate `{0}` (gates: api, code, security, performance, database, testing, documentation)")]
     UnknownGate(String),
+    /// A rule file of the project (or a built-in one) is broken.
+    #[error(transparent)]
+    Rules(#[from] crate::ast::rule::RuleError),
+    /// The baseline cannot be read.
+    #[error(transparent)]
+    Baseline(#[from] crate::baseline::BaselineError),
+    /// A tool the configuration requires is missing or failed.
+    #[error("{0}")]
+    Tool(String),
     /// The root is not a readable folder.
     #[error("cannot scan {path}: {reason}")]
     Root {
@@ -148,7 +196,7 @@ pub fn checkers_for(gates: &[String], run_tests: bool) -> Vec<&'static str> {
 pub fn build(id: &str, config: &GateConfig) -> Option<Box<dyn Checker>> {
     Some(match id {
         "secrets" => Box::new(SecretsChecker { allow: config.secrets_allow.clone() }),
-        "sql-injection" => Box::new(InjectionChecker),
+        "ast-rules" => Box::new(AstChecker { rules: RuleSet::builtin().ok()? }),
         "sensitive-logs" => Box::new(LogsChecker),
         "cors" => Box::new(CorsChecker),
         "openapi" => Box::new(OpenApiChecker),
@@ -181,7 +229,44 @@ pub fn run_gates(root: &Path, gates: &[String], config: &GateConfig, run_tests: 
         if gates.is_empty() { GATES.iter().map(|g| g.to_string()).collect() } else { gates.to_vec() };
     let run_tests = run_tests || config.run_tests;
     let ids = checkers_for(&gates, run_tests);
-    let checkers: Vec<Box<dyn Checker>> = ids.iter().filter_map(|id| build(id, config)).collect();
+    for t in &config.require_tools {
+        if !crate::peers::TOOLS.contains(&t.as_str()) {
+            return Err(GateError::Tool(format!(
+                "require_tools: unknown tool `{t}` (tools: {})",
+                crate::peers::TOOLS.join(", ")
+            )));
+        }
+        if !crate::peers::installed(crate::peers::program(t)) {
+            return Err(GateError::Tool(format!("{t} is required by [gates] require_tools but is not installed")));
+        }
+    }
+    let mut checkers: Vec<Box<dyn Checker>> = Vec::new();
+    for id in &ids {
+        if *id == "ast-rules" && (!config.rules.is_empty() || !config.disable_rules.is_empty()) {
+            let dirs: Vec<std::path::PathBuf> = config.rules.iter().map(|d| root.join(d)).collect();
+            let rules = std::sync::Arc::new(RuleSet::load(&dirs, &config.disable_rules)?);
+            checkers.push(Box::new(AstChecker { rules }));
+        } else if *id == "ast-rules" {
+            checkers.push(Box::new(AstChecker { rules: RuleSet::builtin()? }));
+        } else if *id == "peer-tools" {
+            let mut tools: Vec<String> =
+                config.tools.clone().unwrap_or_else(|| crate::peers::TOOLS.iter().map(|t| t.to_string()).collect());
+            for t in &config.require_tools {
+                if !tools.contains(t) {
+                    tools.push(t.clone());
+                }
+            }
+            if !tools.is_empty() {
+                checkers.push(Box::new(crate::peers::PeerTools {
+                    tools,
+                    semgrep_config: config.semgrep_config.clone(),
+                    timeout: Duration::from_secs(config.tool_timeout_secs.max(1)),
+                }));
+            }
+        } else if let Some(c) = build(id, config) {
+            checkers.push(c);
+        }
+    }
     let limits = WalkLimits { max_file_bytes: config.max_file_bytes, ..WalkLimits::default() };
     let tree = read_tree(root, &limits);
 
@@ -216,8 +301,40 @@ pub fn run_gates(root: &Path, gates: &[String], config: &GateConfig, run_tests: 
             }
         }
     });
-    let mut findings: Vec<Finding> = Vec::new();
+    // Files over the size limit: every per-file checker sees them in chunks that end at line
+    // ends, with the lines numbered as in the whole file.
     let mut notes = tree.notes;
+    let (mut files_scanned, mut bytes) = (tree.files.len(), tree.bytes);
+    for (path, len) in &tree.large {
+        let mut chunk_findings = Vec::new();
+        let scanned = crate::walk::read_chunks(root, path, limits.max_file_bytes.max(1), |chunk, first_line| {
+            let one = [chunk];
+            let ws = Workspace { root, files: &one };
+            for c in &per_file {
+                for mut f in c.check(&ws).findings {
+                    f.line += first_line;
+                    chunk_findings.push(f);
+                }
+            }
+        });
+        match scanned {
+            Ok(total) => {
+                files_scanned += 1;
+                bytes += total;
+                let rel = path.strip_prefix(root).unwrap_or(path).to_string_lossy().replace('\\', "/");
+                notes.push(Note {
+                    file: rel,
+                    message: format!(
+                        "{len} bytes is over the {} byte limit: scanned in chunks (a rule sees one chunk at a time)",
+                        limits.max_file_bytes
+                    ),
+                });
+                outputs.push(CheckOutput { findings: chunk_findings, ..CheckOutput::default() });
+            }
+            Err(note) => notes.push(note),
+        }
+    }
+    let mut findings: Vec<Finding> = Vec::new();
     let mut measures = std::collections::BTreeMap::<String, f64>::new();
     for o in outputs {
         findings.extend(o.findings);
@@ -229,6 +346,15 @@ pub fn run_gates(root: &Path, gates: &[String], config: &GateConfig, run_tests: 
     }
     findings.sort_by(|a, b| (&a.file, a.line, &a.rule).cmp(&(&b.file, b.line, &b.rule)));
     findings.dedup();
+    crate::peers::dedupe(&mut findings);
+    let by_path: std::collections::HashMap<&str, &crate::checker::SourceFile> =
+        tree.files.iter().map(|f| (f.rel.as_str(), f)).collect();
+    let suppressed = crate::baseline::apply_inline(&mut findings, &by_path, &mut notes);
+    crate::baseline::set_fingerprints(&mut findings, &by_path);
+    let baselined = match &config.baseline {
+        Some(path) => crate::baseline::Baseline::load(&root.join(path))?.apply(&mut findings),
+        None => 0,
+    };
     Ok(GateReport {
         root: root.display().to_string(),
         gates,
@@ -236,8 +362,10 @@ pub fn run_gates(root: &Path, gates: &[String], config: &GateConfig, run_tests: 
         findings,
         notes,
         measures,
-        files: tree.files.len(),
-        bytes: tree.bytes,
+        suppressed,
+        baselined,
+        files: files_scanned,
+        bytes,
         millis: started.elapsed().as_millis() as u64,
     })
 }

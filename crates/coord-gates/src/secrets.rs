@@ -68,14 +68,110 @@ static JWT_NESTED: LazyLock<Regex> = LazyLock::new(|| {
         r#"(?m)^[ \t]*jwt[ \t]*:[ \t]*\n(?:[ \t]+[^\n]*\n){0,10}?[ \t]+(?:secret|key|signing[-_]?key|secret[-_]?key)[ \t]*:[ \t]*["']?([^\s"'#]{8,})"#,
     )
 });
-/// A cheap first pass for the assignment rule: lines that mention a secret-like name at all.
-static KEYWORD: LazyLock<Regex> =
-    LazyLock::new(|| re(r"(?i)secret|passw|pwd|token|api_?key|apikey|access_?key|private_?key|auth"));
-static ASSIGNMENT: LazyLock<Regex> = LazyLock::new(|| {
+/// A cheap first pass for the assignment rules: lines that mention a secret-like name at all.
+static KEYWORD: LazyLock<Regex> = LazyLock::new(|| {
     re(
-        r#"(?i)\b([a-z_][a-z0-9_]*(?:secret|password|passwd|pwd|token|api_?key|apikey|access_?key|private_?key|client_?secret|auth)[a-z0-9_]*)["']?\s*(?:[:=]|:=|=>)\s*["'`]([^"'`\s]{8,})["'`]"#,
+        r"(?i)secret|passw|pwd|token|api_?key|apikey|access_?key|private_?key|credential|signing_?key|session_?key|auth_?key",
     )
 });
+/// A name that holds a secret, assigned a quoted literal (any text, spaces included). The name
+/// may start with the keyword (`password`, `SECRET_KEY`, `token`).
+static ASSIGNMENT: LazyLock<Regex> = LazyLock::new(|| {
+    re(
+        r#"(?i)(?:^|[^a-z0-9_.$-])((?:[a-z0-9_.$-]*?)(?:secret|password|passwd|passphrase|pwd|token|api_?key|apikey|access_?key|private_?key|credential|signing_?key|session_?key|auth_?key)[a-z0-9_.-]*)["']?\s*(?::=|=>|[:=])\s*(?:[rbuRBU]|@)?(["'`])([^"'`\r\n]{1,200})["'`]"#,
+    )
+});
+/// The same in configuration files (`.env`, `.properties`, YAML, INI), where values need no
+/// quotes: the value runs to the end of the line.
+static CONFIG_ASSIGNMENT: LazyLock<Regex> = LazyLock::new(|| {
+    re(
+        r#"(?im)^[ \t]*(?:export[ \t]+)?((?:[a-z0-9_.-]*?)(?:secret|password|passwd|passphrase|pwd|token|api_?key|apikey|access_?key|private_?key|credential|signing_?key|session_?key|auth_?key)[a-z0-9_.-]*)[ \t]*[:=][ \t]*([^\s"'#;][^\r\n#;]*?)[ \t]*$"#,
+    )
+});
+/// Names that mention a secret but hold something else (a field name, a URL, a length...).
+static NOT_A_SECRET_NAME: LazyLock<Regex> = LazyLock::new(|| {
+    re(
+        r"(?i)(error|warning|text|title|description|help|tooltip|field|label|placeholder|name$|_name|type|url|uri|path|file|header|param|prompt|message|msg|hint|pattern|regex|format|policy|length|_len|min|max|reset|forgot|confirm|expir|ttl|timeout|endpoint|prefix|count|enabled|required|input|column|selector|env_var|variable|_env$|location|provider|strategy|mode|scope|audience|issuer|algorithm|cookie_name|validator|encoder|hasher)",
+    )
+});
+
+/// A stored password hash (Django, bcrypt, argon2, crypt): not a credential in itself.
+static PASSWORD_HASH: LazyLock<Regex> = LazyLock::new(|| {
+    re(
+        r"^(pbkdf2_sha(1|256)\$|bcrypt(_sha256)?\$|argon2(id|i|d)?\$|md5\$|sha1\$|unsalted_(md5|sha1)\$|crypt\$|\$2[abxy]?\$\d\d\$|\$argon2|\$[156]\$)",
+    )
+});
+
+/// Passwords and keys that are known to attackers: default credentials, the examples of
+/// popular libraries' documentation (`keyboard cat` is express-session's), and the top of
+/// leaked-password lists. Found whatever their entropy.
+const KNOWN_WEAK: &[&str] = &[
+    "keyboard cat",
+    "secret",
+    "secretkey",
+    "secret_key",
+    "mysecret",
+    "my-secret",
+    "my_secret",
+    "supersecret",
+    "super-secret",
+    "topsecret",
+    "s3cr3t",
+    "s3cur3",
+    "shhhhh",
+    "shhhhhhh",
+    "your-256-bit-secret",
+    "jwt_secret",
+    "jwtsecret",
+    "password",
+    "password1",
+    "password123",
+    "passw0rd",
+    "p@ssw0rd",
+    "p@ssword",
+    "admin",
+    "admin123",
+    "admin1234",
+    "administrator",
+    "root",
+    "toor",
+    "123456",
+    "1234567",
+    "12345678",
+    "123456789",
+    "1234567890",
+    "qwerty",
+    "qwerty123",
+    "letmein",
+    "welcome",
+    "welcome1",
+    "default",
+    "guest",
+    "test",
+    "test123",
+    "testing",
+    "pass",
+    "pass123",
+    "abc123",
+    "iloveyou",
+    "monkey",
+    "dragon",
+    "master",
+    "sunshine",
+    "princess",
+    "football",
+    "trustno1",
+    "hunter2",
+    "postgres",
+    "mysql",
+    "sa",
+    "oracle",
+    "tiger",
+    "manager",
+    "notasecret",
+    "development",
+    "dev",
+];
 
 const CONFIG_EXTS: &[&str] = &["env", "yml", "yaml", "json", "properties", "toml", "ini", "cfg", "conf"];
 
@@ -101,11 +197,13 @@ fn is_placeholder(v: &str) -> bool {
             "dummy",
             "redacted",
             "secret123",
-            "password",
         ]
         .iter()
         .any(|p| l.contains(p))
         || l.chars().all(|c| c == '*' || c == 'x' || c == '.')
+        // `put_your_key_here`, `enter-token-here`: an instruction, not a value.
+        || ((l.ends_with("here") || l.contains("_here") || l.contains("-here"))
+            && ["your", "put", "insert", "enter", "replace", "add"].iter().any(|w| l.contains(w)))
 }
 
 /// Shannon entropy in bits per character.
@@ -148,7 +246,7 @@ pub fn redact_secrets(text: &str) -> String {
     }
     let mut spans: Vec<(usize, usize)> = Vec::new();
     for c in ASSIGNMENT.captures_iter(&out) {
-        if let Some(v) = c.get(2)
+        if let Some(v) = c.get(3)
             && !is_placeholder(v.as_str())
             && entropy(v.as_str()) >= 3.0
         {
@@ -215,6 +313,8 @@ impl FileChecker for SecretsChecker {
                     message,
                     fix: fix.into(),
                     item: item.into(),
+                    cwe: Some("CWE-798".into()),
+                    fingerprint: String::new(),
                 });
             };
         for (rule, severity, what, pattern) in PROVIDERS.iter() {
@@ -264,31 +364,79 @@ impl FileChecker for SecretsChecker {
                 Some((start, &f.text[start..end]))
             })
             .collect();
-        for (line_start, line) in candidates {
-            for c in ASSIGNMENT.captures_iter(line) {
-                let (Some(all), Some(name), Some(value)) = (c.get(0), c.get(1), c.get(2)) else { continue };
-                let at = line_start + all.start();
-                let v = value.as_str();
-                if is_placeholder(v) {
-                    continue;
+        // Documentation shows example configuration: only real key formats count there.
+        let is_doc = matches!(f.ext().as_str(), "md" | "markdown" | "rst" | "txt" | "adoc" | "html" | "htm");
+        for (line_start, line) in candidates.into_iter().filter(|_| !is_doc) {
+            let quoted = ASSIGNMENT.captures_iter(line).filter_map(|c| Some((c.get(1)?, c.get(3)?)));
+            let unquoted = CONFIG_ASSIGNMENT
+                .captures_iter(line)
+                .filter(|_| is_config)
+                .filter_map(|c| Some((c.get(1)?, c.get(2)?)));
+            let found: Vec<_> = quoted.chain(unquoted).collect();
+            for (name, value) in found {
+                let at = line_start + name.start();
+                let (n, v) = (name.as_str(), value.as_str().trim());
+                if let Some((rule, message)) = judge_assignment(n, v) {
+                    push(
+                        out,
+                        rule,
+                        Severity::High,
+                        at,
+                        format!("`{n}` is assigned {message}: {}", redact(v)),
+                        "read it from an environment variable (process.env / os.environ / System.getenv) or a secret manager, and rotate it",
+                        "security.secrets-env",
+                    );
                 }
-                let n = name.as_str().to_ascii_lowercase();
-                let threshold = if n.contains("pass") || n.contains("pwd") { 3.0 } else { 3.5 };
-                if entropy(v) < threshold {
-                    continue;
-                }
-                push(
-                    out,
-                    "secrets/high-entropy-assignment",
-                    Severity::High,
-                    at,
-                    format!("`{}` is assigned a literal that looks like a secret: {}", name.as_str(), redact(v)),
-                    "read it from an environment variable (process.env / os.environ / System.getenv) and rotate it",
-                    "security.secrets-env",
-                );
             }
         }
     }
+}
+
+/// Whether a literal assigned to a secret-like name is a secret: a known weak or default value
+/// (whatever its entropy), or a random-looking one. `None` for placeholders, references and
+/// names that only mention a secret.
+fn judge_assignment(name: &str, value: &str) -> Option<(&'static str, &'static str)> {
+    let lower_name = name.to_ascii_lowercase();
+    let lower = value.to_ascii_lowercase();
+    // The closing quote of a string followed by code (`" password: " + request.get(...)`).
+    let code = ["+ ", ", ", ". ", ") ", "+\t"].iter().any(|p| value.trim_start().starts_with(p));
+    if value.is_empty() || code || NOT_A_SECRET_NAME.is_match(name) || PASSWORD_HASH.is_match(value) {
+        return None;
+    }
+    // A reference to configuration, never a value.
+    let reference = lower.starts_with('$')
+        || lower.contains("${")
+        || lower.contains("{{")
+        || lower.starts_with('<')
+        || lower.starts_with('%')
+        || lower.contains("process.env")
+        || lower.contains("os.environ")
+        || lower.contains("getenv")
+        || lower.starts_with("env(")
+        || lower.starts_with("!")
+        || lower == "null"
+        || lower == "none"
+        || lower == "true"
+        || lower == "false";
+    if reference {
+        return None;
+    }
+    // The value names the field (`password: "password"` in a form schema).
+    let keyword_is_value = lower_name.ends_with(&lower) && lower.len() < lower_name.len() + 1 && !lower.contains(' ');
+    if KNOWN_WEAK.contains(&lower.as_str()) && !(keyword_is_value && lower != "secret") {
+        return Some(("secrets/weak-credential", "a known weak or default credential"));
+    }
+    if is_placeholder(value) || keyword_is_value || value.chars().count() < 8 {
+        return None;
+    }
+    // Passwords, and long values (a passphrase-like key needs less randomness per character
+    // to be long enough to guess), need less entropy.
+    let threshold = if lower_name.contains("pass") || lower_name.contains("pwd") || value.chars().count() >= 16 {
+        3.0
+    } else {
+        3.5
+    };
+    (entropy(value) >= threshold).then_some(("secrets/high-entropy-assignment", "a literal that looks like a secret"))
 }
 
 #[cfg(test)]
@@ -335,6 +483,36 @@ mod tests {
         assert!(scan(".env", "JWT_SECRET=${JWT_SECRET}").is_empty());
         assert_eq!(scan("application.yml", "jwt:\n  issuer: me\n  secret: h7Kp2Qz9Lw4Xv8Nc\n")[0].line, 3);
         assert!(scan("application.yml", "jwt:\n  secret: ${JWT_SECRET}\n").is_empty());
+    }
+
+    #[test]
+    fn keyword_first_names_unquoted_values_spaces_and_weak_credentials() {
+        let rules = |name: &str, text: &str| scan(name, text).into_iter().map(|f| f.rule).collect::<Vec<_>>();
+        assert_eq!(
+            rules("server.js", "app.use(session({\n  secret: 'keyboard cat',\n}));"),
+            ["secrets/weak-credential"]
+        );
+        assert_eq!(
+            rules("settings.py", "SECRET_KEY = '0yxzudryd8)-%)(fz&7q-!v&cq1u6vbfoc4u7@u_&i)b@4eh^q'"),
+            ["secrets/high-entropy-assignment"]
+        );
+        assert_eq!(rules("db.py", "password = \"admin123\""), ["secrets/weak-credential"]);
+        assert_eq!(rules("Jwt.java", "private static final String SECRET = \"123456\";"), ["secrets/weak-credential"]);
+        assert_eq!(rules("application.properties", "spring.datasource.password=root"), ["secrets/weak-credential"]);
+        assert_eq!(rules("config.yml", "db:\n  password: Zk8pQ2vL9xW4rT7m\n"), ["secrets/high-entropy-assignment"]);
+        assert_eq!(rules(".env", "DB_PASSWORD=correct horse battery staple"), ["secrets/high-entropy-assignment"]);
+        // References, field names and comparisons are not secrets.
+        assert!(rules("application.properties", "spring.datasource.password=${DB_PASSWORD}").is_empty());
+        assert!(rules("form.js", "const passwordField = 'password';").is_empty());
+        assert!(rules("a.py", "if password == \"admin123\":\n    pass").is_empty());
+        assert!(rules("a.py", "token = request.headers['Authorization']").is_empty(), "code needs quotes");
+        assert!(rules("a.js", "const author = 'Jane Q. Smith-Random';").is_empty());
+        assert!(rules("A.java", "log.warn(\" password: \" + request.getParameter(\"password\"));").is_empty());
+        assert_eq!(
+            rules("all.js", "cookieSecret: \"session_cookie_secret_key_here\","),
+            ["secrets/high-entropy-assignment"]
+        );
+        assert!(rules("all.js", "apiKey: \"put_your_api_key_here\",").is_empty());
     }
 
     #[test]

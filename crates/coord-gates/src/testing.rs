@@ -218,6 +218,8 @@ fn finding(rule: &str, severity: Severity, message: String, fix: &str) -> Findin
         message,
         fix: fix.into(),
         item: "code.tested".into(),
+        cwe: None,
+        fingerprint: String::new(),
     }
 }
 
@@ -377,6 +379,8 @@ impl Checker for CoverageChecker {
                     message: format!("line coverage is {pct:.1}%, below the {:.0}% threshold", self.threshold),
                     fix: "test the uncovered business logic and error paths".into(),
                     item: "code.tested".into(),
+                    cwe: None,
+                    fingerprint: String::new(),
                 }),
                 Some(pct) => out.notes.push(Note { file: rel, message: format!("line coverage {pct:.1}%") }),
                 None => out.notes.push(Note { file: rel, message: "coverage report not recognised".into() }),

@@ -1,6 +1,8 @@
-//! Reading the tree to scan, once, on all cores: text files under a size limit, with dependency
-//! and build folders skipped and symlinks never followed (so a symlink loop cannot trap the
-//! scan). Binary, oversized and non-UTF-8 files become notes, never errors.
+//! Reading the tree to scan, once, on all cores: text files under a size limit, with what
+//! `.gitignore` (and `.ignore`, `.git/info/exclude`) excludes and dependency and build folders
+//! skipped, and symlinks never followed (so a symlink loop cannot trap the scan). The walk is
+//! the `ignore` crate's. Binary and non-UTF-8 files become notes, never errors; files over the
+//! size limit are listed apart, for the runner to scan in chunks ([`read_chunks`]).
 
 use crate::checker::SourceFile;
 use crate::finding::Note;
@@ -56,38 +58,39 @@ pub struct Tree {
     pub notes: Vec<Note>,
     /// Bytes read.
     pub bytes: u64,
+    /// Files over the size limit, not read: (path, size). The runner scans them in chunks.
+    pub large: Vec<(PathBuf, u64)>,
 }
 
 fn rel(root: &Path, p: &Path) -> String {
     p.strip_prefix(root).unwrap_or(p).to_string_lossy().replace('\\', "/")
 }
 
-/// Lists the regular files under `root` (sorted), skipping [`SKIP_DIRS`] and symlinks.
+/// Lists the regular files under `root` (sorted), honouring `.gitignore` files (also outside a
+/// git repository) and skipping [`SKIP_DIRS`] and symlinks.
 pub fn list_files(root: &Path, notes: &mut Vec<Note>) -> Vec<(PathBuf, u64)> {
     let mut out = Vec::new();
-    let mut stack = vec![root.to_path_buf()];
-    while let Some(dir) = stack.pop() {
-        let entries = match std::fs::read_dir(&dir) {
-            Ok(e) => e,
-            Err(e) => {
-                notes.push(Note { file: rel(root, &dir), message: format!("cannot read folder: {e}") });
-                continue;
-            }
-        };
-        for entry in entries.filter_map(Result::ok) {
-            let Ok(kind) = entry.file_type() else { continue };
-            let path = entry.path();
-            if kind.is_symlink() {
-                continue;
-            }
-            if kind.is_dir() {
-                let name = entry.file_name();
-                if !SKIP_DIRS.iter().any(|s| name == *s) {
-                    stack.push(path);
+    let walk = ignore::WalkBuilder::new(root)
+        .hidden(false)
+        .follow_links(false)
+        .git_global(false)
+        .require_git(false)
+        .filter_entry(|e| !(e.file_type().is_some_and(|t| t.is_dir()) && SKIP_DIRS.iter().any(|s| e.file_name() == *s)))
+        .build();
+    for entry in walk {
+        match entry {
+            Ok(e) => {
+                if e.file_type().is_some_and(|t| t.is_file()) {
+                    let len = e.metadata().map(|m| m.len()).unwrap_or(0);
+                    out.push((e.into_path(), len));
                 }
-            } else if kind.is_file() {
-                let len = entry.metadata().map(|m| m.len()).unwrap_or(0);
-                out.push((path, len));
+            }
+            Err(e) => {
+                let file = match &e {
+                    ignore::Error::WithPath { path, .. } => rel(root, path),
+                    _ => String::new(),
+                };
+                notes.push(Note { file, message: format!("cannot read: {e}") });
             }
         }
     }
@@ -95,13 +98,17 @@ pub fn list_files(root: &Path, notes: &mut Vec<Note>) -> Vec<(PathBuf, u64)> {
     out
 }
 
-/// A file read (possibly with a note about it) or skipped (with the note saying why).
-type ReadResult = (Option<SourceFile>, Option<Note>);
+/// A file read (possibly with a note about it) or skipped (with the note saying why), or too
+/// large to hold (its path and size).
+type ReadResult = (Option<SourceFile>, Option<Note>, Option<(PathBuf, u64)>);
 
 fn read_one(root: &Path, path: &Path, len: u64, limits: &WalkLimits) -> ReadResult {
+    if len > limits.max_file_bytes {
+        return (None, None, Some((path.to_path_buf(), len)));
+    }
     match read_checked(root, path, len, limits) {
-        Ok((file, note)) => (Some(file), note),
-        Err(note) => (None, Some(note)),
+        Ok((file, note)) => (Some(file), note, None),
+        Err(note) => (None, Some(note), None),
     }
 }
 
@@ -155,13 +162,49 @@ pub fn read_tree(root: &Path, limits: &WalkLimits) -> Tree {
         }
     });
     let mut tree = Tree { notes, ..Tree::default() };
-    for (file, note) in results.into_iter().flatten() {
+    for (file, note, large) in results.into_iter().flatten() {
         if let Some(f) = file {
             tree.bytes += f.text.len() as u64;
             tree.files.push(f);
         }
         tree.notes.extend(note);
+        tree.large.extend(large);
     }
     tree.files.sort_by(|a, b| a.rel.cmp(&b.rel));
     tree
+}
+
+/// Reads a file too large to hold in pieces of about `chunk` bytes that end at line ends, and
+/// hands each to `scan` with the 0-based number of its first line. A binary file is refused
+/// with a note; a line longer than the chunk is one piece.
+pub fn read_chunks(root: &Path, path: &Path, chunk: u64, mut scan: impl FnMut(SourceFile, usize)) -> Result<u64, Note> {
+    use std::io::BufRead;
+    let r = rel(root, path);
+    let file = std::fs::File::open(path).map_err(|e| Note { file: r.clone(), message: format!("cannot read: {e}") })?;
+    let mut reader = std::io::BufReader::with_capacity(1 << 16, file);
+    let (mut text, mut first_line, mut lines, mut total) = (String::new(), 0usize, 0usize, 0u64);
+    let mut line = Vec::new();
+    loop {
+        line.clear();
+        let n = reader
+            .read_until(b'\n', &mut line)
+            .map_err(|e| Note { file: r.clone(), message: format!("cannot read: {e}") })?;
+        if n == 0 {
+            break;
+        }
+        if total == 0 && line.contains(&0) {
+            return Err(Note { file: r, message: "skipped: binary file".into() });
+        }
+        total += n as u64;
+        text.push_str(&String::from_utf8_lossy(&line));
+        lines += 1;
+        if text.len() as u64 >= chunk {
+            scan(SourceFile { rel: r.clone(), path: path.to_path_buf(), text: std::mem::take(&mut text) }, first_line);
+            first_line = lines;
+        }
+    }
+    if !text.is_empty() {
+        scan(SourceFile { rel: r, path: path.to_path_buf(), text }, first_line);
+    }
+    Ok(total)
 }

@@ -4,9 +4,9 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use coord_gates::Checker;
+use coord_gates::ast::{AstChecker, RuleSet};
 use coord_gates::cors::CorsChecker;
 use coord_gates::expect::{expected, found, score};
-use coord_gates::injection::InjectionChecker;
 use coord_gates::logs::LogsChecker;
 use coord_gates::nplusone::NPlusOneChecker;
 use coord_gates::secrets::SecretsChecker;
@@ -19,7 +19,7 @@ fn fixture(name: &str) -> PathBuf {
 fn checkers() -> Vec<Box<dyn Checker>> {
     vec![
         Box::new(SecretsChecker::default()),
-        Box::new(InjectionChecker),
+        Box::new(AstChecker { rules: RuleSet::builtin().unwrap() }),
         Box::new(LogsChecker),
         Box::new(CorsChecker),
         Box::new(NPlusOneChecker),

@@ -38,11 +38,24 @@ fn sarif_of_a_real_report_validates_against_the_2_1_0_schema() {
             .iter()
             .all(|r| r["locations"][0]["physicalLocation"]["artifactLocation"]["uri"].is_string())
     );
+    let results = run["results"].as_array().unwrap();
+    assert!(results.iter().all(|r| r["locations"][0]["physicalLocation"]["region"]["startLine"].as_u64() >= Some(1)));
     assert!(
-        run["tool"]["driver"]["rules"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .all(|r| r["properties"]["security-severity"].is_string())
+        results.iter().all(|r| r["partialFingerprints"]["coordFindingHash/v1"].as_str().is_some_and(|h| h.len() == 32))
     );
+    let rules = run["tool"]["driver"]["rules"].as_array().unwrap();
+    let rule = |id: &str| rules.iter().find(|r| r["id"] == id).unwrap_or_else(|| panic!("no rule {id}"));
+    for id in ["secrets/aws-access-key", "sql-injection/js-interpolation", "cors/wildcard-with-credentials"] {
+        let r = rule(id);
+        let tags: Vec<&str> = r["properties"]["tags"].as_array().unwrap().iter().filter_map(|t| t.as_str()).collect();
+        assert!(tags.contains(&"security"), "{id}: {tags:?}");
+        assert!(r["properties"]["security-severity"].is_string(), "{id}");
+        assert!(r["helpUri"].as_str().is_some_and(|u| u.starts_with("https://cwe.mitre.org/")), "{id}");
+        assert!(r["help"]["text"].as_str().is_some_and(|t| t.contains("Fix:")), "{id}");
+    }
+    // Repository-level findings point at a file that exists.
+    for r in results {
+        let uri = r["locations"][0]["physicalLocation"]["artifactLocation"]["uri"].as_str().unwrap();
+        assert!(root.join(uri).is_file(), "{uri} does not exist");
+    }
 }

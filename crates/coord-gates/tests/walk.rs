@@ -17,7 +17,7 @@ fn binary_huge_latin1_and_symlink_loops_are_notes_and_the_scan_completes() {
     let report = run_gates(root, &["security".into(), "code".into()], &GateConfig::default(), false).unwrap();
     let note = |file: &str, words: &str| report.notes.iter().any(|n| n.file == file && n.message.contains(words));
     assert!(note("logo.png", "binary"), "{:?}", report.notes);
-    assert!(note("big.js", "over the"), "{:?}", report.notes);
+    assert!(note("big.js", "scanned in chunks"), "{:?}", report.notes);
     assert!(note("latin1.py", "UTF-8"), "{:?}", report.notes);
     let rules: Vec<(&str, &str)> = report.findings.iter().map(|f| (f.file.as_str(), f.rule.as_str())).collect();
     assert!(rules.contains(&("src/app.js", "sql-injection/js-interpolation")), "{rules:?}");
@@ -25,7 +25,36 @@ fn binary_huge_latin1_and_symlink_loops_are_notes_and_the_scan_completes() {
         rules.contains(&("latin1.py", "secrets/high-entropy-assignment")),
         "a non-UTF-8 file is still scanned: {rules:?}"
     );
-    assert_eq!(report.files, 2, "png and the oversized file are skipped, the loop is not followed");
+    assert_eq!(
+        report.files, 3,
+        "the png is skipped, the oversized file is scanned in chunks, the loop is not followed"
+    );
+}
+
+#[test]
+fn an_oversized_file_is_scanned_in_chunks_with_its_real_line_numbers() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut text = "// filler line of a generated file\n".repeat(100_000);
+    text.push_str("const key = \"AKIAZ7Q4W2E8R6T1Y3U5\";\n");
+    std::fs::write(dir.path().join("gen.js"), &text).unwrap();
+    let config = GateConfig { max_file_bytes: 1024 * 1024, ..GateConfig::default() };
+    let report = run_gates(dir.path(), &["code".into()], &config, false).unwrap();
+    let hit = report.findings.iter().find(|f| f.rule == "secrets/aws-access-key").expect("found past the limit");
+    assert_eq!((hit.file.as_str(), hit.line), ("gen.js", 100_001));
+}
+
+#[test]
+fn gitignored_files_are_not_scanned() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join(".gitignore"), "generated/\n*.local.js\n").unwrap();
+    std::fs::create_dir_all(dir.path().join("generated")).unwrap();
+    let bad = "db.query(`SELECT * FROM t WHERE id = ${req.params.id}`);\n";
+    std::fs::write(dir.path().join("generated/app.js"), bad).unwrap();
+    std::fs::write(dir.path().join("dev.local.js"), bad).unwrap();
+    std::fs::write(dir.path().join("app.js"), bad).unwrap();
+    let report = run_gates(dir.path(), &["security".into()], &GateConfig::default(), false).unwrap();
+    let files: Vec<&str> = report.findings.iter().map(|f| f.file.as_str()).collect();
+    assert_eq!(files, vec!["app.js"]);
 }
 
 #[test]

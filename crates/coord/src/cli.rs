@@ -269,10 +269,18 @@ pub struct GateArgs {
     /// Output format.
     #[arg(long, value_enum, default_value = "text")]
     pub format: GateFormat,
-    /// Exit non-zero when a finding is at or above this severity (default: [gates] fail_on,
-    /// else high).
+    /// Exit 1 when a finding is at or above this severity: low, medium, high or critical
+    /// (default: [gates] fail_on, else high). Exit codes: 0 passed, 1 findings, 2 error.
     #[arg(long, value_name = "SEVERITY")]
     pub fail_on: Option<String>,
+    /// Accept the findings listed in this baseline file (written by --write-baseline); only
+    /// new findings count. Matched by fingerprint, so moved code stays accepted.
+    #[arg(long, value_name = "FILE", conflicts_with = "write_baseline")]
+    pub baseline: Option<PathBuf>,
+    /// Write every current finding to this baseline file and exit 0: the first step of
+    /// adopting the gate on an existing repository.
+    #[arg(long, value_name = "FILE")]
+    pub write_baseline: Option<PathBuf>,
     /// Also run the project's test command (implied by --gate testing).
     #[arg(long)]
     pub run_tests: bool,

@@ -70,6 +70,8 @@ fn check_file(f: &SourceFile, out: &mut CheckOutput) {
                             if json { "JSON" } else { "YAML" }
                         ),
                         item: "api.rest-conventions".into(),
+                        cwe: None,
+                        fingerprint: String::new(),
                     });
                 } else {
                     out.notes.push(Note {

@@ -1,5 +1,7 @@
-//! `coord gate`: the quality gates over any repository, as text, JSON or SARIF, with an exit
-//! code by severity.
+//! `coord gate`: the quality gates over any repository, as text, JSON or SARIF. Exit codes: 0
+//! passed, 1 findings at or above `--fail-on`, 2 the gate could not run (bad flag, broken
+//! configuration, rule or baseline, unreadable root). `--write-baseline` and `--baseline` adopt
+//! it on a legacy repository.
 
 use crate::cli::{GateArgs, GateFormat};
 use crate::plan_file::write_atomically;
@@ -28,21 +30,51 @@ fn checklist_table() -> String {
     out
 }
 
-/// `coord gate`.
+/// `coord gate`: any error is exit code 2 (findings are 1).
 pub fn gate(args: GateArgs) -> Result<ExitCode> {
+    match run(args) {
+        Ok(code) => Ok(code),
+        Err(err) => {
+            let chain: Vec<String> = err.chain().map(|e| e.to_string()).collect();
+            eprintln!("coord: error: {}", chain.join(": "));
+            Ok(ExitCode::from(2))
+        }
+    }
+}
+
+fn run(args: GateArgs) -> Result<ExitCode> {
     if args.list {
         print!("{}", checklist_table());
         return Ok(ExitCode::SUCCESS);
     }
     let root = args.repo.clone().unwrap_or_else(|| PathBuf::from("."));
     let config_path = args.config.clone().unwrap_or_else(|| root.join("coord.toml"));
-    let config = Config::load(&config_path)?.gates;
+    let mut config = Config::load(&config_path)?.gates;
+    if let Some(b) = &args.baseline {
+        // Relative to where the command runs, like every other path flag.
+        config.baseline = Some(std::path::absolute(b).with_context(|| format!("baseline {}", b.display()))?);
+    }
+    if args.write_baseline.is_some() {
+        config.baseline = None;
+    }
     let fail_on = match &args.fail_on {
         Some(s) => s.parse::<Severity>().map_err(|e| anyhow!(e))?,
         None => config.fail_on,
     };
     let run_tests = args.run_tests || args.gates.iter().any(|g| g == "testing");
     let report = run_gates(&root, &args.gates, &config, run_tests)?;
+    if let Some(path) = &args.write_baseline {
+        let baseline = coord_gates::baseline::Baseline::of(&report.findings);
+        write_atomically(path, &(serde_json::to_string_pretty(&baseline)? + "\n"))
+            .with_context(|| format!("cannot write the baseline to {}", path.display()))?;
+        eprintln!(
+            "coord: wrote {} finding(s) to the baseline {}; from now on run `coord gate --baseline {}`",
+            report.findings.len(),
+            path.display(),
+            path.display()
+        );
+        return Ok(ExitCode::SUCCESS);
+    }
     let rendered = match args.format {
         GateFormat::Json => serde_json::to_string_pretty(&report)? + "\n",
         GateFormat::Sarif => serde_json::to_string_pretty(&to_sarif(&report))? + "\n",
@@ -79,6 +111,13 @@ pub fn gate(args: GateArgs) -> Result<ExitCode> {
                 if report.notes.len() > 50 {
                     let _ = writeln!(out, "  ... and {} more", report.notes.len() - 50);
                 }
+            }
+            if report.suppressed + report.baselined > 0 {
+                let _ = writeln!(
+                    out,
+                    "\n{} finding(s) accepted by the baseline, {} suppressed inline (coord:allow)",
+                    report.baselined, report.suppressed
+                );
             }
             let count = |s: Severity| report.findings.iter().filter(|f| f.severity == s).count();
             let _ = writeln!(

@@ -188,6 +188,8 @@ impl Run {
             message,
             fix,
             item: item.into(),
+            cwe: None,
+            fingerprint: String::new(),
         });
     }
 
@@ -294,6 +296,8 @@ impl Run {
                 ),
                 fix: index_fix(fk.tool, &fk.on.table, &fk.on.cols),
                 item: INDEXES.into(),
+                cwe: None,
+                fingerprint: String::new(),
             })
             .collect();
         self.out.findings.extend(findings);

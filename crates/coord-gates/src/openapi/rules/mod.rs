@@ -81,6 +81,8 @@ impl<'a> Lint<'a> {
             message,
             fix,
             item: item.into(),
+            cwe: None,
+            fingerprint: String::new(),
         });
     }
 
