@@ -70,7 +70,12 @@ fn rel(root: &Path, p: &Path) -> String {
 /// git repository) and skipping [`SKIP_DIRS`] and symlinks.
 pub fn list_files(root: &Path, notes: &mut Vec<Note>) -> Vec<(PathBuf, u64)> {
     let mut out = Vec::new();
+    // Ignore files above the root apply only when the root is inside a repository, as git
+    // reads them. A repository's top (a `.git` folder, or a worktree's `.git` file) is its own
+    // boundary: coord's worktrees live under `.coord/`, whose `.gitignore` says `*`.
+    let is_repo_top = root.join(".git").exists();
     let walk = ignore::WalkBuilder::new(root)
+        .parents(!is_repo_top)
         .hidden(false)
         .follow_links(false)
         .git_global(false)

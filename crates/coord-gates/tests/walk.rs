@@ -58,6 +58,31 @@ fn gitignored_files_are_not_scanned() {
 }
 
 #[test]
+fn a_repository_inside_an_ignored_folder_is_scanned_by_its_own_ignore_files() {
+    // coord's worktrees live under `.coord/`, whose `.gitignore` says `*`: that must not hide
+    // the worktree's files from its own gates (a worktree's top holds a `.git` file).
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join(".gitignore"), "*\n").unwrap();
+    let top = dir.path().join("worktrees/run-t1");
+    std::fs::create_dir_all(&top).unwrap();
+    std::fs::write(top.join(".git"), "gitdir: /elsewhere\n").unwrap();
+    std::fs::write(top.join(".gitignore"), "dist/\n").unwrap();
+    std::fs::create_dir_all(top.join("dist")).unwrap();
+    let bad = "db.query(`SELECT * FROM t WHERE id = ${req.params.id}`);\n";
+    std::fs::write(top.join("app.js"), bad).unwrap();
+    std::fs::write(top.join("dist/app.js"), bad).unwrap();
+    let report = run_gates(&top, &["security".into()], &GateConfig::default(), false).unwrap();
+    let files: Vec<&str> = report.findings.iter().map(|f| f.file.as_str()).collect();
+    assert_eq!(files, vec!["app.js"]);
+    // A plain subfolder of the ignored tree is still ignored, as git would.
+    let sub = dir.path().join("plain");
+    std::fs::create_dir_all(&sub).unwrap();
+    std::fs::write(sub.join("app.js"), bad).unwrap();
+    let report = run_gates(&sub, &["security".into()], &GateConfig::default(), false).unwrap();
+    assert!(report.findings.is_empty(), "{:?}", report.findings);
+}
+
+#[test]
 fn unknown_gates_and_missing_roots_are_errors() {
     let dir = tempfile::tempdir().unwrap();
     let err = run_gates(dir.path(), &["speed".into()], &GateConfig::default(), false).unwrap_err();
