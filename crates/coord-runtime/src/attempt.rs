@@ -5,7 +5,7 @@
 //! the escalation policy's decision on a failure. [`Pending`] then records what finished
 //! attempts decided, many in one transaction (group commit).
 
-use crate::config::{Config, ExecutorKind};
+use crate::config::Config;
 use crate::escalation::{Failure, Policy, Step};
 use crate::executor::{FailureCategory, Job, Outcome};
 use crate::now_ms;
@@ -244,7 +244,7 @@ pub(crate) struct Attempted {
 pub(crate) async fn attempt<S: Store + Clone>(shared: Arc<Engine<S>>, plan: Arc<RunPlan>, claim: Claim) -> Attempted {
     let dir = shared.runs_dir.join(&claim.run_id).join(&claim.task_id).join(format!("attempt-{}", claim.attempt));
     let specialist = claim.specialist.clone();
-    let is_llm = shared.config.specialist(&specialist).executor == ExecutorKind::Llm;
+    let is_llm = shared.config.specialist(&specialist).executor.spends_tokens();
     let (claim, finish, notice) = run_attempt(shared, plan, claim).await;
     let usage = if is_llm { crate::metrics::transcript_usage(&dir, &specialist) } else { None };
     Attempted { claim, finish, notice, usage }

@@ -63,13 +63,44 @@ pub enum ExecutorKind {
     /// (migration replay, contract publishing, contract test). The default of
     /// `backend-coordinator`; no other specialist can use it.
     Workflow,
+    /// Claude Code (`claude -p --output-format stream-json`), see `executor::agent`.
+    #[serde(rename = "claude-code")]
+    ClaudeCode,
+    /// OpenAI's Codex CLI (`codex exec --json`).
+    Codex,
+    /// Google's Gemini CLI (`gemini --output-format json`).
+    Gemini,
+    /// Aider (`aider --message-file`).
+    Aider,
+    /// OpenCode (`opencode run --format json`).
+    #[serde(rename = "opencode")]
+    OpenCode,
 }
 
 impl ExecutorKind {
     /// Whether attempts of this kind may write files, and so work in a workspace of their own
     /// (a worktree on the task's branch, or a turn in the project folder outside git).
     pub fn writes_files(self) -> bool {
-        matches!(self, ExecutorKind::Command | ExecutorKind::Llm | ExecutorKind::Workflow)
+        matches!(self, ExecutorKind::Command | ExecutorKind::Llm | ExecutorKind::Workflow) || self.agent_cli().is_some()
+    }
+
+    /// The coding-agent CLI of this kind, if it is one.
+    pub fn agent_cli(self) -> Option<crate::executor::agent::AgentCli> {
+        use crate::executor::agent::AgentCli;
+        Some(match self {
+            ExecutorKind::ClaudeCode => AgentCli::ClaudeCode,
+            ExecutorKind::Codex => AgentCli::Codex,
+            ExecutorKind::Gemini => AgentCli::Gemini,
+            ExecutorKind::Aider => AgentCli::Aider,
+            ExecutorKind::OpenCode => AgentCli::OpenCode,
+            _ => return None,
+        })
+    }
+
+    /// Whether its attempts spend on models, and record tokens and cost (`llm_usage`) that
+    /// count against the run's budget.
+    pub fn spends_tokens(self) -> bool {
+        self == ExecutorKind::Llm || self.agent_cli().is_some()
     }
 }
 
@@ -92,9 +123,18 @@ pub struct SpecialistConfig {
     /// The executor kind.
     #[serde(default)]
     pub executor: ExecutorKind,
-    /// The program and its arguments, for `command`.
+    /// The program and its arguments, for `command`; for an agent CLI, the program to run
+    /// instead of the CLI's usual name (`["/opt/claude/bin/claude"]`) and arguments appended
+    /// to the ones coord passes.
     #[serde(default)]
     pub command: Vec<String>,
+    /// For an agent CLI: the model it uses, overriding the agent file's `model:` (`inherit`,
+    /// or no model anywhere, leaves the CLI's own default).
+    #[serde(default)]
+    pub model: Option<String>,
+    /// For an agent CLI: turns one attempt may take (the CLIs that support a limit).
+    #[serde(default)]
+    pub max_turns: Option<u32>,
     /// Extra environment variables, for `command`.
     #[serde(default)]
     pub env: BTreeMap<String, String>,
@@ -122,9 +162,10 @@ pub struct SpecialistConfig {
     /// The OS sandbox of its commands: `strict` (the default) or `off`.
     #[serde(default)]
     pub sandbox: SandboxMode,
-    /// Its commands' network: `off` (the default), `local` (loopback only) or `on`.
+    /// Its commands' network: `off`, `local` (loopback only) or `on`. The default is `off`,
+    /// and `on` for an agent CLI (it calls its provider's API).
     #[serde(default)]
-    pub network: coord_sandbox::Network,
+    pub network: Option<coord_sandbox::Network>,
     /// Further folders its commands may read (`~/` is the home folder).
     #[serde(default)]
     pub read: Vec<String>,

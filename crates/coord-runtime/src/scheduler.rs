@@ -152,6 +152,7 @@ pub(crate) enum AnyExecutor {
     Sleep(SleepExecutor),
     Llm(Box<crate::executor::llm::LlmExecutor>),
     Workflow(crate::executor::workflow::WorkflowExecutor),
+    Agent(Box<crate::executor::agent::AgentExecutor>),
 }
 
 impl AnyExecutor {
@@ -162,6 +163,7 @@ impl AnyExecutor {
             AnyExecutor::Sleep(e) => e.execute(job).await,
             AnyExecutor::Llm(e) => e.execute(job).await,
             AnyExecutor::Workflow(e) => e.execute(job).await,
+            AnyExecutor::Agent(e) => e.execute(job).await,
         }
     }
 }
@@ -301,6 +303,24 @@ impl<S: Store + Clone + 'static> Runtime<S> {
                     e.confinement = crate::executor::confine::Confinement::of(&c);
                     AnyExecutor::Command(e)
                 }
+                ExecutorKind::ClaudeCode
+                | ExecutorKind::Codex
+                | ExecutorKind::Gemini
+                | ExecutorKind::Aider
+                | ExecutorKind::OpenCode => {
+                    // Invariant: these five kinds are exactly the ones `agent_cli` names.
+                    let Some(cli) = c.executor.agent_cli() else { continue };
+                    let agent = self.roster.get(name);
+                    AnyExecutor::Agent(Box::new(crate::executor::agent::AgentExecutor::new(
+                        cli,
+                        &c.command,
+                        agent.map(|s| s.persona.clone()).unwrap_or_default(),
+                        c.model.clone().or_else(|| agent.and_then(|s| s.model.clone())),
+                        agent.map(|s| s.tools.clone()).unwrap_or_default(),
+                        c.max_turns,
+                        crate::executor::confine::Confinement::of(&c),
+                    )))
+                }
             };
             map.insert(name.to_string(), Arc::new(exec));
         }
@@ -400,7 +420,7 @@ impl<S: Store + Clone + 'static> Runtime<S> {
         let lease_ms = shared.lease_ms;
         let mut running: JoinSet<Attempted> = JoinSet::new();
         let llm_specialists: Vec<String> =
-            automatic.iter().filter(|n| self.config.specialist(n).executor == ExecutorKind::Llm).cloned().collect();
+            automatic.iter().filter(|n| self.config.specialist(n).executor.spends_tokens()).cloned().collect();
         let mut spent = crate::metrics::run_spend(&self.store, run_id).await?;
         let mut budget_hit = false;
         let mut last_expiry = Instant::now() - Duration::from_secs(10);

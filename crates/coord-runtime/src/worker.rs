@@ -13,7 +13,6 @@
 //! finish and be recorded, the rest are killed and their tasks released to `ready` at once.
 
 use crate::attempt::{Attempted, Pending, RunPlan, attempt};
-use crate::config::ExecutorKind;
 use crate::executor::FailureCategory;
 use crate::metrics::Spend;
 use crate::scheduler::{Progress, RuntimeError};
@@ -102,7 +101,7 @@ impl<S: Store + Clone + 'static> Runtime<S> {
             ));
         }
         let llm_specialists: Vec<String> =
-            automatic.iter().filter(|n| self.config.specialist(n).executor == ExecutorKind::Llm).cloned().collect();
+            automatic.iter().filter(|n| self.config.specialist(n).executor.spends_tokens()).cloned().collect();
         let budgeted = !llm_specialists.is_empty()
             && (self.config.budget.run_tokens.is_some() || self.config.budget.run_cost_usd.is_some());
         let mut info = WorkerInfo {

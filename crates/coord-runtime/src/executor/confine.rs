@@ -56,6 +56,11 @@ pub struct Confinement {
     pub max_file_bytes: u64,
     /// Processes a command may start at once.
     pub max_processes: u64,
+    /// Keep the real `HOME` (an agent CLI finds its login and sessions there; only the folders
+    /// in `read` and `write` of it are open in the sandbox). Otherwise a private one.
+    pub real_home: bool,
+    /// The workspace is read-only too (an agent whose tools only read).
+    pub read_only_workspace: bool,
 }
 
 impl Confinement {
@@ -63,7 +68,7 @@ impl Confinement {
     pub fn of(c: &SpecialistConfig) -> Confinement {
         Confinement {
             mode: c.sandbox,
-            network: c.network,
+            network: c.network.unwrap_or(if c.executor.agent_cli().is_some() { Network::On } else { Network::Off }),
             read: c.read.clone(),
             write: c.write.clone(),
             deny: c.deny.clone(),
@@ -72,6 +77,8 @@ impl Confinement {
             allow_ci: c.allow_ci,
             max_file_bytes: c.max_file_mb.unwrap_or(1024).saturating_mul(1 << 20),
             max_processes: c.max_processes.unwrap_or(1024),
+            real_home: false,
+            read_only_workspace: false,
         }
     }
 
@@ -117,8 +124,14 @@ impl Confinement {
             let home = std::env::var_os("HOME").map(PathBuf::from).unwrap_or_else(|| PathBuf::from("/"));
             return (home, std::env::temp_dir());
         }
-        let (home, tmp) = (job.attempt_dir.join("home"), job.attempt_dir.join("tmp"));
-        let _ = std::fs::create_dir_all(&home);
+        let (mut home, tmp) = (job.attempt_dir.join("home"), job.attempt_dir.join("tmp"));
+        if self.real_home
+            && let Some(real) = std::env::var_os("HOME")
+        {
+            home = PathBuf::from(real);
+        } else {
+            let _ = std::fs::create_dir_all(&home);
+        }
         let _ = std::fs::create_dir_all(&tmp);
         (home, tmp)
     }
@@ -143,7 +156,9 @@ impl Confinement {
         p.readable.extend(self.read.iter().map(|r| coord_sandbox::expand(r, home.as_deref())));
         p.writable.extend(self.write.iter().map(|w| coord_sandbox::expand(w, home.as_deref())));
         let (h, t) = self.private_dirs(job);
-        p.writable.push(h);
+        if !self.real_home {
+            p.writable.push(h);
+        }
         p.writable.push(t);
         p.denied = coord_sandbox::DEFAULT_DENIED
             .iter()
@@ -151,6 +166,9 @@ impl Confinement {
             .chain(self.deny.iter().map(|d| coord_sandbox::expand(d, home.as_deref())))
             .collect();
         p.read_only = protected_in(&job.workspace, self.allow_ci);
+        if self.read_only_workspace {
+            p.read_only.push(job.workspace.clone());
+        }
         p
     }
 }

@@ -5,6 +5,7 @@
 //! [`llm`] (an agent loop over a model with workspace-confined tools), and [`workflow`] (the
 //! coordinator's own workflow steps, decided by their checks).
 
+pub mod agent;
 pub mod bench;
 pub mod command;
 pub mod confine;

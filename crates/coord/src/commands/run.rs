@@ -158,7 +158,10 @@ fn say_sandbox(project: &Project) {
     let confined: Vec<&str> = project
         .roster
         .names()
-        .filter(|n| matches!(project.config.specialist(n).executor, ExecutorKind::Command | ExecutorKind::Llm))
+        .filter(|n| {
+            let kind = project.config.specialist(n).executor;
+            kind.writes_files() && kind != ExecutorKind::Workflow
+        })
         .filter(|n| project.config.specialist(n).sandbox == SandboxMode::Strict)
         .collect();
     if confined.is_empty() {
