@@ -17,6 +17,9 @@ pub struct Cli {
 /// The subcommands.
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    /// Set a repository up: a commented coord.toml using the agent CLI found on this machine
+    /// (or manual specialists), .mcp.json for MCP hosts, and, if asked, editable agent files.
+    Init(InitArgs),
     /// Analyse an objective and plan it into tasks, assignments and parallel groups.
     Plan(PlanArgs),
     /// Check a plan file (JSON or YAML, possibly edited by hand).
@@ -66,6 +69,27 @@ pub enum Command {
     Serve(ServeArgs),
     /// Serve MCP over stdio, for agent hosts (Claude Code...) working as the specialists.
     Mcp(McpArgs),
+}
+
+/// Arguments of `coord init`.
+#[derive(Debug, Args)]
+pub struct InitArgs {
+    /// The repository (default: the current folder).
+    #[arg(long, value_name = "DIR")]
+    pub repo: Option<PathBuf>,
+    /// The agent CLI every specialist works through: claude-code, codex, gemini, opencode, aider,
+    /// or manual (default: the first of them installed, else manual).
+    #[arg(long, value_name = "CLI")]
+    pub agent: Option<String>,
+    /// Also write the roster as editable agent files into .coord/agents/.
+    #[arg(long)]
+    pub agent_files: bool,
+    /// Do not write .mcp.json.
+    #[arg(long)]
+    pub no_mcp: bool,
+    /// Replace files that exist and differ.
+    #[arg(long)]
+    pub force: bool,
 }
 
 /// Arguments of `coord worker`.
@@ -666,6 +690,18 @@ pub enum ListFormat {
 /// `coord agents` subcommands.
 #[derive(Debug, Subcommand)]
 pub enum AgentsCommand {
+    /// Write the roster as Claude Code agent files (`coord agents export .claude/agents`):
+    /// name, description, tools, model, persona, and coord's capabilities and context keys.
+    Export {
+        /// The folder to write into.
+        dir: PathBuf,
+        /// Project folder whose agent files override the built-in ones; default: current folder.
+        #[arg(long, value_name = "DIR")]
+        repo: Option<PathBuf>,
+        /// Replace files that exist and differ.
+        #[arg(long)]
+        force: bool,
+    },
     /// List every specialist: built-in and the project's.
     List {
         /// Project folder with `.coord/agents` or `.claude/agents`; default: current folder.

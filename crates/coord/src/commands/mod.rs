@@ -6,6 +6,7 @@ mod clean;
 mod context;
 mod contract;
 mod gate;
+mod init;
 mod migrate;
 mod plan;
 mod progress;
@@ -34,6 +35,7 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         Command::Log(args) => run::log(args),
         Command::Cancel(args) => run::cancel(args),
         Command::Clean(args) => clean::clean(args),
+        Command::Init(args) => init::init(args),
         Command::Sandbox(crate::cli::SandboxCommand::Check { json }) => clean::sandbox_check(json),
         Command::Metrics(args) => run::metrics(args),
         Command::Task(args) => task::task(args),

@@ -81,6 +81,15 @@ pub fn is_read_only(tools: &[String]) -> bool {
 }
 
 impl AgentCli {
+    /// Every CLI, in the order `coord init` prefers them.
+    pub const ALL: [AgentCli; 5] =
+        [AgentCli::ClaudeCode, AgentCli::Codex, AgentCli::Gemini, AgentCli::OpenCode, AgentCli::Aider];
+
+    /// Where its program is on PATH, if it is installed.
+    pub fn installed(self) -> Option<PathBuf> {
+        which(self.program())
+    }
+
     /// Its name in `coord.toml` (`executor = "..."`).
     pub fn name(self) -> &'static str {
         match self {
