@@ -35,8 +35,11 @@ fn write_file(path: &Path, text: &str, force: bool) -> Result<Wrote> {
     Ok(state)
 }
 
+/// The CLIs found on PATH, with where.
+type Found = Vec<(AgentCli, String)>;
+
 /// The first installed CLI, or the one asked for.
-fn choose(asked: Option<&str>) -> Result<(Option<AgentCli>, Vec<(AgentCli, String)>)> {
+fn choose(asked: Option<&str>) -> Result<(Option<AgentCli>, Found)> {
     let found: Vec<(AgentCli, String)> =
         AgentCli::ALL.iter().filter_map(|c| c.installed().map(|p| (*c, p.display().to_string()))).collect();
     let chosen = match asked {
