@@ -5,8 +5,8 @@
 
 use crate::client::LlmClient;
 use crate::error::LlmError;
-use crate::tools::{ToolLimits, Workspace, specs};
-use crate::types::{Message, Part, Request, Role, Usage};
+use crate::tools::{ToolLimits, Workspace, specs_for};
+use crate::types::{Message, Part, Request, Role, StopReason, Usage};
 use std::path::Path;
 
 /// Limits of one agent run.
@@ -47,6 +47,17 @@ pub enum AgentStop {
     Budget(String),
     /// A provider call failed.
     Error(LlmError),
+    /// The answer was cut off at the output limit (`max_tokens`, `finish_reason: length`).
+    Truncated(String),
+    /// The provider refused or filtered the answer (`content_filter`, `refusal`).
+    Refused(String),
+    /// The model answered with neither text nor a tool call.
+    Empty,
+}
+
+/// Stop reasons that mean the provider withheld the answer.
+fn is_refusal(reason: &str) -> bool {
+    matches!(reason, "content_filter" | "refusal" | "safety" | "recitation" | "prohibited_content" | "blocklist")
 }
 
 /// What an agent run produced.
@@ -123,7 +134,7 @@ pub async fn run_agent(
         let req = Request {
             system: persona.to_string(),
             messages: messages.clone(),
-            tools: specs(),
+            tools: specs_for(&limits.tools),
             max_tokens: limits.max_tokens,
             temperature: Some(0.0),
             json_schema: None,
@@ -142,7 +153,24 @@ pub async fn run_agent(
         let calls: Vec<(String, String, serde_json::Value)> =
             resp.tool_calls().into_iter().map(|(i, n, v)| (i.to_string(), n.to_string(), v.clone())).collect();
         messages.push(Message { role: Role::Assistant, parts: resp.parts.clone() });
+        // Fail closed: an answer cut off, withheld or empty is never a finished task.
+        match &resp.stop {
+            StopReason::MaxTokens => {
+                break AgentStop::Truncated(format!(
+                    "the model's answer was cut off at the output limit ({} tokens){}",
+                    limits.max_tokens,
+                    if calls.is_empty() { "" } else { ", in the middle of a tool call" }
+                ));
+            }
+            StopReason::Other(r) if is_refusal(r) => {
+                break AgentStop::Refused(format!("the provider withheld the answer (stop reason `{r}`)"));
+            }
+            _ => {}
+        }
         if calls.is_empty() {
+            if resp.text().trim().is_empty() {
+                break AgentStop::Empty;
+            }
             break AgentStop::Final;
         }
         let mut results = Vec::new();

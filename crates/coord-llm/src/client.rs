@@ -99,7 +99,34 @@ pub struct ProviderConfig {
     /// Prices.
     #[serde(default)]
     pub price: Price,
+    /// Output tokens one call may produce (default 16384; a specialist's
+    /// `max_output_tokens` overrides it).
+    #[serde(default)]
+    pub max_output_tokens: Option<u32>,
+    /// Whether the model is a reasoning model (OpenAI o-series, gpt-5...): no temperature,
+    /// `max_completion_tokens` instead of `max_tokens`. Default: from the model's name.
+    #[serde(default)]
+    pub reasoning: Option<bool>,
+    /// A reasoning model's effort (`minimal`, `low`, `medium`, `high`), sent as
+    /// `reasoning_effort` on the OpenAI wire format.
+    #[serde(default)]
+    pub reasoning_effort: Option<String>,
 }
+
+/// The model a Claude alias of an agent file (`model: sonnet`) names on the Anthropic API:
+/// Anthropic's own `-latest`-style aliases of the current generation (December 2026).
+pub fn model_alias(alias: &str) -> &str {
+    match alias {
+        "sonnet" => "claude-sonnet-4-5",
+        "opus" => "claude-opus-4-5",
+        "haiku" => "claude-haiku-4-5",
+        other => other,
+    }
+}
+
+/// Model-name prefixes of OpenAI's reasoning models, which reject `temperature` and
+/// `max_tokens`.
+const REASONING_PREFIXES: &[&str] = &["o1", "o3", "o4", "gpt-5"];
 
 fn yes() -> bool {
     true
@@ -123,7 +150,25 @@ impl ProviderConfig {
             timeout_secs: default_timeout(),
             max_retries: default_retries(),
             price: Price::default(),
+            max_output_tokens: None,
+            reasoning: None,
+            reasoning_effort: None,
         }
+    }
+
+    /// Whether requests must take the reasoning models' shape.
+    pub fn is_reasoning(&self) -> bool {
+        self.reasoning.unwrap_or_else(|| {
+            let m = self.model.rsplit('/').next().unwrap_or(&self.model).to_ascii_lowercase();
+            REASONING_PREFIXES
+                .iter()
+                .any(|p| m == *p || m.starts_with(&format!("{p}-")) || m.starts_with(&format!("{p}.")))
+        })
+    }
+
+    /// Output tokens per call.
+    pub fn output_tokens(&self) -> u32 {
+        self.max_output_tokens.unwrap_or(16_384).max(1)
     }
 
     fn key_var(&self) -> String {
@@ -218,7 +263,7 @@ impl LlmClient {
         let (url, body) = match self.config.provider {
             ProviderKind::Openai => (
                 format!("{base}/chat/completions"),
-                serde_json::to_value(openai::convert::request(&self.config.model, req, stream)),
+                serde_json::to_value(openai::convert::request(&self.config, req, stream)),
             ),
             ProviderKind::Anthropic => (
                 format!("{base}/v1/messages"),

@@ -17,6 +17,6 @@ pub mod types;
 pub mod anthropic;
 pub mod openai;
 
-pub use client::{LlmClient, Price, ProviderConfig, ProviderKind, Secret};
+pub use client::{LlmClient, Price, ProviderConfig, ProviderKind, Secret, model_alias};
 pub use error::LlmError;
 pub use types::{Message, Part, Request, Response, Role, StopReason, ToolSpec, Usage};

@@ -30,7 +30,13 @@ pub struct ToolLimits {
     pub allow_ci: bool,
     /// What every tool result goes through before the model sees it.
     pub redact: Redact,
+    /// Only the reading tools (an agent file whose `tools:` list none that writes or runs):
+    /// `write_file`, `edit_file` and `run_command` are neither offered nor carried out.
+    pub read_only: bool,
 }
+
+/// The tools that change files or run programs.
+pub const WRITING_TOOLS: &[&str] = &["write_file", "edit_file", "run_command"];
 
 /// A function that replaces secrets in a text.
 type RedactFn = dyn Fn(&str) -> String + Send + Sync;
@@ -71,8 +77,14 @@ impl Default for ToolLimits {
             env: vec![("PATH".into(), std::env::var("PATH").unwrap_or_else(|_| "/usr/bin:/bin".into()))],
             allow_ci: false,
             redact: Redact::default(),
+            read_only: false,
         }
     }
+}
+
+/// The tools offered under `limits`: all of them, or the reading ones for a read-only agent.
+pub fn specs_for(limits: &ToolLimits) -> Vec<ToolSpec> {
+    specs().into_iter().filter(|s| !(limits.read_only && WRITING_TOOLS.contains(&s.name.as_str()))).collect()
 }
 
 /// The tools' JSON schemas, as offered to the model.
@@ -251,6 +263,11 @@ impl Workspace {
     }
 
     async fn call_raw(&mut self, name: &str, input: &serde_json::Value) -> ToolOutput {
+        if self.limits.read_only && WRITING_TOOLS.contains(&name) {
+            return err(format!(
+                "`{name}` is not available: this agent is read-only (its agent file lists only reading tools)"
+            ));
+        }
         let s = |k: &str| input.get(k).and_then(|v| v.as_str());
         match name {
             "read_file" => {

@@ -195,3 +195,57 @@ async fn protected_paths_and_oversized_writes_are_refused_and_results_redacted()
     let (out, _) = ws.call("read_file", &serde_json::json!({ "path": "notes.txt" })).await;
     assert_eq!(out, "password [REDACTED]");
 }
+
+fn finished(text: &str, reason: &str) -> serde_json::Value {
+    serde_json::json!({
+        "model": "scripted",
+        "choices": [{ "message": { "role": "assistant", "content": text }, "finish_reason": reason }],
+        "usage": { "prompt_tokens": 100, "completion_tokens": 4096 }
+    })
+}
+
+#[tokio::test]
+async fn a_cut_off_withheld_or_empty_answer_is_never_final() {
+    let dir = tempfile::tempdir().unwrap();
+    // Cut at the output limit (a 12 KB file that did not fit), in text or in a tool call.
+    let (client, _) = model(vec![finished("Here is the whole file: const a = ", "length")]).await;
+    let out = run_agent(&client, "p", "b", dir.path(), &AgentLimits::default()).await;
+    assert!(matches!(&out.stop, AgentStop::Truncated(m) if m.contains("output limit")), "{:?}", out.stop);
+    let mut cut_call = call("c1", "write_file", serde_json::json!({ "path": "a.js", "content": "x" }));
+    cut_call["choices"][0]["finish_reason"] = "length".into();
+    let (client, _) = model(vec![cut_call]).await;
+    let out = run_agent(&client, "p", "b", dir.path(), &AgentLimits::default()).await;
+    assert!(matches!(&out.stop, AgentStop::Truncated(m) if m.contains("tool call")), "{:?}", out.stop);
+    // Filtered, and empty.
+    let (client, _) = model(vec![finished("", "content_filter")]).await;
+    let out = run_agent(&client, "p", "b", dir.path(), &AgentLimits::default()).await;
+    assert!(matches!(&out.stop, AgentStop::Refused(m) if m.contains("content_filter")), "{:?}", out.stop);
+    let (client, _) = model(vec![finished("  ", "stop")]).await;
+    let out = run_agent(&client, "p", "b", dir.path(), &AgentLimits::default()).await;
+    assert_eq!(out.stop, AgentStop::Empty);
+    // Their tokens still count.
+    assert_eq!(out.usage.output_tokens, 4096);
+}
+
+#[tokio::test]
+async fn a_read_only_agent_is_offered_no_writing_tools_and_cannot_call_them() {
+    let dir = tempfile::tempdir().unwrap();
+    let (client, script) = model(vec![
+        call("c1", "write_file", serde_json::json!({ "path": "a.js", "content": "x" })),
+        call("c2", "run_command", serde_json::json!({ "command": "ls" })),
+        answer("Reviewed."),
+    ])
+    .await;
+    let limits =
+        AgentLimits { tools: ToolLimits { read_only: true, ..ToolLimits::default() }, ..AgentLimits::default() };
+    let out = run_agent(&client, "p", "b", dir.path(), &limits).await;
+    assert_eq!(out.stop, AgentStop::Final);
+    assert!(!dir.path().join("a.js").exists());
+    assert!(out.files_changed.is_empty());
+    let s = script.lock().unwrap();
+    let offered: Vec<&str> =
+        s.1[0]["tools"].as_array().unwrap().iter().map(|t| t["function"]["name"].as_str().unwrap()).collect();
+    assert!(!offered.iter().any(|t| ["write_file", "edit_file", "run_command"].contains(t)), "{offered:?}");
+    let refused = s.1[1]["messages"].to_string();
+    assert!(refused.contains("this agent is read-only"), "{refused}");
+}

@@ -205,7 +205,11 @@ async fn anthropic_non_streamed_tool_use_and_headers() {
     let (headers, sent) = &s.requests[0];
     assert_eq!(headers["x-api-key"], CANARY);
     assert_eq!(headers["anthropic-version"], "2023-06-01");
-    assert_eq!(sent["system"], "You are the api-architect.");
+    // The persona and the brief are marked for the prompt cache.
+    assert_eq!(sent["system"][0]["text"], "You are the api-architect.");
+    assert_eq!(sent["system"][0]["cache_control"]["type"], "ephemeral");
+    assert_eq!(sent["messages"][0]["content"][0]["cache_control"]["type"], "ephemeral");
+    assert!(sent["messages"][2]["content"][0].get("cache_control").is_none());
     assert_eq!(sent["messages"][2]["content"][0]["type"], "tool_result");
     assert_eq!(sent["tools"][0]["input_schema"]["required"][0], "path");
 }
@@ -351,4 +355,31 @@ async fn the_key_never_leaves_in_errors_or_debug_output() {
     };
     let err = LlmClient::new(missing).unwrap_err();
     assert_eq!(err, LlmError::NoKey("COORD_TEST_SURELY_UNSET_KEY".into()));
+}
+
+#[tokio::test]
+async fn reasoning_models_get_max_completion_tokens_and_no_temperature() {
+    let body = serde_json::json!({
+        "id": "c", "object": "chat.completion", "model": "gpt-5-mini",
+        "choices": [{ "index": 0, "message": { "role": "assistant", "content": "ok" }, "finish_reason": "stop" }],
+        "usage": { "prompt_tokens": 10, "completion_tokens": 2 }
+    });
+    let reply = Reply::Json(200, vec![], body.to_string());
+    let (base, script) = server(vec![reply.clone(), reply]).await;
+    for (model, effort) in [("gpt-5-mini", Some("low")), ("test-model", None)] {
+        let mut c = ProviderConfig::new(ProviderKind::Openai, model);
+        c.base_url = Some(format!("{base}/v1"));
+        c.reasoning_effort = effort.map(str::to_string);
+        let client = LlmClient::with_key(c, Secret::new(CANARY)).unwrap();
+        client.complete(&request()).await.unwrap();
+    }
+    let s = script.lock().unwrap();
+    let reasoning = &s.requests[0].1;
+    assert_eq!(reasoning["max_completion_tokens"], 512);
+    assert!(reasoning.get("max_tokens").is_none() && reasoning.get("temperature").is_none(), "{reasoning}");
+    assert_eq!(reasoning["reasoning_effort"], "low");
+    let plain = &s.requests[1].1;
+    assert_eq!(plain["max_tokens"], 512);
+    assert_eq!(plain["temperature"], 0.0);
+    assert!(plain.get("max_completion_tokens").is_none() && plain.get("reasoning_effort").is_none(), "{plain}");
 }

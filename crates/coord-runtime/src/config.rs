@@ -135,6 +135,10 @@ pub struct SpecialistConfig {
     /// For an agent CLI: turns one attempt may take (the CLIs that support a limit).
     #[serde(default)]
     pub max_turns: Option<u32>,
+    /// For `llm`: output tokens one model call may produce (default: `[llm]
+    /// max_output_tokens`, else 16384).
+    #[serde(default)]
+    pub max_output_tokens: Option<u32>,
     /// Extra environment variables, for `command`.
     #[serde(default)]
     pub env: BTreeMap<String, String>,

@@ -267,6 +267,39 @@ impl<S: Store + Clone + 'static> Runtime<S> {
         }
     }
 
+    /// The client of an LLM specialist: the shared one, or one for the model its section or
+    /// its agent file names (`model:`; Claude's aliases `sonnet`, `opus`, `haiku` resolve on the
+    /// Anthropic wire format, `inherit` keeps `[llm] model`).
+    fn specialist_client(
+        &self,
+        name: &str,
+        c: &crate::config::SpecialistConfig,
+        shared: &Arc<coord_llm::LlmClient>,
+    ) -> Arc<coord_llm::LlmClient> {
+        let base = shared.config();
+        let wanted = c.model.clone().or_else(|| {
+            let m = self.roster.get(name)?.model.clone()?;
+            let m = m.trim().to_string();
+            match (m.as_str(), base.provider) {
+                ("inherit" | "", _) => None,
+                (alias @ ("sonnet" | "opus" | "haiku"), coord_llm::ProviderKind::Anthropic) => {
+                    Some(coord_llm::model_alias(alias).to_string())
+                }
+                // A Claude alias means nothing to another provider.
+                ("sonnet" | "opus" | "haiku", _) => None,
+                _ => Some(m),
+            }
+        });
+        match wanted {
+            Some(model) if model != base.model => {
+                let mut config = base.clone();
+                config.model = model;
+                coord_llm::LlmClient::new(config).map(Arc::new).unwrap_or_else(|_| shared.clone())
+            }
+            _ => shared.clone(),
+        }
+    }
+
     fn executors(&self) -> HashMap<String, Arc<AnyExecutor>> {
         let mut map = HashMap::new();
         let llm = self.llm_client();
@@ -276,14 +309,19 @@ impl<S: Store + Clone + 'static> Runtime<S> {
                 ExecutorKind::Manual => continue,
                 ExecutorKind::Llm => match &llm {
                     Ok(Some(client)) => AnyExecutor::Llm(Box::new(crate::executor::llm::LlmExecutor {
-                        client: client.clone(),
+                        client: self.specialist_client(name, &c, client),
                         persona: self.roster.get(name).map(|s| s.persona.clone()).unwrap_or_default(),
                         limits: coord_llm::agent::AgentLimits {
                             max_steps: c.max_steps.unwrap_or(30),
+                            max_tokens: c.max_output_tokens.unwrap_or_else(|| client.config().output_tokens()),
                             token_budget: c.token_budget.or(self.config.budget.task_tokens),
                             cost_budget: c.cost_budget.or(self.config.budget.task_cost_usd),
                             tools: coord_llm::tools::ToolLimits {
                                 allow_commands: c.allow_commands.clone(),
+                                read_only: self
+                                    .roster
+                                    .get(name)
+                                    .is_some_and(|s| crate::executor::agent::is_read_only(&s.tools)),
                                 ..Default::default()
                             },
                             ..Default::default()

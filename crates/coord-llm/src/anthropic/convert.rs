@@ -1,6 +1,6 @@
 //! Neutral types to the Messages API and back.
 
-use super::wire::{Block, MessagesRequest, MessagesResponse, WireMessage, WireTool, WireUsage};
+use super::wire::{Block, MessagesRequest, MessagesResponse, SystemBlock, WireMessage, WireTool, WireUsage};
 use crate::types::{Part, Request, Response, Role, StopReason, Usage};
 
 /// The request body. A JSON schema request is carried as an instruction in the system prompt
@@ -12,6 +12,16 @@ pub fn request(model: &str, req: &Request, stream: bool) -> MessagesRequest {
             "\n\nAnswer with one JSON document (no prose, no code fence) named {name} that validates against this JSON Schema:\n{schema}"
         ));
     }
+    // Prompt caching: the persona (with the tools before it) and the brief, the first message,
+    // are the same on every step of an agent run; marking them lets later steps read them from
+    // the cache at a tenth of the price. Prompts under the model's minimum are not cached, and
+    // a marker on them costs nothing.
+    let ephemeral = || Some(serde_json::json!({ "type": "ephemeral" }));
+    let system = if system.is_empty() {
+        Vec::new()
+    } else {
+        vec![SystemBlock { kind: "text", text: system, cache_control: ephemeral() }]
+    };
     MessagesRequest {
         model: model.to_string(),
         max_tokens: req.max_tokens.max(1),
@@ -19,7 +29,8 @@ pub fn request(model: &str, req: &Request, stream: bool) -> MessagesRequest {
         messages: req
             .messages
             .iter()
-            .map(|m| WireMessage {
+            .enumerate()
+            .map(|(i, m)| WireMessage {
                 role: match m.role {
                     Role::User => "user",
                     Role::Assistant => "assistant",
@@ -28,7 +39,10 @@ pub fn request(model: &str, req: &Request, stream: bool) -> MessagesRequest {
                     .parts
                     .iter()
                     .map(|p| match p {
-                        Part::Text { text } => Block::Text { text: text.clone() },
+                        Part::Text { text } => Block::Text {
+                            text: text.clone(),
+                            cache_control: if i == 0 && req.messages.len() > 1 { ephemeral() } else { None },
+                        },
                         Part::ToolUse { id, name, input } => {
                             Block::ToolUse { id: id.clone(), name: name.clone(), input: input.clone() }
                         }
@@ -77,7 +91,7 @@ pub fn parts(blocks: Vec<Block>) -> Vec<Part> {
     blocks
         .into_iter()
         .filter_map(|b| match b {
-            Block::Text { text } if !text.is_empty() => Some(Part::Text { text }),
+            Block::Text { text, .. } if !text.is_empty() => Some(Part::Text { text }),
             Block::ToolUse { id, name, input } => Some(Part::ToolUse { id, name, input }),
             _ => None,
         })

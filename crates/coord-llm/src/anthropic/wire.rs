@@ -9,9 +9,9 @@ pub struct MessagesRequest {
     pub model: String,
     /// Output limit.
     pub max_tokens: u32,
-    /// System prompt.
-    #[serde(skip_serializing_if = "String::is_empty")]
-    pub system: String,
+    /// System prompt, as text blocks (the persona is marked for the prompt cache).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub system: Vec<SystemBlock>,
     /// Messages.
     pub messages: Vec<WireMessage>,
     /// Tools.
@@ -22,6 +22,19 @@ pub struct MessagesRequest {
     pub temperature: Option<f32>,
     /// Stream the answer.
     pub stream: bool,
+}
+
+/// A block of the system prompt.
+#[derive(Debug, Serialize)]
+pub struct SystemBlock {
+    /// Always `text`.
+    #[serde(rename = "type")]
+    pub kind: &'static str,
+    /// The text.
+    pub text: String,
+    /// `{"type": "ephemeral"}`: cache the prompt up to here.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cache_control: Option<serde_json::Value>,
 }
 
 /// A message.
@@ -41,6 +54,9 @@ pub enum Block {
     Text {
         /// The text.
         text: String,
+        /// Cache the prompt up to here (sent only; the brief is marked).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        cache_control: Option<serde_json::Value>,
     },
     /// A tool call.
     ToolUse {

@@ -5,7 +5,9 @@ use crate::error::LlmError;
 use crate::types::{Part, Request, Response, Role, StopReason, Usage};
 
 /// The request body.
-pub fn request(model: &str, req: &Request, stream: bool) -> ChatRequest {
+pub fn request(config: &crate::ProviderConfig, req: &Request, stream: bool) -> ChatRequest {
+    let model = config.model.as_str();
+    let reasoning = config.is_reasoning();
     let mut messages = Vec::new();
     if !req.system.is_empty() {
         messages.push(ChatMessage {
@@ -58,8 +60,11 @@ pub fn request(model: &str, req: &Request, stream: bool) -> ChatRequest {
                 function: FunctionDef { name: t.name.clone(), description: t.description.clone(), parameters: t.input_schema.clone() },
             })
             .collect(),
-        max_tokens: req.max_tokens.max(1),
-        temperature: req.temperature,
+        // Reasoning models reject `max_tokens` and any temperature but the default.
+        max_tokens: (!reasoning).then(|| req.max_tokens.max(1)),
+        max_completion_tokens: reasoning.then(|| req.max_tokens.max(1)),
+        reasoning_effort: config.reasoning_effort.clone().filter(|_| reasoning),
+        temperature: req.temperature.filter(|_| !reasoning),
         stream,
         stream_options: stream.then(|| serde_json::json!({ "include_usage": true })),
         response_format: req.json_schema.as_ref().map(|(name, schema)| {

@@ -84,6 +84,25 @@ impl Executor for LlmExecutor {
                 category: FailureCategory::Timeline,
                 reason: format!("the task's LLM budget would be exceeded ({why}; {spent})"),
             },
+            AgentStop::Truncated(why) => Outcome::Failed {
+                error: format!(
+                    "{why}: the work is not finished; write smaller pieces (one file per call), or raise `max_output_tokens` ({spent})"
+                ),
+                category: FailureCategory::General,
+                retryable: true,
+            },
+            AgentStop::Refused(why) => Outcome::Failed {
+                error: format!("{why}; nothing it wrote is taken as done ({spent})"),
+                category: FailureCategory::General,
+                retryable: true,
+            },
+            AgentStop::Empty => Outcome::Failed {
+                error: format!(
+                    "the model answered with nothing (no text, no tool call): the task is not done ({spent})"
+                ),
+                category: FailureCategory::General,
+                retryable: true,
+            },
             AgentStop::Error(e) => Outcome::Failed {
                 error: format!("the model call failed: {e}"),
                 category: FailureCategory::General,
