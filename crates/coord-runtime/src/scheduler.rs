@@ -324,7 +324,6 @@ impl<S: Store + Clone + 'static> Runtime<S> {
                                     .is_some_and(|s| crate::executor::agent::is_read_only(&s.tools)),
                                 ..Default::default()
                             },
-                            ..Default::default()
                         },
                         confinement: crate::executor::confine::Confinement::of(&c),
                     })),
