@@ -199,7 +199,7 @@ impl<S: Store + Clone + 'static> CoordMcp<S> {
             return Err("`reason` is empty".into());
         }
         let run = self.pick_run(p.run, Some(&p.task)).await?;
-        let failure = Failure { error: p.reason, category, retryable: true };
+        let failure = Failure { error: p.reason, category, retryable: true, park: false };
         let out = self.runtime.fail_manual(&run, &p.task, &self.who, failure).await.map_err(|e| e.to_string())?;
         self.driver.kick(&run).await;
         let open = self.runtime.store().escalations(Some(&run), true).await.map_err(|e| e.to_string())?;

@@ -313,6 +313,7 @@ async fn run_attempt<S: Store + Clone>(
                     error: format!("cannot prepare the task's workspace: {e}"),
                     category: FailureCategory::General,
                     retryable: true,
+                    park: false,
                 };
                 let (finish, notice) = decide(&shared, &plan, &claim, &task, &job, failure).await;
                 return (claim, Some(finish), notice);
@@ -376,8 +377,10 @@ async fn run_attempt<S: Store + Clone>(
                 Ok(Err(failure)) => failure,
             }
         }
-        Outcome::Failed { error, category, retryable } => Failure { error, category, retryable },
-        Outcome::EscalationRequested { category, reason } => Failure { error: reason, category, retryable: true },
+        Outcome::Failed { error, category, retryable } => Failure { error, category, retryable, park: false },
+        Outcome::EscalationRequested { category, reason } => {
+            Failure { error: reason, category, retryable: true, park: false }
+        }
     };
     let (finish, notice) = decide(&shared, &plan, &claim, &task, &job, failure).await;
     (claim, Some(finish), notice)
@@ -410,7 +413,7 @@ async fn accept<S: Store + Clone>(
         if !left.is_empty() {
             let error =
                 format!("unresolved conflict markers at {}: resolve them and remove the markers", left.join(", "));
-            return Ok(Err(Failure { error, category: FailureCategory::General, retryable: true }));
+            return Ok(Err(Failure { error, category: FailureCategory::General, retryable: true, park: false }));
         }
     }
     let checked = match gate(shared, plan, claim, task, job, &artifacts).await {
@@ -447,7 +450,12 @@ async fn accept<S: Store + Clone>(
             }
             Ok(Integrated::NotGit) => {}
             Ok(Integrated::Conflict(feedback)) => {
-                return Ok(Err(Failure { error: feedback, category: FailureCategory::MergeConflict, retryable: true }));
+                return Ok(Err(Failure {
+                    error: feedback,
+                    category: FailureCategory::MergeConflict,
+                    retryable: true,
+                    park: false,
+                }));
             }
             Err(WorkspaceError::Store(_)) => return Err(()),
             Err(e) => return Ok(Err(workspace_failure(e))),
@@ -461,7 +469,7 @@ async fn accept<S: Store + Clone>(
 }
 
 fn workspace_failure(e: WorkspaceError) -> Failure {
-    Failure { error: format!("workspace: {e}"), category: FailureCategory::General, retryable: true }
+    Failure { error: format!("workspace: {e}"), category: FailureCategory::General, retryable: true, park: false }
 }
 
 /// The escalation notice for the tech lead.
@@ -540,7 +548,29 @@ pub(crate) async fn gate<S: Store>(
     if let (None, Some(client), true) = (&failure, &shared.llm, gates_apply) {
         let items = crate::judge::judged_items(crate::gating::gates_for(task.kind));
         let evidence = crate::judge::evidence(&root, artifacts, 24 * 1024);
-        match crate::judge::judge(client, &items, &evidence).await {
+        let judged = crate::judge::judge(client, &items, &evidence, artifacts).await;
+        // The judge's tokens are the run's spending like any other (malformed answers too).
+        if let Ok(j) = &judged
+            && j.usage != coord_llm::Usage::default()
+        {
+            let usage = serde_json::json!({
+                "specialist": "llm-judge",
+                "model": client.config().model,
+                "input_tokens": j.usage.input_tokens,
+                "cached_input_tokens": j.usage.cached_input_tokens,
+                "output_tokens": j.usage.output_tokens,
+                "cost_usd": j.cost_usd,
+            });
+            shared.store.record_event(&claim.run_id, Some(&claim.task_id), "llm_usage", usage, now_ms()).await?;
+        }
+        // Fail closed: no usable verdict is a failed gate that waits for a person.
+        let judged = match judged {
+            Ok(j) => {
+                j.verdicts.map_err(|e| format!("the LLM judge gave no usable verdict, even when asked again: {e}"))
+            }
+            Err(e) => Err(format!("the LLM judge could not be asked: {e}")),
+        };
+        match judged {
             Ok(verdicts) => {
                 let failed: Vec<&crate::judge::Verdict> = verdicts.iter().filter(|v| v.verdict == "fail").collect();
                 results.push((
@@ -553,14 +583,22 @@ pub(crate) async fn gate<S: Store>(
                     for v in &failed {
                         error.push_str(&format!("\n- {}: {}", v.item, v.reasons));
                     }
-                    failure = Some(Failure { error, category: FailureCategory::General, retryable: true });
+                    failure = Some(Failure { error, category: FailureCategory::General, retryable: true, park: false });
                 }
             }
-            Err(e) => results.push((
-                "llm-judge".into(),
-                true,
-                serde_json::json!({ "error": e, "status": "not judged; waiting for a person" }).to_string(),
-            )),
+            Err(e) => {
+                results.push((
+                    "llm-judge".into(),
+                    false,
+                    serde_json::json!({ "error": e, "status": "not judged; waiting for a person" }).to_string(),
+                ));
+                failure = Some(Failure {
+                    error: format!("{e}; a person decides (coord escalation resolve)"),
+                    category: FailureCategory::General,
+                    retryable: false,
+                    park: true,
+                });
+            }
         }
     }
     let results: Vec<(String, bool, String)> =
@@ -593,6 +631,13 @@ pub(crate) async fn decide<S: Store + Clone>(
     failure: Failure,
 ) -> (Finish, Option<serde_json::Value>) {
     let kind = task.kind;
+    if failure.park {
+        let notice = park_notice(claim, failure.category.as_str(), &failure.error);
+        return (
+            Finish::Escalate { error: failure.error, level: 4, category: failure.category.to_string() },
+            Some(notice),
+        );
+    }
     if let Some(finish) = crate::workflow_gate::send_back(shared, plan, claim, task, &failure).await {
         return (finish, None);
     }

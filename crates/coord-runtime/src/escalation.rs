@@ -29,6 +29,9 @@ pub struct Failure {
     pub category: FailureCategory,
     /// Whether the same specialist trying again can help.
     pub retryable: bool,
+    /// Park it for a person (level 4) at once: no specialist can fix it (the LLM judge gave no
+    /// usable verdict).
+    pub park: bool,
 }
 
 /// What to do next with a failed task.
@@ -222,7 +225,7 @@ mod tests {
     }
 
     fn fail(category: FailureCategory, retryable: bool) -> Failure {
-        Failure { error: "boom".into(), category, retryable }
+        Failure { error: "boom".into(), category, retryable, park: false }
     }
 
     #[test]

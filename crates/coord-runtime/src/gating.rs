@@ -62,6 +62,7 @@ pub async fn judge(root: PathBuf, kind: TaskKind, artifacts: Vec<String>, config
                     error: format!("the quality gates could not run: {e}"),
                     category: FailureCategory::General,
                     retryable: true,
+                    park: false,
                 }),
                 measures: Default::default(),
             };
@@ -74,6 +75,7 @@ pub async fn judge(root: PathBuf, kind: TaskKind, artifacts: Vec<String>, config
                     error: format!("the quality gates stopped: {e}"),
                     category: FailureCategory::General,
                     retryable: true,
+                    park: false,
                 }),
                 measures: Default::default(),
             };
@@ -102,7 +104,7 @@ pub async fn judge(root: PathBuf, kind: TaskKind, artifacts: Vec<String>, config
                 f.severity, f.file, f.line, f.rule, f.message, f.fix
             ));
         }
-        Failure { error, category: FailureCategory::General, retryable: true }
+        Failure { error, category: FailureCategory::General, retryable: true, park: false }
     });
     let blocking = failing.into_iter().cloned().collect();
     GateVerdict { results, failure, blocking, measures: report.measures }

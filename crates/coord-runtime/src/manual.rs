@@ -331,7 +331,7 @@ impl<S: Store + Clone + 'static> Runtime<S> {
 
     /// Records a result that cannot be accepted as a failure through the escalation protocol.
     async fn refuse(&self, claim: &Claim, error: String, category: FailureCategory) -> Result<Outcome, RuntimeError> {
-        let failure = Failure { error: error.clone(), category, retryable: true };
+        let failure = Failure { error: error.clone(), category, retryable: true, park: false };
         let finish = self.record_failure(claim, failure).await?;
         self.outcome(claim, &finish, Some(error)).await
     }

@@ -66,7 +66,7 @@ impl CheckResult {
         CheckResult {
             passed: false,
             summary: first_line(&error).to_string(),
-            failure: Some(Failure { error, category, retryable: true }),
+            failure: Some(Failure { error, category, retryable: true, park: false }),
             report,
             artifacts: Vec::new(),
             events: Vec::new(),

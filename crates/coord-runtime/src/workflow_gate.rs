@@ -148,6 +148,7 @@ pub(crate) async fn data_loss_approval<S: Store>(
     }
     let data = serde_json::json!({ "kind": "data-loss", "items": items, "artifacts": artifacts });
     shared.store.record_event(&claim.run_id, Some(&claim.task_id), "approval_requested", data, now_ms()).await?;
-    let failure = Failure { error, category: crate::executor::FailureCategory::BreakingChange, retryable: true };
+    let failure =
+        Failure { error, category: crate::executor::FailureCategory::BreakingChange, retryable: true, park: false };
     Ok(Some(Some(failure)))
 }

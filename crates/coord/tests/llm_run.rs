@@ -26,7 +26,10 @@ fn scripted_model() -> String {
                 "/v1/chat/completions",
                 post(move || {
                     let replies = replies.clone();
-                    async move { axum::Json(replies.lock().unwrap().pop().unwrap_or(serde_json::json!({}))) }
+                    // After the agent's two replies, the judge's call: no verdict on any item
+                    // (every item `unknown`, which does not block), for no tokens.
+                    let judge = serde_json::json!({ "model": "scripted", "choices": [{ "message": { "role": "assistant", "content": "{\"verdicts\": []}" }, "finish_reason": "stop" }], "usage": { "prompt_tokens": 0, "completion_tokens": 0 } });
+                    async move { axum::Json(replies.lock().unwrap().pop().unwrap_or(judge)) }
                 }),
             );
             let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -106,8 +109,9 @@ fn without_a_key_the_llm_parts_are_off_and_say_why() {
     assert_eq!(out.status.code(), Some(3), "the run waits for a person");
 }
 
-/// A model that only judges: it fails "error handling" the first time and passes it after.
-fn judging_model() -> String {
+/// A model that only judges: it fails "error handling" the first time and passes it after;
+/// when `malformed`, it never gives a usable verdict (no evidence, a verdict out of the enum).
+fn judging_model(malformed: bool) -> String {
     let calls = Arc::new(Mutex::new(0u32));
     let (tx, rx) = std::sync::mpsc::channel();
     std::thread::spawn(move || {
@@ -123,11 +127,18 @@ fn judging_model() -> String {
                             *c += 1;
                             *c
                         };
-                        let verdict = if n == 1 { "fail" } else { "pass" };
-                        let content = serde_json::json!({ "verdicts": [
-                            { "item": "code.error-handling", "verdict": verdict, "reasons": "the handler swallows database errors" },
-                            { "item": "code.style", "verdict": "pass", "reasons": "consistent" }
-                        ] })
+                        // Upper case is still a verdict.
+                        let verdict = if n == 1 { "FAIL" } else { "pass" };
+                        let content = if malformed {
+                            serde_json::json!({ "verdicts": [
+                                { "item": "code.error-handling", "verdict": "looks fine", "reasons": "ok" }
+                            ] })
+                        } else {
+                            serde_json::json!({ "verdicts": [
+                                { "item": "code.error-handling", "verdict": verdict, "reasons": "the handler swallows database errors", "evidence": ["src/handler.js:1"] },
+                                { "item": "code.style", "verdict": "pass", "reasons": "consistent", "evidence": ["src/handler.js:1"] }
+                            ] })
+                        }
                         .to_string();
                         axum::Json(serde_json::json!({ "model": "judge", "choices": [{ "message": { "role": "assistant", "content": content }, "finish_reason": "stop" }], "usage": { "prompt_tokens": 50, "completion_tokens": 20 } }))
                     }
@@ -143,7 +154,37 @@ fn judging_model() -> String {
 
 #[test]
 fn llm_judged_items_fail_a_task_with_reasons_as_feedback() {
-    let addr = judging_model();
+    let (p, out) = judged_run(false);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{stdout}\n{}", String::from_utf8_lossy(&out.stderr));
+    assert!(stdout.contains("the LLM judge failed 1 checklist item"), "{stdout}");
+    let run = p.only_run();
+    let second = p.brief_of(&run, "t1", 2);
+    assert!(second.contains("code.error-handling: the handler swallows database errors"), "{second}");
+    assert_eq!(p.status(&run)["state"], "done");
+    // The judge's tokens are the run's spending too: two calls of 70 tokens.
+    let metrics = p.ok(&["metrics", &run]);
+    assert!(metrics.contains("coord_llm_tokens_total{specialist=\"llm-judge\"} 140"), "{metrics}");
+}
+
+#[test]
+fn a_judge_that_gives_no_usable_verdict_parks_the_task_for_a_person() {
+    let (p, out) = judged_run(true);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(3), "the run waits for a person: {stdout}");
+    let run = p.only_run();
+    assert_eq!(p.states(&run)[0].1, "escalated", "{stdout}");
+    let list = p.ok(&["escalation", "list"]);
+    assert!(list.contains("the LLM judge gave no usable verdict, even when asked again"), "{list}");
+    assert!(list.contains("must be pass, fail or unknown"), "{list}");
+    // Asked, then asked again: both malformed answers' tokens count.
+    let metrics = p.ok(&["metrics", &run]);
+    assert!(metrics.contains("coord_llm_tokens_total{specialist=\"llm-judge\"} 140"), "{metrics}");
+}
+
+/// A one-task run whose command writes a handler and whose checklist the judging model judges.
+fn judged_run(malformed: bool) -> (Project, std::process::Output) {
+    let addr = judging_model(malformed);
     let p = Project::new();
     p.write("plan.json", &plan_json(&[("t1", "nodejs-expert", &[])]));
     p.write(
@@ -167,13 +208,7 @@ fn llm_judged_items_fail_a_task_with_reasons_as_feedback() {
         .env("COORD_TEST_LLM_KEY", CANARY)
         .output()
         .unwrap();
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(out.status.success(), "{stdout}\n{}", String::from_utf8_lossy(&out.stderr));
-    assert!(stdout.contains("the LLM judge failed 1 checklist item"), "{stdout}");
-    let run = p.only_run();
-    let second = p.brief_of(&run, "t1", 2);
-    assert!(second.contains("code.error-handling: the handler swallows database errors"), "{second}");
-    assert_eq!(p.status(&run)["state"], "done");
+    (p, out)
 }
 
 #[test]

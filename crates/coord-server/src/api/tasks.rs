@@ -298,7 +298,7 @@ pub async fn fail<S: Store + Clone + 'static>(
         None => FailureCategory::General,
         Some(c) => c.parse::<FailureCategory>().map_err(AppError::bad_request)?,
     };
-    let failure = Failure { error: body.note, category, retryable: true };
+    let failure = Failure { error: body.note, category, retryable: true, park: false };
     let out = st.runtime.fail_manual(run, task, &who(body.who)?, failure).await?;
     st.driver.kick(run).await;
     Ok(Json(outcome_view(out)))

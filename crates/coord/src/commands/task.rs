@@ -110,7 +110,7 @@ pub fn task(args: TaskArgs) -> Result<ExitCode> {
                     Some(c) => c.parse::<FailureCategory>().map_err(|e| anyhow!(e))?,
                     None => FailureCategory::General,
                 };
-                let failure = Failure { error: note, category, retryable: true };
+                let failure = Failure { error: note, category, retryable: true, park: false };
                 let out = runtime(&project).fail_manual(&run, &task, &who(None), failure).await?;
                 match out.next.action.as_str() {
                     "retry" | "consult" | "reassign" => {
