@@ -22,6 +22,9 @@ pub struct AgentLimits {
     pub cost_budget: Option<f64>,
     /// The tools' limits.
     pub tools: ToolLimits,
+    /// The run's spending cap, shared with the other calls under way: each call reserves its
+    /// worst case first.
+    pub run_cap: Option<std::sync::Arc<crate::SpendCap>>,
 }
 
 impl Default for AgentLimits {
@@ -32,6 +35,7 @@ impl Default for AgentLimits {
             token_budget: None,
             cost_budget: None,
             tools: ToolLimits::default(),
+            run_cap: None,
         }
     }
 }
@@ -139,11 +143,33 @@ pub async fn run_agent(
             temperature: Some(0.0),
             json_schema: None,
         };
+        // The run's cap: reserve this call's worst case (its output limit, and its input
+        // estimated at a token per three bytes) before sending it.
+        let reservation = match &limits.run_cap {
+            None => None,
+            Some(cap) => {
+                let bytes = req.system.len()
+                    + serde_json::to_string(&req.messages).map_or(0, |s| s.len())
+                    + serde_json::to_string(&req.tools).map_or(0, |s| s.len());
+                let worst = Usage {
+                    input_tokens: bytes as u64 / 3,
+                    output_tokens: req.max_tokens as u64,
+                    cached_input_tokens: 0,
+                };
+                match cap.reserve(total(&worst), client.cost(&worst)) {
+                    Ok(r) => Some(r),
+                    Err(why) => break AgentStop::Budget(why),
+                }
+            }
+        };
         steps += 1;
         let resp = match client.complete(&req).await {
             Ok(r) => r,
             Err(e) => break AgentStop::Error(e),
         };
+        if let Some(r) = reservation {
+            r.settle(total(&resp.usage), client.cost(&resp.usage));
+        }
         last_call = total(&resp.usage);
         usage.add(resp.usage);
         let text = resp.text();

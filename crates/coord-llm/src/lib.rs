@@ -8,6 +8,7 @@
 //! that never prints; error messages are scrubbed of the key before they leave this crate.
 
 pub mod agent;
+pub mod budget;
 mod client;
 pub mod error;
 pub mod sse;
@@ -17,6 +18,7 @@ pub mod types;
 pub mod anthropic;
 pub mod openai;
 
+pub use budget::{Reservation, SpendCap};
 pub use client::{LlmClient, Price, ProviderConfig, ProviderKind, Secret, model_alias};
 pub use error::LlmError;
 pub use types::{Message, Part, Request, Response, Role, StopReason, ToolSpec, Usage};

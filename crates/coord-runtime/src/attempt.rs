@@ -34,6 +34,27 @@ pub(crate) struct Engine<S> {
     pub(crate) delivered: Delivered,
     /// Where attempts work, and the integration of their results.
     pub(crate) workspaces: Arc<crate::workspace::Workspaces>,
+    /// The LLM spending caps of the runs this process drives, created at their first attempt.
+    pub(crate) caps: tokio::sync::Mutex<HashMap<String, Arc<coord_llm::SpendCap>>>,
+}
+
+impl<S: Store> Engine<S> {
+    /// The run's spending cap, when `[budget]` sets one: what the run spent so far (its
+    /// `llm_usage` events) counts against it.
+    pub(crate) async fn run_cap(&self, run: &str) -> Option<Arc<coord_llm::SpendCap>> {
+        let b = &self.config.budget;
+        if b.run_tokens.is_none() && b.run_cost_usd.is_none() {
+            return None;
+        }
+        let mut caps = self.caps.lock().await;
+        if let Some(c) = caps.get(run) {
+            return Some(c.clone());
+        }
+        let spent = crate::metrics::run_spend(&self.store, run).await.unwrap_or_default();
+        let cap = coord_llm::SpendCap::new(b.run_tokens, b.run_cost_usd, (spent.tokens, spent.cost_usd));
+        caps.insert(run.to_string(), cap.clone());
+        Some(cap)
+    }
 }
 
 /// The accepted results (attempt detail JSON by run and task) this process recorded, so the
@@ -226,6 +247,7 @@ pub(crate) fn job_for<S>(shared: &Engine<S>, claim: &Claim, brief: String, dir_n
         estimate_hours: task.estimate_hours,
         workflow: task.workflow,
         readable: Vec::new(),
+        run_cap: None,
     }
 }
 
@@ -291,6 +313,9 @@ async fn run_attempt<S: Store + Clone>(
         return (claim, Some(Finish::Fail { error }), None);
     };
     let mut job = job;
+    if shared.config.specialist(&claim.specialist).executor.spends_tokens() {
+        job.run_cap = shared.run_cap(&claim.run_id).await;
+    }
     let writes = shared.config.specialist(&claim.specialist).executor.writes_files();
     // The lease is renewed from here on: waiting for the folder's turn or checking out a large
     // worktree can take longer than a lease.
@@ -379,7 +404,8 @@ async fn run_attempt<S: Store + Clone>(
         }
         Outcome::Failed { error, category, retryable } => Failure { error, category, retryable, park: false },
         Outcome::EscalationRequested { category, reason } => {
-            Failure { error: reason, category, retryable: true, park: false }
+            let park = reason.starts_with(crate::executor::RUN_BUDGET_REACHED);
+            Failure { error: reason, category, retryable: true, park }
         }
     };
     let (finish, notice) = decide(&shared, &plan, &claim, &task, &job, failure).await;
@@ -561,7 +587,12 @@ pub(crate) async fn gate<S: Store>(
                 "output_tokens": j.usage.output_tokens,
                 "cost_usd": j.cost_usd,
             });
+            // The cap first: made now, it reads the spending recorded so far, not this.
+            let cap = shared.run_cap(&claim.run_id).await;
             shared.store.record_event(&claim.run_id, Some(&claim.task_id), "llm_usage", usage, now_ms()).await?;
+            if let Some(cap) = cap {
+                cap.add(j.usage.input_tokens + j.usage.cached_input_tokens + j.usage.output_tokens, j.cost_usd);
+            }
         }
         // Fail closed: no usable verdict is a failed gate that waits for a person.
         let judged = match judged {

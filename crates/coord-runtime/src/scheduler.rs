@@ -324,6 +324,7 @@ impl<S: Store + Clone + 'static> Runtime<S> {
                                     .is_some_and(|s| crate::executor::agent::is_read_only(&s.tools)),
                                 ..Default::default()
                             },
+                            run_cap: None,
                         },
                         confinement: crate::executor::confine::Confinement::of(&c),
                     })),
@@ -388,6 +389,7 @@ impl<S: Store + Clone + 'static> Runtime<S> {
             llm: self.llm_client().ok().flatten(),
             delivered: Default::default(),
             workspaces: self.workspaces.clone(),
+            caps: Default::default(),
         }
     }
 
@@ -479,14 +481,28 @@ impl<S: Store + Clone + 'static> Runtime<S> {
                     break Halt::Go;
                 }
             }
-            // Over the run's LLM budget: no new LLM work; what is ready is escalated instead.
+            // Over the run's LLM budget: no new LLM work; what is ready is escalated instead,
+            // on every turn of the loop: a task waiting to retry becomes ready later, and would
+            // otherwise wait for ever for a dispatch that never comes.
+            // Once the run has a cap, it is the account: every call settles into it as it
+            // ends (agent CLIs and the judge add theirs), before their attempts end.
+            if let Some(cap) = shared.caps.lock().await.get(run_id) {
+                let (tokens, cost) = cap.spent();
+                spent = crate::metrics::Spend { tokens, cost_usd: cost };
+            }
             if !budget_hit && !llm_specialists.is_empty() && self.over_budget(&spent) {
                 budget_hit = true;
                 let why = format!(
                     "the run's LLM budget is reached ({} tokens, ${:.4} spent): no new LLM work is dispatched",
                     spent.tokens, spent.cost_usd
                 );
-                progress.on_event(&ProgressEvent::Escalated { task: "(run)".into(), reason: why.clone() });
+                progress.on_event(&ProgressEvent::Escalated { task: "(run)".into(), reason: why });
+            }
+            if budget_hit {
+                let why = format!(
+                    "the run's LLM budget is reached ({} tokens, ${:.4} spent): no new LLM work is dispatched",
+                    spent.tokens, spent.cost_usd
+                );
                 for claim in self
                     .store
                     .claim(run_id, &self.owner, usize::MAX >> 1, lease_ms, now, Some(&llm_specialists))

@@ -216,7 +216,9 @@ fn a_run_past_its_llm_budget_stops_llm_work_and_escalates_and_metrics_show_the_s
     let addr = scripted_model();
     let p = Project::new();
     p.write("plan.json", &plan_json(&[("t1", "nodejs-expert", &[]), ("t2", "nodejs-expert", &["t1"])]));
-    p.write("coord.toml", &format!("{}[budget]\nrun_tokens = 100\n", config(&addr)));
+    // t1's first call (230 tokens) leaves the run under its cap, so its second may start (the
+    // cap can be passed by one call); after it, nothing more starts.
+    p.write("coord.toml", &format!("{}[budget]\nrun_tokens = 300\n", config(&addr)));
     let out = std::process::Command::new(env!("CARGO_BIN_EXE_coord"))
         .args(["run", "--plan", "plan.json"])
         .current_dir(p.path())
@@ -230,4 +232,80 @@ fn a_run_past_its_llm_budget_stops_llm_work_and_escalates_and_metrics_show_the_s
     let metrics = p.ok(&["metrics", &run]);
     assert!(metrics.contains("coord_llm_tokens_total{specialist=\"nodejs-expert\"} 550"), "{metrics}");
     assert!(metrics.contains("coord_llm_cost_usd_total{specialist=\"nodejs-expert\"} 0.00225"), "{metrics}");
+}
+
+/// A model that never finishes: every answer calls `list_files`, for 1000 input and 500 output
+/// tokens ($0.0105 at $3 and $15 per million).
+fn endless_model() -> String {
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
+        rt.block_on(async move {
+            let app = Router::new().route(
+                "/v1/chat/completions",
+                post(|| async {
+                    // A little latency, so parallel calls overlap.
+                    tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+                    axum::Json(serde_json::json!({ "model": "endless", "choices": [{ "message": { "role": "assistant", "content": null, "tool_calls": [{ "id": "c", "type": "function", "function": { "name": "list_files", "arguments": "{}" } }] }, "finish_reason": "tool_calls" }], "usage": { "prompt_tokens": 1000, "completion_tokens": 500 } }))
+                }),
+            );
+            let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+            tx.send(listener.local_addr().unwrap().to_string()).unwrap();
+            axum::serve(listener, app).await.unwrap();
+        });
+    });
+    rx.recv().unwrap()
+}
+
+#[test]
+fn parallel_llm_tasks_cannot_overspend_the_run_budget_together_and_the_run_never_hangs() {
+    let addr = endless_model();
+    for round in 0..20 {
+        let p = Project::new();
+        let tasks: Vec<(String, &str, &[&str])> = (0..4).map(|i| (format!("t{i}"), "nodejs-expert", &[][..])).collect();
+        let tasks: Vec<(&str, &str, &[&str])> = tasks.iter().map(|(t, s, d)| (t.as_str(), *s, *d)).collect();
+        p.write("plan.json", &plan_json(&tasks));
+        // Each attempt stops at its step limit and is retried: a retry waits while the budget
+        // runs out (the case that used to hang).
+        p.write(
+            "coord.toml",
+            &format!(
+                "[llm]\nprovider = \"openai\"\nmodel = \"endless\"\nbase_url = \"http://{addr}/v1\"\napi_key_env = \"COORD_TEST_LLM_KEY\"\n\
+                 max_output_tokens = 500\nprice = {{ input_per_mtok = 3.0, output_per_mtok = 15.0 }}\n\
+                 [run]\nparallel = 4\n[escalation]\nbackoff_base_ms = 10\nbackoff_max_ms = 20\n[budget]\nrun_cost_usd = 0.05\n\
+                 [specialists.\"*\"]\nexecutor = \"llm\"\nmax_steps = 2\n"
+            ),
+        );
+        let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_coord"))
+            .args(["run", "--plan", "plan.json"])
+            .current_dir(p.path())
+            .env("COORD_TEST_LLM_KEY", CANARY)
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        let finished = support::wait_for(120, || child.try_wait().unwrap().is_some());
+        if !finished {
+            let _ = child.kill();
+        }
+        let out = child.wait_with_output().unwrap();
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        assert!(finished, "round {round}: the run hung\n{stdout}");
+        assert_eq!(out.status.code(), Some(3), "round {round}: parked for a person\n{stdout}");
+        let run = p.only_run();
+        assert!(p.states(&run).iter().all(|(_, s)| s == "escalated"), "round {round}: {:?}", p.states(&run));
+        // Spent: at most the cap and one call's reservation (500 output and the input estimate
+        // of a short conversation: well under $0.02).
+        let log = p.ok(&["log", &run, "--json"]);
+        let spent: f64 = log
+            .lines()
+            .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+            .filter(|e| e["kind"] == "llm_usage")
+            .map(|e| e["data"]["cost_usd"].as_f64().unwrap_or(0.0))
+            .sum();
+        assert!(spent > 0.04, "round {round}: the budget was used: ${spent}");
+        assert!(spent <= 0.05 + 0.02, "round {round}: overspent: ${spent}\n{stdout}");
+        let list = p.ok(&["escalation", "list"]);
+        assert!(list.contains("the run's LLM budget is reached"), "round {round}: {list}");
+    }
 }

@@ -51,6 +51,7 @@ impl Executor for LlmExecutor {
             limits.tools.sandbox = Some(self.confinement.policy(job, env.clone()));
         }
         limits.tools.env = env;
+        limits.run_cap = job.run_cap.clone();
         limits.tools.redact = coord_llm::tools::Redact::with(crate::redact::redact);
         let out = run_agent(&self.client, &self.persona, &job.brief, &job.workspace, &limits).await;
         let transcript = serde_json::json!({
@@ -79,6 +80,10 @@ impl Executor for LlmExecutor {
                 ),
                 category: FailureCategory::General,
                 retryable: true,
+            },
+            AgentStop::Budget(why) if why.starts_with(super::RUN_BUDGET_REACHED) => Outcome::EscalationRequested {
+                category: FailureCategory::Timeline,
+                reason: format!("{why}; this attempt: {spent}"),
             },
             AgentStop::Budget(why) => Outcome::EscalationRequested {
                 category: FailureCategory::Timeline,

@@ -119,7 +119,14 @@ pub struct Job {
     pub workflow: Option<coord_core::WorkflowStep>,
     /// Folders its commands may read besides the workspace (the repository's git folder).
     pub readable: Vec<PathBuf>,
+    /// The run's LLM spending cap, shared by its attempts in this process (when the run has a
+    /// budget): model calls reserve against it, agent CLIs add what they report.
+    pub run_cap: Option<std::sync::Arc<coord_llm::SpendCap>>,
 }
+
+/// The start of the reason an attempt gives when the run's LLM budget stopped it: such an
+/// escalation parks at once (no specialist can fix it; a person raises the budget or decides).
+pub const RUN_BUDGET_REACHED: &str = "the run's LLM budget is reached";
 
 /// How an attempt ended, as the executor saw it.
 #[derive(Debug, Clone, PartialEq)]

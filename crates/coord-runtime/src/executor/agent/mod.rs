@@ -423,6 +423,11 @@ impl Executor for AgentExecutor {
                 retryable: true,
             };
         }
+        // A CLI runs on its own: the run's cap is checked before it starts, and what it
+        // reports is counted against it after.
+        if let Some(why) = job.run_cap.as_ref().and_then(|c| c.refusal()) {
+            return Outcome::EscalationRequested { category: FailureCategory::Timeline, reason: why };
+        }
         let version = self.version().await;
         let before = if self.read_only() { changed_files(&job.workspace) } else { Vec::new() };
         let previous = self.previous_session(job);
@@ -474,6 +479,9 @@ impl Executor for AgentExecutor {
             "stop": if report.success { "final" } else { "error" },
         });
         let _ = tokio::fs::write(job.attempt_dir.join("transcript.json"), transcript.to_string()).await;
+        if let Some(cap) = &job.run_cap {
+            cap.add(report.usage.total(), report.cost_usd.unwrap_or(0.0));
+        }
         let spent = report.spent();
         if self.read_only() {
             let after = changed_files(&job.workspace);
