@@ -94,14 +94,29 @@ fn json_text(text: &str) -> &str {
     t.strip_suffix("```").unwrap_or(t).trim()
 }
 
+/// A plan the model made, or the rules' plan when it could not (and why), with the tokens and
+/// cost of every call (malformed answers included).
+#[derive(Debug, Clone)]
+pub struct LlmPlanned {
+    /// The plan.
+    pub plan: ValidatedPlan,
+    /// Why the rules planned instead, when they did.
+    pub fallback: Option<String>,
+    /// Tokens of all the planner's calls.
+    pub usage: coord_llm::Usage,
+    /// Their cost.
+    pub cost_usd: f64,
+}
+
 /// Plans with the model, repairing invalid answers up to `repairs` times, and falls back to the
-/// rule-based planner (saying so in the plan's notes) when it cannot.
+/// rule-based planner (saying so in the plan's notes and in `fallback`) when it cannot.
 pub async fn plan_with_llm(
     input: &PlanInput<'_>,
     client: &LlmClient,
     roster: &Roster,
     repairs: u32,
-) -> Result<ValidatedPlan, PlanningError> {
+) -> Result<LlmPlanned, PlanningError> {
+    let mut usage = coord_llm::Usage::default();
     let analysis = crate::analyse(input.objective, input.repo, input.stack)?;
     let objective = input.objective.trim();
     let persona = roster.get("backend-coordinator").map(|s| s.persona.clone()).unwrap_or_default();
@@ -123,6 +138,7 @@ pub async fn plan_with_llm(
                 break;
             }
         };
+        usage.add(resp.usage);
         let text = resp.text();
         messages.push(Message { role: Role::Assistant, parts: vec![Part::Text { text: text.clone() }] });
         let problem = match serde_json::from_str::<Draft>(json_text(&text)) {
@@ -140,7 +156,7 @@ pub async fn plan_with_llm(
                 match dag::validate(plan, |n| roster.contains(n)) {
                     Ok(mut valid) => {
                         valid.raise_critical_path(Priority::High);
-                        return Ok(valid);
+                        return Ok(LlmPlanned { plan: valid, fallback: None, usage, cost_usd: client.cost(&usage) });
                     }
                     Err(errors) => format!("the plan is invalid: {errors}"),
                 }
@@ -157,5 +173,5 @@ pub async fn plan_with_llm(
     plan.notes.insert(0, note);
     valid = dag::validate(plan, |n| roster.contains(n))
         .map_err(|errors| PlanningError::Invalid { planner: "rules".into(), errors })?;
-    Ok(valid)
+    Ok(LlmPlanned { plan: valid, fallback: Some(last_problem), usage, cost_usd: client.cost(&usage) })
 }

@@ -105,6 +105,12 @@ pub async fn compute<S: Store>(store: &S, runs: &[String]) -> Result<Metrics, St
         let mut first_claim: HashMap<String, i64> = HashMap::new();
         let mut claimable_since: HashMap<String, i64> = HashMap::new();
         crate::events::each_event(store, run, |e| {
+            // The run's own spending (the LLM planner's) belongs to no task.
+            if e.task_id.is_none() && e.kind == "llm_usage" {
+                let who = e.data.get("specialist").and_then(|s| s.as_str()).unwrap_or("?").to_string();
+                m.llm_by_specialist.entry(who).or_default().add(&e.data);
+                return;
+            }
             let Some(task) = &e.task_id else { return };
             match e.kind.as_str() {
                 "task_ready" | "task_unblocked" => {

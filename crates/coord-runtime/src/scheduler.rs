@@ -45,6 +45,9 @@ pub enum RuntimeError {
     /// The run's workspace (its start commit and integration branch) could not be set up.
     #[error("workspace: {0}")]
     Workspace(String),
+    /// `--planner llm` without `--fallback rules`: the model could not plan, so no run started.
+    #[error("{0}; no run started (add --fallback rules to let the rule-based planner plan instead)")]
+    PlannerFellBack(String),
 }
 
 /// What a drive is asked from outside, through its watch channel.

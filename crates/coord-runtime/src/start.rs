@@ -18,8 +18,11 @@ pub enum PlannerChoice {
     Auto,
     /// The rule-based planner: offline and deterministic.
     Rules,
-    /// The configured model (the rules plan, with a warning, when there is none).
+    /// The configured model; the rules plan, with a warning, when there is none or it fails.
     Llm,
+    /// The configured model only: when it cannot plan, no run starts
+    /// ([`RuntimeError::PlannerFellBack`]).
+    LlmOnly,
 }
 
 /// What a run is made from.
@@ -49,6 +52,8 @@ pub struct StartedRun {
     pub plan: ValidatedPlan,
     /// What a person should know (the LLM planner was off, and why).
     pub warnings: Vec<String>,
+    /// The LLM planner's spending (recorded as the run's `llm_usage` of `llm-planner`).
+    pub planner_usage: Option<serde_json::Value>,
 }
 
 /// A fresh run id: `run-` then the time in base 36 and a process tag.
@@ -85,6 +90,7 @@ pub async fn start_run<S: Store>(
     source: RunSource,
 ) -> Result<StartedRun, RuntimeError> {
     let mut warnings = Vec::new();
+    let mut planner_usage = None;
     let plan = match source {
         RunSource::Plan(plan) => dag::validate(*plan, |n| roster.contains(n)).map_err(RuntimeError::InvalidPlan)?,
         RunSource::Objective { objective, stack, planner, workflows } => {
@@ -93,17 +99,40 @@ pub async fn start_run<S: Store>(
             let client = config.llm.clone().map(coord_llm::LlmClient::new);
             let use_llm = match planner {
                 PlannerChoice::Rules => false,
-                PlannerChoice::Llm => true,
+                PlannerChoice::Llm | PlannerChoice::LlmOnly => true,
                 PlannerChoice::Auto => matches!(client, Some(Ok(_))),
             };
+            let strict = planner == PlannerChoice::LlmOnly;
             match (use_llm, client) {
                 (false, _) => plan_objective(&input, &RulePlanner, roster)?,
-                (true, Some(Ok(client))) => coord_plan::llm_planner::plan_with_llm(&input, &client, roster, 2).await?,
+                (true, Some(Ok(client))) => {
+                    let planned = coord_plan::llm_planner::plan_with_llm(&input, &client, roster, 2).await?;
+                    if planned.usage != coord_llm::Usage::default() {
+                        planner_usage = Some(serde_json::json!({
+                            "specialist": "llm-planner",
+                            "model": client.config().model,
+                            "input_tokens": planned.usage.input_tokens,
+                            "cached_input_tokens": planned.usage.cached_input_tokens,
+                            "output_tokens": planned.usage.output_tokens,
+                            "cost_usd": planned.cost_usd,
+                        }));
+                    }
+                    if let Some(why) = planned.fallback {
+                        if strict {
+                            return Err(RuntimeError::PlannerFellBack(why));
+                        }
+                        warnings.push(format!("the LLM planner could not plan ({why}); the rule-based planner did"));
+                    }
+                    planned.plan
+                }
                 (true, other) => {
                     let why = match other {
                         Some(Err(e)) => e.to_string(),
                         _ => "no [llm] section in coord.toml".to_string(),
                     };
+                    if strict {
+                        return Err(RuntimeError::PlannerFellBack(format!("the LLM planner is off: {why}")));
+                    }
                     warnings.push(format!("the LLM planner is off ({why}); the rule-based planner plans"));
                     plan_objective(&input, &RulePlanner, roster)?
                 }
@@ -118,5 +147,8 @@ pub async fn start_run<S: Store>(
     let notes = workspaces.begin_run(store, &run_id).await.map_err(|e| RuntimeError::Workspace(e.to_string()))?;
     warnings.extend(notes);
     store.create_run(&new_run, now_ms()).await?;
-    Ok(StartedRun { run_id, plan, warnings })
+    if let Some(usage) = &planner_usage {
+        store.record_event(&run_id, None, "llm_usage", usage.clone(), now_ms()).await?;
+    }
+    Ok(StartedRun { run_id, plan, warnings, planner_usage })
 }

@@ -167,6 +167,7 @@ impl From<RuntimeError> for AppError {
             RuntimeError::Plan(p) => AppError::internal(format!("stored plan: {p}")),
             RuntimeError::NothingToDo(why) => AppError::conflict(why),
             RuntimeError::Workspace(why) => AppError::conflict(format!("workspace: {why}")),
+            e @ RuntimeError::PlannerFellBack(_) => AppError::unprocessable(e.to_string()),
         }
     }
 }

@@ -351,6 +351,10 @@ pub struct RunArgs {
     /// Who plans (see `coord plan --planner`).
     #[arg(long, value_enum, default_value = "auto")]
     pub planner: PlannerKind,
+    /// With --planner llm: let the rule-based planner plan when the model cannot (otherwise
+    /// no run starts, exit 3).
+    #[arg(long, value_enum, value_name = "PLANNER")]
+    pub fallback: Option<FallbackKind>,
     /// Plan without the coordination workflows (see `coord plan --no-workflows`).
     #[arg(long, conflicts_with = "plan")]
     pub no_workflows: bool,
@@ -613,6 +617,10 @@ pub struct PlanArgs {
     /// is configured with its key.
     #[arg(long, value_enum, default_value = "auto")]
     pub planner: PlannerKind,
+    /// With --planner llm: accept the rule-based plan when the model cannot plan (otherwise
+    /// the fallback plan is printed with a warning and coord exits 3).
+    #[arg(long, value_enum, value_name = "PLANNER")]
+    pub fallback: Option<FallbackKind>,
     /// Output format; with --out, defaults to the file's extension.
     #[arg(long, value_enum)]
     pub format: Option<PlanFormat>,
@@ -623,6 +631,13 @@ pub struct PlanArgs {
     /// publishing, frontend review and contract test) and plan only the specialists' work.
     #[arg(long)]
     pub no_workflows: bool,
+}
+
+/// What may plan when the model cannot.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum FallbackKind {
+    /// The rule-based planner.
+    Rules,
 }
 
 /// The planners.

@@ -309,3 +309,72 @@ fn parallel_llm_tasks_cannot_overspend_the_run_budget_together_and_the_run_never
         assert!(list.contains("the run's LLM budget is reached"), "round {round}: {list}");
     }
 }
+
+#[test]
+fn an_llm_planner_that_falls_back_says_so_and_exits_3_unless_the_fallback_is_accepted() {
+    let p = Project::new();
+    // No [llm] section: the model cannot plan.
+    let out = p.coord(&["plan", "Add user authentication system with OAuth2 and JWT", "--planner", "llm"]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(3), "{stderr}");
+    assert!(stderr.contains("warning: the LLM planner is off"), "{stderr}");
+    assert!(String::from_utf8_lossy(&out.stdout).contains("backend-T001"), "the fallback plan is printed");
+    let out = p.coord(&[
+        "plan",
+        "Add user authentication system with OAuth2 and JWT",
+        "--planner",
+        "llm",
+        "--fallback",
+        "rules",
+    ]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let out = p.coord(&["run", "Add user authentication system with OAuth2 and JWT", "--planner", "llm"]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(3), "{stderr}");
+    assert!(stderr.contains("no run started (add --fallback rules"), "{stderr}");
+}
+
+#[test]
+fn the_planners_tokens_are_the_runs_spending_even_when_its_answers_are_unusable() {
+    // The model answers the planner with prose three times (the answer and two repairs).
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+        rt.block_on(async move {
+            let app = Router::new().route(
+                "/v1/chat/completions",
+                post(|| async {
+                    axum::Json(serde_json::json!({ "model": "planner", "choices": [{ "message": { "role": "assistant", "content": "Sure! First, design the API." }, "finish_reason": "stop" }], "usage": { "prompt_tokens": 900, "completion_tokens": 100 } }))
+                }),
+            );
+            let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+            tx.send(listener.local_addr().unwrap().to_string()).unwrap();
+            axum::serve(listener, app).await.unwrap();
+        });
+    });
+    let addr: String = rx.recv().unwrap();
+    let p = Project::new();
+    p.write(
+        "coord.toml",
+        &format!("[llm]\nprovider = \"openai\"\nmodel = \"planner\"\nbase_url = \"http://{addr}/v1\"\napi_key_env = \"COORD_TEST_LLM_KEY\"\n"),
+    );
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_coord"))
+        .args([
+            "run",
+            "Add user authentication system with OAuth2 and JWT",
+            "--planner",
+            "llm",
+            "--fallback",
+            "rules",
+            "--no-workflows",
+        ])
+        .current_dir(p.path())
+        .env("COORD_TEST_LLM_KEY", CANARY)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("the LLM planner could not plan"), "{stderr}");
+    let run = p.only_run();
+    let metrics = p.ok(&["metrics", &run]);
+    assert!(metrics.contains("coord_llm_tokens_total{specialist=\"llm-planner\"} 3000"), "{metrics}");
+}

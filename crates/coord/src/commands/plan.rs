@@ -43,19 +43,20 @@ fn serialize(plan: &Plan, format: PlanFormat) -> Result<String> {
 }
 
 /// Plans with the chosen planner. The LLM planner needs `[llm]` in the project's coord.toml and
-/// its key; without them the rules plan, and the plan's notes say why.
+/// its key; without them, or when the model cannot plan, the rules plan, the plan's notes say
+/// why, and so does the second value (a warning line is printed on stderr).
 pub fn make_plan(
     input: &PlanInput<'_>,
     planner: PlannerKind,
     dir: &std::path::Path,
     roster: &coord_core::Roster,
-) -> Result<coord_core::ValidatedPlan> {
+) -> Result<(coord_core::ValidatedPlan, Option<String>)> {
     if planner == PlannerKind::Rules {
-        return Ok(plan_objective(input, &RulePlanner, roster)?);
+        return Ok((plan_objective(input, &RulePlanner, roster)?, None));
     }
     let config = coord_runtime::Config::load(&dir.join("coord.toml"))?;
     if planner == PlannerKind::Auto && config.llm.clone().is_none_or(|c| coord_llm::LlmClient::new(c).is_err()) {
-        return Ok(plan_objective(input, &RulePlanner, roster)?);
+        return Ok((plan_objective(input, &RulePlanner, roster)?, None));
     }
     let why_not = match config.llm.clone().map(coord_llm::LlmClient::new) {
         None => "no [llm] section in coord.toml".to_string(),
@@ -65,14 +66,26 @@ pub fn make_plan(
                 .enable_all()
                 .build()
                 .context("cannot start the async runtime")?;
-            return Ok(rt.block_on(coord_plan::llm_planner::plan_with_llm(input, &client, roster, 2))?);
+            let planned = rt.block_on(coord_plan::llm_planner::plan_with_llm(input, &client, roster, 2))?;
+            eprintln!(
+                "coord: the LLM planner used {} input + {} cached + {} output tokens (${:.4})",
+                planned.usage.input_tokens,
+                planned.usage.cached_input_tokens,
+                planned.usage.output_tokens,
+                planned.cost_usd
+            );
+            if let Some(why) = &planned.fallback {
+                eprintln!("coord: warning: the LLM planner could not plan ({why}); the rule-based planner did");
+            }
+            return Ok((planned.plan, planned.fallback));
         }
     };
     eprintln!("coord: warning: the LLM planner is off ({why_not}); the rule-based planner plans");
     let valid = plan_objective(input, &RulePlanner, roster)?;
     let mut plan = valid.plan().clone();
     plan.notes.insert(0, format!("The LLM planner is off ({why_not}); the rule-based planner made this plan."));
-    coord_core::dag::validate(plan, |n| roster.contains(n)).map_err(|e| anyhow!("{e}"))
+    let valid = coord_core::dag::validate(plan, |n| roster.contains(n)).map_err(|e| anyhow!("{e}"))?;
+    Ok((valid, Some(why_not)))
 }
 
 /// `coord plan`.
@@ -86,7 +99,9 @@ pub fn plan(args: PlanArgs) -> Result<ExitCode> {
     let loaded = roster_with_warnings(args.repo.as_deref());
     let input = PlanInput { objective: &objective, repo: repo.as_ref(), stack, workflows: !args.no_workflows };
     let dir = args.repo.clone().unwrap_or_else(|| std::path::PathBuf::from("."));
-    let valid = make_plan(&input, args.planner, &dir, &loaded.roster)?;
+    let (valid, fell_back) = make_plan(&input, args.planner, &dir, &loaded.roster)?;
+    // Asked for the model's plan and given the rules': printed, but not a success.
+    let refused_fallback = args.planner == PlannerKind::Llm && fell_back.is_some() && args.fallback.is_none();
     let plan = valid.plan();
     let format = args
         .format
@@ -111,6 +126,12 @@ pub fn plan(args: PlanArgs) -> Result<ExitCode> {
             );
         }
         None => print!("{rendered}"),
+    }
+    if refused_fallback {
+        eprintln!(
+            "coord: the plan above is the rule-based planner's, not the model's: exit 3 (--fallback rules accepts it)"
+        );
+        return Ok(ExitCode::from(3));
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -246,22 +246,28 @@ pub fn run(args: RunArgs) -> Result<ExitCode> {
                 stack: args.stack.as_deref().map(str::parse::<StackFlag>).transpose().map_err(input_error)?,
                 planner: match args.planner {
                     crate::cli::PlannerKind::Rules => PlannerChoice::Rules,
-                    crate::cli::PlannerKind::Llm => PlannerChoice::Llm,
+                    crate::cli::PlannerKind::Llm if args.fallback.is_some() => PlannerChoice::Llm,
+                    crate::cli::PlannerKind::Llm => PlannerChoice::LlmOnly,
                     crate::cli::PlannerKind::Auto => PlannerChoice::Auto,
                 },
                 workflows: !args.no_workflows,
             },
         };
-        let started = start_run(&project.store, &project.roster, &project.config, &project.dir, source).await.map_err(
-            |e| match (&args.plan, e) {
-                // The error names the plan file.
-                (Some(path), RuntimeError::InvalidPlan(errors)) => input_error(anyhow!("{}: {errors}", path.display())),
-                (_, e @ (RuntimeError::InvalidPlan(_) | RuntimeError::Planning(PlanningError::Analysis(_)))) => {
-                    input_error(e)
-                }
-                (_, e) => e.into(),
-            },
-        )?;
+        let started = match start_run(&project.store, &project.roster, &project.config, &project.dir, source).await {
+            Err(e @ RuntimeError::PlannerFellBack(_)) => {
+                eprintln!("coord: {e}");
+                return Ok(ExitCode::from(WAITING));
+            }
+            other => other,
+        };
+        let started = started.map_err(|e| match (&args.plan, e) {
+            // The error names the plan file.
+            (Some(path), RuntimeError::InvalidPlan(errors)) => input_error(anyhow!("{}: {errors}", path.display())),
+            (_, e @ (RuntimeError::InvalidPlan(_) | RuntimeError::Planning(PlanningError::Analysis(_)))) => {
+                input_error(e)
+            }
+            (_, e) => e.into(),
+        })?;
         for w in &started.warnings {
             eprintln!("coord: warning: {w}");
         }
