@@ -20,7 +20,7 @@
 //! `name`, `description`, `model`, `tools` and `color` are Claude Code's keys; `capabilities`
 //! and `context` are ours. The built-in roster ([`builtin_roster`]) embeds one file per
 //! specialist of the spec, the coordinator itself and the tech lead. A project adds or
-//! overrides agents in `.claude/agents/*.md` and then `.coord/agents/*.md` ([`load_roster`]);
+//! overrides agents in `~/.claude/agents/`, then `.claude/agents/` and `.coord/agents/` (subfolders too; [`load_roster`]);
 //! a malformed file is reported with its path and line, and the others still load.
 
 mod builtin;
@@ -29,4 +29,4 @@ mod roster;
 
 pub use builtin::{BUILTIN_AGENTS, builtin_roster};
 pub use frontmatter::{AgentError, parse_agent};
-pub use roster::{Diagnostic, LoadedRoster, load_roster};
+pub use roster::{Diagnostic, LoadedRoster, load_roster, load_roster_from};

@@ -41,32 +41,58 @@ fn utf8_line(bytes: &[u8], err: &std::str::Utf8Error) -> usize {
     bytes[..err.valid_up_to()].iter().filter(|&&b| b == b'\n').count() + 1
 }
 
-/// Loads the built-in roster and merges the project's agent folders into it.
+/// The `.md` files under `dir` and its subfolders (as Claude Code loads them), sorted; a folder
+/// that cannot be read is a diagnostic. Symlinked folders are not followed.
+fn agent_files(dir: &Path, depth: usize, diagnostics: &mut Vec<Diagnostic>) -> Vec<PathBuf> {
+    let entries = match std::fs::read_dir(dir) {
+        Ok(entries) => entries,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Vec::new(),
+        Err(e) => {
+            diagnostics.push(Diagnostic {
+                path: dir.to_path_buf(),
+                line: None,
+                message: format!("cannot read folder: {e}"),
+            });
+            return Vec::new();
+        }
+    };
+    let mut files = Vec::new();
+    for entry in entries.flatten() {
+        let path = entry.path();
+        let kind = entry.file_type().ok();
+        if kind.is_some_and(|k| k.is_dir()) && depth < 8 {
+            files.extend(agent_files(&path, depth + 1, diagnostics));
+        } else if path.extension().is_some_and(|x| x == "md") && kind.is_some_and(|k| !k.is_dir()) {
+            files.push(path);
+        }
+    }
+    files.sort();
+    files
+}
+
+/// Loads the built-in roster and merges into it the user's agents (`~/.claude/agents/`, as
+/// Claude Code loads them) and the project's (`.claude/agents/`, then `.coord/agents/`), each
+/// folder with its subfolders; later ones override earlier ones by name.
 ///
 /// A file without a `context` policy inherits the policy of the built-in agent it overrides,
 /// or sees every category when it is a new agent.
 pub fn load_roster(project: Option<&Path>) -> LoadedRoster {
+    let user = std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".claude/agents"));
+    load_roster_from(project, user.as_deref())
+}
+
+/// [`load_roster`] with the user's agent folder given (`None`: no user agents).
+pub fn load_roster_from(project: Option<&Path>, user_agents: Option<&Path>) -> LoadedRoster {
     let builtin = builtin_roster();
     let mut roster = builtin.clone();
     let mut diagnostics = Vec::new();
     let Some(project) = project else {
         return LoadedRoster { roster, diagnostics };
     };
-    for folder in [".claude/agents", ".coord/agents"] {
-        let dir = project.join(folder);
-        let entries = match std::fs::read_dir(&dir) {
-            Ok(entries) => entries,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
-            Err(e) => {
-                diagnostics.push(Diagnostic { path: dir, line: None, message: format!("cannot read folder: {e}") });
-                continue;
-            }
-        };
-        let mut files: Vec<PathBuf> = entries
-            .filter_map(|e| e.ok().map(|e| e.path()))
-            .filter(|p| p.extension().is_some_and(|x| x == "md"))
-            .collect();
-        files.sort();
+    let mut folders: Vec<PathBuf> = user_agents.map(Path::to_path_buf).into_iter().collect();
+    folders.extend([".claude/agents", ".coord/agents"].iter().map(|f| project.join(f)));
+    for dir in folders {
+        let files = agent_files(&dir, 0, &mut diagnostics);
         for path in files {
             let bytes = match std::fs::read(&path) {
                 Ok(b) => b,
@@ -140,7 +166,18 @@ mod tests {
             b"---\nname: broken\ndescription: x\ncontext:\n  allow: [nope]\n---\nbody\n",
         );
         write(root, ".coord/agents/latin1.md", b"---\nname: l\ndescription: caf\xe9\n---\nbody\n");
-        let loaded = load_roster(Some(root));
+        write(
+            root,
+            ".claude/agents/reviewers/sec-reviewer.md",
+            b"---\nname: sec-reviewer\ndescription: Reviews\ntools: Read, Grep\n---\nYou review.\n",
+        );
+        let user = tempfile::tempdir().unwrap();
+        write(user.path(), "go-expert.md", b"---\nname: go-expert\ndescription: Go (user level)\n---\nYou write Go.\n");
+        write(user.path(), "rust-expert.md", b"---\nname: rust-expert\ndescription: user level\n---\nUser.\n");
+        let loaded = load_roster_from(Some(root), Some(user.path()));
+        assert!(loaded.roster.contains("go-expert"), "user-level agents load");
+        assert_eq!(loaded.roster.get("rust-expert").unwrap().description, "Rust services", "the project's win");
+        assert!(loaded.roster.contains("sec-reviewer"), "subfolders load");
         let node = loaded.roster.get("nodejs-expert").unwrap();
         assert_eq!(node.description, "Our Node person", ".coord wins over .claude");
         assert!(!node.context.allows(ContextCategory::FrontendHtmlCss), "override inherits the built-in policy");
