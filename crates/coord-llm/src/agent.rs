@@ -7,6 +7,7 @@ use crate::client::LlmClient;
 use crate::error::LlmError;
 use crate::tools::{ToolLimits, Workspace, specs_for};
 use crate::types::{Message, Part, Request, Role, StopReason, Usage};
+use std::io::Write;
 use std::path::Path;
 
 /// Limits of one agent run.
@@ -25,6 +26,9 @@ pub struct AgentLimits {
     /// The run's spending cap, shared with the other calls under way: each call reserves its
     /// worst case first.
     pub run_cap: Option<std::sync::Arc<crate::SpendCap>>,
+    /// Where the answer being streamed is appended as it arrives (each call's text after a
+    /// `--- step N ---` line), when the provider streams.
+    pub partial: Option<std::path::PathBuf>,
 }
 
 impl Default for AgentLimits {
@@ -36,6 +40,7 @@ impl Default for AgentLimits {
             cost_budget: None,
             tools: ToolLimits::default(),
             run_cap: None,
+            partial: None,
         }
     }
 }
@@ -163,7 +168,25 @@ pub async fn run_agent(
             }
         };
         steps += 1;
-        let resp = match client.complete(&req).await {
+        let resp = if client.config().streams() {
+            let mut file = limits
+                .partial
+                .as_ref()
+                .and_then(|p| std::fs::OpenOptions::new().create(true).append(true).open(p).ok());
+            if let Some(f) = file.as_mut() {
+                let _ = writeln!(f, "\n--- step {steps} ---");
+            }
+            let redact = &limits.tools.redact;
+            let mut on_text = |t: &str| {
+                if let Some(f) = file.as_mut() {
+                    let _ = f.write_all(redact.apply(t.to_string()).as_bytes());
+                }
+            };
+            client.stream(&req, &mut on_text).await
+        } else {
+            client.complete(&req).await
+        };
+        let resp = match resp {
             Ok(r) => r,
             Err(e) => break AgentStop::Error(e),
         };

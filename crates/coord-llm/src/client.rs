@@ -111,6 +111,16 @@ pub struct ProviderConfig {
     /// `reasoning_effort` on the OpenAI wire format.
     #[serde(default)]
     pub reasoning_effort: Option<String>,
+    /// Whether agent calls stream (default true; a server without streaming: false).
+    #[serde(default)]
+    pub stream: Option<bool>,
+    /// A stream that sends nothing for this long is cut (and retried when nothing had arrived).
+    #[serde(default = "default_idle")]
+    pub idle_timeout_secs: u64,
+}
+
+fn default_idle() -> u64 {
+    60
 }
 
 /// The model a Claude alias of an agent file (`model: sonnet`) names on the Anthropic API:
@@ -153,7 +163,14 @@ impl ProviderConfig {
             max_output_tokens: None,
             reasoning: None,
             reasoning_effort: None,
+            stream: None,
+            idle_timeout_secs: default_idle(),
         }
+    }
+
+    /// Whether agent calls stream.
+    pub fn streams(&self) -> bool {
+        self.stream.unwrap_or(true)
     }
 
     /// Whether requests must take the reasoning models' shape.
@@ -272,6 +289,10 @@ impl LlmClient {
         };
         let body = body.map_err(|e| LlmError::Protocol(e.to_string()))?;
         let mut b = self.http.post(url).json(&body);
+        if stream {
+            // A stream may take long as a whole; a stalled one is cut by the idle timeout.
+            b = b.timeout(Duration::from_secs(self.config.timeout_secs.max(1).saturating_mul(10)));
+        }
         match (self.config.provider, &self.key) {
             (ProviderKind::Openai, Some(k)) => b = b.bearer_auth(k.expose()),
             (ProviderKind::Anthropic, Some(k)) => b = b.header("x-api-key", k.expose()),
@@ -410,9 +431,17 @@ impl LlmClient {
         mut acc: A,
         body: &mut (impl futures_util::Stream<Item = Result<B, reqwest::Error>> + Unpin),
         parser: &mut Parser,
-        sink: &mut dyn FnMut(&str),
+        sink: &mut (dyn FnMut(&str) + Send),
     ) -> Result<Response, LlmError> {
-        while let Some(chunk) = body.next().await {
+        let idle = Duration::from_secs(self.config.idle_timeout_secs.max(1));
+        loop {
+            let chunk = match tokio::time::timeout(idle, body.next()).await {
+                Err(_) => {
+                    return Err(LlmError::StreamCut(format!("nothing arrived for {}s", idle.as_secs())));
+                }
+                Ok(None) => break,
+                Ok(Some(chunk)) => chunk,
+            };
             let chunk = chunk.map_err(|e| LlmError::StreamCut(self.scrub(&e.without_url().to_string())))?;
             for ev in parser.feed(chunk.as_ref()) {
                 acc.event(&ev, sink)?;

@@ -16,11 +16,38 @@ use std::time::Duration;
 
 type Script = Arc<Mutex<(VecDeque<serde_json::Value>, Vec<serde_json::Value>)>>;
 
-async fn handle(State(s): State<Script>, body: Bytes) -> axum::Json<serde_json::Value> {
+/// The scripted reply, streamed (the agent loop streams by default) as the OpenAI wire format
+/// streams a completion, or whole when the request did not ask for a stream.
+async fn handle(State(s): State<Script>, body: Bytes) -> axum::response::Response {
+    use axum::response::IntoResponse;
     let mut s = s.lock().unwrap();
-    s.1.push(serde_json::from_slice(&body).unwrap());
+    let request: serde_json::Value = serde_json::from_slice(&body).unwrap();
+    let streamed = request["stream"] == true;
+    s.1.push(request);
     let next = s.0.pop_front().unwrap_or_else(|| answer("(script exhausted)"));
-    axum::Json(next)
+    if !streamed {
+        return axum::Json(next).into_response();
+    }
+    let choice = &next["choices"][0];
+    let msg = &choice["message"];
+    let mut delta = serde_json::json!({ "role": "assistant" });
+    if let Some(t) = msg["content"].as_str() {
+        delta["content"] = t.into();
+    }
+    if let Some(calls) = msg["tool_calls"].as_array() {
+        delta["tool_calls"] = calls
+            .iter()
+            .enumerate()
+            .map(|(i, c)| serde_json::json!({ "index": i, "id": c["id"], "type": "function", "function": c["function"] }))
+            .collect();
+    }
+    let chunks = [
+        serde_json::json!({ "model": "scripted", "choices": [{ "index": 0, "delta": delta, "finish_reason": null }] }),
+        serde_json::json!({ "model": "scripted", "choices": [{ "index": 0, "delta": {}, "finish_reason": choice["finish_reason"] }] }),
+        serde_json::json!({ "model": "scripted", "choices": [], "usage": next["usage"] }),
+    ];
+    let text = chunks.iter().map(|c| format!("data: {c}\n\n")).collect::<String>() + "data: [DONE]\n\n";
+    ([(axum::http::header::CONTENT_TYPE, "text/event-stream")], text).into_response()
 }
 
 fn call(id: &str, name: &str, args: serde_json::Value) -> serde_json::Value {

@@ -25,6 +25,8 @@ enum Reply {
     Json(u16, Vec<(&'static str, String)>, String),
     /// SSE chunks; `cut` ends the body with an I/O error after them.
     Stream(Vec<String>, bool),
+    /// SSE chunks, then nothing, for ever (the connection stays open).
+    Stall(Vec<String>),
 }
 
 #[derive(Default)]
@@ -66,6 +68,16 @@ async fn handle(State(script): State<Shared>, headers: HeaderMap, body: Bytes) -
                 tokio::time::sleep(Duration::from_millis(15)).await;
                 item
             });
+            Response::builder()
+                .status(200)
+                .header("content-type", "text/event-stream")
+                .body(Body::from_stream(stream))
+                .unwrap()
+        }
+        Reply::Stall(chunks) => {
+            let items: Vec<Result<Bytes, std::io::Error>> = chunks.into_iter().map(|c| Ok(Bytes::from(c))).collect();
+            let stream =
+                futures_util::StreamExt::chain(futures_util::stream::iter(items), futures_util::stream::pending());
             Response::builder()
                 .status(200)
                 .header("content-type", "text/event-stream")
@@ -382,4 +394,19 @@ async fn reasoning_models_get_max_completion_tokens_and_no_temperature() {
     assert_eq!(plain["max_tokens"], 512);
     assert_eq!(plain["temperature"], 0.0);
     assert!(plain.get("max_completion_tokens").is_none() && plain.get("reasoning_effort").is_none(), "{plain}");
+}
+
+#[tokio::test]
+async fn a_stream_that_goes_silent_is_cut_by_the_idle_timeout() {
+    let first = serde_json::json!({ "model": "m", "choices": [{ "index": 0, "delta": { "content": "Hel" }, "finish_reason": null }] });
+    let (base, _) = server(vec![Reply::Stall(vec![format!("data: {first}\n\n")])]).await;
+    let mut c = ProviderConfig::new(ProviderKind::Openai, "m");
+    c.base_url = Some(format!("{base}/v1"));
+    c.idle_timeout_secs = 1;
+    c.max_retries = 0;
+    let client = LlmClient::with_key(c, Secret::new(CANARY)).unwrap();
+    let mut seen = String::new();
+    let err = client.stream(&request(), &mut |t| seen.push_str(t)).await.unwrap_err();
+    assert!(err.to_string().contains("nothing arrived for 1s"), "cut by the idle timeout: {err}");
+    assert_eq!(seen, "Hel");
 }

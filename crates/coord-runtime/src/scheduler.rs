@@ -328,6 +328,7 @@ impl<S: Store + Clone + 'static> Runtime<S> {
                                 ..Default::default()
                             },
                             run_cap: None,
+                            partial: None,
                         },
                         confinement: crate::executor::confine::Confinement::of(&c),
                     })),

@@ -283,11 +283,12 @@ fn scripted_model(replies: Vec<serde_json::Value>) -> (String, Arc<std::sync::Mu
                 post(move |body: String| {
                     let (queue, kept) = (queue.clone(), kept.clone());
                     async move {
-                        kept.lock().unwrap().push(body);
                         let next = queue.lock().unwrap().pop().unwrap_or_else(|| {
                             serde_json::json!({ "model": "m", "choices": [{ "message": { "role": "assistant", "content": "Done." }, "finish_reason": "stop" }], "usage": { "prompt_tokens": 10, "completion_tokens": 2 } })
                         });
-                        axum::Json(next)
+                        let reply = support::openai_reply(&body, next);
+                        kept.lock().unwrap().push(body);
+                        reply
                     }
                 }),
             )

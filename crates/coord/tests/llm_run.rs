@@ -24,12 +24,12 @@ fn scripted_model() -> String {
         rt.block_on(async move {
             let app = Router::new().route(
                 "/v1/chat/completions",
-                post(move || {
+                post(move |body: String| {
                     let replies = replies.clone();
                     // After the agent's two replies, the judge's call: no verdict on any item
                     // (every item `unknown`, which does not block), for no tokens.
                     let judge = serde_json::json!({ "model": "scripted", "choices": [{ "message": { "role": "assistant", "content": "{\"verdicts\": []}" }, "finish_reason": "stop" }], "usage": { "prompt_tokens": 0, "completion_tokens": 0 } });
-                    async move { axum::Json(replies.lock().unwrap().pop().unwrap_or(judge)) }
+                    async move { support::openai_reply(&body, replies.lock().unwrap().pop().unwrap_or(judge)) }
                 }),
             );
             let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -84,6 +84,10 @@ fn an_llm_specialist_does_the_task_and_the_key_stays_secret() {
     let t: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(transcript).unwrap()).unwrap();
     assert_eq!(t["steps"], 2);
     assert_eq!(t["usage"]["input_tokens"], 500);
+    // The calls streamed; what arrived was written as it came.
+    let partial =
+        std::fs::read_to_string(p.path().join(format!(".coord/runs/{run}/t1/attempt-1/partial.txt"))).unwrap();
+    assert!(partial.contains("--- step 2 ---\nDone: health check added."), "{partial}");
     // The key appears nowhere coord wrote: database, transcripts, briefs, logs, output.
     let mut written = Vec::new();
     all_bytes_under(&p.path().join(".coord"), &mut written);
@@ -243,10 +247,10 @@ fn endless_model() -> String {
         rt.block_on(async move {
             let app = Router::new().route(
                 "/v1/chat/completions",
-                post(|| async {
+                post(|body: String| async move {
                     // A little latency, so parallel calls overlap.
                     tokio::time::sleep(std::time::Duration::from_millis(20)).await;
-                    axum::Json(serde_json::json!({ "model": "endless", "choices": [{ "message": { "role": "assistant", "content": null, "tool_calls": [{ "id": "c", "type": "function", "function": { "name": "list_files", "arguments": "{}" } }] }, "finish_reason": "tool_calls" }], "usage": { "prompt_tokens": 1000, "completion_tokens": 500 } }))
+                    support::openai_reply(&body, serde_json::json!({ "model": "endless", "choices": [{ "message": { "role": "assistant", "content": null, "tool_calls": [{ "id": "c", "type": "function", "function": { "name": "list_files", "arguments": "{}" } }] }, "finish_reason": "tool_calls" }], "usage": { "prompt_tokens": 1000, "completion_tokens": 500 } }))
                 }),
             );
             let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();

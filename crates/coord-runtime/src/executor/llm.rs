@@ -52,6 +52,7 @@ impl Executor for LlmExecutor {
         }
         limits.tools.env = env;
         limits.run_cap = job.run_cap.clone();
+        limits.partial = Some(job.attempt_dir.join("partial.txt"));
         limits.tools.redact = coord_llm::tools::Redact::with(crate::redact::redact);
         let out = run_agent(&self.client, &self.persona, &job.brief, &job.workspace, &limits).await;
         let transcript = serde_json::json!({

@@ -351,3 +351,43 @@ pub fn kill_storm(
     }
     (run, made)
 }
+
+/// A chat completion as the OpenAI wire format streams it (`"stream": true`): a delta with the
+/// text and tool calls, the finish reason, the usage chunk, `[DONE]`.
+pub fn openai_sse(v: &serde_json::Value) -> String {
+    let choice = &v["choices"][0];
+    let msg = &choice["message"];
+    let mut delta = serde_json::json!({ "role": "assistant" });
+    if let Some(t) = msg["content"].as_str() {
+        delta["content"] = t.into();
+    }
+    if let Some(calls) = msg["tool_calls"].as_array() {
+        delta["tool_calls"] = calls
+            .iter()
+            .enumerate()
+            .map(|(i, c)| serde_json::json!({ "index": i, "id": c["id"], "type": "function", "function": c["function"] }))
+            .collect();
+    }
+    let model = &v["model"];
+    let chunks = [
+        serde_json::json!({ "id": "s", "object": "chat.completion.chunk", "model": model, "choices": [{ "index": 0, "delta": delta, "finish_reason": null }] }),
+        serde_json::json!({ "id": "s", "object": "chat.completion.chunk", "model": model, "choices": [{ "index": 0, "delta": {}, "finish_reason": choice["finish_reason"] }] }),
+        serde_json::json!({ "id": "s", "object": "chat.completion.chunk", "model": model, "choices": [], "usage": v["usage"] }),
+    ];
+    chunks.iter().map(|c| format!("data: {c}\n\n")).collect::<String>() + "data: [DONE]\n\n"
+}
+
+/// The answer of a scripted OpenAI-format model to a request: streamed when it asked for a
+/// stream, one JSON document otherwise.
+pub fn openai_reply(request: &str, completion: serde_json::Value) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    let streamed = serde_json::from_str::<serde_json::Value>(request)
+        .ok()
+        .and_then(|r| r.get("stream").and_then(|s| s.as_bool()))
+        .unwrap_or(false);
+    if streamed {
+        ([(axum::http::header::CONTENT_TYPE, "text/event-stream")], openai_sse(&completion)).into_response()
+    } else {
+        axum::Json(completion).into_response()
+    }
+}
