@@ -51,7 +51,7 @@ fn main() {
         let workspace = dir.path().join(cli.name());
         std::fs::create_dir_all(&workspace).unwrap();
         let confinement = Confinement { mode: SandboxMode::Off, ..Confinement::default() };
-        let exec = AgentExecutor::new(cli, &[program.clone()], "You are a Node.js expert.".into(), None, Vec::new(), None, confinement);
+        let exec = AgentExecutor::new(cli, std::slice::from_ref(&program), "You are a Node.js expert.".into(), None, Vec::new(), None, confinement);
         // The floor: the same program, the same arguments, the brief on stdin, output read.
         let argv = cli.argv(&coord_runtime::executor::agent::Invocation {
             program: &program,

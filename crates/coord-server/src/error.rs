@@ -93,6 +93,11 @@ impl AppError {
         AppError::new(StatusCode::UNPROCESSABLE_ENTITY, "unprocessable", message)
     }
 
+    /// 403: the request may not come from where it comes from (`code` says why).
+    pub fn forbidden(code: &'static str, message: impl Into<String>) -> AppError {
+        AppError::new(StatusCode::FORBIDDEN, code, message)
+    }
+
     /// 401: no or a wrong bearer token. The message never repeats what was sent.
     pub fn unauthorized() -> AppError {
         AppError::new(

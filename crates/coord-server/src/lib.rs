@@ -56,6 +56,8 @@ pub struct Options {
     pub cors_origins: Vec<String>,
     /// How often the dashboard's metric history is sampled.
     pub sample_every: Duration,
+    /// Host names the server answers to besides its address and the loopback names.
+    pub allowed_hosts: Vec<String>,
 }
 
 impl Default for Options {
@@ -68,6 +70,7 @@ impl Default for Options {
             rate_burst: 100,
             cors_origins: Vec::new(),
             sample_every: Duration::from_secs(5),
+            allowed_hosts: Vec::new(),
         }
     }
 }
@@ -86,6 +89,8 @@ pub fn app<S: Store + Clone + 'static>(state: AppState<S>, options: &Options) ->
         .layer(axum::middleware::from_fn_with_state(limiter, security::rate_limit))
         .layer(axum::middleware::from_fn_with_state(options.token.clone(), security::require_token))
         .layer(DefaultBodyLimit::max(options.max_body));
+    let origins = Arc::new(security::Origins::new(options.addr, &options.allowed_hosts, &options.cors_origins));
+    router = router.layer(axum::middleware::from_fn_with_state(origins, security::check_origin));
     if let Some(cors) = security::cors(&options.cors_origins)? {
         router = router.layer(cors);
     }
@@ -111,6 +116,8 @@ pub async fn serve<S: Store + Clone + 'static>(
 ) -> Result<(), ServerError> {
     let local = listener.local_addr().map_err(|source| ServerError::Io { addr: options.addr.to_string(), source })?;
     security::check_bind(local, options.token.as_ref())?;
+    // The Host rule is about the address really bound (port 0 picks one).
+    let options = Options { addr: local, ..options };
     let router = app(state.clone(), &options)?;
     eprintln!(
         "coord serve: listening on http://{local} (dashboard /, API docs /docs){}",

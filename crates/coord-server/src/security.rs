@@ -1,7 +1,8 @@
 //! What keeps the server safe to run: the bind rule (loopback unless a bearer token is
 //! configured), the bearer token (read from an environment variable, compared in constant
-//! time, never printed), the rate limit on mutating requests (a token bucket), and CORS
-//! (closed unless origins are named).
+//! time, never printed), the rate limit on mutating requests (a token bucket), CORS (closed
+//! unless origins are named), and the Host and Origin checks that keep a page in the user's
+//! browser from reaching a server on loopback (DNS rebinding, cross-site requests).
 
 use crate::error::{AppError, ServerError};
 use axum::extract::{Request, State};
@@ -49,6 +50,86 @@ impl Token {
         };
         bool::from(given.ct_eq(&self.0))
     }
+}
+
+/// Which `Host` and `Origin` a request may carry: the address the server is bound to, the
+/// loopback names on its port, and the names configured (`--allow-host`).
+#[derive(Debug, Clone)]
+pub struct Origins {
+    hosts: Vec<String>,
+    any_host: bool,
+    cors: Vec<String>,
+}
+
+impl Origins {
+    /// The rule for a server bound to `addr`, with extra host names (with or without a port)
+    /// and the CORS origins (which may also send requests with side effects).
+    pub fn new(addr: SocketAddr, names: &[String], cors: &[String]) -> Origins {
+        let port = addr.port();
+        let mut hosts: Vec<String> = names.iter().map(|n| n.to_ascii_lowercase()).collect();
+        for n in names {
+            if !n.contains(':') {
+                hosts.push(format!("{}:{port}", n.to_ascii_lowercase()));
+            }
+        }
+        hosts.push(addr.to_string());
+        if addr.ip().is_loopback() {
+            hosts.extend([format!("localhost:{port}"), format!("127.0.0.1:{port}"), format!("[::1]:{port}")]);
+        }
+        // Bound to every interface (only with a token): any name reaches it, unless names
+        // were given.
+        let any_host = addr.ip().is_unspecified() && names.is_empty();
+        Origins { hosts, any_host, cors: cors.iter().map(|o| o.trim_end_matches('/').to_ascii_lowercase()).collect() }
+    }
+
+    fn host_allowed(&self, host: &str) -> bool {
+        self.any_host || self.hosts.iter().any(|h| h == &host.to_ascii_lowercase())
+    }
+}
+
+/// Middleware: a `Host` the server does not answer to is refused (a DNS-rebinding page sends
+/// its own name), and a request with side effects from another origin is refused (a page on
+/// another site posting to loopback), unless that origin is one of the CORS origins.
+pub async fn check_origin(State(rule): State<Arc<Origins>>, request: Request, next: Next) -> Response {
+    let headers = request.headers();
+    let host = headers.get(header::HOST).and_then(|h| h.to_str().ok()).map(str::to_string);
+    if let Some(host) = &host
+        && !rule.host_allowed(host)
+    {
+        return AppError::forbidden(
+            "host_not_allowed",
+            format!("this server does not answer to the host `{host}` (coord serve --allow-host NAME adds one)"),
+        )
+        .into_response();
+    }
+    let safe = matches!(*request.method(), Method::GET | Method::HEAD | Method::OPTIONS);
+    if !safe {
+        let origin = headers.get(header::ORIGIN).and_then(|o| o.to_str().ok()).map(|o| o.to_ascii_lowercase());
+        let cross_site = headers
+            .get("sec-fetch-site")
+            .and_then(|s| s.to_str().ok())
+            .is_some_and(|s| s.eq_ignore_ascii_case("cross-site"));
+        let same_origin = |o: &str| {
+            let rest = o.strip_prefix("http://").or_else(|| o.strip_prefix("https://")).unwrap_or(o);
+            host.as_deref().is_some_and(|h| h.eq_ignore_ascii_case(rest)) || rule.host_allowed(rest)
+        };
+        let foreign = match &origin {
+            Some(o) if o == "null" => true,
+            Some(o) => !same_origin(o) && !rule.cors.iter().any(|c| c == o),
+            None => cross_site,
+        };
+        if foreign {
+            return AppError::forbidden(
+                "cross_origin",
+                format!(
+                    "a request with side effects from another origin ({}) is refused (coord serve --cors-origin ORIGIN allows one)",
+                    origin.as_deref().unwrap_or("a cross-site page")
+                ),
+            )
+            .into_response();
+        }
+    }
+    next.run(request).await
 }
 
 /// Refuses a non-loopback address unless a token is configured.

@@ -137,3 +137,50 @@ async fn cors_is_closed_unless_origins_are_named() {
     let bad = Options { cors_origins: vec!["*".into()], ..Default::default() };
     assert!(matches!(coord_server::app(p.state.clone(), &bad), Err(ServerError::BadOrigin(_))));
 }
+
+fn post_from(host: &str, origin: Option<&str>, fetch_site: Option<&str>) -> Request<Body> {
+    let mut r = Request::post("/runs").header("host", host).header("content-type", "application/json");
+    if let Some(o) = origin {
+        r = r.header("origin", o);
+    }
+    if let Some(s) = fetch_site {
+        r = r.header("sec-fetch-site", s);
+    }
+    r.body(Body::from(json!({ "objective": "Add user authentication system with OAuth2 and JWT", "planner": "rules" }).to_string()))
+        .unwrap()
+}
+
+#[tokio::test]
+async fn a_page_in_the_browser_cannot_reach_the_loopback_server() {
+    let p = project("").await;
+    let options = Options { addr: "127.0.0.1:8787".parse().unwrap(), ..Default::default() };
+    let app = coord_server::app(p.state.clone(), &options).unwrap();
+    // DNS rebinding: the page's own name in Host, reading or writing.
+    let (status, body) = send(&app, post_from("evil.example", Some("http://evil.example"), None)).await;
+    assert_eq!((status, code(&body)), (StatusCode::FORBIDDEN, "host_not_allowed"), "{body}");
+    let read = Request::get("/runs").header("host", "evil.example:8787").body(Body::empty()).unwrap();
+    assert_eq!(send(&app, read).await.0, StatusCode::FORBIDDEN);
+    // Another site posting to the right host.
+    let (status, body) = send(&app, post_from("127.0.0.1:8787", Some("http://evil.example"), None)).await;
+    assert_eq!((status, code(&body)), (StatusCode::FORBIDDEN, "cross_origin"), "{body}");
+    let (status, _) = send(&app, post_from("localhost:8787", Some("null"), None)).await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "a sandboxed page's null origin");
+    let (status, _) = send(&app, post_from("localhost:8787", None, Some("cross-site"))).await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "a cross-site fetch without Origin");
+    assert!(coord_store::Store::runs(p.state.runtime.store()).await.unwrap().is_empty(), "no run was started");
+    // The dashboard itself (same origin), and clients that send no Origin (curl), go through.
+    let (status, body) = send(&app, post_from("127.0.0.1:8787", Some("http://127.0.0.1:8787"), Some("same-origin"))).await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    let (status, body) = send(&app, post_from("localhost:8787", None, None)).await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    // A configured name and a CORS origin are allowed.
+    let options = Options {
+        addr: "127.0.0.1:8787".parse().unwrap(),
+        allowed_hosts: vec!["coord.internal".into()],
+        cors_origins: vec!["https://ops.example".into()],
+        ..Default::default()
+    };
+    let app = coord_server::app(p.state.clone(), &options).unwrap();
+    let (status, body) = send(&app, post_from("coord.internal", Some("https://ops.example"), Some("cross-site"))).await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+}

@@ -144,6 +144,10 @@ pub struct ServeArgs {
     /// An origin allowed to call the API from a browser (repeatable); none by default.
     #[arg(long, value_name = "ORIGIN")]
     pub cors_origin: Vec<String>,
+    /// A host name the server answers to besides its address and localhost (repeatable): the
+    /// name of a reverse proxy, say. Other Host headers are refused (DNS rebinding).
+    #[arg(long, value_name = "NAME")]
+    pub allow_host: Vec<String>,
     /// Tasks executed at once by the background drives (default: [run] parallel).
     #[arg(long, value_name = "N")]
     pub parallel: Option<usize>,

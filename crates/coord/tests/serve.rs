@@ -17,7 +17,7 @@ fn request(addr: &str, head: &str) -> String {
 
 fn send(addr: &str, head: &str, body: &str) -> String {
     let mut s = std::net::TcpStream::connect(addr).unwrap();
-    s.write_all(format!("{head}\r\nHost: x\r\nConnection: close\r\n\r\n{body}").as_bytes()).unwrap();
+    s.write_all(format!("{head}\r\nHost: {addr}\r\nConnection: close\r\n\r\n{body}").as_bytes()).unwrap();
     let mut out = String::new();
     s.read_to_string(&mut out).unwrap();
     out

@@ -25,6 +25,7 @@ pub fn serve(args: ServeArgs) -> Result<ExitCode> {
             rate_per_sec: args.rate_limit,
             rate_burst: args.rate_burst,
             cors_origins: args.cors_origin.clone(),
+            allowed_hosts: args.allow_host.clone(),
             ..Options::default()
         };
         let runtime = Runtime::new(
