@@ -31,4 +31,4 @@ pub mod walk;
 
 pub use checker::{CheckOutput, Checker, SourceFile, Workspace};
 pub use finding::{Finding, Note, Severity};
-pub use report::{GateConfig, GateError, GateReport, checkers_for, run_gates};
+pub use report::{GateConfig, GateError, GateReport, checkers_for, run_gates, run_gates_on};

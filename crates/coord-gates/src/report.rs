@@ -214,6 +214,21 @@ pub fn build(id: &str, config: &GateConfig) -> Option<Box<dyn Checker>> {
 
 /// Runs the selected gates (all when `gates` is empty) over the tree at `root`.
 pub fn run_gates(root: &Path, gates: &[String], config: &GateConfig, run_tests: bool) -> Result<GateReport, GateError> {
+    run_gates_on(root, gates, config, run_tests, None)
+}
+
+/// [`run_gates`], with the per-file checkers (secrets, the AST rules, logs...) run only on the
+/// files in `only` (relative paths) when given: a task's gates judge its changed files, and
+/// parsing the rest of a large repository would only produce findings that are thrown away.
+/// The checkers of the whole repository (OpenAPI, migrations, coverage, documentation, peer
+/// tools) still see every file.
+pub fn run_gates_on(
+    root: &Path,
+    gates: &[String],
+    config: &GateConfig,
+    run_tests: bool,
+    only: Option<&std::collections::HashSet<String>>,
+) -> Result<GateReport, GateError> {
     let started = Instant::now();
     for g in gates {
         if !GATES.contains(&g.as_str()) {
@@ -273,11 +288,19 @@ pub fn run_gates(root: &Path, gates: &[String], config: &GateConfig, run_tests: 
     let (per_file, whole): (Vec<&dyn Checker>, Vec<&dyn Checker>) =
         checkers.iter().map(|c| c.as_ref()).partition(|c| c.per_file());
     let threads = limits.threads.max(1);
-    let chunk = tree.files.len().div_ceil(threads).max(1);
+    let selected: Vec<crate::SourceFile>;
+    let per_file_files: &[crate::SourceFile] = match only {
+        Some(set) => {
+            selected = tree.files.iter().filter(|f| set.contains(&f.rel)).cloned().collect();
+            &selected
+        }
+        None => &tree.files,
+    };
+    let chunk = per_file_files.len().div_ceil(threads).max(1);
     let mut outputs: Vec<CheckOutput> = Vec::new();
     std::thread::scope(|s| {
         let mut handles = Vec::new();
-        for part in tree.files.chunks(chunk) {
+        for part in per_file_files.chunks(chunk) {
             let per_file = &per_file;
             handles.push(s.spawn(move || {
                 let ws = Workspace { root, files: part };
@@ -306,6 +329,10 @@ pub fn run_gates(root: &Path, gates: &[String], config: &GateConfig, run_tests: 
     let mut notes = tree.notes;
     let (mut files_scanned, mut bytes) = (tree.files.len(), tree.bytes);
     for (path, len) in &tree.large {
+        let rel = path.strip_prefix(root).unwrap_or(path).to_string_lossy().replace('\\', "/");
+        if only.is_some_and(|set| !set.contains(&rel)) {
+            continue;
+        }
         let mut chunk_findings = Vec::new();
         let scanned = crate::walk::read_chunks(root, path, limits.max_file_bytes.max(1), |chunk, first_line| {
             let one = [chunk];

@@ -6,7 +6,7 @@
 use crate::escalation::Failure;
 use crate::executor::FailureCategory;
 use coord_core::{TaskKind, WorkflowStep};
-use coord_gates::{Finding, GateConfig, run_gates};
+use coord_gates::{Finding, GateConfig};
 use std::path::PathBuf;
 
 /// What checking a result of `task` with `artifacts` involves: the workflow step whose check
@@ -51,7 +51,10 @@ pub async fn judge(root: PathBuf, kind: TaskKind, artifacts: Vec<String>, config
     let gates: Vec<String> = gates_for(kind).iter().map(|g| g.to_string()).collect();
     let fail_on = config.fail_on;
     let selected = gates.clone();
-    let report = tokio::task::spawn_blocking(move || run_gates(&root, &selected, &config, false)).await;
+    let changed: std::collections::HashSet<String> = artifacts.iter().cloned().collect();
+    let report =
+        tokio::task::spawn_blocking(move || coord_gates::run_gates_on(&root, &selected, &config, false, Some(&changed)))
+            .await;
     let report = match report {
         Ok(Ok(r)) => r,
         Ok(Err(e)) => {
