@@ -51,7 +51,15 @@ fn main() {
         let workspace = dir.path().join(cli.name());
         std::fs::create_dir_all(&workspace).unwrap();
         let confinement = Confinement { mode: SandboxMode::Off, ..Confinement::default() };
-        let exec = AgentExecutor::new(cli, std::slice::from_ref(&program), "You are a Node.js expert.".into(), None, Vec::new(), None, confinement);
+        let exec = AgentExecutor::new(
+            cli,
+            std::slice::from_ref(&program),
+            "You are a Node.js expert.".into(),
+            None,
+            Vec::new(),
+            None,
+            confinement,
+        );
         // The floor: the same program, the same arguments, the brief on stdin, output read.
         let argv = cli.argv(&coord_runtime::executor::agent::Invocation {
             program: &program,
@@ -66,7 +74,8 @@ fn main() {
         let brief_file = dir.path().join("brief.md");
         let sample = job(&workspace, dir.path().join("x"), 0);
         std::fs::write(&brief_file, &sample.brief).unwrap();
-        let argv: Vec<String> = argv.iter().map(|a| a.replace("{brief_file}", &brief_file.display().to_string())).collect();
+        let argv: Vec<String> =
+            argv.iter().map(|a| a.replace("{brief_file}", &brief_file.display().to_string())).collect();
         let mut direct = Vec::new();
         let mut through = Vec::new();
         for n in 0..RUNS {

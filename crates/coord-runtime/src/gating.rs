@@ -52,9 +52,10 @@ pub async fn judge(root: PathBuf, kind: TaskKind, artifacts: Vec<String>, config
     let fail_on = config.fail_on;
     let selected = gates.clone();
     let changed: std::collections::HashSet<String> = artifacts.iter().cloned().collect();
-    let report =
-        tokio::task::spawn_blocking(move || coord_gates::run_gates_on(&root, &selected, &config, false, Some(&changed)))
-            .await;
+    let report = tokio::task::spawn_blocking(move || {
+        coord_gates::run_gates_on(&root, &selected, &config, false, Some(&changed))
+    })
+    .await;
     let report = match report {
         Ok(Ok(r)) => r,
         Ok(Err(e)) => {

@@ -146,8 +146,10 @@ fn post_from(host: &str, origin: Option<&str>, fetch_site: Option<&str>) -> Requ
     if let Some(s) = fetch_site {
         r = r.header("sec-fetch-site", s);
     }
-    r.body(Body::from(json!({ "objective": "Add user authentication system with OAuth2 and JWT", "planner": "rules" }).to_string()))
-        .unwrap()
+    r.body(Body::from(
+        json!({ "objective": "Add user authentication system with OAuth2 and JWT", "planner": "rules" }).to_string(),
+    ))
+    .unwrap()
 }
 
 #[tokio::test]
@@ -169,7 +171,8 @@ async fn a_page_in_the_browser_cannot_reach_the_loopback_server() {
     assert_eq!(status, StatusCode::FORBIDDEN, "a cross-site fetch without Origin");
     assert!(coord_store::Store::runs(p.state.runtime.store()).await.unwrap().is_empty(), "no run was started");
     // The dashboard itself (same origin), and clients that send no Origin (curl), go through.
-    let (status, body) = send(&app, post_from("127.0.0.1:8787", Some("http://127.0.0.1:8787"), Some("same-origin"))).await;
+    let (status, body) =
+        send(&app, post_from("127.0.0.1:8787", Some("http://127.0.0.1:8787"), Some("same-origin"))).await;
     assert_eq!(status, StatusCode::CREATED, "{body}");
     let (status, body) = send(&app, post_from("localhost:8787", None, None)).await;
     assert_eq!(status, StatusCode::CREATED, "{body}");
