@@ -377,8 +377,8 @@ pub struct RunArgs {
 /// Arguments of `coord resume`.
 #[derive(Debug, Args)]
 pub struct ResumeArgs {
-    /// The run id.
-    pub run: String,
+    /// The run id (default: the newest run).
+    pub run: Option<String>,
     /// Tasks executed at once; 0 watches workers do it.
     #[arg(long, value_name = "N")]
     pub parallel: Option<usize>,
@@ -444,8 +444,8 @@ pub struct StatusArgs {
 /// Arguments of `coord log`.
 #[derive(Debug, Args)]
 pub struct LogArgs {
-    /// The run id.
-    pub run: String,
+    /// The run id (default: the newest run).
+    pub run: Option<String>,
     /// Keep printing new events until the run ends.
     #[arg(long)]
     pub follow: bool,

@@ -116,3 +116,36 @@ pub fn plan_text(plan: &Plan) -> String {
     }
     out
 }
+
+/// A time (unix milliseconds) in UTC: `2026-12-05 05:14:03.250Z` for people, or RFC 3339
+/// (`2026-12-05T05:14:03.250Z`) for machines.
+pub fn utc_time(ms: i64, rfc3339: bool) -> String {
+    let secs = ms.div_euclid(1000);
+    let millis = ms.rem_euclid(1000);
+    let (days, rem) = (secs.div_euclid(86_400), secs.rem_euclid(86_400));
+    // Days since 1970-01-01 to a civil date (Howard Hinnant's algorithm).
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    let sep = if rfc3339 { 'T' } else { ' ' };
+    format!("{year:04}-{month:02}-{day:02}{sep}{:02}:{:02}:{:02}.{millis:03}Z", rem / 3600, (rem % 3600) / 60, rem % 60)
+}
+
+#[cfg(test)]
+mod time_tests {
+    use super::utc_time;
+
+    #[test]
+    fn times_are_utc_calendar_dates() {
+        assert_eq!(utc_time(0, true), "1970-01-01T00:00:00.000Z");
+        assert_eq!(utc_time(951_782_400_000, false), "2000-02-29 00:00:00.000Z");
+        assert_eq!(utc_time(1_796_444_322_217, true), "2026-12-05T04:18:42.217Z");
+        assert_eq!(utc_time(-1, true), "1969-12-31T23:59:59.999Z");
+    }
+}

@@ -294,3 +294,27 @@ fn a_failed_quality_gate_drives_escalation_with_the_findings_as_feedback() {
     assert!(measured[0].contains("\"value\":50.0") && measured[1].contains("\"value\":90.0"), "{measured:?}");
     assert!(metrics.contains(&format!("test_coverage{{run=\"{run}\"}} 90")), "{metrics}");
 }
+
+#[test]
+fn a_silent_failure_says_so_and_log_and_resume_default_to_the_newest_run() {
+    let p = Project::new();
+    p.write("plan.json", &plan_json(&[("t1", "nodejs-expert", &[])]));
+    p.write(
+        "coord.toml",
+        &config("[specialists.nodejs-expert]\nexecutor = \"command\"\ncommand = [\"false\"]\nsandbox = \"off\"\n[escalation.levels]\ngeneral = 4\n"),
+    );
+    let _ = p.coord(&["run", "--plan", "plan.json"]);
+    let list = p.ok(&["escalation", "list"]);
+    assert!(list.contains("exit code 1: (it printed nothing on stderr or stdout)"), "{list}");
+    // `coord log` without a run: the newest; times are UTC dates, and RFC 3339 in JSON.
+    let log = p.ok(&["log"]);
+    let first = log.lines().next().unwrap_or_default();
+    assert!(first.contains("run_created") && first.contains("Z "), "{log}");
+    let json = p.ok(&["log", "--json"]);
+    let e: serde_json::Value = serde_json::from_str(json.lines().next().unwrap()).unwrap();
+    let time = e["time"].as_str().unwrap();
+    assert!(time.len() == 24 && time.as_bytes()[10] == b'T' && time.ends_with('Z'), "{time}");
+    // `coord resume` without a run: the newest, which is escalated and waits for a person.
+    let out = p.coord(&["resume"]);
+    assert_eq!(out.status.code(), Some(3), "{}", String::from_utf8_lossy(&out.stderr));
+}

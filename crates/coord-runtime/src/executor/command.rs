@@ -190,6 +190,20 @@ fn tail(path: &Path) -> String {
     out
 }
 
+/// What a failed command said last: its stderr's last lines, else its stdout's, else that it
+/// said nothing (an empty reason reads like a bug in coord).
+fn last_words(stderr: &Path, stdout: &Path) -> String {
+    let err = tail(stderr);
+    if !err.trim().is_empty() {
+        return err;
+    }
+    let out = tail(stdout);
+    if !out.trim().is_empty() {
+        return format!("(nothing on stderr; its last output)\n{out}");
+    }
+    "(it printed nothing on stderr or stdout)".to_string()
+}
+
 fn signal_name(sig: i32) -> String {
     Signal::try_from(sig).map(|s| s.as_str().to_string()).unwrap_or_else(|_| "signal".to_string())
 }
@@ -313,7 +327,7 @@ impl Executor for CommandExecutor {
         }
         let code = status.code().unwrap_or(-1);
         if code != 0 {
-            return failed(format!("exit code {code}: {}", tail(&stderr_path)), true);
+            return failed(format!("exit code {code}: {}", last_words(&stderr_path, &stdout_path)), true);
         }
 
         Outcome::Succeeded { artifacts: Vec::new(), summary: "exit 0".to_string() }

@@ -2,7 +2,7 @@
 //! gracefully on Ctrl-C or SIGTERM (the run stays `running`; only `coord cancel` cancels) and
 //! exit with a status that says how the run stands (`docs/exit-codes.md`).
 
-use super::context::{Project, open, tokio_runtime};
+use super::context::{Project, newest_run, open, tokio_runtime};
 use super::progress;
 use super::signals::{StopSignal, until_stopped};
 use crate::cli::{LogArgs, MetricsArgs, MetricsFormat, ResumeArgs, RunArgs, RunRef, StatusArgs};
@@ -286,15 +286,16 @@ pub fn run(args: RunArgs) -> Result<ExitCode> {
 pub fn resume(args: ResumeArgs) -> Result<ExitCode> {
     with_stop_switch(|stop| async move {
         let project = open(&args.store).await.map_err(as_input)?;
-        let record = project.store.run(&args.run).await.map_err(|e| as_input(e.into()))?;
+        let run = newest_run(&project.store, args.run.as_deref()).await.map_err(input_error)?;
+        let record = project.store.run(&run).await.map_err(|e| as_input(e.into()))?;
         if record.state != RunState::Running {
             return Err(input_error(anyhow!(
                 "run {} is {}; only a running run can be resumed",
-                args.run,
+                run,
                 record.state.as_str()
             )));
         }
-        drive(&project, &args.run, args.parallel, args.json, stop).await
+        drive(&project, &run, args.parallel, args.json, stop).await
     })
 }
 
@@ -366,19 +367,22 @@ pub fn status(args: StatusArgs) -> Result<ExitCode> {
 pub fn log(args: LogArgs) -> Result<ExitCode> {
     tokio_runtime()?.block_on(async {
         let project = open(&args.store).await?;
-        project.store.run(&args.run).await?;
+        let run = newest_run(&project.store, args.run.as_deref()).await?;
+        project.store.run(&run).await?;
         let mut after = 0;
         loop {
-            let events = project.store.events(&args.run, after, 1000).await?;
+            let events = project.store.events(&run, after, 1000).await?;
             for e in &events {
                 after = e.seq;
                 if args.json {
-                    println!("{}", serde_json::to_string(e)?);
+                    let mut v = serde_json::to_value(e)?;
+                    v["time"] = crate::render::utc_time(e.at, true).into();
+                    println!("{v}");
                 } else {
                     println!(
                         "{:>6} {} {:<20} {:<14} {}",
                         e.seq,
-                        e.at,
+                        crate::render::utc_time(e.at, false),
                         e.kind,
                         e.task_id.as_deref().unwrap_or("-"),
                         e.data
@@ -386,7 +390,7 @@ pub fn log(args: LogArgs) -> Result<ExitCode> {
                 }
             }
             if events.is_empty() {
-                if !args.follow || project.store.run(&args.run).await?.state != RunState::Running {
+                if !args.follow || project.store.run(&run).await?.state != RunState::Running {
                     break;
                 }
                 tokio::time::sleep(Duration::from_millis(300)).await;
