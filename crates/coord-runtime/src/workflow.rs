@@ -114,6 +114,44 @@ pub async fn check(step: WorkflowStep, ctx: &CheckContext) -> CheckResult {
     }
 }
 
+/// SQL that only PostgreSQL or only MySQL runs, as (pattern, what it is).
+const DIALECT_MARKS: &[(&str, &str, &str)] = &[
+    (r"(?i)\bnow\(\)", "postgresql", "now()"),
+    (r"(?i)\b(big)?serial\b", "postgresql", "SERIAL"),
+    (r"(?i)\bjsonb\b", "postgresql", "JSONB"),
+    (r"(?i)\btimestamptz\b", "postgresql", "TIMESTAMPTZ"),
+    (r"(?i)\bgen_random_uuid\(|\buuid_generate_v4\(", "postgresql", "a UUID function"),
+    (r"(?i)\bcreate\s+extension\b", "postgresql", "CREATE EXTENSION"),
+    (r"(?i)\bcreate\s+type\s+\w+\s+as\s+enum\b", "postgresql", "CREATE TYPE ... AS ENUM"),
+    (r"(?i)\bconcurrently\b", "postgresql", "CONCURRENTLY"),
+    (r"::\s*[a-zA-Z_]+", "postgresql", "a :: cast"),
+    (r"(?i)\bauto_increment\b", "mysql", "AUTO_INCREMENT"),
+    (r"(?i)\bengine\s*=\s*\w+", "mysql", "ENGINE="),
+    (r"(?i)\bunsigned\b", "mysql", "UNSIGNED"),
+];
+
+/// The dialect the migrations are written in when it is not one SQLite runs: the first mark
+/// found, as (dialect, what, `file:line`). Comments are skipped.
+pub fn foreign_dialect(
+    migrations: &[coord_gates::migrations::Migration],
+) -> Option<(&'static str, &'static str, String)> {
+    let marks: Vec<(regex::Regex, &str, &str)> =
+        DIALECT_MARKS.iter().filter_map(|(p, d, w)| regex::Regex::new(p).ok().map(|r| (r, *d, *w))).collect();
+    for m in migrations {
+        let (file, text) = &m.up;
+        if !file.ends_with(".sql") {
+            continue;
+        }
+        for (n, line) in text.lines().enumerate() {
+            let code = line.split("--").next().unwrap_or("");
+            if let Some((_, dialect, what)) = marks.iter().find(|(r, _, _)| r.is_match(code)) {
+                return Some((dialect, what, format!("{file}:{}", n + 1)));
+            }
+        }
+    }
+    None
+}
+
 async fn migration_replay(ctx: &CheckContext, files: &[coord_gates::SourceFile]) -> CheckResult {
     let migrations = coord_gates::migrations::find_migrations(files);
     if migrations.is_empty() {
@@ -123,7 +161,25 @@ async fn migration_replay(ctx: &CheckContext, files: &[coord_gates::SourceFile])
             json!({ "replayed": 0 }),
         );
     }
-    let replica = ctx.config.replica_url_env.as_deref().and_then(|v| std::env::var(v).ok()).filter(|u| !u.is_empty());
+    // One variable: the configured name, else COORD_REPLICA_URL.
+    let var = ctx.config.replica_url_env.as_deref().unwrap_or("COORD_REPLICA_URL");
+    let replica = std::env::var(var).ok().filter(|u| !u.is_empty());
+    if replica.is_none()
+        && let Some((dialect, what, place)) = foreign_dialect(&migrations)
+    {
+        // Replaying PostgreSQL or MySQL SQL on SQLite fails on syntax and says nothing about
+        // the migrations: a person points coord at a real database (or approves without).
+        let error = format!(
+            "the migrations are written for {dialect} ({what} at {place}) and cannot be replayed on the scratch SQLite database: set {var}={}://... (a database coord may create a throwaway schema in; [workflows] replica_url_env names another variable)",
+            if dialect == "mysql" { "mysql" } else { "postgres" }
+        );
+        let mut result =
+            CheckResult::failed(error, FailureCategory::Database, json!({ "dialect": dialect, "evidence": place }));
+        if let Some(f) = result.failure.as_mut() {
+            f.park = true;
+        }
+        return result;
+    }
     let (report, engine) = match &replica {
         Some(url) => (coord_workflows::replay::replay_postgres(files, url).await, "a throwaway PostgreSQL schema"),
         None => {

@@ -205,8 +205,9 @@ pub enum MigrateCommand {
         #[arg(long, value_name = "REV")]
         since: Option<String>,
         /// Replay in a throwaway schema of this PostgreSQL database instead of SQLite (for
-        /// projects on PostgreSQL), e.g. postgres://postgres@127.0.0.1:5432/test.
-        #[arg(long, value_name = "URL", env = "COORD_REPLAY_PG")]
+        /// projects on PostgreSQL), e.g. postgres://postgres@127.0.0.1:5432/test. Default:
+        /// COORD_REPLICA_URL (the variable runs use), else the older COORD_REPLAY_PG.
+        #[arg(long, value_name = "URL", env = "COORD_REPLICA_URL")]
         postgres: Option<String>,
         /// JSON output.
         #[arg(long)]

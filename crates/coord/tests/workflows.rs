@@ -334,3 +334,47 @@ fn the_spec_example_plans_both_workflows_and_a_plan_without_them_on_request() {
     assert_eq!(bare["tasks"].as_array().unwrap().len(), 8);
     assert!(bare.get("workflows").is_none());
 }
+
+#[test]
+fn postgresql_migrations_are_not_replayed_on_sqlite_and_a_person_is_told_what_to_set() {
+    let agent = "mkdir -p migrations\nprintf 'CREATE TABLE users (id SERIAL PRIMARY KEY, created_at TIMESTAMPTZ DEFAULT now());\\n' > migrations/001_users.up.sql\nprintf 'DROP TABLE users;\\n' > migrations/001_users.down.sql\n";
+    let p = repo(&[("agent.sh", agent)]);
+    p.write("coord.toml", &config(""));
+    let plan = json!({
+        "objective": "Add users",
+        "tasks": [
+            task("schema", "database-optimizer", "schema-design", None, &[]),
+            task("replay", "backend-coordinator", "database-operations", Some("migration-replay"), &["schema"]),
+        ],
+    });
+    p.write("plan.json", &plan.to_string());
+    let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_coord"));
+    let out = cmd
+        .args(["run", "--plan", "plan.json"])
+        .current_dir(p.path())
+        .env_remove("COORD_REPLICA_URL")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(3), "{}", String::from_utf8_lossy(&out.stdout));
+    let run = p.only_run();
+    assert_eq!(state_of(&p, &run, "replay"), "escalated");
+    let open = escalations(&p, false);
+    let reason = open[0]["reason"].as_str().unwrap_or_default().to_string() + &open[0].to_string();
+    assert!(reason.contains("written for postgresql (now() at migrations/001_users.up.sql:1)"), "{open:?}");
+    assert!(reason.contains("COORD_REPLICA_URL=postgres://"), "{open:?}");
+    // `coord migrate check` says the same, as a usage error, on the schema task's branch.
+    p.git(&["checkout", "-q", &format!("coord-task/{run}/schema")]);
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_coord"))
+        .args(["migrate", "check"])
+        .current_dir(p.path())
+        .env_remove("COORD_REPLICA_URL")
+        .env_remove("COORD_REPLAY_PG")
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("written for postgresql") && stderr.contains("--postgres URL or set COORD_REPLICA_URL"),
+        "{stderr}"
+    );
+}

@@ -38,11 +38,20 @@ fn changed_since(root: &std::path::Path, rev: &str) -> Result<std::collections::
 pub fn migrate(args: MigrateArgs) -> Result<ExitCode> {
     match args.command {
         MigrateCommand::Check { repo, since, postgres, json } => {
+            let postgres = postgres.or_else(|| std::env::var("COORD_REPLAY_PG").ok().filter(|u| !u.is_empty()));
             let root = repo.unwrap_or_else(|| PathBuf::from("."));
             if !root.is_dir() {
                 return Err(anyhow!("{} is not a folder", root.display()));
             }
             let tree = read_tree(&root, &WalkLimits::default());
+            if postgres.is_none()
+                && let Some((dialect, what, place)) =
+                    coord_runtime::workflow::foreign_dialect(&coord_gates::migrations::find_migrations(&tree.files))
+            {
+                return Err(crate::input_error(anyhow!(
+                    "the migrations are written for {dialect} ({what} at {place}) and cannot be replayed on SQLite: pass --postgres URL or set COORD_REPLICA_URL"
+                )));
+            }
             let scratch = std::env::temp_dir().join(format!("coord-migrate-{}", std::process::id()));
             std::fs::create_dir_all(&scratch).with_context(|| format!("cannot create {}", scratch.display()))?;
             let (report, engine) = match &postgres {
