@@ -47,8 +47,70 @@ pub fn read_text(path: &Path, what: &str) -> Result<String> {
 }
 
 /// Loads a plan file. Validation is the caller's next step.
+/// Nesting deeper than this is refused before parsing (a parser's time on a deeply nested
+/// document can grow with the square of its depth).
+const MAX_NESTING: usize = 256;
+
+/// The deepest nesting of a JSON or YAML text, found in one pass: brackets and braces outside
+/// quoted strings, and block indentation levels. Returns the depth and the line where it was
+/// reached.
+fn nesting(text: &str) -> (usize, usize) {
+    let (mut flow, mut worst, mut at) = (0usize, 0usize, 1usize);
+    let mut indents: Vec<usize> = Vec::new();
+    for (n, line) in text.lines().enumerate() {
+        let trimmed = line.trim_start();
+        if !trimmed.is_empty() && !trimmed.starts_with('#') && flow == 0 {
+            let indent = line.len() - trimmed.len();
+            while indents.last().is_some_and(|&i| i >= indent) {
+                indents.pop();
+            }
+            indents.push(indent);
+        }
+        let mut quote: Option<char> = None;
+        let mut escaped = false;
+        let mut line_max = flow;
+        for c in line.chars() {
+            match quote {
+                Some(q) => {
+                    if escaped {
+                        escaped = false;
+                    } else if c == '\\' && q == '"' {
+                        escaped = true;
+                    } else if c == q {
+                        quote = None;
+                    }
+                }
+                None => match c {
+                    '"' | '\'' => quote = Some(c),
+                    '[' | '{' => {
+                        flow += 1;
+                        line_max = line_max.max(flow);
+                    }
+                    ']' | '}' => flow = flow.saturating_sub(1),
+                    '#' => break,
+                    _ => {}
+                },
+            }
+        }
+        let depth = line_max + indents.len();
+        if depth > worst {
+            (worst, at) = (depth, n + 1);
+        }
+    }
+    (worst, at)
+}
+
 pub fn load_plan(path: &Path) -> Result<Plan> {
     let text = read_text(path, "plan file")?;
+    // A byte-order mark (Windows editors write one) is not part of the document.
+    let text = text.strip_prefix('\u{feff}').map(str::to_string).unwrap_or(text);
+    let (depth, line) = nesting(&text);
+    if depth > MAX_NESTING {
+        return Err(anyhow!(
+            "{}:{line}: nested {depth} levels deep; a plan file may nest at most {MAX_NESTING}",
+            path.display()
+        ));
+    }
     let format = FileFormat::from_path(path)
         .unwrap_or_else(|| if text.trim_start().starts_with('{') { FileFormat::Json } else { FileFormat::Yaml });
     if text.trim().is_empty() {
@@ -91,4 +153,30 @@ pub fn write_atomically(path: &Path, contents: &str) -> Result<()> {
         let _ = std::fs::remove_file(&tmp);
     }
     result.with_context(|| format!("cannot write {}", path.display()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn nesting_is_measured_in_one_pass() {
+        assert_eq!(nesting("{\"a\": [1, {\"b\": 2}]}").0, 4, "three brackets on a top-level line");
+        assert_eq!(nesting("a:\n  b:\n    c: 1\n").0, 3);
+        assert_eq!(nesting("a: \"[[[[\"\n").0, 1, "brackets in strings do not count");
+        let deep = "[".repeat(100_000);
+        assert_eq!(nesting(&deep), (100_001, 1));
+    }
+
+    #[test]
+    fn a_bom_and_a_deep_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let bom = dir.path().join("plan.json");
+        std::fs::write(&bom, "\u{feff}{\"objective\": \"x\", \"tasks\": []}").unwrap();
+        assert!(load_plan(&bom).is_ok(), "{:?}", load_plan(&bom).err());
+        let deep = dir.path().join("deep.yaml");
+        std::fs::write(&deep, format!("objective: {}", "[".repeat(100_000))).unwrap();
+        let err = load_plan(&deep).unwrap_err().to_string();
+        assert!(err.contains("deep.yaml:1: nested 100001 levels deep"), "{err}");
+    }
 }
