@@ -116,7 +116,7 @@ fn each_adapter_runs_the_spec_example_and_records_exactly_the_usage_its_cli_repo
                     assert!(argv.lines().any(|l| l == flag), "{argv}");
                 }
             }
-            "codex" => assert!(argv.starts_with("exec\n--json\n"), "{argv}"),
+            "codex" => assert!(argv.starts_with("exec\n--experimental-json\n"), "{argv}"),
             "gemini" => assert!(argv.contains("--output-format\njson"), "{argv}"),
             "aider" => assert!(argv.contains("--message-file\n") && argv.contains("--no-auto-commits"), "{argv}"),
             _ => assert!(argv.starts_with("run\n--format\njson"), "{argv}"),

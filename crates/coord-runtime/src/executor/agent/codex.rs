@@ -1,5 +1,7 @@
-//! OpenAI's Codex CLI: `codex exec --json`, the brief (persona first: Codex has no
-//! system-prompt option) on stdin (`-`). Its output is one JSON event per line:
+//! OpenAI's Codex CLI: `codex exec --experimental-json`, the brief (persona first: Codex has no
+//! system-prompt option) on stdin, options first and `resume ID` last, as Codex's own TypeScript
+//! SDK calls it (`--experimental-json` prints the thread/turn/item events in every version that
+//! has them; `--json` printed an older format before it became the same). Its output is one JSON event per line:
 //! `thread.started` (`thread_id`, the session to resume), `turn.started`, `item.started` /
 //! `item.updated` / `item.completed` (items: `agent_message` with `text`, `reasoning`,
 //! `command_execution`, `file_change`, `mcp_tool_call`, `web_search`, `todo_list`, `error`),
@@ -16,21 +18,18 @@ pub const WRITTEN_AGAINST: &str = "Codex CLI 0.50 and later (exec --json thread/
 pub const KEY_VARIABLES: &[&str] = &["OPENAI_API_KEY", "OPENAI_BASE_URL", "CODEX_API_KEY", "CODEX_HOME"];
 
 pub(super) fn argv(inv: &Invocation) -> Vec<String> {
-    let mut a: Vec<String> = vec![inv.program.to_string(), "exec".into()];
-    if let Some(id) = inv.resume {
-        a.extend(["resume".into(), id.to_string()]);
-    }
-    a.extend(["--json".into(), "--skip-git-repo-check".into()]);
+    let mut a: Vec<String> =
+        vec![inv.program.to_string(), "exec".into(), "--experimental-json".into(), "--skip-git-repo-check".into()];
     if let Some(m) = inv.model {
         a.extend(["--model".into(), m.to_string()]);
     }
     // Codex's own sandbox, nested in coord's: read-only agents cannot write even where coord's
-    // sandbox is off. (`exec` never asks for approval.)
-    if inv.resume.is_none() {
-        let mode = if inv.read_only { "read-only" } else { "workspace-write" };
-        a.extend(["--sandbox".into(), mode.into()]);
+    // sandbox is off; and it never stops to ask.
+    let mode = if inv.read_only { "read-only" } else { "workspace-write" };
+    a.extend(["--sandbox".into(), mode.into(), "--config".into(), "approval_policy=\"never\"".into()]);
+    if let Some(id) = inv.resume {
+        a.extend(["resume".into(), id.to_string()]);
     }
-    a.push("-".into());
     a
 }
 
@@ -114,7 +113,7 @@ mod tests {
     }
 
     #[test]
-    fn resume_is_a_subcommand_before_the_options() {
+    fn resume_comes_after_the_options() {
         let inv = Invocation {
             program: "codex",
             persona: "",
@@ -125,7 +124,8 @@ mod tests {
             max_turns: None,
             extra: &[],
         };
-        assert_eq!(argv(&inv)[..4], ["codex", "exec", "resume", "t-9"]);
-        assert_eq!(argv(&inv).last().map(String::as_str), Some("-"));
+        let a = argv(&inv);
+        assert_eq!(a[..3], ["codex", "exec", "--experimental-json"]);
+        assert_eq!(a[a.len() - 2..], ["resume", "t-9"]);
     }
 }
