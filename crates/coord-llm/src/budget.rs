@@ -85,6 +85,12 @@ impl SpendCap {
         t.spent_cost += cost;
     }
 
+    /// Dollars left under the cost cap (what is spent and reserved taken off), when there is one.
+    pub fn remaining_cost(&self) -> Option<f64> {
+        let t = self.totals();
+        self.cost.map(|c| (c - t.spent_cost - t.reserved_cost).max(0.0))
+    }
+
     /// What is spent (tokens, dollars).
     pub fn spent(&self) -> (u64, f64) {
         let t = self.totals();

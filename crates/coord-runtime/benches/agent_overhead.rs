@@ -70,6 +70,7 @@ fn main() {
             resume: None,
             max_turns: None,
             extra: &[],
+            max_budget_usd: None,
         });
         let brief_file = dir.path().join("brief.md");
         let sample = job(&workspace, dir.path().join("x"), 0);

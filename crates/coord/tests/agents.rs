@@ -129,10 +129,17 @@ fn a_retry_resumes_the_agents_session_and_a_lost_session_starts_afresh() {
     for (executor, program, flag) in
         [("claude-code", "claude", "--resume"), ("codex", "codex", "resume"), ("opencode", "opencode", "--session")]
     {
-        let (p, logs) = project(executor, program, "fail-first", "");
+        let (p, logs) = project(executor, program, "fail-first", "[budget]\nrun_cost_usd = 5.0\n");
         p.write("plan.json", &plan_json(&[("t1", "nodejs-expert", &[])]));
         let out = p.ok(&["run", "--plan", "plan.json"]);
         assert!(out.contains("level 1: retrying after:"), "{executor}: {out}");
+        if executor == "claude-code" {
+            // Claude Code stops itself at the run's remaining budget: $5 less the first attempt.
+            let first = std::fs::read_to_string(logs.join("claude-t1-1.argv")).unwrap();
+            assert!(first.contains("--max-budget-usd\n5.0000\n"), "{first}");
+            let second = std::fs::read_to_string(logs.join("claude-t1-2.argv")).unwrap();
+            assert!(second.contains("--max-budget-usd\n4.9875\n"), "{second}");
+        }
         let run = p.only_run();
         assert_eq!(p.status(&run)["state"], "done", "{executor}: {out}");
         let first = agent_record(&p, &run, "t1", 1);

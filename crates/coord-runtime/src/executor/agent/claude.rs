@@ -40,6 +40,10 @@ pub(super) fn argv(inv: &Invocation) -> Vec<String> {
     if let Some(id) = inv.resume {
         a.extend(["--resume".into(), id.to_string()]);
     }
+    // Claude Code stops itself at a spending limit: the run's cap holds inside its loop too.
+    if let Some(usd) = inv.max_budget_usd {
+        a.extend(["--max-budget-usd".into(), format!("{usd:.4}")]);
+    }
     if inv.read_only {
         a.extend(["--permission-mode".into(), "default".into()]);
         a.extend(["--allowedTools".into(), inv.tools.join(",")]);

@@ -123,6 +123,7 @@ mod tests {
             resume: Some("t-9"),
             max_turns: None,
             extra: &[],
+            max_budget_usd: None,
         };
         let a = argv(&inv);
         assert_eq!(a[..3], ["codex", "exec", "--experimental-json"]);

@@ -64,6 +64,8 @@ pub struct Invocation<'a> {
     pub max_turns: Option<u32>,
     /// Arguments appended (the specialist's `command[1..]`).
     pub extra: &'a [String],
+    /// Dollars the CLI may spend, for CLIs that can stop themselves (the run's cap's remainder).
+    pub max_budget_usd: Option<f64>,
 }
 
 /// Tools of Claude Code's vocabulary (the agent files') that change files or run programs.
@@ -330,6 +332,7 @@ impl AgentExecutor {
             resume,
             max_turns: self.max_turns,
             extra: &self.extra_args,
+            max_budget_usd: job.run_cap.as_ref().and_then(|c| c.remaining_cost()),
         };
         let argv = self.cli.argv(&inv);
         let mut confinement = self.confinement.clone();
