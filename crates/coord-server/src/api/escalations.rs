@@ -25,7 +25,7 @@ pub fn escalation_view(e: EscalationRecord) -> EscalationView {
 }
 
 /// Escalations, newest first.
-#[utoipa::path(get, path = "/escalations", tag = "escalations", params(EscalationQuery),
+#[utoipa::path(get, path = "/escalations", operation_id = "listEscalations", tag = "escalations", params(EscalationQuery),
     responses((status = 200, body = Vec<EscalationView>), (status = 400, body = ErrorBody)))]
 pub async fn list<S: Store + Clone + 'static>(
     State(st): State<AppState<S>>,
@@ -42,7 +42,7 @@ pub async fn list<S: Store + Clone + 'static>(
 }
 
 /// Decides an open escalation: `retry`, `reassign:NAME`, `skip` or `abort`.
-#[utoipa::path(post, path = "/escalations/{id}/resolve", tag = "escalations", request_body = ResolveBody,
+#[utoipa::path(post, path = "/escalations/{id}/resolve", operation_id = "resolveEscalation", tag = "escalations", request_body = ResolveBody,
     params(("id" = i64, Path, description = "Escalation id")),
     responses((status = 200, body = EscalationView), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody),
         (status = 409, body = ErrorBody), (status = 413, body = ErrorBody), (status = 415, body = ErrorBody),

@@ -32,7 +32,7 @@ fn sse_event(e: coord_store::Event) -> Event {
 }
 
 /// The run's events as a live stream.
-#[utoipa::path(get, path = "/runs/{run}/events", tag = "runs",
+#[utoipa::path(get, path = "/runs/{run}/events", operation_id = "streamRunEvents", tag = "runs",
     params(RunPath, EventQuery, EventHeaders),
     responses((status = 200, description = "Server-sent events; each event's data is an EventView as JSON",
         content_type = "text/event-stream", body = SseEvent),

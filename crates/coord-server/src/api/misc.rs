@@ -11,13 +11,13 @@ use axum::response::IntoResponse;
 use coord_store::Store;
 
 /// Whether the server answers.
-#[utoipa::path(get, path = "/health", tag = "server", security(()), responses((status = 200, body = Health)))]
+#[utoipa::path(get, path = "/health", operation_id = "getHealth", tag = "server", security(()), responses((status = 200, body = Health)))]
 pub async fn health() -> Json<Health> {
     Json(Health { status: "ok".into(), version: env!("CARGO_PKG_VERSION").into() })
 }
 
 /// The specialists of the roster and how their tasks are executed.
-#[utoipa::path(get, path = "/agents", tag = "server", responses((status = 200, body = Vec<AgentView>)))]
+#[utoipa::path(get, path = "/agents", operation_id = "listAgents", tag = "server", responses((status = 200, body = Vec<AgentView>)))]
 pub async fn agents<S: Store + Clone + 'static>(State(st): State<AppState<S>>) -> Json<Vec<AgentView>> {
     let rt = &st.runtime;
     let list = rt
@@ -34,7 +34,7 @@ pub async fn agents<S: Store + Clone + 'static>(State(st): State<AppState<S>>) -
 }
 
 /// Metrics in the Prometheus text format.
-#[utoipa::path(get, path = "/metrics", tag = "server",
+#[utoipa::path(get, path = "/metrics", operation_id = "getMetrics", tag = "server",
     responses((status = 200, description = "Prometheus text exposition format", body = String, content_type = "text/plain")))]
 pub async fn metrics<S: Store + Clone + 'static>(State(st): State<AppState<S>>) -> ApiResult<impl IntoResponse> {
     let text = crate::prometheus::render(st.store(), &st.requests).await.map_err(AppError::from)?;
@@ -42,7 +42,7 @@ pub async fn metrics<S: Store + Clone + 'static>(State(st): State<AppState<S>>) 
 }
 
 /// Metric samples over time (one every few seconds while the server runs), oldest first.
-#[utoipa::path(get, path = "/metrics/history", tag = "server", responses((status = 200, body = MetricsHistory)))]
+#[utoipa::path(get, path = "/metrics/history", operation_id = "getMetricsHistory", tag = "server", responses((status = 200, body = MetricsHistory)))]
 pub async fn history<S: Store + Clone + 'static>(State(st): State<AppState<S>>) -> Json<MetricsHistory> {
     let samples = st.history.lock().unwrap_or_else(std::sync::PoisonError::into_inner).iter().cloned().collect();
     Json(MetricsHistory { samples })

@@ -32,7 +32,7 @@ pub async fn view<S: Store + Clone + 'static>(st: &AppState<S>, r: RunRecord) ->
 }
 
 /// Lists runs, newest first.
-#[utoipa::path(get, path = "/runs", tag = "runs", params(RunQuery),
+#[utoipa::path(get, path = "/runs", operation_id = "listRuns", tag = "runs", params(RunQuery),
     responses((status = 200, body = RunList), (status = 400, body = ErrorBody)))]
 pub async fn list<S: Store + Clone + 'static>(
     State(st): State<AppState<S>>,
@@ -60,7 +60,7 @@ const MAX_OBJECTIVE_CHARS: usize = 64 * 1024;
 
 /// Starts a run: plans the objective (or validates the plan), stores it, and drives its
 /// automatic tasks in the background.
-#[utoipa::path(post, path = "/runs", tag = "runs", request_body = CreateRun,
+#[utoipa::path(post, path = "/runs", operation_id = "createRun", tag = "runs", request_body = CreateRun,
     responses((status = 201, body = RunCreated), (status = 400, body = ErrorBody), (status = 413, body = ErrorBody),
         (status = 415, body = ErrorBody), (status = 422, body = ErrorBody), (status = 429, body = ErrorBody)))]
 pub async fn create<S: Store + Clone + 'static>(
@@ -124,7 +124,7 @@ pub async fn create<S: Store + Clone + 'static>(
 }
 
 /// One run.
-#[utoipa::path(get, path = "/runs/{run}", tag = "runs", params(RunPath),
+#[utoipa::path(get, path = "/runs/{run}", operation_id = "getRun", tag = "runs", params(RunPath),
     responses((status = 200, body = RunView), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody)))]
 pub async fn get_run<S: Store + Clone + 'static>(
     State(st): State<AppState<S>>,
@@ -135,7 +135,7 @@ pub async fn get_run<S: Store + Clone + 'static>(
 }
 
 /// The run's plan, as `coord schema plan` describes it.
-#[utoipa::path(get, path = "/runs/{run}/plan", tag = "runs", params(RunPath),
+#[utoipa::path(get, path = "/runs/{run}/plan", operation_id = "getRunPlan", tag = "runs", params(RunPath),
     responses((status = 200, body = Object, description = "The plan"), (status = 400, body = ErrorBody),
         (status = 404, body = ErrorBody)))]
 pub async fn plan<S: Store + Clone + 'static>(
@@ -147,7 +147,7 @@ pub async fn plan<S: Store + Clone + 'static>(
 }
 
 /// Cancels a run: running attempts are killed, nothing else starts.
-#[utoipa::path(post, path = "/runs/{run}/cancel", tag = "runs", params(RunPath),
+#[utoipa::path(post, path = "/runs/{run}/cancel", operation_id = "cancelRun", tag = "runs", params(RunPath),
     responses((status = 200, body = RunView), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody),
         (status = 409, body = ErrorBody), (status = 429, body = ErrorBody)))]
 pub async fn cancel<S: Store + Clone + 'static>(
@@ -165,7 +165,7 @@ pub async fn cancel<S: Store + Clone + 'static>(
 
 /// Resumes a run: its automatic tasks are driven again (after a restart, a manual task or a
 /// decision).
-#[utoipa::path(post, path = "/runs/{run}/resume", tag = "runs", params(RunPath),
+#[utoipa::path(post, path = "/runs/{run}/resume", operation_id = "resumeRun", tag = "runs", params(RunPath),
     responses((status = 200, body = RunView), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody),
         (status = 409, body = ErrorBody), (status = 429, body = ErrorBody)))]
 pub async fn resume<S: Store + Clone + 'static>(

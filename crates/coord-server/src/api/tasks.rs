@@ -61,7 +61,7 @@ fn outcome_view(o: Outcome) -> OutcomeView {
 }
 
 /// The tasks of a run in plan order, filtered and paged.
-#[utoipa::path(get, path = "/runs/{run}/tasks", tag = "tasks",
+#[utoipa::path(get, path = "/runs/{run}/tasks", operation_id = "listTasks", tag = "tasks",
     params(RunPath, TaskQuery),
     responses((status = 200, body = TaskList), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody)))]
 pub async fn list<S: Store + Clone + 'static>(
@@ -88,7 +88,7 @@ pub async fn list<S: Store + Clone + 'static>(
 }
 
 /// One task with its attempts, feedback and escalations.
-#[utoipa::path(get, path = "/runs/{run}/tasks/{task}", tag = "tasks",
+#[utoipa::path(get, path = "/runs/{run}/tasks/{task}", operation_id = "getTask", tag = "tasks",
     params(TaskPath),
     responses((status = 200, body = TaskDetail), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody)))]
 pub async fn get_task<S: Store + Clone + 'static>(
@@ -127,7 +127,7 @@ pub async fn get_task<S: Store + Clone + 'static>(
 }
 
 /// The task's brief as its specialist receives it (context filtered, feedback included).
-#[utoipa::path(get, path = "/runs/{run}/tasks/{task}/brief", tag = "tasks",
+#[utoipa::path(get, path = "/runs/{run}/tasks/{task}/brief", operation_id = "getTaskBrief", tag = "tasks",
     params(TaskPath),
     responses((status = 200, body = BriefView), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody)))]
 pub async fn brief<S: Store + Clone + 'static>(
@@ -141,7 +141,7 @@ pub async fn brief<S: Store + Clone + 'static>(
 }
 
 /// The task's gate reports, oldest first.
-#[utoipa::path(get, path = "/runs/{run}/tasks/{task}/gates", tag = "tasks",
+#[utoipa::path(get, path = "/runs/{run}/tasks/{task}/gates", operation_id = "getTaskGates", tag = "tasks",
     params(TaskPath),
     responses((status = 200, body = Vec<GateReportView>), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody)))]
 pub async fn gates<S: Store + Clone + 'static>(
@@ -168,7 +168,7 @@ fn tail(path: &Path) -> Option<String> {
 }
 
 /// What an attempt left: its LLM transcript, or its command's output.
-#[utoipa::path(get, path = "/runs/{run}/tasks/{task}/attempts/{attempt}", tag = "tasks",
+#[utoipa::path(get, path = "/runs/{run}/tasks/{task}/attempts/{attempt}", operation_id = "getTaskAttempt", tag = "tasks",
     params(AttemptPath),
     responses((status = 200, body = TranscriptView), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody)))]
 pub async fn transcript<S: Store + Clone + 'static>(
@@ -196,7 +196,7 @@ pub async fn transcript<S: Store + Clone + 'static>(
 }
 
 /// Takes a ready task for a person or an agent host.
-#[utoipa::path(post, path = "/runs/{run}/tasks/{task}/claim", tag = "tasks", request_body = ClaimBody,
+#[utoipa::path(post, path = "/runs/{run}/tasks/{task}/claim", operation_id = "claimTask", tag = "tasks", request_body = ClaimBody,
     params(TaskPath),
     responses((status = 200, body = ClaimView), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody),
         (status = 409, body = ErrorBody), (status = 413, body = ErrorBody), (status = 415, body = ErrorBody),
@@ -243,7 +243,7 @@ fn check_artifacts(artifacts: &[String]) -> ApiResult<()> {
 
 /// Completes a manual task: the artifacts go through the task's quality gates; a refusal
 /// enters the escalation protocol and the answer says what happens next.
-#[utoipa::path(post, path = "/runs/{run}/tasks/{task}/complete", tag = "tasks", request_body = CompleteBody,
+#[utoipa::path(post, path = "/runs/{run}/tasks/{task}/complete", operation_id = "completeTask", tag = "tasks", request_body = CompleteBody,
     params(TaskPath),
     responses((status = 200, body = OutcomeView), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody),
         (status = 409, body = ErrorBody), (status = 413, body = ErrorBody), (status = 415, body = ErrorBody),
@@ -280,7 +280,7 @@ pub async fn complete<S: Store + Clone + 'static>(
 }
 
 /// Reports a manual task failed; the escalation protocol decides the next step.
-#[utoipa::path(post, path = "/runs/{run}/tasks/{task}/fail", tag = "tasks", request_body = FailBody,
+#[utoipa::path(post, path = "/runs/{run}/tasks/{task}/fail", operation_id = "failTask", tag = "tasks", request_body = FailBody,
     params(TaskPath),
     responses((status = 200, body = OutcomeView), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody),
         (status = 409, body = ErrorBody), (status = 413, body = ErrorBody), (status = 415, body = ErrorBody),
