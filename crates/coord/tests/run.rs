@@ -318,3 +318,16 @@ fn a_silent_failure_says_so_and_log_and_resume_default_to_the_newest_run() {
     let out = p.coord(&["resume"]);
     assert_eq!(out.status.code(), Some(3), "{}", String::from_utf8_lossy(&out.stderr));
 }
+
+#[test]
+fn reading_commands_create_no_database() {
+    let p = Project::new();
+    let missing = p.path().join("no/such/dir/x.db");
+    let out = p.ok(&["status", "--db", missing.to_str().unwrap()]);
+    assert!(out.contains("no runs yet"), "{out}");
+    assert!(!p.path().join("no").exists(), "status created folders");
+    let out = p.coord(&["log"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("no runs yet"));
+    assert!(!p.path().join(".coord/coord.db").exists(), "log created the database");
+}

@@ -31,6 +31,18 @@ pub fn tokio_runtime() -> Result<tokio::runtime::Runtime> {
     tokio::runtime::Builder::new_multi_thread().enable_all().build().context("cannot start the async runtime")
 }
 
+/// The SQLite file a read-only command would open, when the store is one and it does not
+/// exist: such a command must not create it (nor its folders).
+pub fn missing_database(args: &StoreArgs) -> Option<PathBuf> {
+    let spec = args.db.clone().or_else(|| std::env::var("COORD_DATABASE_URL").ok().filter(|u| !u.is_empty()));
+    let path = match spec {
+        Some(s) if s.starts_with("postgres://") || s.starts_with("postgresql://") => return None,
+        Some(s) => PathBuf::from(s),
+        None => args.repo.clone().unwrap_or_else(|| PathBuf::from(".")).join(".coord").join("coord.db"),
+    };
+    (!path.exists()).then_some(path)
+}
+
 /// Opens the project and its store.
 pub async fn open(args: &StoreArgs) -> Result<Project> {
     let dir = args.repo.clone().unwrap_or_else(|| PathBuf::from("."));

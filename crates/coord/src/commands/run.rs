@@ -311,6 +311,18 @@ pub fn cancel(args: RunRef) -> Result<ExitCode> {
 
 /// `coord status`.
 pub fn status(args: StatusArgs) -> Result<ExitCode> {
+    // Reading creates nothing: no database yet means no runs yet.
+    if let Some(db) = super::context::missing_database(&args.store) {
+        if args.run.is_none() {
+            if args.json {
+                println!("[]");
+            } else {
+                println!("no runs yet (no database at {}): coord run \"<objective>\"", db.display());
+            }
+            return Ok(ExitCode::SUCCESS);
+        }
+        return Err(input_error(anyhow!("no runs yet: there is no database at {}", db.display())));
+    }
     tokio_runtime()?.block_on(async {
         let project = open(&args.store).await?;
         match &args.run {
@@ -365,6 +377,9 @@ pub fn status(args: StatusArgs) -> Result<ExitCode> {
 
 /// `coord log`.
 pub fn log(args: LogArgs) -> Result<ExitCode> {
+    if let Some(db) = super::context::missing_database(&args.store) {
+        return Err(input_error(anyhow!("no runs yet: there is no database at {}", db.display())));
+    }
     tokio_runtime()?.block_on(async {
         let project = open(&args.store).await?;
         let run = newest_run(&project.store, args.run.as_deref()).await?;
