@@ -3,7 +3,7 @@
 //! layer answers such a line itself with a JSON-RPC parse error (-32700) naming what is wrong,
 //! and the session goes on. Well-formed JSON that is not JSON-RPC reaches the SDK, which
 //! answers with an Invalid Request error. One writer owns the output, so replies and these
-//! errors never interleave within a line.
+//! errors never interleave within a line, and replies are relayed whole whatever their size.
 
 use crate::{CoordMcp, McpError};
 use coord_store::Store;
@@ -55,6 +55,26 @@ async fn read_line<R: AsyncRead + Unpin>(input: &mut BufReader<R>, line: &mut Ve
     }
 }
 
+/// Relays the SDK's replies to the writer, each whole whatever its size: the input's line limit
+/// protects coord from a host, but cutting a reply would splice it onto the next one (invalid
+/// JSON, a lost answer). Each reply ends with exactly one newline.
+async fn relay<R: AsyncRead + Unpin>(from_sdk: R, lines: mpsc::Sender<Vec<u8>>) {
+    let mut from_sdk = BufReader::new(from_sdk);
+    loop {
+        let mut line = Vec::new();
+        match from_sdk.read_until(b'\n', &mut line).await {
+            Ok(0) | Err(_) => break,
+            Ok(_) => {}
+        }
+        if !line.ends_with(b"\n") {
+            line.push(b'\n');
+        }
+        if lines.send(line).await.is_err() {
+            break;
+        }
+    }
+}
+
 /// Serves MCP over any line-oriented pair of streams until the input ends.
 pub async fn serve_lines<S, R, W>(server: CoordMcp<S>, input: R, output: W) -> Result<(), McpError>
 where
@@ -101,15 +121,7 @@ where
         }
         // Dropping `to_sdk` ends the SDK's input: the session closes.
     });
-    let relay = tokio::spawn(async move {
-        let mut from_sdk = BufReader::new(from_sdk);
-        let mut line = Vec::new();
-        while let Some(_too_long) = read_line(&mut from_sdk, &mut line).await {
-            if lines.send(line.clone()).await.is_err() {
-                break;
-            }
-        }
-    });
+    let relay = tokio::spawn(relay(from_sdk, lines));
     let writer = tokio::spawn(async move {
         let mut output = output;
         while let Some(line) = outbox.recv().await {
@@ -129,4 +141,29 @@ where
     let _ = relay.await;
     let _ = writer.await;
     served
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn a_reply_larger_than_the_input_limit_is_relayed_whole_and_apart_from_the_next() {
+        let (mut sdk, from_sdk) = tokio::io::duplex(1 << 16);
+        let (tx, mut rx) = mpsc::channel::<Vec<u8>>(4);
+        let relaying = tokio::spawn(relay(from_sdk, tx));
+        let big = format!("{{\"jsonrpc\":\"2.0\",\"id\":1,\"result\":\"{}\"}}\n", "x".repeat(12 * 1024 * 1024));
+        let writing = tokio::spawn(async move {
+            sdk.write_all(big.as_bytes()).await.unwrap();
+            sdk.write_all(b"{\"jsonrpc\":\"2.0\",\"id\":2,\"result\":{}}").await.unwrap();
+        });
+        let first = rx.recv().await.unwrap();
+        let second = rx.recv().await.unwrap();
+        writing.await.unwrap();
+        relaying.await.unwrap();
+        assert!(first.len() > MAX_LINE, "whole: {} bytes", first.len());
+        let v: serde_json::Value = serde_json::from_slice(&first).unwrap();
+        assert_eq!(v["id"], 1);
+        assert_eq!(second, b"{\"jsonrpc\":\"2.0\",\"id\":2,\"result\":{}}\n");
+    }
 }
