@@ -32,6 +32,8 @@ struct Frontmatter {
     #[serde(default)]
     capabilities: Vec<String>,
     #[serde(default)]
+    roles: Option<Tools>,
+    #[serde(default)]
     context: Option<PolicySpec>,
 }
 
@@ -167,6 +169,11 @@ pub fn parse_agent(text: &str, source: &str) -> Result<(Specialist, bool), Agent
         tools,
         color: fm.color,
         capabilities: fm.capabilities,
+        roles: match fm.roles {
+            None => Vec::new(),
+            Some(Tools::List(list)) => list,
+            Some(Tools::Csv(s)) => s.split(',').map(|t| t.trim().to_string()).filter(|t| !t.is_empty()).collect(),
+        },
         context,
         persona,
         source: source.to_string(),

@@ -24,6 +24,10 @@ pub struct Specialist {
     /// Capability tags used for assignment (`rest`, `fastapi`, `migrations`...).
     #[serde(default)]
     pub capabilities: Vec<String>,
+    /// Planner roles the agent declares it takes (`security-audit`, `integration`...): the
+    /// rule planner gives it the tasks of those roles before any built-in.
+    #[serde(default)]
+    pub roles: Vec<String>,
     /// Which context categories reach this specialist.
     pub context: ContextPolicy,
     /// The persona: the markdown body of the agent file, used as a system prompt.

@@ -72,12 +72,12 @@ fn main() {
     let input = PlanInput { objective, repo: None, stack: None, workflows: true };
     // Warm up: compiles the analysis regexes once, as a long-running process would have.
     for _ in 0..50 {
-        black_box(plan_objective(&input, &RulePlanner, &roster).map(|p| p.plan().tasks.len()).unwrap_or(0));
+        black_box(plan_objective(&input, &RulePlanner::default(), &roster).map(|p| p.plan().tasks.len()).unwrap_or(0));
     }
     let mut samples = Vec::with_capacity(2000);
     for _ in 0..2000 {
         let start = Instant::now();
-        let plan = plan_objective(&input, &RulePlanner, &roster);
+        let plan = plan_objective(&input, &RulePlanner::default(), &roster);
         samples.push(start.elapsed());
         black_box(plan.map(|p| p.plan().tasks.len()).unwrap_or(0));
     }

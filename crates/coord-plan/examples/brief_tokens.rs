@@ -14,7 +14,7 @@ fn main() {
         stack: None,
         workflows: true,
     };
-    let valid = match plan_objective(&input, &RulePlanner, &roster) {
+    let valid = match plan_objective(&input, &RulePlanner::default(), &roster) {
         Ok(v) => v,
         Err(e) => {
             eprintln!("{e}");

@@ -7,15 +7,18 @@
 //! use coord_plan::{PlanInput, RulePlanner, plan_objective};
 //! let roster = coord_agents::builtin_roster();
 //! let input = PlanInput { objective: "Add user authentication system with OAuth2 and JWT", repo: None, stack: None, workflows: true };
-//! let plan = plan_objective(&input, &RulePlanner, &roster).unwrap();
+//! let plan = plan_objective(&input, &RulePlanner::default(), &roster).unwrap();
 //! // The spec's tasks A–H, and the steps of its two coordination workflows.
 //! assert_eq!(plan.plan().tasks.len(), 13);
 //! ```
 
 mod analyse;
 mod context_pool;
+#[doc(hidden)]
+pub mod legacy_rules;
 pub mod llm_planner;
 pub mod numbers;
+pub mod playbooks;
 pub mod repo;
 mod rules;
 pub mod stack;
@@ -24,12 +27,15 @@ pub mod workflows;
 
 pub use analyse::{AnalysisError, MAX_OBJECTIVE_BYTES, analyse};
 pub use context_pool::build_pool;
+pub use playbooks::engine::Explanation;
+pub use playbooks::{PlaybookError, Playbooks};
 pub use repo::RepoFacts;
-pub use rules::{plan_by_rules, subject};
+pub use rules::subject;
 pub use stack::{StackFlag, UnknownStack};
 pub use tokens::{BriefStats, brief_with_stats, count_tokens};
 
 use coord_core::{Analysis, Plan, PlanErrors, Priority, Roster, ValidatedPlan, dag};
+use std::sync::Arc;
 
 /// Why a plan could not be made.
 #[derive(Debug, thiserror::Error)]
@@ -55,18 +61,65 @@ pub trait Planner {
     fn name(&self) -> &str;
     /// Decomposes the objective into tasks.
     fn plan(&self, objective: &str, analysis: &Analysis, roster: &Roster) -> Result<Plan, PlanningError>;
+    /// Adds what the planner's knowledge infers to the analysis (facets and entities the words
+    /// imply), before planning. The default infers with the built-in playbooks.
+    fn refine(&self, objective: &str, analysis: &mut Analysis) {
+        if let Ok(builtin) = playbooks::builtin() {
+            playbooks::infer::apply_inferences(objective, analysis, &builtin);
+        }
+    }
 }
 
-/// The rule-based planner: offline and deterministic.
-#[derive(Debug, Clone, Copy, Default)]
-pub struct RulePlanner;
+/// The rule-based planner: offline and deterministic, driven by playbooks (the built-in ones,
+/// or those plus a project's `.coord/playbooks/`).
+#[derive(Debug, Clone)]
+pub struct RulePlanner {
+    playbooks: Arc<Playbooks>,
+}
+
+impl Default for RulePlanner {
+    /// The built-in playbooks.
+    fn default() -> Self {
+        // The built-in playbooks are constant files embedded in the binary; the test
+        // `every_builtin_playbook_loads` loads them, so this cannot fail in a released build.
+        #[allow(clippy::expect_used)]
+        let playbooks = playbooks::builtin().expect("the built-in playbooks load (tested)");
+        RulePlanner { playbooks }
+    }
+}
+
+impl RulePlanner {
+    /// A planner with these playbooks.
+    pub fn with_playbooks(playbooks: Arc<Playbooks>) -> Self {
+        RulePlanner { playbooks }
+    }
+
+    /// The built-in playbooks plus the project's `.coord/playbooks/*.toml`.
+    pub fn for_project(project: &std::path::Path) -> Result<Self, PlaybookError> {
+        Ok(RulePlanner { playbooks: playbooks::load_project(project)? })
+    }
+
+    /// Its playbooks.
+    pub fn playbooks(&self) -> &Playbooks {
+        &self.playbooks
+    }
+
+    /// Plans like [`Planner::plan`] and says why: which templates fired, which did not, why
+    /// each specialist was chosen.
+    pub fn plan_explained(&self, objective: &str, analysis: &Analysis, roster: &Roster) -> (Plan, Explanation) {
+        playbooks::engine::plan_with_playbooks(objective, analysis, &self.playbooks, roster)
+    }
+}
 
 impl Planner for RulePlanner {
     fn name(&self) -> &str {
         "rules"
     }
-    fn plan(&self, objective: &str, analysis: &Analysis, _roster: &Roster) -> Result<Plan, PlanningError> {
-        Ok(plan_by_rules(objective, analysis))
+    fn plan(&self, objective: &str, analysis: &Analysis, roster: &Roster) -> Result<Plan, PlanningError> {
+        Ok(self.plan_explained(objective, analysis, roster).0)
+    }
+    fn refine(&self, objective: &str, analysis: &mut Analysis) {
+        playbooks::infer::apply_inferences(objective, analysis, &self.playbooks);
     }
 }
 
@@ -91,7 +144,8 @@ pub fn plan_objective(
     roster: &Roster,
 ) -> Result<ValidatedPlan, PlanningError> {
     let objective = input.objective.trim();
-    let analysis = analyse(input.objective, input.repo, input.stack)?;
+    let mut analysis = analyse(input.objective, input.repo, input.stack)?;
+    planner.refine(objective, &mut analysis);
     let mut plan = planner.plan(objective, &analysis, roster)?;
     plan.objective = objective.to_string();
     plan.planner = planner.name().to_string();

@@ -165,7 +165,7 @@ pub async fn plan_with_llm(
         last_problem = problem.clone();
         messages.push(Message::user(format!("{problem}\nReturn the whole corrected plan as JSON.")));
     }
-    let mut valid = plan_objective(input, &RulePlanner, roster)?;
+    let mut valid = plan_objective(input, &RulePlanner::default(), roster)?;
     let note = format!(
         "The LLM planner could not produce a valid plan ({last_problem}); the rule-based planner made this one."
     );

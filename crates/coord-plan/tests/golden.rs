@@ -12,7 +12,7 @@ const SPEC_EXAMPLE: &str = "Add user authentication system with OAuth2 and JWT";
 fn plan_with(objective: &str, workflows: bool) -> Plan {
     let roster = coord_agents::builtin_roster();
     let input = PlanInput { objective, repo: None, stack: None, workflows };
-    plan_objective(&input, &RulePlanner, &roster).unwrap().into_plan()
+    plan_objective(&input, &RulePlanner::default(), &roster).unwrap().into_plan()
 }
 
 fn plan(objective: &str) -> Plan {

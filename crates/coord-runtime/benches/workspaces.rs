@@ -133,7 +133,7 @@ async fn example(git_mode: bool, parallel: usize, agent: &str) -> (f64, usize, S
         stack: None,
         workflows: false,
     };
-    let plan = coord_plan::plan_objective(&input, &coord_plan::RulePlanner, &roster).expect("plan");
+    let plan = coord_plan::plan_objective(&input, &coord_plan::RulePlanner::default(), &roster).expect("plan");
     let mut config = Config::default();
     config.run.parallel = parallel;
     config.escalation.backoff_base_ms = 10;

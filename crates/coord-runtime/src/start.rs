@@ -104,7 +104,7 @@ pub async fn start_run<S: Store>(
             };
             let strict = planner == PlannerChoice::LlmOnly;
             match (use_llm, client) {
-                (false, _) => plan_objective(&input, &RulePlanner, roster)?,
+                (false, _) => plan_objective(&input, &RulePlanner::default(), roster)?,
                 (true, Some(Ok(client))) => {
                     let planned = coord_plan::llm_planner::plan_with_llm(&input, &client, roster, 2).await?;
                     if planned.usage != coord_llm::Usage::default() {
@@ -134,7 +134,7 @@ pub async fn start_run<S: Store>(
                         return Err(RuntimeError::PlannerFellBack(format!("the LLM planner is off: {why}")));
                     }
                     warnings.push(format!("the LLM planner is off ({why}); the rule-based planner plans"));
-                    plan_objective(&input, &RulePlanner, roster)?
+                    plan_objective(&input, &RulePlanner::default(), roster)?
                 }
             }
         }
