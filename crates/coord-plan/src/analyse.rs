@@ -47,25 +47,25 @@ static FACET_WORDS: LazyLock<Vec<(Facet, Regex)>> = LazyLock::new(|| {
         (
             Facet::Database,
             re(
-                r"(?i)\b(databases?|db|schemas?|tables?|migrations?|indexes|indices|index(?:ing)?|sql|postgres(?:ql)?|mysql|mariadb|sqlite|mongo(?:db)?|dynamodb|cassandra|orm|prisma|sequelize|typeorm|sqlalchemy|hibernate|jpa|queries|query|persist(?:ence|ed)?|backups?|replicas?|replication|sharding|partition(?:ing|ed)?|rows|records)\b",
+                r"(?i)\b(databases?|db|schemas?|tables?|columns?|primary keys?|foreign keys?|migrations?|indexes|indices|index(?:ing)?|sql|postgres(?:ql)?|mysql|mariadb|sqlite|mongo(?:db)?|dynamodb|cassandra|orm|prisma|sequelize|typeorm|sqlalchemy|hibernate|jpa|queries|query|persist(?:ence|ed)?|backups?|(?:read|database|db|streaming|postgres(?:ql)?|mysql) replicas?|replication|sharding|partition(?:ing|ed)?|rows|records)\b",
             ),
         ),
         (
             Facet::Auth,
             re(
-                r"(?i)\b(auth|authentication|authenticate|authorization|authorisation|authorize|login|log[- ]in|logout|log[- ]out|sign[- ]?in|sign[- ]?up|registration|oauth\s?2?(?:\.0)?|openid|oidc|jwts?|sso|saml|rbac|abac|permissions?|roles?|sessions?|passwords?|2fa|mfa|totp|api[- ]keys?|access[- ]tokens?|refresh[- ]tokens?|bearer)\b",
+                r"(?i)\b(auth|authentication|authenticate|authorization|authorisation|authorize|login|log[- ]in|logout|log[- ]out|sign[- ]?in|sign[- ]?up|registration|oauth\s?2?(?:\.0)?|openid|oidc|jwts?|sso|saml|rbac|abac|permissions?|roles?|sessions?|passwords?|2fa|mfa|totp|api[- ]keys?|access[- ]tokens?|refresh[- ]tokens?|bearer|row[- ]level security|tenant isolation|impersonat(?:e|ion|ing)|lockouts?)\b",
             ),
         ),
         (
             Facet::Performance,
             re(
-                r"(?i)\b(performance|performant|latency|latencies|fast(?:er)?|throughput|rps|qps|cach(?:e|es|ed|ing)|optimi[sz](?:e|es|ed|ation|ing)|slow|speed(?:\s+up)?|response[- ]times?|p\d{2}|percentile|benchmarks?|load[- ]test(?:s|ing)?)\b",
+                r"(?i)\b(performance|performant|latency|latencies|faster|throughput|rps|qps|cach(?:e|es|ed|ing)|optimi[sz](?:e|es|ed|ation|ing)|slow|slower|speed(?:\s+up)?|response[- ]times?|p\d{2}|percentile|benchmarks?|load[- ]test(?:s|ing)?|compression|gzip|brotli|n\+1|n plus one)(?:\b|$)",
             ),
         ),
         (
             Facet::Scalability,
             re(
-                r"(?i)\b(scal(?:e|es|able|ability|ing)|horizontal(?:ly)?|sharding|shards?|load[- ]balanc(?:er|ers|ing)|high[- ]availability|autoscal(?:e|ing)|read[- ]replicas?|concurrent|concurrency|millions?|billions?|distributed|microservices?|multi[- ]region|queues?|elastic|event[- ]driven)\b",
+                r"(?i)\b(scal(?:e|es|able|ability|ing)|horizontal(?:ly)?|sharding|shards?|load[- ]balanc(?:er|ers|ing)|high[- ]availability|autoscal(?:e|ing)|read[- ]replicas?|concurrent|concurrency|millions?|billions?|distributed|microservices?|multi[- ]region|(?:two|three|several|multiple) regions|active[- ]active|failover|replicas?|queues?|elastic|event[- ]driven)\b",
             ),
         ),
         (
@@ -176,6 +176,16 @@ static ENTITY: LazyLock<Regex> = LazyLock::new(|| {
     )
 });
 
+static CACHING: LazyLock<Regex> = LazyLock::new(|| re(r"(?i)\b(cach(?:e|es|ed|ing)|memcached?)\b"));
+
+/// Phrases whose words would name the wrong facet: "distributed tracing" is observability, not
+/// a distributed system; a GraphQL schema is an API contract, not a database schema.
+static MISLEADING: LazyLock<Regex> = LazyLock::new(|| {
+    re(
+        r"(?i)\b(distributed tracing|error reporting|graphql schemas?|(?:api|request|response|order|payload|json|event) schemas?)\b",
+    )
+});
+
 static AUTH_SYSTEM: LazyLock<Regex> = LazyLock::new(|| {
     re(
         r"(?i)\b(authentication|login|log[- ]in|sign[- ]?in|sign[- ]?up|oauth\s?2?|jwts?|sso|openid|oidc|sessions?|passwords?)\b",
@@ -225,8 +235,18 @@ pub fn analyse(
     let mut a = Analysis::default();
     let mut evidence: BTreeMap<Facet, Vec<String>> = BTreeMap::new();
 
+    let words = MISLEADING.replace_all(text, |c: &regex::Captures<'_>| {
+        let phrase = c[0].to_ascii_lowercase();
+        if phrase.contains("tracing") {
+            "tracing".to_string()
+        } else if phrase.contains("reporting") {
+            "error tracking".to_string()
+        } else {
+            "contract".to_string()
+        }
+    });
     for (facet, pattern) in FACET_WORDS.iter() {
-        for m in pattern.find_iter(text) {
+        for m in pattern.find_iter(&words) {
             note(&mut evidence, *facet, format!("\"{}\"", m.as_str()));
         }
     }
@@ -264,7 +284,10 @@ pub fn analyse(
     for i in &a.integrations {
         match i.category.as_str() {
             "monitoring" => note(&mut evidence, Facet::Monitoring, format!("{} is a monitoring service", i.name)),
-            "cache" => note(&mut evidence, Facet::Performance, format!("{} is a cache", i.name)),
+            // Redis also holds counters, locks and presence: a cache only when the words say so.
+            "cache" if CACHING.is_match(text) => {
+                note(&mut evidence, Facet::Performance, format!("{} is a cache", i.name))
+            }
             _ => {}
         }
         note(&mut evidence, Facet::Integrations, format!("third-party {} ({})", i.name, i.category));
@@ -282,7 +305,10 @@ pub fn analyse(
             RequirementKind::Latency | RequirementKind::Throughput => {
                 note(&mut evidence, Facet::Performance, format!("requirement \"{}\"", r.text))
             }
-            RequirementKind::Volume | RequirementKind::Concurrency | RequirementKind::RowCount => {
+            // A table's size is a database fact; scalability is about load (users, requests,
+            // concurrency, availability).
+            RequirementKind::RowCount => {}
+            RequirementKind::Volume | RequirementKind::Concurrency => {
                 note(&mut evidence, Facet::Scalability, format!("requirement \"{}\"", r.text))
             }
             RequirementKind::Availability => {

@@ -14,8 +14,7 @@
 
 mod analyse;
 mod context_pool;
-#[doc(hidden)]
-pub mod legacy_rules;
+pub mod eval;
 pub mod llm_planner;
 pub mod numbers;
 pub mod playbooks;
@@ -43,6 +42,9 @@ pub enum PlanningError {
     /// The objective could not be analysed.
     #[error(transparent)]
     Analysis(#[from] AnalysisError),
+    /// A project playbook is invalid.
+    #[error(transparent)]
+    Playbooks(#[from] PlaybookError),
     /// The planner produced an invalid plan (a bug for the rule planner; a repairable answer for
     /// a model).
     #[error("the {planner} planner produced an invalid plan: {errors}")]
@@ -104,6 +106,16 @@ impl RulePlanner {
         &self.playbooks
     }
 
+    /// Analyses and plans an objective (the specialists' work, without workflows) and says why:
+    /// what was inferred, which templates fired and which did not, who was chosen and why.
+    pub fn explain(&self, input: &PlanInput<'_>, roster: &Roster) -> Result<PlanExplanation, PlanningError> {
+        let objective = input.objective.trim();
+        let mut analysis = analyse(input.objective, input.repo, input.stack)?;
+        let inferred = playbooks::infer::apply_inferences(objective, &mut analysis, &self.playbooks);
+        let (plan, explanation) = self.plan_explained(objective, &analysis, roster);
+        Ok(PlanExplanation { analysis, inferred, explanation, plan })
+    }
+
     /// Plans like [`Planner::plan`] and says why: which templates fired, which did not, why
     /// each specialist was chosen.
     pub fn plan_explained(&self, objective: &str, analysis: &Analysis, roster: &Roster) -> (Plan, Explanation) {
@@ -121,6 +133,19 @@ impl Planner for RulePlanner {
     fn refine(&self, objective: &str, analysis: &mut Analysis) {
         playbooks::infer::apply_inferences(objective, analysis, &self.playbooks);
     }
+}
+
+/// What [`RulePlanner::explain`] found.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct PlanExplanation {
+    /// The analysis, inferences included.
+    pub analysis: Analysis,
+    /// What the playbooks inferred, with evidence.
+    pub inferred: Vec<String>,
+    /// Templates fired and skipped, and assignments.
+    pub explanation: Explanation,
+    /// The plan made (not validated).
+    pub plan: Plan,
 }
 
 /// What to plan.

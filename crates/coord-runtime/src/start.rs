@@ -103,8 +103,9 @@ pub async fn start_run<S: Store>(
                 PlannerChoice::Auto => matches!(client, Some(Ok(_))),
             };
             let strict = planner == PlannerChoice::LlmOnly;
+            let rules = RulePlanner::for_project(project).map_err(coord_plan::PlanningError::from)?;
             match (use_llm, client) {
-                (false, _) => plan_objective(&input, &RulePlanner::default(), roster)?,
+                (false, _) => plan_objective(&input, &rules, roster)?,
                 (true, Some(Ok(client))) => {
                     let planned = coord_plan::llm_planner::plan_with_llm(&input, &client, roster, 2).await?;
                     if planned.usage != coord_llm::Usage::default() {
@@ -134,7 +135,7 @@ pub async fn start_run<S: Store>(
                         return Err(RuntimeError::PlannerFellBack(format!("the LLM planner is off: {why}")));
                     }
                     warnings.push(format!("the LLM planner is off ({why}); the rule-based planner plans"));
-                    plan_objective(&input, &RulePlanner::default(), roster)?
+                    plan_objective(&input, &rules, roster)?
                 }
             }
         }

@@ -28,6 +28,9 @@ pub enum Command {
     Brief(BriefArgs),
     /// List or show the specialists of the roster.
     Agents(AgentsArgs),
+    /// The rule planner's playbooks: list them, show one, or explain which fire for an
+    /// objective and why.
+    Playbooks(PlaybooksArgs),
     /// Print a JSON Schema.
     Schema(SchemaArgs),
     /// Plan (or load a plan) and execute it: a durable run in the store.
@@ -696,6 +699,51 @@ pub struct AgentsArgs {
     /// list or show.
     #[command(subcommand)]
     pub command: AgentsCommand,
+}
+
+/// Arguments of `coord playbooks`.
+#[derive(Debug, Args)]
+pub struct PlaybooksArgs {
+    /// list, show or explain.
+    #[command(subcommand)]
+    pub command: PlaybooksCommand,
+}
+
+/// `coord playbooks` subcommands.
+#[derive(Debug, Subcommand)]
+pub enum PlaybooksCommand {
+    /// List the playbooks in planning order: built-in, the project's, and those turned off.
+    List {
+        /// Project folder with `.coord/playbooks`; default: current folder.
+        #[arg(long, value_name = "DIR")]
+        repo: Option<PathBuf>,
+        /// Output format.
+        #[arg(long, value_enum, default_value = "text")]
+        format: ListFormat,
+    },
+    /// Print one playbook's file, e.g. `coord playbooks show api-contract`.
+    Show {
+        /// The playbook's name.
+        name: String,
+        /// Project folder; default: current folder.
+        #[arg(long, value_name = "DIR")]
+        repo: Option<PathBuf>,
+    },
+    /// Plan an objective and say which playbook templates fired and why, which did not and
+    /// why not, what was inferred, and why each specialist was chosen.
+    Explain {
+        /// The objective.
+        objective: String,
+        /// Project folder: its files decide the stack; its playbooks and agents are used.
+        #[arg(long, value_name = "DIR")]
+        repo: Option<PathBuf>,
+        /// Force the stack: node, python, java or graphql.
+        #[arg(long)]
+        stack: Option<String>,
+        /// Output format.
+        #[arg(long, value_enum, default_value = "text")]
+        format: ListFormat,
+    },
 }
 
 /// Output formats of listings.

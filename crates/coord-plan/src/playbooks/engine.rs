@@ -254,9 +254,13 @@ pub fn plan_with_playbooks(
                 };
                 let instances: Vec<Option<&Integration>> = match t.for_each {
                     None => vec![None],
-                    Some(ForEach::Integration) => {
-                        a.integrations.iter().filter(|i| !t.skip_categories.contains(&i.category)).map(Some).collect()
-                    }
+                    Some(ForEach::Integration) => a
+                        .integrations
+                        .iter()
+                        .filter(|i| !t.skip_categories.contains(&i.category))
+                        .filter(|i| t.categories.is_empty() || t.categories.contains(&i.category))
+                        .map(Some)
+                        .collect(),
                 };
                 if instances.is_empty() {
                     explanation

@@ -19,13 +19,18 @@ pub fn apply_inferences(text: &str, a: &mut Analysis, playbooks: &Playbooks) -> 
             for inference in &playbook.inferences {
                 let new_facet = inference.facets.iter().any(|f| !a.has(*f));
                 let new_entity = inference.entities.iter().any(|e| !a.entities.contains(e));
-                if !new_facet && !new_entity {
+                let drops = inference.drop_facets.iter().any(|f| a.has(*f));
+                if !new_facet && !new_entity && !drops {
                     continue;
                 }
                 let facts = Facts { text, analysis: a, patterns: &playbooks.patterns, tasks: &[] };
                 let Ok(evidence) = holds(&inference.when, &inference.when_any, &facts) else { continue };
                 for f in &inference.facets {
                     note(&mut a.facet_evidence, *f, format!("inferred: {}", inference.because));
+                }
+                for f in &inference.drop_facets {
+                    a.facet_evidence.remove(f);
+                    a.notes.push(format!("Not {} work: {}", f.as_str(), inference.because));
                 }
                 for e in &inference.entities {
                     push_unique(&mut a.entities, e.clone());

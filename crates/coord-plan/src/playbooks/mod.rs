@@ -23,7 +23,7 @@ use std::path::Path;
 use std::sync::{Arc, LazyLock};
 
 /// `(file name, contents)` of every built-in playbook.
-pub const BUILTIN_PLAYBOOKS: [(&str, &str); 13] = [
+pub const BUILTIN_PLAYBOOKS: [(&str, &str); 14] = [
     ("architecture.toml", include_str!("../../playbooks/architecture.toml")),
     ("api-contract.toml", include_str!("../../playbooks/api-contract.toml")),
     ("graphql.toml", include_str!("../../playbooks/graphql.toml")),
@@ -32,6 +32,7 @@ pub const BUILTIN_PLAYBOOKS: [(&str, &str); 13] = [
     ("auth.toml", include_str!("../../playbooks/auth.toml")),
     ("integration.toml", include_str!("../../playbooks/integration.toml")),
     ("payments.toml", include_str!("../../playbooks/payments.toml")),
+    ("search.toml", include_str!("../../playbooks/search.toml")),
     ("caching.toml", include_str!("../../playbooks/caching.toml")),
     ("performance-sla.toml", include_str!("../../playbooks/performance-sla.toml")),
     ("observability.toml", include_str!("../../playbooks/observability.toml")),
@@ -107,6 +108,8 @@ struct InferenceFile {
     facets: Vec<Facet>,
     #[serde(default)]
     entities: Vec<String>,
+    #[serde(default)]
+    drop_facets: Vec<Facet>,
     because: String,
 }
 
@@ -123,6 +126,8 @@ struct TemplateFile {
     for_each: Option<ForEach>,
     #[serde(default)]
     skip_categories: Vec<String>,
+    #[serde(default)]
+    categories: Vec<String>,
     kind: TaskKind,
     role: String,
     specialist: String,
@@ -194,6 +199,9 @@ pub struct Inference {
     pub facets: Vec<Facet>,
     /// Entities implied.
     pub entities: Vec<String>,
+    /// Facets the words seemed to say but the reading rules out (a latency complaint about an
+    /// existing endpoint is not API design).
+    pub drop_facets: Vec<Facet>,
     /// The evidence recorded with the facets.
     pub because: String,
 }
@@ -214,6 +222,8 @@ pub struct Template {
     pub for_each: Option<ForEach>,
     /// Integration categories `for_each` leaves out.
     pub skip_categories: Vec<String>,
+    /// Integration categories `for_each` keeps (all when empty).
+    pub categories: Vec<String>,
     /// The task's kind.
     pub kind: TaskKind,
     /// The role the task needs, matched against the roster.
@@ -375,6 +385,7 @@ fn load(
                 when_any: parse_conditions(&inf.when_any, &patterns).map_err(|m| err(format!("{at}: {m}")))?,
                 facets: inf.facets,
                 entities: inf.entities,
+                drop_facets: inf.drop_facets,
                 because: inf.because,
             });
         }
@@ -450,8 +461,8 @@ fn compile_template(
             check_reference(reference, names)?;
         }
     }
-    if t.for_each.is_none() && !t.skip_categories.is_empty() {
-        return Err("skip_categories needs for_each".to_string());
+    if t.for_each.is_none() && !(t.skip_categories.is_empty() && t.categories.is_empty()) {
+        return Err("categories and skip_categories need for_each".to_string());
     }
     if let Some(h) = t.hours
         && !(h.is_finite() && h > 0.0)
@@ -465,6 +476,7 @@ fn compile_template(
         phase: t.phase,
         for_each: t.for_each,
         skip_categories: t.skip_categories,
+        categories: t.categories,
         kind: t.kind,
         role: t.role,
         specialist: t.specialist,

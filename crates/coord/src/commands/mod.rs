@@ -9,6 +9,7 @@ mod gate;
 mod init;
 mod migrate;
 mod plan;
+mod playbooks;
 mod progress;
 mod run;
 mod serve;
@@ -29,6 +30,7 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         Command::Validate(args) => plan::validate(args),
         Command::Brief(args) => brief::brief(args),
         Command::Agents(args) => agents::agents(args),
+        Command::Playbooks(args) => playbooks::playbooks(args),
         Command::Run(args) => run::run(args),
         Command::Resume(args) => run::resume(args),
         Command::Status(args) => run::status(args),

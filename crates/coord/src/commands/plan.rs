@@ -51,12 +51,13 @@ pub fn make_plan(
     dir: &std::path::Path,
     roster: &coord_core::Roster,
 ) -> Result<(coord_core::ValidatedPlan, Option<String>)> {
+    let rules = RulePlanner::for_project(dir)?;
     if planner == PlannerKind::Rules {
-        return Ok((plan_objective(input, &RulePlanner::default(), roster)?, None));
+        return Ok((plan_objective(input, &rules, roster)?, None));
     }
     let config = coord_runtime::Config::load(&dir.join("coord.toml"))?;
     if planner == PlannerKind::Auto && config.llm.clone().is_none_or(|c| coord_llm::LlmClient::new(c).is_err()) {
-        return Ok((plan_objective(input, &RulePlanner::default(), roster)?, None));
+        return Ok((plan_objective(input, &rules, roster)?, None));
     }
     let why_not = match config.llm.clone().map(coord_llm::LlmClient::new) {
         None => "no [llm] section in coord.toml".to_string(),
@@ -81,7 +82,7 @@ pub fn make_plan(
         }
     };
     eprintln!("coord: warning: the LLM planner is off ({why_not}); the rule-based planner plans");
-    let valid = plan_objective(input, &RulePlanner::default(), roster)?;
+    let valid = plan_objective(input, &rules, roster)?;
     let mut plan = valid.plan().clone();
     plan.notes.insert(0, format!("The LLM planner is off ({why_not}); the rule-based planner made this plan."));
     let valid = coord_core::dag::validate(plan, |n| roster.contains(n)).map_err(|e| anyhow!("{e}"))?;
