@@ -231,6 +231,9 @@ pub struct Task {
     /// The coordination-workflow step this task carries out, if any.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub workflow: Option<WorkflowStep>,
+    /// Why this specialist was chosen (the rule planner says; hand-written plans may too).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub assigned_because: Option<String>,
 }
 
 fn default_estimate() -> f64 {
@@ -256,6 +259,7 @@ impl Task {
             success_criteria: Vec::new(),
             estimate_hours: default_estimate(),
             workflow: None,
+            assigned_because: None,
         }
     }
 }

@@ -61,7 +61,14 @@ pub fn plan_text(plan: &Plan) -> String {
     out.push_str("\nTask Breakdown\n\n");
     for t in &plan.tasks {
         let _ = writeln!(out, "Task {}: {}  [{}, {}h]", t.id, t.title, t.priority, t.estimate_hours);
-        let _ = writeln!(out, "  → Assign to: @{}", t.specialist);
+        match &t.assigned_because {
+            Some(why) => {
+                let _ = writeln!(out, "  → Assign to: @{} ({why})", t.specialist);
+            }
+            None => {
+                let _ = writeln!(out, "  → Assign to: @{}", t.specialist);
+            }
+        }
         if !t.expected_output.is_empty() {
             let _ = writeln!(out, "  → Output: {}", t.expected_output.join("; "));
         }

@@ -276,6 +276,7 @@ pub fn plan_with_playbooks(
                         choose_specialist(&t.role, &t.specialist, &task, a, roster);
                     let mut task = task;
                     task.specialist = specialist;
+                    task.assigned_because = Some(reason.clone());
                     explanation.assignments.push((task.id.clone(), task.specialist.clone(), reason));
                     made.push(task.id.clone());
                     keys.push((name.clone(), task.kind));

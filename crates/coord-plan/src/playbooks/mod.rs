@@ -564,3 +564,82 @@ pub fn check_text(source: &str, text: &str) -> Result<(), PlaybookError> {
     let builtin = BUILTIN_PLAYBOOKS.iter().map(|(f, t)| (format!("builtin:{f}"), t.to_string()));
     load(builtin, &[(source.to_string(), text.to_string())]).map(|_| ())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn load_user(files: &[(&str, &str)]) -> Result<Playbooks, PlaybookError> {
+        let builtin = BUILTIN_PLAYBOOKS.iter().map(|(f, t)| (format!("builtin:{f}"), t.to_string()));
+        let user: Vec<(String, String)> = files.iter().map(|(f, t)| (f.to_string(), t.to_string())).collect();
+        load(builtin, &user)
+    }
+
+    #[test]
+    fn every_builtin_playbook_loads() {
+        let set = builtin().unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(set.playbooks.len(), BUILTIN_PLAYBOOKS.len());
+        for p in &set.playbooks {
+            assert!(!p.description.is_empty(), "{}", p.name);
+            assert_eq!(p.source, "builtin");
+        }
+        // Planning order: architecture first, validation last.
+        assert_eq!(set.playbooks.first().map(|p| p.name.as_str()), Some("architecture"));
+        assert_eq!(set.playbooks.last().map(|p| p.name.as_str()), Some("validation"));
+    }
+
+    #[test]
+    fn a_user_playbook_overrides_disables_or_adds() {
+        let set = load_user(&[
+            ("/p/.coord/playbooks/caching.toml", "name = \"caching\"\ndescription = \"ours\"\nenabled = false\n"),
+            (
+                "/p/.coord/playbooks/audit-log.toml",
+                "name = \"audit-log\"\ndescription = \"d\"\n[[task]]\nkey = \"log\"\nphase = \"build\"\nkind = \"implementation\"\nrole = \"implementation\"\nspecialist = \"$implementer\"\ntitle = \"Write the audit log for {subject}\"\nobjective = \"{objective}\"\n",
+            ),
+        ])
+        .unwrap_or_else(|e| panic!("{e}"));
+        assert!(set.get("caching").is_none());
+        assert_eq!(set.disabled, vec!["caching"]);
+        let ours = set.get("audit-log").map(|p| p.source.clone());
+        assert_eq!(ours.as_deref(), Some("/p/.coord/playbooks/audit-log.toml"));
+    }
+
+    #[test]
+    fn bad_playbooks_name_the_file_the_line_and_the_problem() {
+        let cases: [(&str, &str); 7] = [
+            ("name = \"x\"\ndescription = \"d\"\n[[task]]\nkey = 3\n", "line 4"),
+            ("name = \"x\"\ndescription = \"d\"\ncolour = 1\n", "unknown field `colour`"),
+            (
+                "name = \"x\"\ndescription = \"d\"\n[[task]]\nkey = \"k\"\nphase = \"build\"\nwhen = [\"facet:apis\"]\nkind = \"implementation\"\nrole = \"implementation\"\nspecialist = \"a\"\ntitle = \"t\"\nobjective = \"o\"\n",
+                "unknown facet `apis`",
+            ),
+            (
+                "name = \"x\"\ndescription = \"d\"\n[[task]]\nkey = \"k\"\nphase = \"build\"\nwhen = [\"word:nope\"]\nkind = \"implementation\"\nrole = \"implementation\"\nspecialist = \"a\"\ntitle = \"t\"\nobjective = \"o\"\n",
+                "no playbook defines the pattern `nope`",
+            ),
+            (
+                "name = \"x\"\ndescription = \"d\"\n[[task]]\nkey = \"k\"\nphase = \"build\"\nkind = \"implementation\"\nrole = \"juggling\"\nspecialist = \"a\"\ntitle = \"t\"\nobjective = \"o\"\n",
+                "unknown role `juggling`",
+            ),
+            (
+                "name = \"x\"\ndescription = \"d\"\n[[task]]\nkey = \"k\"\nphase = \"build\"\nkind = \"implementation\"\nrole = \"implementation\"\nspecialist = \"a\"\ntitle = \"Do {thing}\"\nobjective = \"o\"\n",
+                "unknown variable `{thing}`",
+            ),
+            (
+                "name = \"x\"\ndescription = \"d\"\n[patterns]\nbad = \"(unclosed\"\n",
+                "pattern `bad` is not a valid regular expression",
+            ),
+        ];
+        for (text, expected) in cases {
+            let err = load_user(&[("/p/.coord/playbooks/x.toml", text)]).unwrap_err();
+            assert_eq!(err.file, "/p/.coord/playbooks/x.toml");
+            assert!(err.to_string().contains(expected), "{err} should say {expected}");
+        }
+        let twice = load_user(&[
+            ("/p/a.toml", "name = \"same\"\ndescription = \"d\"\n"),
+            ("/p/b.toml", "name = \"same\"\ndescription = \"d\"\n"),
+        ])
+        .unwrap_err();
+        assert!(twice.to_string().contains("also used by /p/a.toml"), "{twice}");
+    }
+}
