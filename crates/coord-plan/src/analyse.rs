@@ -41,7 +41,7 @@ static FACET_WORDS: LazyLock<Vec<(Facet, Regex)>> = LazyLock::new(|| {
         (
             Facet::Api,
             re(
-                r"(?i)\b(apis?|endpoints?|rest(?:ful)?|graphql|routes?|http|webhooks?|grpc|openapi|swagger|crud|microservices?|resolvers?)\b",
+                r"(?i)\b(apis?|endpoints?|cors|rest(?:ful)?|graphql|routes?|http|webhooks?|grpc|openapi|swagger|crud|microservices?|resolvers?)\b",
             ),
         ),
         (
@@ -53,19 +53,19 @@ static FACET_WORDS: LazyLock<Vec<(Facet, Regex)>> = LazyLock::new(|| {
         (
             Facet::Auth,
             re(
-                r"(?i)\b(auth|authentication|authenticate|authorization|authorisation|authorize|login|log[- ]in|logout|log[- ]out|sign[- ]?in|sign[- ]?up|registration|oauth\s?2?(?:\.0)?|openid|oidc|jwts?|sso|saml|rbac|abac|permissions?|roles?|sessions?|passwords?|2fa|mfa|totp|api[- ]keys?|access[- ]tokens?|refresh[- ]tokens?|bearer|row[- ]level security|tenant isolation|impersonat(?:e|ion|ing)|lockouts?)\b",
+                r"(?i)\b(auth|authentication|authenticated?|unauthenticated|authorization|authorisation|authorize|login|log[- ]in|logout|log[- ]out|sign[- ]?in|sign[- ]?up|registration|oauth\s?2?(?:\.0)?|openid|oidc|jwts?|sso|saml|rbac|abac|permissions?|roles?|sessions?|passwords?|2fa|mfa|totp|api[- ]keys?|access[- ]tokens?|refresh[- ]tokens?|bearer|row[- ]level security|impersonat(?:e|ion|ing)|lockouts?)\b",
             ),
         ),
         (
             Facet::Performance,
             re(
-                r"(?i)\b(performance|performant|latency|latencies|faster|throughput|rps|qps|cach(?:e|es|ed|ing)|optimi[sz](?:e|es|ed|ation|ing)|slow|slower|speed(?:\s+up)?|response[- ]times?|p\d{2}|percentile|benchmarks?|load[- ]test(?:s|ing)?|compression|gzip|brotli|n\+1|n plus one)(?:\b|$)",
+                r"(?i)\b(performance|performant|latency|latencies|faster|throughput|rps|qps|cach(?:e|es|ed|ing)|optimi[sz](?:e|es|ed|ation|ing)|slow|slower|slowing|slows|speed(?:\s+up)?|response[- ]times?|p\d{2}|percentile|benchmarks?|load[- ]test(?:s|ing)?|compression|gzip|brotli|n\+1|n plus one)(?:\b|$)",
             ),
         ),
         (
             Facet::Scalability,
             re(
-                r"(?i)\b(scal(?:e|es|able|ability|ing)|horizontal(?:ly)?|sharding|shards?|load[- ]balanc(?:er|ers|ing)|high[- ]availability|autoscal(?:e|ing)|read[- ]replicas?|concurrent|concurrency|millions?|billions?|distributed|microservices?|multi[- ]region|(?:two|three|several|multiple) regions|active[- ]active|failover|replicas?|queues?|elastic|event[- ]driven)\b",
+                r"(?i)\b(scal(?:e|es|able|ability|ing)|horizontal(?:ly)?|sharding|shards?|load[- ]balanc(?:er|ers|ing)|high[- ]availability|autoscal(?:e|ing)|read[- ]replicas?|concurrent|concurrency|distributed|microservices?|multi[- ]region|(?:two|three|several|multiple) regions|event[- ]sourc(?:ed|ing)|active[- ]active|failover|replicas?|queues?|elastic|event[- ]driven)\b",
             ),
         ),
         (
@@ -182,13 +182,13 @@ static CACHING: LazyLock<Regex> = LazyLock::new(|| re(r"(?i)\b(cach(?:e|es|ed|in
 /// a distributed system; a GraphQL schema is an API contract, not a database schema.
 static MISLEADING: LazyLock<Regex> = LazyLock::new(|| {
     re(
-        r"(?i)\b(distributed tracing|error reporting|graphql schemas?|(?:api|request|response|order|payload|json|event) schemas?)\b",
+        r"(?i)\b(log (?:out|in)|distributed tracing|error reporting|graphql schemas?|(?:api|request|response|order|payload|json|event) schemas?)\b",
     )
 });
 
 static AUTH_SYSTEM: LazyLock<Regex> = LazyLock::new(|| {
     re(
-        r"(?i)\b(authentication|login|log[- ]in|sign[- ]?in|sign[- ]?up|oauth\s?2?|jwts?|sso|openid|oidc|sessions?|passwords?)\b",
+        r"(?i)\b(authentication|login|log[- ]in|sign[- ]?in|sign[- ]?up|oauth\s?2?|jwts?|sso|saml|single sign[- ]on|openid|oidc|sessions?|passwords?)\b",
     )
 });
 static SIGNUP: LazyLock<Regex> = LazyLock::new(|| re(r"(?i)\b(sign[- ]?up|register|registration)\b"));
@@ -237,7 +237,9 @@ pub fn analyse(
 
     let words = MISLEADING.replace_all(text, |c: &regex::Captures<'_>| {
         let phrase = c[0].to_ascii_lowercase();
-        if phrase.contains("tracing") {
+        if phrase.starts_with("log ") {
+            "logout".to_string()
+        } else if phrase.contains("tracing") {
             "tracing".to_string()
         } else if phrase.contains("reporting") {
             "error tracking".to_string()
