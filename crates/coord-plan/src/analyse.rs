@@ -65,7 +65,7 @@ static FACET_WORDS: LazyLock<Vec<(Facet, Regex)>> = LazyLock::new(|| {
         (
             Facet::Scalability,
             re(
-                r"(?i)\b(scal(?:e|es|able|ability|ing)|horizontal(?:ly)?|sharding|shards?|load[- ]balanc(?:er|ers|ing)|high[- ]availability|autoscal(?:e|ing)|read[- ]replicas?|concurrent|concurrency|distributed|microservices?|multi[- ]region|(?:two|three|several|multiple) regions|event[- ]sourc(?:ed|ing)|active[- ]active|failover|replicas?|queues?|elastic|event[- ]driven)\b",
+                r"(?i)\b(scal(?:e|es|able|ability|ing)|horizontal(?:ly)?|sharding|shards?|load[- ]balanc(?:er|ers|ing)|high[- ]availability|autoscal(?:e|ing)|read[- ]replicas?|concurrent|concurrency|millions?|billions?|distributed|microservices?|multi[- ]region|(?:two|three|several|multiple) regions|event[- ]sourc(?:ed|ing)|active[- ]active|failover|replicas?|queues?|elastic|event[- ]driven)\b",
             ),
         ),
         (

@@ -330,8 +330,17 @@ fn load(
         files.push((source, text, file, false));
     }
     let builtin_count = files.len();
+    // Patterns are a shared vocabulary: the built-ins' words stay defined even when their
+    // playbook is turned off or replaced, so that no change to one playbook breaks another's
+    // conditions. A project file may redefine a built-in word; two project files may not
+    // define the same one.
+    let mut patterns: Vec<(String, Regex, String)> = Vec::new();
+    for (source, _, file, _) in &files {
+        add_patterns(&mut patterns, source, file, false)?;
+    }
     for (source, text) in user {
         let file = parse(source, text)?;
+        add_patterns(&mut patterns, source, &file, true)?;
         if let Some(i) = files.iter().position(|f| f.2.name == file.name) {
             if i >= builtin_count {
                 return Err(PlaybookError {
@@ -344,27 +353,7 @@ fn load(
             files.push((source.clone(), text.clone(), file, false));
         }
     }
-
-    let mut patterns: Vec<(String, Regex, String)> = Vec::new();
     let mut disabled = Vec::new();
-    for (source, _, file, _) in &files {
-        if !file.enabled {
-            continue;
-        }
-        for (name, pattern) in &file.patterns {
-            if let Some((_, _, other)) = patterns.iter().find(|(n, _, _)| n == name) {
-                return Err(PlaybookError {
-                    file: source.clone(),
-                    message: format!("pattern `{name}` is already defined by {other}"),
-                });
-            }
-            let regex = Regex::new(&format!("(?i){pattern}")).map_err(|e| PlaybookError {
-                file: source.clone(),
-                message: format!("pattern `{name}` is not a valid regular expression: {e}"),
-            })?;
-            patterns.push((name.clone(), regex, source.clone()));
-        }
-    }
     let names: Vec<String> = files.iter().filter(|f| f.2.enabled).map(|f| f.2.name.clone()).collect();
 
     let mut playbooks = Vec::new();
@@ -408,6 +397,33 @@ fn load(
     }
     playbooks.sort_by(|a, b| a.order.cmp(&b.order).then_with(|| a.name.cmp(&b.name)));
     Ok(Playbooks { playbooks, disabled, patterns })
+}
+
+fn add_patterns(
+    patterns: &mut Vec<(String, Regex, String)>,
+    source: &str,
+    file: &PlaybookFile,
+    project: bool,
+) -> Result<(), PlaybookError> {
+    for (name, pattern) in &file.patterns {
+        let regex = Regex::new(&format!("(?i){pattern}")).map_err(|e| PlaybookError {
+            file: source.to_string(),
+            message: format!("pattern `{name}` is not a valid regular expression: {e}"),
+        })?;
+        match patterns.iter().position(|(n, _, _)| n == name) {
+            Some(i) if project && patterns[i].2.starts_with("builtin:") => {
+                patterns[i] = (name.clone(), regex, source.to_string());
+            }
+            Some(i) => {
+                return Err(PlaybookError {
+                    file: source.to_string(),
+                    message: format!("pattern `{name}` is already defined by {}", patterns[i].2),
+                });
+            }
+            None => patterns.push((name.clone(), regex, source.to_string())),
+        }
+    }
+    Ok(())
 }
 
 fn valid_name(name: &str) -> bool {
