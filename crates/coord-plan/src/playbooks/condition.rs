@@ -146,7 +146,7 @@ impl Atom {
         let a = f.analysis;
         match self {
             Atom::Facet(facet) => match a.facet_evidence.get(facet).filter(|_| a.has(*facet)) {
-                Some(e) => (true, e.iter().take(3).cloned().collect::<Vec<_>>().join(", ")),
+                Some(e) => (true, e.iter().take(2).map(|x| short(x)).collect::<Vec<_>>().join(", ")),
                 None if a.has(*facet) => (true, "found".into()),
                 None => (false, "not found".into()),
             },
@@ -154,7 +154,13 @@ impl Atom {
                 Some(m) => (true, format!("\"{}\"", m.as_str())),
                 None => (false, "no such words".into()),
             },
-            Atom::Style(style) => (a.stack.api_style == *style, format!("the API is {:?}", a.stack.api_style)),
+            Atom::Style(style) => (
+                a.stack.api_style == *style,
+                match a.stack.api_style {
+                    ApiStyle::Rest => "the API is REST".into(),
+                    ApiStyle::Graphql => "the API is GraphQL".into(),
+                },
+            ),
             Atom::Stack(lang) => (a.stack.language == *lang, format!("the stack is {}", a.stack.language.as_str())),
             Atom::Integration(category) => {
                 match a.integrations.iter().find(|i| category.as_ref().is_none_or(|c| &i.category == c)) {
@@ -180,12 +186,23 @@ impl Atom {
                     RequirementKind::Availability,
                 ],
             ),
-            Atom::Task(key) => (f.tasks.iter().any(|(k, _)| k == key), "earlier tasks".into()),
+            Atom::Task(key) => match f.tasks.iter().any(|(k, _)| k == key) {
+                true => (true, "made earlier".into()),
+                false => (false, "not made".into()),
+            },
             Atom::Kind(kinds) => match f.tasks.iter().find(|(_, k)| kinds.contains(k)) {
                 Some((key, _)) => (true, key.clone()),
                 None => (false, "no such task yet".into()),
             },
         }
+    }
+}
+
+/// Evidence cut to a readable length for explanations.
+fn short(text: &str) -> String {
+    match text.char_indices().nth(60) {
+        Some((i, _)) => format!("{}…", &text[..i]),
+        None => text.to_string(),
     }
 }
 

@@ -235,22 +235,13 @@ pub fn plan_with_playbooks(
                 let variants: Vec<&Template> =
                     playbook.templates.iter().filter(|t| t.phase == phase && t.key == template.key).collect();
                 let name = format!("{}.{}", playbook.name, template.key);
-                let mut reasons = Vec::new();
-                let mut chosen = None;
-                for (n, v) in variants.iter().enumerate() {
-                    let facts = Facts { text: objective, analysis: a, patterns: &playbooks.patterns, tasks: &keys };
-                    match holds(&v.when, &v.when_any, &facts) {
-                        Ok(evidence) => {
-                            chosen = Some((n + 1, *v, evidence));
-                            break;
-                        }
-                        Err(r) if variants.len() > 1 => reasons.push(format!("variant {}: {r}", n + 1)),
-                        Err(r) => reasons.push(r),
+                let facts = Facts { text: objective, analysis: a, patterns: &playbooks.patterns, tasks: &keys };
+                let (variant, t, because) = match choose_variant(&variants, &facts) {
+                    Ok(chosen) => chosen,
+                    Err(because) => {
+                        explanation.skipped.push(Skipped { template: name, because });
+                        continue;
                     }
-                }
-                let Some((variant, t, because)) = chosen else {
-                    explanation.skipped.push(Skipped { template: name, because: reasons.join("; ") });
-                    continue;
                 };
                 let instances: Vec<Option<&Integration>> = match t.for_each {
                     None => vec![None],
@@ -267,6 +258,11 @@ pub fn plan_with_playbooks(
                         .skipped
                         .push(Skipped { template: name, because: "no integration to repeat over".into() });
                     continue;
+                }
+                let mut because = because;
+                if t.for_each.is_some() {
+                    let names: Vec<&str> = instances.iter().flatten().map(|i| i.name.as_str()).collect();
+                    because.push(format!("for each integration: {}", names.join(", ")));
                 }
                 let mut made = Vec::new();
                 for integration in instances {
@@ -291,6 +287,23 @@ pub fn plan_with_playbooks(
     plan.planner = "rules".to_string();
     plan.tasks = tasks;
     (plan, explanation)
+}
+
+/// The first variant whose conditions hold: its number (1-based), itself and the evidence; or
+/// why none did.
+fn choose_variant<'t>(
+    variants: &[&'t Template],
+    facts: &Facts<'_>,
+) -> Result<(usize, &'t Template, Vec<String>), String> {
+    let mut reasons = Vec::new();
+    for (n, v) in variants.iter().enumerate() {
+        match holds(&v.when, &v.when_any, facts) {
+            Ok(evidence) => return Ok((n + 1, *v, evidence)),
+            Err(r) if variants.len() > 1 => reasons.push(format!("variant {}: {r}", n + 1)),
+            Err(r) => reasons.push(r),
+        }
+    }
+    Err(reasons.join("; "))
 }
 
 fn instantiate(

@@ -362,41 +362,52 @@ fn load(
             disabled.push(file.name);
             continue;
         }
-        let err = |message: String| PlaybookError { file: source.clone(), message };
-        if !valid_name(&file.name) {
-            return Err(err(format!("name `{}` must be lowercase letters, digits and `-`", file.name)));
-        }
-        let mut inferences = Vec::new();
-        for (i, inf) in file.inferences.into_iter().enumerate() {
-            let at = format!("infer #{}", i + 1);
-            inferences.push(Inference {
-                when: parse_conditions(&inf.when, &patterns).map_err(|m| err(format!("{at}: {m}")))?,
-                when_any: parse_conditions(&inf.when_any, &patterns).map_err(|m| err(format!("{at}: {m}")))?,
-                facets: inf.facets,
-                entities: inf.entities,
-                drop_facets: inf.drop_facets,
-                because: inf.because,
-            });
-        }
-        let mut templates = Vec::new();
-        for t in file.tasks {
-            let at = format!("task `{}`", t.key);
-            let template = compile_template(t, &patterns, &names).map_err(|m| err(format!("{at}: {m}")))?;
-            templates.push(template);
-        }
-        playbooks.push(Playbook {
-            name: file.name,
-            description: file.description,
-            order: file.order,
-            source: if source.starts_with("builtin:") { "builtin".to_string() } else { source.clone() },
-            overrides_builtin,
-            inferences,
-            templates,
-            text,
-        });
+        playbooks.push(compile_playbook(source, text, file, overrides_builtin, &patterns, &names)?);
     }
     playbooks.sort_by(|a, b| a.order.cmp(&b.order).then_with(|| a.name.cmp(&b.name)));
     Ok(Playbooks { playbooks, disabled, patterns })
+}
+
+/// Compiles one enabled playbook file: its conditions against the pattern list, its templates.
+fn compile_playbook(
+    source: String,
+    text: String,
+    file: PlaybookFile,
+    overrides_builtin: bool,
+    patterns: &[(String, Regex, String)],
+    names: &[String],
+) -> Result<Playbook, PlaybookError> {
+    let err = |message: String| PlaybookError { file: source.clone(), message };
+    if !valid_name(&file.name) {
+        return Err(err(format!("name `{}` must be lowercase letters, digits and `-`", file.name)));
+    }
+    let mut inferences = Vec::new();
+    for (i, inf) in file.inferences.into_iter().enumerate() {
+        let at = format!("infer #{}", i + 1);
+        inferences.push(Inference {
+            when: parse_conditions(&inf.when, patterns).map_err(|m| err(format!("{at}: {m}")))?,
+            when_any: parse_conditions(&inf.when_any, patterns).map_err(|m| err(format!("{at}: {m}")))?,
+            facets: inf.facets,
+            entities: inf.entities,
+            drop_facets: inf.drop_facets,
+            because: inf.because,
+        });
+    }
+    let mut templates = Vec::new();
+    for t in file.tasks {
+        let at = format!("task `{}`", t.key);
+        templates.push(compile_template(t, patterns, names).map_err(|m| err(format!("{at}: {m}")))?);
+    }
+    Ok(Playbook {
+        name: file.name,
+        description: file.description,
+        order: file.order,
+        source: if source.starts_with("builtin:") { "builtin".to_string() } else { source.clone() },
+        overrides_builtin,
+        inferences,
+        templates,
+        text,
+    })
 }
 
 fn add_patterns(
