@@ -44,6 +44,9 @@ pub fn agent_file(s: &Specialist) -> String {
     if !s.capabilities.is_empty() {
         t.push_str(&format!("capabilities: [{}]\n", s.capabilities.join(", ")));
     }
+    if !s.roles.is_empty() {
+        t.push_str(&format!("roles: [{}]\n", s.roles.join(", ")));
+    }
     let names = |cs: &[ContextCategory]| cs.iter().map(|c| c.as_str()).collect::<Vec<_>>().join(", ");
     t.push_str("context:\n");
     if s.context.allow_all {
@@ -120,6 +123,9 @@ pub fn agents(args: AgentsArgs) -> Result<ExitCode> {
                     }
                     if !s.capabilities.is_empty() {
                         println!("capabilities: {}", s.capabilities.join(", "));
+                    }
+                    if !s.roles.is_empty() {
+                        println!("roles:        {}", s.roles.join(", "));
                     }
                     println!("context:      {}", policy_text(s));
                     let hidden: Vec<&str> =
