@@ -57,6 +57,13 @@ impl<S: Store + Clone + 'static> CoordMcp<S> {
     }
 
     #[tool(
+        title = "Plan an objective and start a run",
+        annotations(
+            read_only_hint = false,
+            destructive_hint = false,
+            idempotent_hint = false,
+            open_world_hint = false
+        ),
         description = "Plan a backend objective into specialist tasks (dependency graph, parallel groups, critical path) and start a run of it. Returns the run id and its tasks; then use next_ready_tasks."
     )]
     async fn plan_objective(&self, Parameters(p): Parameters<PlanObjective>) -> ToolResult {
@@ -93,7 +100,11 @@ impl<S: Store + Clone + 'static> CoordMcp<S> {
         }))
     }
 
-    #[tool(description = "List the tasks of a run with their state, specialist, attempts and escalation level.")]
+    #[tool(
+        title = "List a run's tasks",
+        annotations(read_only_hint = true, open_world_hint = false),
+        description = "List the tasks of a run with their state, specialist, attempts and escalation level."
+    )]
     async fn list_tasks(&self, Parameters(p): Parameters<ListTasks>) -> ToolResult {
         let run = self.pick_run(p.run, None).await?;
         let state = p.state.as_deref().map(str::parse::<TaskState>).transpose()?;
@@ -118,6 +129,8 @@ impl<S: Store + Clone + 'static> CoordMcp<S> {
     }
 
     #[tool(
+        title = "Next ready tasks",
+        annotations(read_only_hint = true, open_world_hint = false),
         description = "The ready tasks that wait for a person or an agent host (no executor configured for their specialist), in plan order. Work on one: get_brief, claim_task, then submit_result or escalate. `automatic_pending` counts the tasks the coordinator is executing itself (workflow checks, configured executors): when nothing is ready but that is above zero, call again shortly."
     )]
     async fn next_ready_tasks(&self, Parameters(p): Parameters<NextReady>) -> ToolResult {
@@ -149,6 +162,8 @@ impl<S: Store + Clone + 'static> CoordMcp<S> {
     }
 
     #[tool(
+        title = "Get a task's brief",
+        annotations(read_only_hint = true, open_world_hint = false),
         description = "The task's brief in the spec's delegation template: objective, requirements, acceptance criteria, dependencies, the context its specialist may see, and feedback from earlier attempts."
     )]
     async fn get_brief(&self, Parameters(p): Parameters<TaskRef>) -> ToolResult {
@@ -158,6 +173,13 @@ impl<S: Store + Clone + 'static> CoordMcp<S> {
     }
 
     #[tool(
+        title = "Claim a task",
+        annotations(
+            read_only_hint = false,
+            destructive_hint = false,
+            idempotent_hint = false,
+            open_world_hint = false
+        ),
         description = "Take a ready task: it is yours until you submit_result or escalate. In a git repository the answer names `workspace`, the task's own worktree on its branch (built on its dependencies' results): make the changes there; submit_result commits, gates and merges them."
     )]
     async fn claim_task(&self, Parameters(p): Parameters<TaskRef>) -> ToolResult {
@@ -172,6 +194,13 @@ impl<S: Store + Clone + 'static> CoordMcp<S> {
     }
 
     #[tool(
+        title = "Submit a task's result",
+        annotations(
+            read_only_hint = false,
+            destructive_hint = false,
+            idempotent_hint = false,
+            open_world_hint = false
+        ),
         description = "Submit a task's result. The named artifacts go through the task's quality gates; the answer says whether it was accepted, the gates' findings, and the next step of the escalation protocol (retry with feedback, peer consultation, reassignment, or escalation to the tech lead)."
     )]
     async fn submit_result(&self, Parameters(p): Parameters<SubmitResult>) -> ToolResult {
@@ -190,6 +219,13 @@ impl<S: Store + Clone + 'static> CoordMcp<S> {
     }
 
     #[tool(
+        title = "Escalate a task",
+        annotations(
+            read_only_hint = false,
+            destructive_hint = false,
+            idempotent_hint = false,
+            open_world_hint = false
+        ),
         description = "Ask for escalation: the task cannot be finished as briefed (performance unachievable, security concern, breaking change, architecture question...). The escalation protocol decides the next step and the answer says it."
     )]
     async fn escalate(&self, Parameters(p): Parameters<Escalate>) -> ToolResult {
@@ -209,7 +245,11 @@ impl<S: Store + Clone + 'static> CoordMcp<S> {
         answer(value)
     }
 
-    #[tool(description = "Decide an open escalation as the tech lead: retry, reassign:NAME, skip or abort.")]
+    #[tool(
+        title = "Decide an escalation",
+        annotations(read_only_hint = false, destructive_hint = true, idempotent_hint = false, open_world_hint = false),
+        description = "Decide an open escalation as the tech lead: retry, reassign:NAME, skip or abort."
+    )]
     async fn resolve_escalation(&self, Parameters(p): Parameters<Resolve>) -> ToolResult {
         let decision: Decision = p.decision.parse()?;
         if let Decision::Reassign(name) = &decision
@@ -223,6 +263,8 @@ impl<S: Store + Clone + 'static> CoordMcp<S> {
     }
 
     #[tool(
+        title = "Run the quality gates",
+        annotations(read_only_hint = true, open_world_hint = false),
         description = "Run the quality gates (secrets, SQL injection, CORS, OpenAPI lint, migrations, N+1, docs...) over the project now, without submitting: findings with file, line, rule and fix."
     )]
     async fn run_gates(&self, Parameters(p): Parameters<RunGates>) -> ToolResult {
@@ -247,6 +289,8 @@ impl<S: Store + Clone + 'static> CoordMcp<S> {
     }
 
     #[tool(
+        title = "Metrics of a run",
+        annotations(read_only_hint = true, open_world_hint = false),
         description = "The spec's metrics from the event log: backend_tasks_completed, backend_avg_completion_time, backend_success_rate, security_audit_pass_rate, api_endpoint_coverage and api_response_time_p95 (contract tests), test_coverage (coverage reports the gates read), attempts, escalations, queue depth, LLM tokens and cost."
     )]
     async fn metrics(&self, Parameters(p): Parameters<MetricsOf>) -> ToolResult {

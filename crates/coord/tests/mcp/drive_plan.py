@@ -108,6 +108,17 @@ async def main(binary, project):
                 schema = t.input_schema
                 if not isinstance(schema, dict) or schema.get("type") != "object":
                     fail(f"{t.name} has no object input schema: {schema}")
+            # Every tool has a title and says whether it only reads (hosts auto-approve those) or
+            # changes the run, and whether a change can destroy work.
+            read_only = {"list_tasks", "next_ready_tasks", "get_brief", "run_gates", "metrics"}
+            for t in tools:
+                ann = t.annotations
+                if not t.title or ann is None or ann.read_only_hint is None or ann.open_world_hint is not False:
+                    fail(f"{t.name} lacks a title or annotations: {t.title!r} {ann!r}")
+                if ann.read_only_hint != (t.name in read_only):
+                    fail(f"{t.name}: readOnlyHint is {ann.read_only_hint}")
+                if t.name not in read_only and ann.destructive_hint != (t.name == "resolve_escalation"):
+                    fail(f"{t.name}: destructiveHint is {ann.destructive_hint}")
             submit = next(t for t in tools if t.name == "submit_result").input_schema
             if "task" not in submit.get("required", []) or "artifacts" not in submit.get("properties", {}):
                 fail(f"submit_result schema: {submit}")
