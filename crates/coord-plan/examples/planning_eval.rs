@@ -46,14 +46,14 @@ fn main() -> ExitCode {
     println!();
     println!("cases: {} ({with_files} with repository files, {with_agents} with their own agents)", cases.len());
     println!(
-        "facets: precision {:.3}  recall {:.3}  F1 {:.3}  ({} labels)",
+        "facets: precision {:.4}  recall {:.4}  F1 {:.4}  ({} labels)",
         report.precision(),
         report.recall(),
         report.f1(),
         report.true_positives + report.false_negatives
     );
     println!(
-        "specialists: {} of {} must/must-not checks hold: accuracy {:.3}",
+        "specialists: {} of {} must/must-not checks hold: accuracy {:.4}",
         report.specialist_passed,
         report.specialist_checks,
         report.specialist_accuracy()

@@ -59,7 +59,7 @@ static FACET_WORDS: LazyLock<Vec<(Facet, Regex)>> = LazyLock::new(|| {
         (
             Facet::Performance,
             re(
-                r"(?i)\b(performance|performant|latency|latencies|faster|throughput|rps|qps|cach(?:e|es|ed|ing)|optimi[sz](?:e|es|ed|ation|ing)|slow|slower|slowing|slows|speed(?:\s+up)?|response[- ]times?|p\d{2}|percentile|benchmarks?|load[- ]test(?:s|ing)?|compression|gzip|brotli|n\+1|n plus one)(?:\b|$)",
+                r"(?i)\b(performance|performant|latency|latencies|faster|throughput|rps|qps|cach(?:e|es|ed|ing)|optimi[sz](?:e|es|ed|ation|ing)|slow|slower|slowing|slows|speed(?:\s+up)?|response[- ]times?|p\d{2}|percentile|benchmarks?|load[- ]test(?:s|ing)?|compression|gzip|brotli|n\+1|n plus one|time[sd]? out|timeouts|takes? \d[\d,.]* ?(?:ms|milliseconds?|seconds?|minutes?|hours?))(?:\b|$)",
             ),
         ),
         (
@@ -182,7 +182,7 @@ static CACHING: LazyLock<Regex> = LazyLock::new(|| re(r"(?i)\b(cach(?:e|es|ed|in
 /// a distributed system; a GraphQL schema is an API contract, not a database schema.
 static MISLEADING: LazyLock<Regex> = LazyLock::new(|| {
     re(
-        r"(?i)\b(log (?:out|in)|distributed tracing|error reporting|graphql schemas?|(?:api|request|response|order|payload|json|event) schemas?)\b",
+        r"(?i)\b((?:million|billion) rows?(?: (?:a|per) (?:day|hour|minute|second|month))?|log (?:out|in)|distributed tracing|error reporting|graphql schemas?|(?:api|request|response|order|payload|json|event) schemas?)\b",
     )
 });
 
@@ -237,7 +237,9 @@ pub fn analyse(
 
     let words = MISLEADING.replace_all(text, |c: &regex::Captures<'_>| {
         let phrase = c[0].to_ascii_lowercase();
-        if phrase.starts_with("log ") {
+        if phrase.contains(" rows") || phrase.ends_with(" row") {
+            if phrase.contains(" a ") || phrase.contains(" per ") { phrase } else { "rows".to_string() }
+        } else if phrase.starts_with("log ") {
             "logout".to_string()
         } else if phrase.contains("tracing") {
             "tracing".to_string()
@@ -304,6 +306,15 @@ pub fn analyse(
     a.requirements = extract_requirements(text);
     for r in &a.requirements {
         match r.kind {
+            // A rate of data arriving ("5 million rows a day", "20,000 events per second") is a
+            // volume to absorb; a rate of requests is a throughput target.
+            RequirementKind::Throughput
+                if r.subject.as_deref().is_some_and(|s| {
+                    matches!(s, "rows" | "records" | "entries" | "documents" | "events" | "messages")
+                }) =>
+            {
+                note(&mut evidence, Facet::Scalability, format!("requirement \"{}\"", r.text))
+            }
             RequirementKind::Latency | RequirementKind::Throughput => {
                 note(&mut evidence, Facet::Performance, format!("requirement \"{}\"", r.text))
             }

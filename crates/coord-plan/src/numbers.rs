@@ -44,6 +44,8 @@ static COMPARATOR: LazyLock<Regex> = LazyLock::new(|| {
         r"(?i)(<=|≤|<|>=|≥|>|\bunder\b|\bbelow\b|\bless than\b|\bwithin\b|\bat most\b|\bmax(?:imum)?\b|\bno more than\b|\bfaster than\b|\bsub-|\bat least\b|\bminimum\b|\bup to\b|\bover\b|\bmore than\b)\s*$",
     )
 });
+static RECOVERY_WORD: LazyLock<Regex> =
+    LazyLock::new(|| re(r"(?i)\b(downtime|outage|failover|recovery|rto|rpo|data loss)\b"));
 static LATENCY_WORD: LazyLock<Regex> = LazyLock::new(|| {
     re(r"(?i)\b(latency|latencies|response times?|respond|responds|p\d{2}|percentile|round[- ]trip)\b")
 });
@@ -183,6 +185,10 @@ pub fn extract_requirements(text: &str) -> Vec<Requirement> {
             None => comparator(before),
         };
         let latency_context = LATENCY_WORD.is_match(before) || LATENCY_WORD.is_match(after);
+        // "under 30 seconds of downtime" is a recovery time, not a response time.
+        if RECOVERY_WORD.is_match(after) || (!latency_context && RECOVERY_WORD.is_match(before)) {
+            continue;
+        }
         if cmp.is_none() && !latency_context {
             continue; // "a 30 second timeout" is not a latency target
         }
