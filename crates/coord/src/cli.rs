@@ -28,6 +28,18 @@ pub enum Command {
     Brief(BriefArgs),
     /// List or show the specialists of the roster.
     Agents(AgentsArgs),
+    /// Print a shell completion script: `coord completions bash > ~/.local/share/bash-completion/completions/coord`.
+    Completions {
+        /// The shell.
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// Print the man page (`coord man | man -l -`), or write one page per command into a folder.
+    Man {
+        /// Write `coord.1` and `coord-<command>.1` pages here instead of printing `coord.1`.
+        #[arg(long, value_name = "DIR")]
+        out: Option<PathBuf>,
+    },
     /// The rule planner's playbooks: list them, show one, or explain which fire for an
     /// objective and why.
     Playbooks(PlaybooksArgs),

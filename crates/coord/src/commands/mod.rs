@@ -31,6 +31,12 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         Command::Brief(args) => brief::brief(args),
         Command::Agents(args) => agents::agents(args),
         Command::Playbooks(args) => playbooks::playbooks(args),
+        Command::Completions { shell } => {
+            let mut cmd = <Cli as clap::CommandFactory>::command();
+            clap_complete::generate(shell, &mut cmd, "coord", &mut std::io::stdout());
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Man { out } => man(out.as_deref()),
         Command::Run(args) => run::run(args),
         Command::Resume(args) => run::resume(args),
         Command::Status(args) => run::status(args),
@@ -56,6 +62,26 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
             }
         },
     }
+}
+
+/// `coord man`: the page of `coord` on stdout, or every command's page written into a folder.
+fn man(out: Option<&Path>) -> Result<ExitCode> {
+    use anyhow::Context as _;
+    let cmd = <Cli as clap::CommandFactory>::command();
+    match out {
+        None => {
+            let mut page = Vec::new();
+            clap_mangen::Man::new(cmd).render(&mut page).context("cannot render the man page")?;
+            std::io::Write::write_all(&mut std::io::stdout(), &page).context("cannot write the man page")?;
+        }
+        Some(dir) => {
+            std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+            clap_mangen::generate_to(cmd, dir)
+                .with_context(|| format!("cannot write man pages into {}", dir.display()))?;
+            eprintln!("coord: man pages written to {}", dir.display());
+        }
+    }
+    Ok(ExitCode::SUCCESS)
 }
 
 /// The JSON Schema of plan files, as `coord schema plan` prints it.
