@@ -87,7 +87,7 @@ pub struct Escalate {
 pub struct Resolve {
     /// The escalation id (from list_tasks or an escalate answer).
     pub id: i64,
-    /// retry, reassign:NAME, skip or abort.
+    /// retry, reassign:NAME, approve, skip or abort.
     pub decision: String,
 }
 

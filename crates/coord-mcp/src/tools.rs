@@ -248,7 +248,7 @@ impl<S: Store + Clone + 'static> CoordMcp<S> {
     #[tool(
         title = "Decide an escalation",
         annotations(read_only_hint = false, destructive_hint = true, idempotent_hint = false, open_world_hint = false),
-        description = "Decide an open escalation as the tech lead: retry, reassign:NAME, skip or abort."
+        description = "Decide an open escalation as the tech lead: retry, reassign:NAME, approve (accept the result as it is: a data-loss migration or a breaking contract change), skip or abort."
     )]
     async fn resolve_escalation(&self, Parameters(p): Parameters<Resolve>) -> ToolResult {
         let decision: Decision = p.decision.parse()?;
