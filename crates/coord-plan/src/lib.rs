@@ -64,12 +64,8 @@ pub trait Planner {
     /// Decomposes the objective into tasks.
     fn plan(&self, objective: &str, analysis: &Analysis, roster: &Roster) -> Result<Plan, PlanningError>;
     /// Adds what the planner's knowledge infers to the analysis (facets and entities the words
-    /// imply), before planning. The default infers with the built-in playbooks.
-    fn refine(&self, objective: &str, analysis: &mut Analysis) {
-        if let Ok(builtin) = playbooks::builtin() {
-            playbooks::infer::apply_inferences(objective, analysis, &builtin);
-        }
-    }
+    /// imply), before planning. The default adds nothing.
+    fn refine(&self, _objective: &str, _analysis: &mut Analysis) {}
 }
 
 /// The rule-based planner: offline and deterministic, driven by playbooks (the built-in ones,

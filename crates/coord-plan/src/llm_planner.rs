@@ -3,7 +3,7 @@
 //! errors go back to the model for repair (a bounded number of times), and when the model
 //! cannot produce a valid plan the rule-based planner takes over with a visible note.
 
-use crate::{PlanInput, PlanningError, RulePlanner, build_pool, plan_objective};
+use crate::{PlanInput, Planner, PlanningError, RulePlanner, build_pool, plan_objective};
 use coord_core::{Analysis, Plan, Priority, Requirements, Roster, Task, TaskKind, ValidatedPlan, dag};
 use coord_llm::{LlmClient, Message, Part, Request, Role};
 use serde::Deserialize;
@@ -108,17 +108,20 @@ pub struct LlmPlanned {
     pub cost_usd: f64,
 }
 
-/// Plans with the model, repairing invalid answers up to `repairs` times, and falls back to the
-/// rule-based planner (saying so in the plan's notes and in `fallback`) when it cannot.
+/// Plans with the model, repairing invalid answers up to `repairs` times, and falls back to
+/// `rules` (saying so in the plan's notes and in `fallback`) when it cannot. The model sees the
+/// analysis with the inferences of `rules`' playbooks.
 pub async fn plan_with_llm(
     input: &PlanInput<'_>,
     client: &LlmClient,
     roster: &Roster,
+    rules: &RulePlanner,
     repairs: u32,
 ) -> Result<LlmPlanned, PlanningError> {
     let mut usage = coord_llm::Usage::default();
-    let analysis = crate::analyse(input.objective, input.repo, input.stack)?;
     let objective = input.objective.trim();
+    let mut analysis = crate::analyse(input.objective, input.repo, input.stack)?;
+    rules.refine(objective, &mut analysis);
     let persona = roster.get("backend-coordinator").map(|s| s.persona.clone()).unwrap_or_default();
     let mut messages = vec![Message::user(prompt(objective, &analysis, roster))];
     let mut last_problem = String::new();
@@ -165,7 +168,7 @@ pub async fn plan_with_llm(
         last_problem = problem.clone();
         messages.push(Message::user(format!("{problem}\nReturn the whole corrected plan as JSON.")));
     }
-    let mut valid = plan_objective(input, &RulePlanner::default(), roster)?;
+    let mut valid = plan_objective(input, rules, roster)?;
     let note = format!(
         "The LLM planner could not produce a valid plan ({last_problem}); the rule-based planner made this one."
     );

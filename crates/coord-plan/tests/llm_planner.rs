@@ -46,7 +46,7 @@ async fn an_invalid_plan_is_repaired_with_its_errors() {
     let (client, script) = model(vec![bad.to_string(), format!("```json\n{good}\n```")]).await;
     let roster = coord_agents::builtin_roster();
     let input = PlanInput { objective: "Add a health endpoint", repo: None, stack: None, workflows: true };
-    let valid = plan_with_llm(&input, &client, &roster, 2).await.unwrap().plan;
+    let valid = plan_with_llm(&input, &client, &roster, &coord_plan::RulePlanner::default(), 2).await.unwrap().plan;
     let plan = valid.plan();
     assert_eq!(plan.planner, "llm");
     assert_eq!(plan.tasks.len(), 2);
@@ -70,7 +70,7 @@ async fn a_model_that_never_gets_it_right_leaves_the_rules_in_charge() {
         stack: None,
         workflows: true,
     };
-    let valid = plan_with_llm(&input, &client, &roster, 2).await.unwrap().plan;
+    let valid = plan_with_llm(&input, &client, &roster, &coord_plan::RulePlanner::default(), 2).await.unwrap().plan;
     let plan = valid.plan();
     assert_eq!(plan.planner, "rules");
     assert_eq!(plan.tasks.len(), 13, "the spec's tasks A–H and the five workflow steps");

@@ -107,7 +107,7 @@ pub async fn start_run<S: Store>(
             match (use_llm, client) {
                 (false, _) => plan_objective(&input, &rules, roster)?,
                 (true, Some(Ok(client))) => {
-                    let planned = coord_plan::llm_planner::plan_with_llm(&input, &client, roster, 2).await?;
+                    let planned = coord_plan::llm_planner::plan_with_llm(&input, &client, roster, &rules, 2).await?;
                     if planned.usage != coord_llm::Usage::default() {
                         planner_usage = Some(serde_json::json!({
                             "specialist": "llm-planner",

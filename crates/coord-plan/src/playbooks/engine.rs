@@ -5,7 +5,7 @@
 
 use super::assign::{Choice, choose_specialist};
 use super::condition::{Facts, holds};
-use super::{ForEach, PHASES, Playbooks, Template};
+use super::{After, ForEach, PHASES, Playbooks, Template};
 use crate::context_pool::{performance_lines, scalability_lines};
 use crate::rules::subject;
 use coord_core::{Analysis, ApiStyle, Integration, Plan, Roster, Task, TaskKind};
@@ -33,15 +33,14 @@ pub struct Skipped {
     pub because: String,
 }
 
-/// What the engine did, in creation order.
+/// What the engine did, in creation order (why each specialist was chosen is on the task:
+/// `assigned_because`).
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct Explanation {
     /// Templates that made tasks.
     pub fired: Vec<Fired>,
     /// Templates that did not.
     pub skipped: Vec<Skipped>,
-    /// Why each task has its specialist (task id, specialist, reason).
-    pub assignments: Vec<(String, String, String)>,
 }
 
 struct Vars {
@@ -183,18 +182,16 @@ fn sinks(tasks: &[Task]) -> Vec<String> {
         .collect()
 }
 
-fn resolve_after(after: &[Vec<String>], tasks: &[Task], keys: &[(String, TaskKind)]) -> Vec<String> {
+fn resolve_after(after: &[Vec<After>], tasks: &[Task], keys: &[(String, TaskKind)]) -> Vec<String> {
     for alternative in after {
         let mut ids: Vec<String> = Vec::new();
         for reference in alternative {
-            let found: Vec<String> = if reference == "sinks" {
-                sinks(tasks)
-            } else if let Some(kinds) = reference.strip_prefix("kind:") {
-                let kinds: Vec<TaskKind> =
-                    kinds.split('|').filter_map(|k| super::condition::parse_kind(k).ok()).collect();
-                tasks.iter().filter(|t| kinds.contains(&t.kind)).map(|t| t.id.clone()).collect()
-            } else {
-                tasks.iter().zip(keys).filter(|(_, (k, _))| k == reference).map(|(t, _)| t.id.clone()).collect()
+            let found: Vec<String> = match reference {
+                After::Sinks => sinks(tasks),
+                After::Kinds(kinds) => tasks.iter().filter(|t| kinds.contains(&t.kind)).map(|t| t.id.clone()).collect(),
+                After::Template(name) => {
+                    tasks.iter().zip(keys).filter(|(_, (k, _))| k == name).map(|(t, _)| t.id.clone()).collect()
+                }
             };
             for id in found {
                 if !ids.contains(&id) {
@@ -267,13 +264,11 @@ pub fn plan_with_playbooks(
                 let mut made = Vec::new();
                 for integration in instances {
                     let deps = resolve_after(&t.after, &tasks, &keys);
-                    let task = instantiate(t, &vars, integration, &perf, &scale, tasks.len() + 1, deps);
+                    let mut task = instantiate(t, &vars, integration, &perf, &scale, tasks.len() + 1, deps);
                     let Choice { name: specialist, reason } =
                         choose_specialist(&t.role, &t.specialist, &task, a, roster);
-                    let mut task = task;
                     task.specialist = specialist;
-                    task.assigned_because = Some(reason.clone());
-                    explanation.assignments.push((task.id.clone(), task.specialist.clone(), reason));
+                    task.assigned_because = Some(reason);
                     made.push(task.id.clone());
                     keys.push((name.clone(), task.kind));
                     tasks.push(task);

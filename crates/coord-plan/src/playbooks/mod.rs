@@ -232,8 +232,8 @@ pub struct Template {
     pub specialist: String,
     /// Priority before the critical path raises it.
     pub priority: Priority,
-    /// Dependency alternatives: the first that names any task wins.
-    pub after: Vec<Vec<String>>,
+    /// Dependency alternatives: the first that names any earlier task wins.
+    pub after: Vec<Vec<After>>,
     /// Text templates.
     pub title: String,
     /// The task objective template.
@@ -254,6 +254,18 @@ pub struct Template {
     pub success: Vec<String>,
     /// Estimate; by kind when absent.
     pub hours: Option<f64>,
+}
+
+/// One entry of a template's `after`, compiled when the playbook loads.
+#[derive(Debug, Clone, PartialEq)]
+pub enum After {
+    /// `sinks`: the tasks nothing depends on yet (final validation excluded).
+    Sinks,
+    /// `kind:A|B`: the tasks of these kinds.
+    Kinds(Vec<TaskKind>),
+    /// `playbook.key`: the tasks that template made. A reference to a disabled or absent
+    /// playbook names nothing; it is not an error, so that turning one off breaks no other.
+    Template(String),
 }
 
 /// Why playbooks could not be loaded: the file and what is wrong in it.
@@ -277,9 +289,13 @@ pub struct Playbooks {
     pub patterns: Vec<(String, Regex, String)>,
 }
 
-static BUILTIN: LazyLock<Result<Arc<Playbooks>, PlaybookError>> = LazyLock::new(|| {
-    load(BUILTIN_PLAYBOOKS.iter().map(|(f, t)| (format!("builtin:{f}"), t.to_string())), &[]).map(Arc::new)
-});
+/// The built-in files as `(source, text)`.
+fn builtin_files() -> impl Iterator<Item = (String, String)> {
+    BUILTIN_PLAYBOOKS.iter().map(|(f, t)| (format!("builtin:{f}"), t.to_string()))
+}
+
+static BUILTIN: LazyLock<Result<Arc<Playbooks>, PlaybookError>> =
+    LazyLock::new(|| load(builtin_files(), &[]).map(Arc::new));
 
 /// The built-in playbooks. A test loads them, so an error here is a defect of this crate
 /// caught before release; it is returned, not panicked on.
@@ -311,8 +327,7 @@ pub fn load_project(project: &Path) -> Result<Arc<Playbooks>, PlaybookError> {
             return Err(PlaybookError { file: dir.display().to_string(), message: format!("cannot be listed: {e}") });
         }
     }
-    let builtin = BUILTIN_PLAYBOOKS.iter().map(|(f, t)| (format!("builtin:{f}"), t.to_string()));
-    load(builtin, &user).map(Arc::new)
+    load(builtin_files(), &user).map(Arc::new)
 }
 
 /// Parses built-in files, then user files (which replace built-ins of the same name).
@@ -354,7 +369,6 @@ fn load(
         }
     }
     let mut disabled = Vec::new();
-    let names: Vec<String> = files.iter().filter(|f| f.2.enabled).map(|f| f.2.name.clone()).collect();
 
     let mut playbooks = Vec::new();
     for (source, text, file, overrides_builtin) in files {
@@ -362,7 +376,7 @@ fn load(
             disabled.push(file.name);
             continue;
         }
-        playbooks.push(compile_playbook(source, text, file, overrides_builtin, &patterns, &names)?);
+        playbooks.push(compile_playbook(source, text, file, overrides_builtin, &patterns)?);
     }
     playbooks.sort_by(|a, b| a.order.cmp(&b.order).then_with(|| a.name.cmp(&b.name)));
     Ok(Playbooks { playbooks, disabled, patterns })
@@ -375,7 +389,6 @@ fn compile_playbook(
     file: PlaybookFile,
     overrides_builtin: bool,
     patterns: &[(String, Regex, String)],
-    names: &[String],
 ) -> Result<Playbook, PlaybookError> {
     let err = |message: String| PlaybookError { file: source.clone(), message };
     if !valid_name(&file.name) {
@@ -396,7 +409,7 @@ fn compile_playbook(
     let mut templates = Vec::new();
     for t in file.tasks {
         let at = format!("task `{}`", t.key);
-        templates.push(compile_template(t, patterns, names).map_err(|m| err(format!("{at}: {m}")))?);
+        templates.push(compile_template(t, patterns).map_err(|m| err(format!("{at}: {m}")))?);
     }
     Ok(Playbook {
         name: file.name,
@@ -456,11 +469,7 @@ pub const VARIABLES: [&str; 11] = [
     "stack",
 ];
 
-fn compile_template(
-    t: TemplateFile,
-    patterns: &[(String, Regex, String)],
-    names: &[String],
-) -> Result<Template, String> {
+fn compile_template(t: TemplateFile, patterns: &[(String, Regex, String)]) -> Result<Template, String> {
     if t.key.is_empty() || !t.key.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_') {
         return Err("key must be letters, digits, `-` or `_`".to_string());
     }
@@ -483,11 +492,11 @@ fn compile_template(
     {
         check_variables(text)?;
     }
-    for alternative in &t.after {
-        for reference in alternative {
-            check_reference(reference, names)?;
-        }
-    }
+    let after = t
+        .after
+        .iter()
+        .map(|alternative| alternative.iter().map(|r| compile_after(r)).collect::<Result<Vec<_>, _>>())
+        .collect::<Result<Vec<_>, _>>()?;
     if t.for_each.is_none() && !(t.skip_categories.is_empty() && t.categories.is_empty()) {
         return Err("categories and skip_categories need for_each".to_string());
     }
@@ -508,7 +517,7 @@ fn compile_template(
         role: t.role,
         specialist: t.specialist,
         priority: t.priority,
-        after: t.after,
+        after,
         title: t.title,
         objective: t.objective,
         technical: t.technical,
@@ -541,23 +550,15 @@ fn check_variables(text: &str) -> Result<(), String> {
     Ok(())
 }
 
-fn check_reference(reference: &str, names: &[String]) -> Result<(), String> {
+fn compile_after(reference: &str) -> Result<After, String> {
     if reference == "sinks" {
-        return Ok(());
+        return Ok(After::Sinks);
     }
     if let Some(kinds) = reference.strip_prefix("kind:") {
-        for k in kinds.split('|') {
-            condition::parse_kind(k)?;
-        }
-        return Ok(());
+        return kinds.split('|').map(condition::parse_kind).collect::<Result<_, _>>().map(After::Kinds);
     }
     match reference.split_once('.') {
-        // A reference to a disabled or absent playbook names nothing; it is not an error, so
-        // that turning one playbook off does not break the others.
-        Some((playbook, key)) if !playbook.is_empty() && !key.is_empty() => {
-            let _ = names;
-            Ok(())
-        }
+        Some((playbook, key)) if !playbook.is_empty() && !key.is_empty() => Ok(After::Template(reference.to_string())),
         _ => Err(format!("`after` entry `{reference}` is not `playbook.key`, `kind:KIND[|KIND]` or `sinks`")),
     }
 }
@@ -586,20 +587,13 @@ pub(crate) fn pattern_index(patterns: &[(String, Regex, String)], name: &str) ->
     patterns.iter().position(|(n, _, _)| n == name)
 }
 
-/// Used by tests and `coord playbooks check`: compiles one playbook text against the built-ins.
-pub fn check_text(source: &str, text: &str) -> Result<(), PlaybookError> {
-    let builtin = BUILTIN_PLAYBOOKS.iter().map(|(f, t)| (format!("builtin:{f}"), t.to_string()));
-    load(builtin, &[(source.to_string(), text.to_string())]).map(|_| ())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
     fn load_user(files: &[(&str, &str)]) -> Result<Playbooks, PlaybookError> {
-        let builtin = BUILTIN_PLAYBOOKS.iter().map(|(f, t)| (format!("builtin:{f}"), t.to_string()));
         let user: Vec<(String, String)> = files.iter().map(|(f, t)| (f.to_string(), t.to_string())).collect();
-        load(builtin, &user)
+        load(builtin_files(), &user)
     }
 
     #[test]

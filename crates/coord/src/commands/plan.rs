@@ -67,7 +67,7 @@ pub fn make_plan(
                 .enable_all()
                 .build()
                 .context("cannot start the async runtime")?;
-            let planned = rt.block_on(coord_plan::llm_planner::plan_with_llm(input, &client, roster, 2))?;
+            let planned = rt.block_on(coord_plan::llm_planner::plan_with_llm(input, &client, roster, &rules, 2))?;
             eprintln!(
                 "coord: the LLM planner used {} input + {} cached + {} output tokens (${:.4})",
                 planned.usage.input_tokens,

@@ -112,7 +112,7 @@ fn explain(
     }
     let _ = writeln!(out, "\nTasks:");
     for t in &e.plan.tasks {
-        let why = e.explanation.assignments.iter().find(|(id, _, _)| id == &t.id).map(|a| a.2.as_str()).unwrap_or("");
+        let why = t.assigned_because.as_deref().unwrap_or("");
         let deps = if t.depends_on.is_empty() { String::new() } else { format!("  after {}", t.depends_on.join(", ")) };
         let _ = writeln!(out, "  {} {}  @{} ({why}){deps}", t.id, t.title, t.specialist);
     }
