@@ -150,13 +150,20 @@ fn cycle_text(ids: &[String]) -> String {
 #[derive(Debug, Clone, PartialEq)]
 pub struct PlanErrors(pub Vec<PlanError>);
 
+/// Problems a message shows before it says how many more there are (a generated plan with one
+/// mistake repeated 10,000 times would otherwise print 10,000 of them).
+const SHOWN_PROBLEMS: usize = 20;
+
 impl fmt::Display for PlanErrors {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        for (i, e) in self.0.iter().enumerate() {
+        for (i, e) in self.0.iter().take(SHOWN_PROBLEMS).enumerate() {
             if i > 0 {
                 f.write_str("; ")?;
             }
             write!(f, "{e}")?;
+        }
+        if self.0.len() > SHOWN_PROBLEMS {
+            write!(f, "; and {} more problems", self.0.len() - SHOWN_PROBLEMS)?;
         }
         Ok(())
     }

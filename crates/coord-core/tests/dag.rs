@@ -34,6 +34,16 @@ fn duplicate_unknown_self_and_specialist_errors_are_precise() {
 }
 
 #[test]
+fn a_message_shows_twenty_problems_and_counts_the_rest() {
+    let tasks: Vec<Task> = (0..500).map(|i| task(&format!("t{i}"), &["missing"])).collect();
+    let err = dag::validate(plan(tasks), |s| s == "nodejs-expert").unwrap_err();
+    assert_eq!(err.0.len(), 500, "every problem is kept");
+    let text = err.to_string();
+    assert_eq!(text.matches("`missing`").count(), 20, "{text}");
+    assert!(text.contains("t0") && text.ends_with("; and 480 more problems"), "{text}");
+}
+
+#[test]
 fn a_cycle_is_named_by_its_ids() {
     let errs = errors(plan(vec![task("a", &["c"]), task("b", &["a"]), task("c", &["b"]), task("d", &[])]));
     let [PlanError::Cycle { ids }] = errs.as_slice() else { panic!("{errs:?}") };

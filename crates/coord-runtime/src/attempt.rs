@@ -316,7 +316,11 @@ async fn run_attempt<S: Store + Clone>(
     if shared.config.specialist(&claim.specialist).executor.spends_tokens() {
         job.run_cap = shared.run_cap(&claim.run_id).await;
     }
-    let writes = shared.config.specialist(&claim.specialist).executor.writes_files();
+    let section = shared.config.specialist(&claim.specialist);
+    // A specialist that only reads (`writes = false`) needs no turn in a folder without git: it
+    // works in the project folder as it is, beside the others, read-only in its sandbox. In git
+    // it still gets its worktree: the code with its dependencies' results.
+    let writes = section.executor.writes_files() && (section.writes() || shared.workspaces.is_git());
     // The lease is renewed from here on: waiting for the folder's turn or checking out a large
     // worktree can take longer than a lease.
     let (beat_store, beat_claim, lease_ms) = (shared.store.clone(), claim.clone(), shared.lease_ms);

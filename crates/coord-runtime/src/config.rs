@@ -187,12 +187,26 @@ pub struct SpecialistConfig {
     /// specialist.
     #[serde(default)]
     pub allow_ci: bool,
+    /// `false`: the specialist only reads the project (tests, linters, scanners). Its commands
+    /// see the project folder read-only in the sandbox, and outside git its tasks run beside
+    /// each other instead of taking turns (no file snapshots: they deliver no files). In git
+    /// each task still gets its worktree (the code with its dependencies' results), read-only.
+    /// Unset is `true` (see [`SpecialistConfig::writes`]).
+    #[serde(default)]
+    pub writes: Option<bool>,
     /// The largest file its commands may write, MiB (default 1024).
     #[serde(default)]
     pub max_file_mb: Option<u64>,
     /// Processes one of its commands may start at once (default 1024).
     #[serde(default)]
     pub max_processes: Option<u64>,
+}
+
+impl SpecialistConfig {
+    /// Whether its attempts may change the project's files (`writes`, default `true`).
+    pub fn writes(&self) -> bool {
+        self.writes != Some(false)
+    }
 }
 
 /// Whether a specialist's commands run in the OS sandbox.

@@ -321,10 +321,11 @@ impl<S: Store + Clone + 'static> Runtime<S> {
                             cost_budget: c.cost_budget.or(self.config.budget.task_cost_usd),
                             tools: coord_llm::tools::ToolLimits {
                                 allow_commands: c.allow_commands.clone(),
-                                read_only: self
-                                    .roster
-                                    .get(name)
-                                    .is_some_and(|s| crate::executor::agent::is_read_only(&s.tools)),
+                                read_only: !c.writes()
+                                    || self
+                                        .roster
+                                        .get(name)
+                                        .is_some_and(|s| crate::executor::agent::is_read_only(&s.tools)),
                                 ..Default::default()
                             },
                             run_cap: None,

@@ -180,6 +180,38 @@ fn outside_git_writers_take_turns_and_each_gets_exactly_its_files() {
 }
 
 #[test]
+fn outside_git_readers_run_together_and_cannot_write_the_project() {
+    let p = Project::new();
+    let marks = tempfile::tempdir().unwrap();
+    let tasks: Vec<(String, &str, &[&str])> = (1..=4).map(|i| (format!("t{i}"), "nodejs-expert", &[][..])).collect();
+    let tasks: Vec<(&str, &str, &[&str])> = tasks.iter().map(|(a, b, c)| (a.as_str(), *b, *c)).collect();
+    p.write("plan.json", &plan_json(&tasks));
+    // Marks go to a folder the section opens for writing; the project itself stays read-only.
+    let agent = "echo start >> \"$MARKS/turns.log\"; sleep 0.5; echo end >> \"$MARKS/turns.log\"; \
+                 if echo x > own-$COORD_TASK_ID.txt 2>/dev/null; then echo WROTE; else echo REFUSED; fi";
+    let marks_dir = marks.path().display().to_string();
+    p.write(
+        "coord.toml",
+        &format!(
+            "[run]\nparallel = 4\n[specialists.\"*\"]\nexecutor = \"command\"\ncommand = [\"sh\", \"-c\", {agent:?}]\n\
+             writes = false\nwrite = [{marks_dir:?}]\nenv = {{ MARKS = {marks_dir:?} }}\n"
+        ),
+    );
+    let out = p.ok_all(&["run", "--plan", "plan.json"]);
+    let run = p.only_run();
+    let status = p.status(&run);
+    for i in 1..=4 {
+        let t = format!("t{i}");
+        assert_eq!(p.stdout_of(&run, &t, 1).trim(), "REFUSED", "{t} could write the project: {out}");
+        assert!(!p.path().join(format!("own-{t}.txt")).exists());
+        assert_eq!(status["artifacts"][&t], serde_json::json!([]), "{status}");
+    }
+    let turns = std::fs::read_to_string(marks.path().join("turns.log")).unwrap();
+    assert_eq!(turns.lines().count(), 8, "{turns}");
+    assert!(turns.starts_with("start\nstart\n"), "readers overlap instead of taking turns: {turns}");
+}
+
+#[test]
 fn a_start_that_is_dirty_detached_or_has_no_commit_is_noted_and_the_run_still_works() {
     // No commit at all: the run starts from an empty tree.
     let p = Project::new();

@@ -59,7 +59,7 @@ pub struct Confinement {
     /// Keep the real `HOME` (an agent CLI finds its login and sessions there; only the folders
     /// in `read` and `write` of it are open in the sandbox). Otherwise a private one.
     pub real_home: bool,
-    /// The workspace is read-only too (an agent whose tools only read).
+    /// The workspace is read-only too (`writes = false`, or an agent whose tools only read).
     pub read_only_workspace: bool,
 }
 
@@ -78,7 +78,7 @@ impl Confinement {
             max_file_bytes: c.max_file_mb.unwrap_or(1024).saturating_mul(1 << 20),
             max_processes: c.max_processes.unwrap_or(1024),
             real_home: false,
-            read_only_workspace: false,
+            read_only_workspace: !c.writes(),
         }
     }
 

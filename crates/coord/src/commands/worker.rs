@@ -17,16 +17,14 @@ const LIVE_MS: i64 = 10_000;
 
 /// Task events of a worker, one line each (or JSON lines); nothing with `--quiet`.
 struct WorkerLines {
-    json: bool,
-    quiet: bool,
+    lines: Option<super::progress::Lines>,
 }
 
 impl Progress for WorkerLines {
     fn on_event(&self, event: &ProgressEvent) {
-        if self.quiet {
-            return;
+        if let Some(lines) = &self.lines {
+            lines.on_event(event);
         }
-        super::progress::Lines { json: self.json }.on_event(event);
     }
 }
 
@@ -86,7 +84,7 @@ async fn serve_runs(args: WorkerArgs, stop: watch::Receiver<bool>) -> Result<Exi
     };
     let owner = coord_runtime::owner_id();
     eprintln!("coord worker: {owner} serving {} ({} at once)", project.store.backend(), concurrency);
-    let report = runtime.work(&options, stop, &WorkerLines { json: args.json, quiet: args.quiet }, &Stderr).await?;
+    let report = runtime.work(&options, stop, &WorkerLines { lines: (!args.quiet).then(|| super::progress::Lines::new(args.json)) }, &Stderr).await?;
     if args.json {
         println!("{}", serde_json::json!({ "event": "stopped", "report": report }));
     } else {

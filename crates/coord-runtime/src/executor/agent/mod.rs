@@ -336,7 +336,7 @@ impl AgentExecutor {
         };
         let argv = self.cli.argv(&inv);
         let mut confinement = self.confinement.clone();
-        confinement.read_only_workspace = self.read_only();
+        confinement.read_only_workspace |= self.read_only();
         let runner = CommandExecutor { argv: argv.clone(), confinement, output_cap_bytes: 32 * 1024 * 1024 };
         let mut job = job.clone();
         if self.cli.persona_in_prompt() && resume.is_none() && !self.persona.trim().is_empty() {
