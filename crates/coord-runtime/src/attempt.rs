@@ -139,12 +139,14 @@ impl Pending {
         self.results.is_empty() && self.usage.is_empty() && self.notices.is_empty()
     }
 
-    /// Writes everything and claims up to `limit` ready tasks of any run in the same
-    /// transaction (a worker's tick); returns the refused results and the claims.
+    /// Writes everything and claims up to `limit` ready tasks of `run` (of any run with `None`)
+    /// in the same transaction (a tick: one commit); returns the refused results and the claims.
     /// The engine gives the store, the configuration and the memory of delivered results.
+    #[allow(clippy::too_many_arguments)]
     pub(crate) async fn flush_and_claim<S: Store>(
         &mut self,
         engine: &Engine<S>,
+        run: Option<&str>,
         owner: &str,
         limit: usize,
         lease_ms: i64,
@@ -153,7 +155,7 @@ impl Pending {
         let (store, config, delivered) = (&engine.store, &engine.config, &engine.delivered);
         self.record_usage(store).await?;
         let (outcomes, claims) =
-            store.finish_and_claim(&self.results, None, owner, limit, lease_ms, now_ms(), Some(specialists)).await?;
+            store.finish_and_claim(&self.results, run, owner, limit, lease_ms, now_ms(), Some(specialists)).await?;
         let mut refused = Vec::new();
         for ((claim, finish), outcome) in std::mem::take(&mut self.results).into_iter().zip(outcomes) {
             match outcome {

@@ -451,8 +451,11 @@ impl<S: Store + Clone + 'static> Runtime<S> {
         progress: &dyn Progress,
     ) -> Result<RunReport, RuntimeError> {
         let started = Instant::now();
-        let record = self.store.run(run_id).await?;
-        let plan: Plan = serde_json::from_str(&record.plan_json).map_err(|e| RuntimeError::Plan(e.to_string()))?;
+        // The stored text is not kept beside the plan through the drive.
+        let plan: Plan = {
+            let record = self.store.run(run_id).await?;
+            serde_json::from_str(&record.plan_json).map_err(|e| RuntimeError::Plan(e.to_string()))?
+        };
         self.recover().await?;
         let parallel = self.config.run.parallel;
         if parallel == 0 {
@@ -463,6 +466,16 @@ impl<S: Store + Clone + 'static> Runtime<S> {
         let run_plan = Arc::new(RunPlan::new(plan));
         let lease_ms = shared.lease_ms;
         let mut running: JoinSet<Attempted> = JoinSet::new();
+        let start = |claim: Claim, running: &mut JoinSet<Attempted>, in_flight: &mut HashMap<String, Claim>| {
+            progress.on_event(&ProgressEvent::Started {
+                task: claim.task_id.clone(),
+                specialist: claim.specialist.clone(),
+                attempt: claim.attempt,
+            });
+            in_flight.insert(claim.task_id.clone(), claim.clone());
+            let (shared, run_plan) = (shared.clone(), run_plan.clone());
+            running.spawn(async move { attempt(shared, run_plan, claim).await });
+        };
         let llm_specialists: Vec<String> =
             automatic.iter().filter(|n| self.config.specialist(n).executor.spends_tokens()).cloned().collect();
         let mut spent = crate::metrics::run_spend(&self.store, run_id).await?;
@@ -470,6 +483,9 @@ impl<S: Store + Clone + 'static> Runtime<S> {
         let mut last_expiry = Instant::now() - Duration::from_secs(10);
         // The claims of the attempts under way, by task: what a stop releases.
         let mut in_flight: HashMap<String, Claim> = HashMap::new();
+        // The last tick claimed with its results (one transaction) and found fewer ready tasks
+        // than free slots: claiming again before anything changes would find none.
+        let mut claimed_with_results = false;
         let halted = loop {
             let halted = *halt.borrow();
             if halted != Halt::Go {
@@ -528,16 +544,9 @@ impl<S: Store + Clone + 'static> Runtime<S> {
                 automatic.clone()
             };
             let free = parallel.saturating_sub(running.len());
-            if free > 0 && !claimable.is_empty() {
+            if free > 0 && !claimable.is_empty() && !std::mem::take(&mut claimed_with_results) {
                 for claim in self.store.claim(run_id, &self.owner, free, lease_ms, now, Some(&claimable)).await? {
-                    progress.on_event(&ProgressEvent::Started {
-                        task: claim.task_id.clone(),
-                        specialist: claim.specialist.clone(),
-                        attempt: claim.attempt,
-                    });
-                    in_flight.insert(claim.task_id.clone(), claim.clone());
-                    let (shared, run_plan) = (shared.clone(), run_plan.clone());
-                    running.spawn(async move { attempt(shared, run_plan, claim).await });
+                    start(claim, &mut running, &mut in_flight);
                 }
             }
             if running.is_empty() {
@@ -593,7 +602,19 @@ impl<S: Store + Clone + 'static> Runtime<S> {
                 pending.add(attempted, progress);
             }
             if !pending.is_empty() {
-                pending.flush(&self.store, &self.config, &shared.delivered).await?;
+                // The results and the next claims in one transaction: a slot freed by a result
+                // is refilled by the same commit that readies the result's dependents.
+                let free = parallel.saturating_sub(running.len());
+                if free > 0 && !claimable.is_empty() && *halt.borrow() == Halt::Go {
+                    let (_, claims) =
+                        pending.flush_and_claim(&shared, Some(run_id), &self.owner, free, lease_ms, &claimable).await?;
+                    claimed_with_results = claims.len() < free;
+                    for claim in claims {
+                        start(claim, &mut running, &mut in_flight);
+                    }
+                } else {
+                    pending.flush(&self.store, &self.config, &shared.delivered).await?;
+                }
             }
         };
         let mut interrupted = 0;

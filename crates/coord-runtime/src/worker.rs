@@ -190,7 +190,7 @@ impl<S: Store + Clone + 'static> Runtime<S> {
             if !pending.is_empty() || free > 0 {
                 let count = pending.results();
                 let timer = Instant::now();
-                match pending.flush_and_claim(&engine, &self.owner, free, lease_ms, &automatic).await {
+                match pending.flush_and_claim(&engine, None, &self.owner, free, lease_ms, &automatic).await {
                     Ok((refused, claims)) => {
                         if count > 0 || !claims.is_empty() {
                             tick_time += timer.elapsed();

@@ -261,7 +261,10 @@ fn main() {
     let coord = coord_run(&dir, 8, short.tasks.len());
     let dask = dask_run(&python, &dir.join("plan.json"), "sleep", 8);
     rows.push(Row {
-        what: format!("{} tasks, lognormal median 20 ms, concurrency 8: makespan / lower bound ({bound:.2} s)", short.tasks.len()),
+        what: format!(
+            "{} tasks, lognormal median 20 ms, concurrency 8: makespan / lower bound ({bound:.2} s)",
+            short.tasks.len()
+        ),
         coord: format!("{:.3} ({:.2} s; CLI wall {:.2} s)", coord.drive / bound, coord.drive, coord.wall),
         peer: format!("Dask threaded {:.3} ({dask:.2} s)", dask / bound),
         ratio: "—".into(),

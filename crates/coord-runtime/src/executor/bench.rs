@@ -39,7 +39,18 @@ impl Executor for SleepExecutor {
         "sleep (bench only)"
     }
     async fn execute(&self, job: &Job) -> Outcome {
-        tokio::time::sleep(self.duration(job.estimate_hours)).await;
+        // Tokio's timer rounds a sleep up to its next millisecond tick (20.3 ms sleeps 21): it
+        // sleeps all but the last 2 ms, and a thread's sleep, within tens of microseconds, the
+        // rest (short, so a cancelled attempt does not hold the runtime's shutdown).
+        let deadline = std::time::Instant::now() + self.duration(job.estimate_hours);
+        let coarse = deadline.checked_sub(Duration::from_millis(2));
+        if let Some(coarse) = coarse {
+            tokio::time::sleep_until(coarse.into()).await;
+        }
+        let _ = tokio::task::spawn_blocking(move || {
+            std::thread::sleep(deadline.saturating_duration_since(std::time::Instant::now()))
+        })
+        .await;
         Outcome::Succeeded { artifacts: Vec::new(), summary: "slept".into() }
     }
 }

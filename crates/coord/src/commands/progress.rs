@@ -161,7 +161,17 @@ impl Drop for Bars {
     }
 }
 
-/// The sink for a run: bars on a terminal, lines otherwise.
-pub fn for_run(plan: &Plan, json: bool) -> Box<dyn Progress> {
-    if !json && std::io::stderr().is_terminal() { Box::new(Bars::new(plan)) } else { Box::new(Lines::new(json)) }
+/// Whether a run's progress is drawn as bars: on a terminal, without `--json`.
+pub fn bars_wanted(json: bool) -> bool {
+    !json && std::io::stderr().is_terminal()
+}
+
+/// Bars for the plan's groups.
+pub fn bars(plan: &Plan) -> Box<dyn Progress> {
+    Box::new(Bars::new(plan))
+}
+
+/// Lines (JSON lines with `json`).
+pub fn lines(json: bool) -> Box<dyn Progress> {
+    Box::new(Lines::new(json))
 }

@@ -201,8 +201,6 @@ async fn drive(
         config.run.parallel = p;
     }
     let watching = config.run.parallel == 0;
-    let record = project.store.run(run_id).await?;
-    let plan: Plan = serde_json::from_str(&record.plan_json).context("the run's stored plan is unreadable")?;
     let runtime = Runtime::new(
         project.store.clone(),
         project.roster.clone(),
@@ -213,7 +211,14 @@ async fn drive(
     if let Some(why) = runtime.llm_off_reason() {
         eprintln!("coord: warning: {why}");
     }
-    let sink = progress::for_run(&plan, json);
+    // Bars need the plan's groups; lines need nothing of it.
+    let sink = if progress::bars_wanted(json) {
+        let record = project.store.run(run_id).await?;
+        let plan: Plan = serde_json::from_str(&record.plan_json).context("the run's stored plan is unreadable")?;
+        progress::bars(&plan)
+    } else {
+        progress::lines(json)
+    };
     if watching && !json {
         eprintln!("coord: --parallel 0: nothing runs here; workers (coord worker) execute the run");
     }
@@ -278,6 +283,8 @@ pub fn run(args: RunArgs) -> Result<ExitCode> {
         } else {
             println!("run {id}: {} tasks in {} parallel groups", valid.plan().tasks.len(), valid.plan().groups.len());
         }
+        // The drive reads the plan from the store: this copy is not kept through the run.
+        drop(valid);
         drive(&project, &id, args.parallel, args.json, stop).await
     })
 }

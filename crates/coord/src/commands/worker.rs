@@ -84,7 +84,14 @@ async fn serve_runs(args: WorkerArgs, stop: watch::Receiver<bool>) -> Result<Exi
     };
     let owner = coord_runtime::owner_id();
     eprintln!("coord worker: {owner} serving {} ({} at once)", project.store.backend(), concurrency);
-    let report = runtime.work(&options, stop, &WorkerLines { lines: (!args.quiet).then(|| super::progress::Lines::new(args.json)) }, &Stderr).await?;
+    let report = runtime
+        .work(
+            &options,
+            stop,
+            &WorkerLines { lines: (!args.quiet).then(|| super::progress::Lines::new(args.json)) },
+            &Stderr,
+        )
+        .await?;
     if args.json {
         println!("{}", serde_json::json!({ "event": "stopped", "report": report }));
     } else {
