@@ -3,7 +3,11 @@
 //! folder, so other coordinators and workers on this machine wait too, and a frozen one whose
 //! lease was taken over does not hold everyone up), and what an attempt changed is found by
 //! comparing the files before and after it (size, modification time, then content hash).
-//! coord's own `.coord/` and a `.git/` are never counted.
+//! coord's own `.coord/` and a `.git/` are never counted. A file's hash is read again only when
+//! its size, inode or change time (`ctime`, which no program can set back, unlike the
+//! modification time) differs from when it was last hashed, or when that change time was too
+//! close to the hashing to tell a later write apart: the snapshots of a large project cost a
+//! walk of its metadata, not a read of every byte, per attempt.
 
 use super::protect::Protected;
 use super::{Committed, WorkspaceError, Workspaces, io};
@@ -19,6 +23,24 @@ use std::sync::Arc;
 pub struct Turns {
     lock_file: PathBuf,
     local: Arc<tokio::sync::Mutex<()>>,
+    /// Content hashes already read, by path.
+    pub(super) hashes: Arc<HashCache>,
+}
+
+/// A file's hash and what it was read for: size, inode, change time (ns), and when it was read.
+type Hashed = (u64, u64, i128, u64, i128);
+
+/// Content hashes of the project's files, reused while the files' metadata says they are the
+/// same bytes.
+#[derive(Debug, Default)]
+pub struct HashCache(std::sync::Mutex<std::collections::HashMap<PathBuf, Hashed>>);
+
+/// A change this close to the moment a file was hashed may have come after the reading yet
+/// within the same timestamp tick; such files are read again.
+const RACY_NS: i128 = 1_000_000_000;
+
+fn nanos(t: std::time::SystemTime) -> i128 {
+    t.duration_since(std::time::UNIX_EPOCH).map(|d| d.as_nanos() as i128).unwrap_or(0)
 }
 
 /// A held turn: released when dropped (the lock file is removed if it is still this turn's).
@@ -48,7 +70,7 @@ struct Holder {
 
 impl Turns {
     pub(super) fn new(lock_file: PathBuf) -> Turns {
-        Turns { lock_file, local: Arc::new(tokio::sync::Mutex::new(())) }
+        Turns { lock_file, local: Arc::new(tokio::sync::Mutex::new(())), hashes: Default::default() }
     }
 
     /// Waits for this process's turn, then for the machine's: the lock file names the lease
@@ -117,12 +139,18 @@ pub struct Snapshot {
 }
 
 impl Snapshot {
-    /// Reads the project's files (not `.coord/`, not `.git/`, symlinks as their target path).
-    pub async fn take(root: &Path) -> Result<Snapshot, WorkspaceError> {
-        let root = root.to_path_buf();
+    /// Reads the project's files (not `.coord/`, not `.git/`, symlinks as their target path),
+    /// hashing only those `cache` cannot vouch for.
+    pub async fn take(root: &Path, cache: &Arc<HashCache>) -> Result<Snapshot, WorkspaceError> {
+        let (root, cache) = (root.to_path_buf(), cache.clone());
         tokio::task::spawn_blocking(move || {
             let mut files = BTreeMap::new();
-            walk(&root, &root, &mut files);
+            let mut hashes = cache.0.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+            walk(&root, &root, &mut files, &mut hashes);
+            // Files gone from the project are forgotten.
+            hashes.retain(|path, _| {
+                path.strip_prefix(&root).is_ok_and(|rel| files.contains_key(&*rel.to_string_lossy()))
+            });
             Snapshot { files }
         })
         .await
@@ -143,7 +171,13 @@ impl Snapshot {
     }
 }
 
-fn walk(root: &Path, dir: &Path, files: &mut BTreeMap<String, (u64, i128, u64)>) {
+fn walk(
+    root: &Path,
+    dir: &Path,
+    files: &mut BTreeMap<String, (u64, i128, u64)>,
+    hashes: &mut std::collections::HashMap<PathBuf, Hashed>,
+) {
+    use std::os::unix::fs::MetadataExt;
     let Ok(entries) = std::fs::read_dir(dir) else { return };
     for entry in entries.flatten() {
         let path = entry.path();
@@ -154,7 +188,7 @@ fn walk(root: &Path, dir: &Path, files: &mut BTreeMap<String, (u64, i128, u64)>)
             if rel == ".coord" || rel == ".git" || rel.ends_with("/.git") {
                 continue;
             }
-            walk(root, &path, files);
+            walk(root, &path, files, hashes);
             continue;
         }
         let mtime = meta
@@ -163,6 +197,17 @@ fn walk(root: &Path, dir: &Path, files: &mut BTreeMap<String, (u64, i128, u64)>)
             .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
             .map(|d| d.as_nanos() as i128)
             .unwrap_or(0);
+        let ctime = meta.ctime() as i128 * 1_000_000_000 + meta.ctime_nsec() as i128;
+        if let Some(&(size, ino, changed, hash, read_at)) = hashes.get(&path)
+            && size == meta.len()
+            && ino == meta.ino()
+            && changed == ctime
+            && ctime + RACY_NS < read_at
+        {
+            files.insert(rel, (meta.len(), mtime, hash));
+            continue;
+        }
+        let read_at = nanos(std::time::SystemTime::now());
         let mut hasher = std::collections::hash_map::DefaultHasher::new();
         if meta.file_type().is_symlink() {
             if let Ok(target) = std::fs::read_link(&path) {
@@ -177,7 +222,9 @@ fn walk(root: &Path, dir: &Path, files: &mut BTreeMap<String, (u64, i128, u64)>)
                 hasher.write(&buf[..n]);
             }
         }
-        files.insert(rel, (meta.len(), mtime, hasher.finish()));
+        let hash = hasher.finish();
+        hashes.insert(path, (meta.len(), meta.ino(), ctime, hash, read_at));
+        files.insert(rel, (meta.len(), mtime, hash));
     }
 }
 
@@ -191,7 +238,7 @@ impl Workspaces {
         before: &Snapshot,
         protected: Protected<'_>,
     ) -> Result<Committed, WorkspaceError> {
-        let after = Snapshot::take(&self.project).await?;
+        let after = Snapshot::take(&self.project, &self.folder.hashes).await?;
         let mut record = self.task_record(store, &claim.run_id, &claim.task_id).await?.unwrap_or_default();
         let mut files = before.changed(&after);
         for f in &record.files {
@@ -206,5 +253,36 @@ impl Workspaces {
         // Without branches there is nothing to put them back from: the attempt fails.
         let refused: Vec<String> = files.iter().filter(|f| protected(f)).cloned().collect();
         Ok(Committed { artifacts: files, head: None, notes: Vec::new(), refused })
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::{HashCache, Snapshot};
+    use std::sync::Arc;
+
+    #[tokio::test]
+    async fn a_change_that_keeps_size_and_modification_time_is_still_seen() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("a.txt");
+        std::fs::write(&file, "aaaa").unwrap();
+        let mtime = std::fs::metadata(&file).unwrap().modified().unwrap();
+        // Old enough that its hash is kept for reuse.
+        std::thread::sleep(std::time::Duration::from_millis(1100));
+        let cache = Arc::new(HashCache::default());
+        let before = Snapshot::take(dir.path(), &cache).await.unwrap();
+        assert_eq!(before.changed(&Snapshot::take(dir.path(), &cache).await.unwrap()), Vec::<String>::new());
+        // Same size, modification time set back: only the change time tells.
+        std::fs::write(&file, "bbbb").unwrap();
+        std::fs::File::options().write(true).open(&file).unwrap().set_modified(mtime).unwrap();
+        assert_eq!(std::fs::metadata(&file).unwrap().modified().unwrap(), mtime);
+        let after = Snapshot::take(dir.path(), &cache).await.unwrap();
+        assert_eq!(before.changed(&after), vec!["a.txt".to_string()]);
+        // A deleted file is forgotten by the cache too.
+        std::fs::remove_file(&file).unwrap();
+        let gone = Snapshot::take(dir.path(), &cache).await.unwrap();
+        assert_eq!(after.changed(&gone), vec!["a.txt".to_string()]);
+        assert!(cache.0.lock().unwrap().is_empty());
     }
 }

@@ -108,7 +108,7 @@ impl Workspaces {
         let run = self.run_record(store, &claim.run_id).await?;
         let Some(repo) = self.repo.as_ref().filter(|_| run.mode == "git") else {
             let turn = self.folder.take(store, claim).await?;
-            let before = folder::Snapshot::take(&self.project).await?;
+            let before = folder::Snapshot::take(&self.project, &self.folder.hashes).await?;
             return Ok(Prepared::Ready { dir: self.project.clone(), folder: Some((turn, before)) });
         };
         let task = plan
