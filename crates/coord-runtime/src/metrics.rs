@@ -4,7 +4,7 @@
 //! failed gate makes another attempt) and `security_audit_pass_rate` (security gate runs that
 //! passed), `api_endpoint_coverage` and `api_response_time_p95` (the latest contract test of
 //! each run), and `test_coverage` (the coverage report the latest gate run found). For workers sharing a
-//! store: `coord_queue_depth` (tasks claimable now), `coord_lease_expiries` (attempts whose
+//! store: `coord_queue_depth` (tasks claimable now), `coord_lease_expiries_total` (attempts whose
 //! lease ran out or whose owner died) and `coord_claim_latency_seconds` (from the moment a task
 //! became claimable to its claim: ready, backoff over, lease expired or unblocked).
 
@@ -215,10 +215,12 @@ pub fn prometheus(m: &Metrics, run: Option<&str>) -> String {
             let _ = writeln!(out, "{name}{label} {v}");
         }
     };
+    // Counters carry Prometheus' `_total` suffix (what `promtool check metrics` asks for, and
+    // what a client library would expose for the spec's `backend_tasks_completed`).
     metric(
-        "backend_tasks_completed",
+        "backend_tasks_completed_total",
         "counter",
-        "Successfully delivered tasks",
+        "Successfully delivered tasks (the spec's backend_tasks_completed)",
         Some(m.backend_tasks_completed as f64),
     );
     metric(
@@ -252,7 +254,7 @@ pub fn prometheus(m: &Metrics, run: Option<&str>) -> String {
         "95th percentile answer time of the built API in the latest contract test, seconds",
         m.api_response_time_p95,
     );
-    metric("coord_gate_runs", "counter", "Quality gate runs recorded", Some(m.gate_runs as f64));
+    metric("coord_gate_runs_total", "counter", "Quality gate runs recorded", Some(m.gate_runs as f64));
     let _ = writeln!(out, "# HELP coord_llm_tokens_total LLM tokens used, by specialist");
     let _ = writeln!(out, "# TYPE coord_llm_tokens_total counter");
     for (who, spend) in &m.llm_by_specialist {
@@ -270,11 +272,11 @@ pub fn prometheus(m: &Metrics, run: Option<&str>) -> String {
             let _ = writeln!(out, "{name}{label} {v}");
         }
     };
-    metric("coord_attempts_started", "counter", "Attempts started", Some(m.attempts_started as f64));
-    metric("coord_escalations_raised", "counter", "Escalations raised", Some(m.escalations_raised as f64));
+    metric("coord_attempts_started_total", "counter", "Attempts started", Some(m.attempts_started as f64));
+    metric("coord_escalations_raised_total", "counter", "Escalations raised", Some(m.escalations_raised as f64));
     metric("coord_queue_depth", "gauge", "Tasks claimable now in running runs", Some(m.queue_depth as f64));
     metric(
-        "coord_lease_expiries",
+        "coord_lease_expiries_total",
         "counter",
         "Attempts ended by an expired lease or a dead owner",
         Some(m.lease_expiries as f64),

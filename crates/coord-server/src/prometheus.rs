@@ -110,7 +110,6 @@ pub async fn render<S: Store>(store: &S, requests: &RequestMetrics) -> Result<St
         }
     }
     let open = store.escalations(None, true).await?.len();
-    let spend = m.llm_by_specialist.values().fold((0u64, 0f64), |(t, c), s| (t + s.tokens, c + s.cost_usd));
     let mut gauge = |name: &str, kind: &str, help: &str, value: f64| {
         let _ = writeln!(out, "# HELP {name} {help}");
         let _ = writeln!(out, "# TYPE {name} {kind}");
@@ -119,8 +118,8 @@ pub async fn render<S: Store>(store: &S, requests: &RequestMetrics) -> Result<St
     gauge("coord_running_tasks", "gauge", "Tasks running or being gated", running as f64);
     gauge("coord_escalations_open", "gauge", "Escalations waiting for a decision", open as f64);
     gauge("coord_runs", "gauge", "Runs in the store", runs.len() as f64);
-    gauge("coord_llm_tokens", "counter", "LLM tokens used by all runs", spend.0 as f64);
-    gauge("coord_llm_cost_usd", "counter", "LLM cost of all runs, dollars", spend.1);
+    // LLM tokens and cost are the runtime's `coord_llm_tokens_total` and
+    // `coord_llm_cost_usd_total` by specialist: `sum()` of them is the store's total.
     let _ = writeln!(out, "# HELP coord_tasks Tasks by state");
     let _ = writeln!(out, "# TYPE coord_tasks gauge");
     for (state, n) in by_state {

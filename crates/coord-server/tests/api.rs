@@ -57,7 +57,7 @@ async fn a_manual_run_goes_from_objective_to_done() {
 
     let (_, metrics) = get(&app, "/metrics").await;
     let text = metrics.as_str().unwrap();
-    assert!(text.contains("backend_tasks_completed 8"), "{text}");
+    assert!(text.contains("backend_tasks_completed_total 8"), "{text}");
     assert!(text.contains("backend_success_rate 1"), "{text}");
     for name in ["api_endpoint_coverage", "test_coverage", "database_query_performance", "api_response_time_p95"] {
         assert!(text.contains(&format!("# TYPE {name} gauge")), "{name} missing");
@@ -68,6 +68,7 @@ async fn a_manual_run_goes_from_objective_to_done() {
     families.sort_unstable();
     families.dedup();
     assert_eq!(families.len(), described, "a metric family is described twice: {text}");
+    promtool_check(text);
     assert!(text.contains("coord_queue_depth 0"), "{text}");
     assert!(text.contains("coord_escalations_open 0"), "{text}");
     assert!(
@@ -361,4 +362,22 @@ async fn completions_arriving_together_are_recorded_together_and_each_gets_its_o
     let (status, out) = post(&app, &format!("/runs/{run}/tasks/z/complete"), json!({})).await;
     assert_eq!(status, StatusCode::OK, "{out}");
     assert_eq!(out["run_state"], "done", "{out}");
+}
+
+/// `promtool check metrics` (Prometheus' own linter) on an exposition: no error, no lint
+/// problem (counters end in `_total`, units, names). promtool comes from Debian's `prometheus`
+/// package, which `.ci/run` installs.
+fn promtool_check(text: &str) {
+    use std::io::Write;
+    let mut child = std::process::Command::new("promtool")
+        .args(["check", "metrics"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("promtool is needed for this test (Debian package prometheus; .ci/run installs it)");
+    child.stdin.take().unwrap().write_all(text.as_bytes()).unwrap();
+    let out = child.wait_with_output().unwrap();
+    let said = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    assert!(out.status.success() && said.trim().is_empty(), "promtool check metrics: {said}\n{text}");
 }

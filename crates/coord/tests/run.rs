@@ -30,7 +30,7 @@ fn a_fresh_machine_runs_the_spec_example_by_hand_to_the_end() {
     assert!(p.states(&run).iter().all(|(_, s)| s == "done"), "{:?}", p.states(&run));
     assert_eq!(p.status(&run)["state"], "done");
     let metrics = p.ok(&["metrics"]);
-    assert!(metrics.contains("backend_tasks_completed 8"), "{metrics}");
+    assert!(metrics.contains("backend_tasks_completed_total 8"), "{metrics}");
     assert!(metrics.contains("backend_success_rate 1"), "{metrics}");
 }
 
