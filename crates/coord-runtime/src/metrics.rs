@@ -245,8 +245,8 @@ pub fn prometheus(m: &Metrics, run: Option<&str>) -> String {
     metric(
         "test_coverage",
         "gauge",
-        "Percent of lines covered, from the coverage report the latest gate run found",
-        m.test_coverage,
+        "Share of lines covered (0 to 1, Prometheus' ratio convention; the JSON format keeps the percent), from the coverage report the latest gate run found",
+        m.test_coverage.map(|percent| percent / 100.0),
     );
     metric(
         "api_response_time_p95",

@@ -1,7 +1,7 @@
 //! `GET /metrics` in the Prometheus text format: the spec's metrics computed from the event log
 //! (`coord_runtime::metrics`), the state of the store (queue depth, running tasks, open
 //! escalations, tokens and cost), and the server's own request latency histogram, recorded by
-//! the [`track`] middleware per route and method.
+//! the [`track`] middleware per route, method and status.
 //!
 //! The histogram is a fixed set of atomic bucket counters kept in the server's state rather
 //! than the `metrics` crate's global recorder: tests build many servers in one process, and
@@ -41,16 +41,16 @@ impl Histogram {
     }
 }
 
-/// Request latencies by `(method, route)`.
+/// Request latencies by `(method, route, status)`: error rates are `status=~"5.."` over all.
 #[derive(Debug, Default)]
 pub struct RequestMetrics {
-    routes: Mutex<BTreeMap<(String, String), Arc<Histogram>>>,
+    routes: Mutex<BTreeMap<(String, String, u16), Arc<Histogram>>>,
 }
 
 impl RequestMetrics {
-    fn histogram(&self, method: &str, route: &str) -> Arc<Histogram> {
+    fn histogram(&self, method: &str, route: &str, status: u16) -> Arc<Histogram> {
         let mut routes = self.routes.lock().unwrap_or_else(PoisonError::into_inner);
-        routes.entry((method.to_string(), route.to_string())).or_default().clone()
+        routes.entry((method.to_string(), route.to_string(), status)).or_default().clone()
     }
 
     /// The histogram in the text format.
@@ -58,8 +58,8 @@ impl RequestMetrics {
         let _ = writeln!(out, "# HELP coord_http_request_duration_seconds Latency of this server's HTTP requests");
         let _ = writeln!(out, "# TYPE coord_http_request_duration_seconds histogram");
         let routes = self.routes.lock().unwrap_or_else(PoisonError::into_inner).clone();
-        for ((method, route), h) in routes {
-            let labels = format!("method=\"{method}\",route=\"{}\"", escape(&route));
+        for ((method, route, status), h) in routes {
+            let labels = format!("method=\"{method}\",route=\"{}\",status=\"{status}\"", escape(&route));
             for (i, bound) in BUCKETS.iter().enumerate() {
                 let n = h.buckets[i].load(Ordering::Relaxed);
                 let _ = writeln!(out, "coord_http_request_duration_seconds_bucket{{{labels},le=\"{bound}\"}} {n}");
@@ -84,7 +84,7 @@ pub async fn track(State(metrics): State<Arc<RequestMetrics>>, request: Request,
     let method = request.method().as_str().to_string();
     let started = Instant::now();
     let response = next.run(request).await;
-    metrics.histogram(&method, &route).record(started.elapsed().as_secs_f64());
+    metrics.histogram(&method, &route, response.status().as_u16()).record(started.elapsed().as_secs_f64());
     response
 }
 

@@ -55,6 +55,8 @@ async fn a_manual_run_goes_from_objective_to_done() {
     assert_eq!(status, StatusCode::OK, "{transcript}");
     assert_eq!(transcript["transcript"], serde_json::Value::Null);
 
+    let (missing, _) = get(&app, "/runs/no-such-run").await;
+    assert_eq!(missing, StatusCode::NOT_FOUND);
     let (_, metrics) = get(&app, "/metrics").await;
     let text = metrics.as_str().unwrap();
     assert!(text.contains("backend_tasks_completed_total 8"), "{text}");
@@ -73,7 +75,14 @@ async fn a_manual_run_goes_from_objective_to_done() {
     assert!(text.contains("coord_escalations_open 0"), "{text}");
     assert!(
         text.contains(
-            "coord_http_request_duration_seconds_count{method=\"POST\",route=\"/runs/{run}/tasks/{task}/complete\"} 8"
+            "coord_http_request_duration_seconds_count{method=\"POST\",route=\"/runs/{run}/tasks/{task}/complete\",status=\"200\"} 8"
+        ),
+        "{text}"
+    );
+    // Errors are counted apart: an error rate can be read.
+    assert!(
+        text.contains(
+            "coord_http_request_duration_seconds_count{method=\"GET\",route=\"/runs/{run}\",status=\"404\"} 1"
         ),
         "{text}"
     );

@@ -292,7 +292,7 @@ fn a_failed_quality_gate_drives_escalation_with_the_findings_as_feedback() {
     let measured: Vec<&str> = log.lines().filter(|l| l.contains("\"test_coverage\"")).collect();
     assert_eq!(measured.len(), 2, "{measured:?}");
     assert!(measured[0].contains("\"value\":50.0") && measured[1].contains("\"value\":90.0"), "{measured:?}");
-    assert!(metrics.contains(&format!("test_coverage{{run=\"{run}\"}} 90")), "{metrics}");
+    assert!(metrics.contains(&format!("test_coverage{{run=\"{run}\"}} 0.9")), "{metrics}");
 }
 
 #[test]
