@@ -13,6 +13,7 @@
 //! stdout carries only MCP messages; anything else goes to stderr.
 
 pub mod params;
+pub mod schemas;
 mod stdio;
 pub mod tools;
 

@@ -1,5 +1,6 @@
 //! The tools an agent host calls to work as the coordinator's specialists. Each answers with
-//! JSON text; a failure the host can act on (an unknown task, a task in the wrong state) is a
+//! JSON as `structuredContent` under its `outputSchema` ([`crate::schemas`]) and as text (the
+//! brief is Markdown text); a failure the host can act on (an unknown task, a task in the wrong state) is a
 //! tool error naming what is wrong, not a protocol error. Manual work goes through
 //! `coord_runtime::manual`, the implementation `coord task` and `coord serve` use.
 
@@ -11,13 +12,16 @@ use coord_runtime::manual;
 use coord_runtime::{Failure, FailureCategory, PlannerChoice, RunSource, now_ms, start_run};
 use coord_store::{Decision, RunState, Store, TaskState};
 use rmcp::handler::server::wrapper::Parameters;
+use rmcp::model::{CallToolResult, ContentBlock};
 use rmcp::{tool, tool_router};
 use serde_json::json;
 
-type ToolResult = Result<String, String>;
+type ToolResult = Result<CallToolResult, String>;
 
+/// A JSON answer: as `structuredContent` (checked by the host against the tool's
+/// `outputSchema`, see [`crate::schemas`]) and as the same JSON in a text block.
 fn answer(value: serde_json::Value) -> ToolResult {
-    serde_json::to_string_pretty(&value).map_err(|e| e.to_string())
+    Ok(CallToolResult::structured(value))
 }
 
 fn check_task_id(task: &str) -> Result<(), String> {
@@ -57,6 +61,7 @@ impl<S: Store + Clone + 'static> CoordMcp<S> {
     }
 
     #[tool(
+        output_schema = crate::schemas::plan_objective(),
         title = "Plan an objective and start a run",
         annotations(
             read_only_hint = false,
@@ -101,6 +106,7 @@ impl<S: Store + Clone + 'static> CoordMcp<S> {
     }
 
     #[tool(
+        output_schema = crate::schemas::list_tasks(),
         title = "List a run's tasks",
         annotations(read_only_hint = true, open_world_hint = false),
         description = "List the tasks of a run with their state, specialist, attempts and escalation level."
@@ -129,6 +135,7 @@ impl<S: Store + Clone + 'static> CoordMcp<S> {
     }
 
     #[tool(
+        output_schema = crate::schemas::next_ready_tasks(),
         title = "Next ready tasks",
         annotations(read_only_hint = true, open_world_hint = false),
         description = "The ready tasks that wait for a person or an agent host (no executor configured for their specialist), in plan order. Work on one: get_brief, claim_task, then submit_result or escalate. `automatic_pending` counts the tasks the coordinator is executing itself (workflow checks, configured executors): when nothing is ready but that is above zero, call again shortly."
@@ -169,10 +176,15 @@ impl<S: Store + Clone + 'static> CoordMcp<S> {
     async fn get_brief(&self, Parameters(p): Parameters<TaskRef>) -> ToolResult {
         check_task_id(&p.task)?;
         let run = self.pick_run(p.run, Some(&p.task)).await?;
-        manual::brief(self.runtime.store(), self.runtime.roster(), &run, &p.task).await.map_err(|e| e.to_string())
+        let brief = manual::brief(self.runtime.store(), self.runtime.roster(), &run, &p.task)
+            .await
+            .map_err(|e| e.to_string())?;
+        // Markdown for the specialist, not data: text only, no output schema.
+        Ok(CallToolResult::success(vec![ContentBlock::text(brief)]))
     }
 
     #[tool(
+        output_schema = crate::schemas::claim_task(),
         title = "Claim a task",
         annotations(
             read_only_hint = false,
@@ -194,6 +206,7 @@ impl<S: Store + Clone + 'static> CoordMcp<S> {
     }
 
     #[tool(
+        output_schema = crate::schemas::submit_result(),
         title = "Submit a task's result",
         annotations(
             read_only_hint = false,
@@ -219,6 +232,7 @@ impl<S: Store + Clone + 'static> CoordMcp<S> {
     }
 
     #[tool(
+        output_schema = crate::schemas::escalate(),
         title = "Escalate a task",
         annotations(
             read_only_hint = false,
@@ -246,6 +260,7 @@ impl<S: Store + Clone + 'static> CoordMcp<S> {
     }
 
     #[tool(
+        output_schema = crate::schemas::resolve_escalation(),
         title = "Decide an escalation",
         annotations(read_only_hint = false, destructive_hint = true, idempotent_hint = false, open_world_hint = false),
         description = "Decide an open escalation as the tech lead: retry, reassign:NAME, approve (accept the result as it is: a data-loss migration or a breaking contract change), skip or abort."
@@ -263,6 +278,7 @@ impl<S: Store + Clone + 'static> CoordMcp<S> {
     }
 
     #[tool(
+        output_schema = crate::schemas::run_gates(),
         title = "Run the quality gates",
         annotations(read_only_hint = true, open_world_hint = false),
         description = "Run the quality gates (secrets, SQL injection, CORS, OpenAPI lint, migrations, N+1, docs...) over the project now, without submitting: findings with file, line, rule and fix."
@@ -289,6 +305,7 @@ impl<S: Store + Clone + 'static> CoordMcp<S> {
     }
 
     #[tool(
+        output_schema = crate::schemas::metrics(),
         title = "Metrics of a run",
         annotations(read_only_hint = true, open_world_hint = false),
         description = "The spec's metrics from the event log: backend_tasks_completed, backend_avg_completion_time, backend_success_rate, security_audit_pass_rate, api_endpoint_coverage and api_response_time_p95 (contract tests), test_coverage (coverage reports the gates read), attempts, escalations, queue depth, LLM tokens and cost."

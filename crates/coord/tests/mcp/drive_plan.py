@@ -30,14 +30,18 @@ def fail(message):
 
 
 async def call(session, name, args):
+    # The client validates structuredContent against the tool's outputSchema here.
     result = await session.call_tool(name, args)
     text = "".join(c.text for c in result.content if getattr(c, "type", "") == "text")
     if result.is_error:
         return None, text
-    try:
-        return json.loads(text), None
-    except json.JSONDecodeError:
+    if name == "get_brief":
+        if result.structured_content is not None:
+            fail(f"get_brief answered structured content: {result.structured_content!r}")
         return text, None
+    if result.structured_content is None or json.loads(text) != result.structured_content:
+        fail(f"{name}: the text and the structured content differ: {text[:500]!r}")
+    return result.structured_content, None
 
 
 # The lint-clean OpenAPI document of one operation the contract tests share.
@@ -119,6 +123,12 @@ async def main(binary, project):
                     fail(f"{t.name}: readOnlyHint is {ann.read_only_hint}")
                 if t.name not in read_only and ann.destructive_hint != (t.name == "resolve_escalation"):
                     fail(f"{t.name}: destructiveHint is {ann.destructive_hint}")
+            # Every JSON answer has an output schema (the client checks each structuredContent
+            # against it on every call below); the brief is Markdown text.
+            for t in tools:
+                has = isinstance(t.output_schema, dict) and t.output_schema.get("type") == "object"
+                if has != (t.name != "get_brief"):
+                    fail(f"{t.name}: output schema {t.output_schema!r}")
             submit = next(t for t in tools if t.name == "submit_result").input_schema
             if "task" not in submit.get("required", []) or "artifacts" not in submit.get("properties", {}):
                 fail(f"submit_result schema: {submit}")
