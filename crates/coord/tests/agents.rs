@@ -131,7 +131,7 @@ fn a_retry_resumes_the_agents_session_and_a_lost_session_starts_afresh() {
     {
         let (p, logs) = project(executor, program, "fail-first", "[budget]\nrun_cost_usd = 5.0\n");
         p.write("plan.json", &plan_json(&[("t1", "nodejs-expert", &[])]));
-        let out = p.ok(&["run", "--plan", "plan.json"]);
+        let out = p.ok_all(&["run", "--plan", "plan.json"]);
         assert!(out.contains("level 1: retrying after:"), "{executor}: {out}");
         if executor == "claude-code" {
             // Claude Code stops itself at the run's remaining budget: $5 less the first attempt.
@@ -159,7 +159,7 @@ fn a_retry_resumes_the_agents_session_and_a_lost_session_starts_afresh() {
         .replace("FAKE_MODE = \"fail-first\"", "FAKE_MODE = \"fail-first\", FAKE_RESUME = \"lost\"");
     p.write("coord.toml", &toml);
     p.write("plan.json", &plan_json(&[("t1", "nodejs-expert", &[])]));
-    let out = p.ok(&["run", "--plan", "plan.json"]);
+    let out = p.ok_all(&["run", "--plan", "plan.json"]);
     let run = p.only_run();
     assert_eq!(p.status(&run)["state"], "done", "{out}");
     let second = agent_record(&p, &run, "t1", 2);
@@ -221,7 +221,7 @@ fn a_read_only_agent_gets_no_writing_tools_and_cannot_change_files() {
     p.git(&["add", "."]);
     p.git(&["commit", "-qm", "reviewer"]);
     p.write("plan.json", &plan_json(&[("t1", "code-reviewer", &[])]));
-    let out = p.ok(&["run", "--plan", "plan.json"]);
+    let out = p.ok_all(&["run", "--plan", "plan.json"]);
     let run = p.only_run();
     assert_eq!(p.status(&run)["state"], "done", "{out}");
     let argv = std::fs::read_to_string(logs.join("claude-t1-1.argv")).unwrap();

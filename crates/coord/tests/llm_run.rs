@@ -159,9 +159,10 @@ fn judging_model(malformed: bool) -> String {
 #[test]
 fn llm_judged_items_fail_a_task_with_reasons_as_feedback() {
     let (p, out) = judged_run(false);
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(out.status.success(), "{stdout}\n{}", String::from_utf8_lossy(&out.stderr));
-    assert!(stdout.contains("the LLM judge failed 1 checklist item"), "{stdout}");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{}\n{stderr}", String::from_utf8_lossy(&out.stdout));
+    // Progress lines go to stderr.
+    assert!(stderr.contains("the LLM judge failed 1 checklist item"), "{stderr}");
     let run = p.only_run();
     let second = p.brief_of(&run, "t1", 2);
     assert!(second.contains("code.error-handling: the handler swallows database errors"), "{second}");
@@ -229,8 +230,8 @@ fn a_run_past_its_llm_budget_stops_llm_work_and_escalates_and_metrics_show_the_s
         .env("COORD_TEST_LLM_KEY", CANARY)
         .output()
         .unwrap();
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(stdout.contains("LLM budget is reached"), "{stdout}");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("LLM budget is reached"), "{stderr}");
     let run = p.only_run();
     assert_eq!(p.states(&run), vec![("t1".into(), "done".into()), ("t2".into(), "escalated".into())]);
     let metrics = p.ok(&["metrics", &run]);

@@ -45,7 +45,7 @@ fn a_command_executor_runs_a_plan_and_sees_its_brief_and_environment() {
         "coord.toml",
         &config("[specialists.\"*\"]\nexecutor = \"command\"\ncommand = [\"sh\", \"-c\", \"cat > seen-$COORD_TASK_ID.md; echo $COORD_IDEMPOTENCY_KEY > key-$COORD_TASK_ID\"]\n"),
     );
-    let out = p.ok(&["run", "Add user authentication system with OAuth2 and JWT", "--no-workflows"]);
+    let out = p.ok_all(&["run", "Add user authentication system with OAuth2 and JWT", "--no-workflows"]);
     assert!(out.contains(": done"), "{out}");
     let run = p.only_run();
     assert_eq!(p.status(&run)["state"], "done");
@@ -68,7 +68,7 @@ fn level_1_retries_with_the_failure_as_feedback() {
         "coord.toml",
         &config("[specialists.nodejs-expert]\nexecutor = \"command\"\ncommand = [\"sh\", \"-c\", \"cat > brief-$COORD_ATTEMPT.md; [ $COORD_ATTEMPT -ge 2 ] || { echo 'SyntaxError: unexpected token' >&2; exit 1; }\"]\n"),
     );
-    let out = p.ok(&["run", "--plan", "plan.json"]);
+    let out = p.ok_all(&["run", "--plan", "plan.json"]);
     assert!(out.contains("level 1: retrying after: exit code 1"), "{out}");
     let second = std::fs::read_to_string(p.path().join("brief-2.md")).unwrap();
     assert!(second.contains("FEEDBACK FROM PREVIOUS ATTEMPTS:"), "{second}");
@@ -90,7 +90,7 @@ fn level_2_consults_the_peer_the_category_calls_for() {
             "command = [\"sh\", \"-c\", \"cat > consult.md; echo 'Add a covering index and cache the session lookup'\"]\n",
         )),
     );
-    let out = p.ok(&["run", "--plan", "plan.json"]);
+    let out = p.ok_all(&["run", "--plan", "plan.json"]);
     assert!(out.contains("level 2: peer consulted"), "{out}");
     let question = std::fs::read_to_string(p.path().join("consult.md")).unwrap();
     assert!(question.starts_with("CONSULTATION REQUEST FOR: @backend-architect"), "{question}");
@@ -112,7 +112,7 @@ fn level_3_reassigns_to_the_next_best_specialist_with_the_history() {
             "command = [\"sh\", \"-c\", \"cat > reassigned.md\"]\n",
         )),
     );
-    let out = p.ok(&["run", "--plan", "plan.json"]);
+    let out = p.ok_all(&["run", "--plan", "plan.json"]);
     assert!(out.contains("reassigned to @backend-architect"), "{out}");
     let brief = std::fs::read_to_string(p.path().join("reassigned.md")).unwrap();
     assert!(brief.starts_with("DELEGATION TO: @backend-architect"), "{brief}");
@@ -140,8 +140,10 @@ fn level_4_parks_the_task_notifies_and_a_decision_continues_the_run() {
         ),
     );
     let out = p.coord(&["run", "--plan", "plan.json"]);
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(stdout.contains("escalated to @tech-lead-orchestrator"), "{stdout}");
+    // Progress is on stderr; stdout keeps the report.
+    let (stdout, stderr) = (String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    assert!(stderr.contains("escalated to @tech-lead-orchestrator"), "{stderr}");
+    assert!(!stdout.contains("escalated to @tech-lead-orchestrator") && stdout.contains("escalated"), "{stdout}");
     let run = p.only_run();
     assert_eq!(p.states(&run), vec![("t1".into(), "escalated".into()), ("t2".into(), "blocked".into())]);
     let notice: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&notified).unwrap()).unwrap();
@@ -272,7 +274,7 @@ fn a_failed_quality_gate_drives_escalation_with_the_findings_as_feedback() {
             config("")
         ),
     );
-    let out = p.ok(&["run", "--plan", "plan.json"]);
+    let out = p.ok_all(&["run", "--plan", "plan.json"]);
     assert!(out.contains("level 1: retrying after: quality gate failed"), "{out}");
     let run = p.only_run();
     let second = p.brief_of(&run, "t1", 2);

@@ -130,7 +130,7 @@ fn sigterm_stops_a_run_gracefully_and_resume_finishes_it() {
     }
 
     agents.release();
-    let out = p.ok(&["resume", &run]);
+    let out = p.ok_all(&["resume", &run]);
     assert!(out.contains(": done"), "{out}");
     assert_eq!(p.status(&run)["state"], "done");
     for task in ["a", "b", "c"] {
@@ -182,7 +182,7 @@ fn a_second_ctrl_c_exits_at_once_even_when_the_graceful_stop_is_stuck() {
     // Nothing was recorded on the way out: `coord resume` sees the coordinator gone (this host,
     // boot and PID namespace; its PID no longer exists), releases its tasks at once (not after
     // the 600 s lease) and finishes the run.
-    let out = p.ok(&["resume", &run]);
+    let out = p.ok_all(&["resume", &run]);
     assert!(out.contains(": done"), "{out}");
     for task in ["a", "b"] {
         let tried = attempts(&p, &run, task);

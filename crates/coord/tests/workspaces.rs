@@ -56,7 +56,7 @@ fn every_task_sees_exactly_its_dependencies_work_and_the_run_delivers_one_branch
     p.write(".coord/plan.json", &plan);
     let plan: serde_json::Value = serde_json::from_str(&plan).unwrap();
     let user_head = p.git(&["rev-parse", "HEAD"]);
-    let out = p.ok(&["run", "--plan", ".coord/plan.json"]);
+    let out = p.ok_all(&["run", "--plan", ".coord/plan.json"]);
     assert!(out.contains(": done"), "{out}");
     let run = p.only_run();
     assert!(out.contains(&format!("result: branch coord/{run}")), "{out}");
@@ -109,7 +109,7 @@ fn two_parallel_tasks_editing_the_same_lines_are_reconciled_through_a_conflict_e
     let agent = "if grep -q '^<<<<<<<' shared.txt; then grep -v '^<<<<<<<\\|^=======\\|^>>>>>>>' shared.txt > s.tmp && mv s.tmp shared.txt; \
                  else sleep 0.3; sed -i \"s/^line2$/line2 changed by $COORD_TASK_ID/\" shared.txt; fi";
     p.write("coord.toml", &config(agent));
-    let out = p.ok(&["run", "--plan", "plan.json"]);
+    let out = p.ok_all(&["run", "--plan", "plan.json"]);
     assert!(out.contains("level 1: retrying after: merge conflict"), "{out}");
     let run = p.only_run();
     assert_eq!(p.status(&run)["state"], "done");
@@ -338,7 +338,7 @@ fn a_done_run_is_delivered_once_and_clean_removes_what_it_left() {
             config("echo $COORD_TASK_ID > $COORD_TASK_ID.txt")
         ),
     );
-    let out = p.ok(&["run", "--plan", "plan.json"]);
+    let out = p.ok_all(&["run", "--plan", "plan.json"]);
     let run = p.only_run();
     assert!(out.contains(&format!("delivered coord/{run}")), "{out}");
     let tip = p.git(&["rev-parse", &format!("coord/{run}")]);

@@ -1,5 +1,5 @@
-//! Progress of a run on the terminal: a bar per parallel group on a TTY, plain lines
-//! otherwise, JSON lines with `--json`.
+//! Progress of a run on the terminal: a bar per parallel group on a TTY, plain lines on stderr
+//! otherwise (stdout keeps the report), JSON lines on stdout with `--json`.
 
 use coord_core::Plan;
 use coord_runtime::Progress;
@@ -18,17 +18,23 @@ use std::time::Duration;
 pub struct Lines {
     json: bool,
     buffer: Arc<Mutex<Vec<u8>>>,
+    stderr: bool,
 }
 
 /// How long a printed line may wait in the buffer.
 pub const FLUSH_EVERY: Duration = Duration::from_millis(100);
 
-fn write_out(buffer: &mut Vec<u8>) {
+fn write_out(buffer: &mut Vec<u8>, stderr: bool) {
     if buffer.is_empty() {
         return;
     }
-    let mut out = std::io::stdout().lock();
-    let _ = out.write_all(buffer).and_then(|()| out.flush());
+    let _ = if stderr {
+        let mut out = std::io::stderr().lock();
+        out.write_all(buffer).and_then(|()| out.flush())
+    } else {
+        let mut out = std::io::stdout().lock();
+        out.write_all(buffer).and_then(|()| out.flush())
+    };
     buffer.clear();
 }
 
@@ -38,8 +44,8 @@ fn lock(buffer: &Mutex<Vec<u8>>) -> std::sync::MutexGuard<'_, Vec<u8>> {
 }
 
 impl Lines {
-    /// A sink printing text lines, or JSON lines with `json`.
-    pub fn new(json: bool) -> Lines {
+    /// A sink printing text lines, or JSON lines with `json`, on stdout (stderr with `stderr`).
+    pub fn new(json: bool, stderr: bool) -> Lines {
         let buffer = Arc::new(Mutex::new(Vec::with_capacity(64 * 1024)));
         let weak = Arc::downgrade(&buffer);
         // The thread ends at its first tick after the sink is gone.
@@ -47,15 +53,15 @@ impl Lines {
             loop {
                 std::thread::sleep(FLUSH_EVERY);
                 let Some(buffer) = weak.upgrade() else { return };
-                write_out(&mut lock(&buffer));
+                write_out(&mut lock(&buffer), stderr);
             }
         });
-        Lines { json, buffer }
+        Lines { json, buffer, stderr }
     }
 
     /// Writes what is buffered now.
     pub fn flush(&self) {
-        write_out(&mut lock(&self.buffer));
+        write_out(&mut lock(&self.buffer), self.stderr);
     }
 }
 
@@ -100,7 +106,7 @@ impl Progress for Lines {
         buffer.push(b'\n');
         // A burst larger than the buffer's usual size goes out at once.
         if buffer.len() >= 1 << 20 {
-            write_out(&mut buffer);
+            write_out(&mut buffer, self.stderr);
         }
     }
 }
@@ -171,7 +177,8 @@ pub fn bars(plan: &Plan) -> Box<dyn Progress> {
     Box::new(Bars::new(plan))
 }
 
-/// Lines (JSON lines with `json`).
+/// A run's progress as lines: JSON lines on stdout with `json` (the data a script reads), else
+/// text on stderr, so stdout holds only the run's report when it is piped.
 pub fn lines(json: bool) -> Box<dyn Progress> {
-    Box::new(Lines::new(json))
+    Box::new(Lines::new(json, !json))
 }

@@ -88,7 +88,7 @@ async fn serve_runs(args: WorkerArgs, stop: watch::Receiver<bool>) -> Result<Exi
         .work(
             &options,
             stop,
-            &WorkerLines { lines: (!args.quiet).then(|| super::progress::Lines::new(args.json)) },
+            &WorkerLines { lines: (!args.quiet).then(|| super::progress::Lines::new(args.json, false)) },
             &Stderr,
         )
         .await?;
