@@ -71,6 +71,7 @@ async fn a_manual_run_goes_from_objective_to_done() {
     families.dedup();
     assert_eq!(families.len(), described, "a metric family is described twice: {text}");
     promtool_check(text);
+    rules_use_exposed_metrics(text);
     assert!(text.contains("coord_queue_depth 0"), "{text}");
     assert!(text.contains("coord_escalations_open 0"), "{text}");
     assert!(
@@ -389,4 +390,42 @@ fn promtool_check(text: &str) {
     let out = child.wait_with_output().unwrap();
     let said = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
     assert!(out.status.success() && said.trim().is_empty(), "promtool check metrics: {said}\n{text}");
+}
+
+/// The metric names the recording rules in `docs/prometheus/coord.rules.yml` read are families
+/// this page describes (a renamed metric would leave a rule silently empty), and promtool
+/// accepts the rules and passes their unit tests (`coord.rules.test.yml`).
+fn rules_use_exposed_metrics(text: &str) {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../docs/prometheus");
+    let rules = std::fs::read_to_string(dir.join("coord.rules.yml")).unwrap();
+    let mut used = std::collections::BTreeSet::new();
+    for line in rules.lines().filter(|l| !l.trim_start().starts_with('#')) {
+        let Some(expr) = line.trim_start().strip_prefix("expr:").or(Some(line)).filter(|_| !line.contains("record:"))
+        else {
+            continue;
+        };
+        for word in expr.split(|c: char| !(c.is_ascii_alphanumeric() || c == '_' || c == ':')) {
+            let known = ["backend_", "coord_", "security_", "api_", "test_coverage"];
+            if !word.contains(':') && known.iter().any(|k| word.starts_with(k)) {
+                let family = ["_bucket", "_count", "_sum"].iter().fold(word, |w, s| w.strip_suffix(s).unwrap_or(w));
+                used.insert(family.to_string());
+            }
+        }
+    }
+    assert!(used.len() >= 10, "{used:?}");
+    for family in &used {
+        assert!(
+            text.contains(&format!("# TYPE {family} ")),
+            "the rules read `{family}`, which /metrics does not describe"
+        );
+    }
+    for args in [["check", "rules", "coord.rules.yml"], ["test", "rules", "coord.rules.test.yml"]] {
+        let out = std::process::Command::new("promtool").args(args).current_dir(&dir).output().unwrap();
+        assert!(
+            out.status.success(),
+            "promtool {args:?}: {}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
 }
