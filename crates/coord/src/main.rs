@@ -33,6 +33,25 @@ pub fn input_error(e: impl Into<anyhow::Error>) -> anyhow::Error {
     anyhow::Error::new(InputError(e.into()))
 }
 
+/// Long-running commands run with one glibc malloc arena. By default glibc gives threads that
+/// contend for the allocator arenas of their own (up to 8 per core), each keeping freed memory:
+/// a 10,000-task `coord run` peaked at 74–89 MB with the default, 62 MB with one arena, at the
+/// same speed (`cargo bench -p coord --bench dispatch`). glibc reads `MALLOC_ARENA_MAX` only when
+/// a process starts, and this crate has no `unsafe` for `mallopt`, so coord starts itself again
+/// (`exec`: the same process id, arguments and descriptors) with it set. A value the user set is
+/// kept; where the exec fails, coord goes on as it is.
+fn one_malloc_arena() {
+    use std::os::unix::process::CommandExt;
+    if std::env::var_os("MALLOC_ARENA_MAX").is_some() {
+        return;
+    }
+    let Ok(exe) = std::env::current_exe() else { return };
+    let mut args = std::env::args_os();
+    let Some(arg0) = args.next() else { return };
+    // `exec` only returns on failure.
+    let _failed = std::process::Command::new(exe).arg0(arg0).args(args).env("MALLOC_ARENA_MAX", "1").exec();
+}
+
 fn main() -> ExitCode {
     // `coord __sandbox ...`: this process is the trampoline of a sandboxed command; it never
     // returns from here.
@@ -54,6 +73,16 @@ fn main() -> ExitCode {
         eprintln!("coord: internal error: {message}{place} (please report this)");
     }));
     let cli = cli::Cli::parse();
+    if matches!(
+        cli.command,
+        cli::Command::Run(_)
+            | cli::Command::Resume(_)
+            | cli::Command::Worker(_)
+            | cli::Command::Serve(_)
+            | cli::Command::Mcp(_)
+    ) {
+        one_malloc_arena();
+    }
     match commands::run(cli) {
         Ok(code) => code,
         Err(err) => {

@@ -289,3 +289,29 @@ fn exit_statuses_say_how_the_run_stands() {
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("is cancelled; only a running run can be resumed"));
 }
+
+#[test]
+fn long_running_commands_run_with_one_malloc_arena_unless_the_user_chose() {
+    for (given, expected) in [(None, "MALLOC_ARENA_MAX=1"), (Some("4"), "MALLOC_ARENA_MAX=4")] {
+        let p = Project::new();
+        let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_coord"));
+        cmd.arg("mcp")
+            .current_dir(p.path())
+            .env_remove("MALLOC_ARENA_MAX")
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::null());
+        if let Some(v) = given {
+            cmd.env("MALLOC_ARENA_MAX", v);
+        }
+        let mut child = cmd.spawn().unwrap();
+        let environ = format!("/proc/{}/environ", child.id());
+        // The same process (exec keeps the pid) has the variable once it started itself again.
+        let seen = support::wait_for(10, || {
+            std::fs::read(&environ).unwrap_or_default().split(|b| *b == 0).any(|v| v == expected.as_bytes())
+        });
+        let _ = child.kill();
+        let _ = child.wait();
+        assert!(seen, "{expected} not in the environment of `coord mcp`");
+    }
+}
