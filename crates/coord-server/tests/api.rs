@@ -392,40 +392,71 @@ fn promtool_check(text: &str) {
     assert!(out.status.success() && said.trim().is_empty(), "promtool check metrics: {said}\n{text}");
 }
 
-/// The metric names the recording rules in `docs/prometheus/coord.rules.yml` read are families
-/// this page describes (a renamed metric would leave a rule silently empty), and promtool
-/// accepts the rules and passes their unit tests (`coord.rules.test.yml`).
+/// The metric families a PromQL text reads (`coord:*` recording-rule names left out).
+fn families_read(promql: &str) -> std::collections::BTreeSet<String> {
+    let mut used = std::collections::BTreeSet::new();
+    for word in promql.split(|c: char| !(c.is_ascii_alphanumeric() || c == '_' || c == ':')) {
+        let known = ["backend_", "coord_", "security_", "api_", "test_coverage"];
+        if !word.contains(':') && known.iter().any(|k| word.starts_with(k)) {
+            let family = ["_bucket", "_count", "_sum"].iter().fold(word, |w, s| w.strip_suffix(s).unwrap_or(w));
+            used.insert(family.to_string());
+        }
+    }
+    used
+}
+
+fn promtool_ok(dir: &std::path::Path, args: &[&str]) {
+    let out = std::process::Command::new("promtool").args(args).current_dir(dir).output().unwrap();
+    assert!(
+        out.status.success(),
+        "promtool {args:?}: {}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// The PromQL in `docs/prometheus` — the recording rules and the Grafana dashboard's panels —
+/// reads only metric families this page describes (a renamed metric would leave a rule or a
+/// panel silently empty), and promtool accepts it: the rules are checked and pass their unit
+/// tests (`coord.rules.test.yml`); each panel's query is checked as a rule of its own.
 fn rules_use_exposed_metrics(text: &str) {
     let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../docs/prometheus");
     let rules = std::fs::read_to_string(dir.join("coord.rules.yml")).unwrap();
-    let mut used = std::collections::BTreeSet::new();
-    for line in rules.lines().filter(|l| !l.trim_start().starts_with('#')) {
-        let Some(expr) = line.trim_start().strip_prefix("expr:").or(Some(line)).filter(|_| !line.contains("record:"))
-        else {
-            continue;
-        };
-        for word in expr.split(|c: char| !(c.is_ascii_alphanumeric() || c == '_' || c == ':')) {
-            let known = ["backend_", "coord_", "security_", "api_", "test_coverage"];
-            if !word.contains(':') && known.iter().any(|k| word.starts_with(k)) {
-                let family = ["_bucket", "_count", "_sum"].iter().fold(word, |w, s| w.strip_suffix(s).unwrap_or(w));
-                used.insert(family.to_string());
-            }
-        }
-    }
-    assert!(used.len() >= 10, "{used:?}");
-    for family in &used {
+    let exprs: Vec<&str> = rules
+        .lines()
+        .filter(|l| !l.trim_start().starts_with('#') && !l.contains("record:"))
+        .map(|l| l.trim_start().strip_prefix("expr:").unwrap_or(l))
+        .collect();
+    let dashboard: Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("grafana-dashboard.json")).unwrap()).unwrap();
+    let panel_exprs: Vec<String> = dashboard["panels"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|p| p["targets"].as_array().unwrap().iter())
+        .map(|t| t["expr"].as_str().unwrap().to_string())
+        .collect();
+    assert!(panel_exprs.len() >= 12, "{panel_exprs:?}");
+    let rule_families = families_read(&exprs.join("\n"));
+    let panel_families = families_read(&panel_exprs.join("\n"));
+    assert!(rule_families.len() >= 10 && panel_families.len() >= 10, "{rule_families:?} {panel_families:?}");
+    for family in rule_families.iter().chain(&panel_families) {
         assert!(
             text.contains(&format!("# TYPE {family} ")),
-            "the rules read `{family}`, which /metrics does not describe"
+            "docs/prometheus reads `{family}`, which /metrics does not describe"
         );
     }
-    for args in [["check", "rules", "coord.rules.yml"], ["test", "rules", "coord.rules.test.yml"]] {
-        let out = std::process::Command::new("promtool").args(args).current_dir(&dir).output().unwrap();
-        assert!(
-            out.status.success(),
-            "promtool {args:?}: {}{}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        );
-    }
+    promtool_ok(&dir, &["check", "rules", "coord.rules.yml"]);
+    promtool_ok(&dir, &["test", "rules", "coord.rules.test.yml"]);
+    // The panels' queries as recording rules, for promtool's PromQL parser.
+    let scratch = tempfile::tempdir().unwrap();
+    let rules: Vec<Value> = panel_exprs
+        .iter()
+        .enumerate()
+        .map(|(i, e)| json!({ "record": format!("coord_dashboard:panel_{i}"), "expr": e }))
+        .collect();
+    let file = scratch.path().join("panels.rules.yml");
+    // JSON is YAML: promtool reads it as is.
+    std::fs::write(&file, json!({ "groups": [{ "name": "panels", "rules": rules }] }).to_string()).unwrap();
+    promtool_ok(scratch.path(), &["check", "rules", "panels.rules.yml"]);
 }
