@@ -42,7 +42,29 @@ impl Workspaces {
             }
         }
         let dst = path.display().to_string();
-        repo.git(&["worktree", "add", "--detach", "--force", "-q", &dst, start]).await?;
+        // Two `git worktree add` at once on one repository can see each other's half-made
+        // administrative folder ("failed to read .git/worktrees/X/commondir") and fail: a race
+        // inside git, not a problem of this task. Tried again after a short pause.
+        let mut tries = 0;
+        loop {
+            match repo.git(&["worktree", "add", "--detach", "--force", "-q", &dst, start]).await {
+                Ok(_) => break,
+                Err(e) if tries < 5 && e.to_string().contains("/worktrees/") => {
+                    tries += 1;
+                    if self.registered(repo, path).is_some() {
+                        break;
+                    }
+                    // What this failed try made is out of the way first (anything that was at
+                    // `path` before was moved aside above). No `git worktree prune`: it could
+                    // take the other task's half-made worktree for a stale one.
+                    if path.exists() {
+                        let _ = std::fs::remove_dir_all(path);
+                    }
+                    tokio::time::sleep(std::time::Duration::from_millis(50 * tries)).await;
+                }
+                Err(e) => return Err(e.into()),
+            }
+        }
         self.registered(repo, path).ok_or_else(|| {
             WorkspaceError::Refused(format!("git created the worktree {} but does not list it", path.display()))
         })
