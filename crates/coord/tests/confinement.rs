@@ -16,11 +16,12 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use support::{Project, plan_json, processes_with};
 
+// Key-shaped canaries are split (`concat!`) so that no key sits whole in the repository.
 const CANARIES: &[(&str, &str)] = &[
-    ("OPENAI_API_KEY", "sk-canaryprovider0123456789abcdef"),
+    ("OPENAI_API_KEY", concat!("sk-", "canaryprovider0123456789abcdef")),
     ("AWS_SECRET_ACCESS_KEY", "canary-aws-secret-9f8e7d6c5b4a"),
     ("DATABASE_URL", "postgres://app:canarydbpass771@db.internal/app"),
-    ("GITHUB_TOKEN", "ghp_canarygithubtoken000000000000000001"),
+    ("GITHUB_TOKEN", concat!("ghp_", "canarygithubtoken000000000000000001")),
 ];
 const FILE_CANARY: &str = "CANARY-SSH-PRIVATE-KEY-41c9";
 const OUTSIDE_CANARY: &str = "CANARY-OTHER-PROJECT-77a1";
