@@ -71,7 +71,7 @@ async fn a_manual_run_goes_from_objective_to_done() {
     families.dedup();
     assert_eq!(families.len(), described, "a metric family is described twice: {text}");
     promtool_check(text);
-    rules_use_exposed_metrics(text);
+    promql_in_docs_reads_exposed_metrics(text);
     assert!(text.contains("coord_queue_depth 0"), "{text}");
     assert!(text.contains("coord_escalations_open 0"), "{text}");
     assert!(
@@ -419,7 +419,7 @@ fn promtool_ok(dir: &std::path::Path, args: &[&str]) {
 /// reads only metric families this page describes (a renamed metric would leave a rule or a
 /// panel silently empty), and promtool accepts it: the rules are checked and pass their unit
 /// tests (`coord.rules.test.yml`); each panel's query is checked as a rule of its own.
-fn rules_use_exposed_metrics(text: &str) {
+fn promql_in_docs_reads_exposed_metrics(text: &str) {
     let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../docs/prometheus");
     let rules = std::fs::read_to_string(dir.join("coord.rules.yml")).unwrap();
     let exprs: Vec<&str> = rules

@@ -209,7 +209,7 @@ fn last_words(stderr: &Path, stdout: &Path) -> String {
 /// a command whose environment sets `PATH` and names a bare program makes it fork the whole
 /// coordinator (copying its page tables, ~2 ms for a 100 MB process) where an absolute path
 /// lets it use `posix_spawn`, which does not copy.
-pub(crate) fn on_path(program: &str, path: Option<&str>) -> PathBuf {
+fn on_path(program: &str, path: Option<&str>) -> PathBuf {
     use std::os::unix::fs::PermissionsExt;
     if program.contains('/') || program.is_empty() {
         return PathBuf::from(program);

@@ -2,7 +2,7 @@
 //! it (an in-process lock, and a lock file naming the lease of the attempt that holds the
 //! folder, so other coordinators and workers on this machine wait too, and a frozen one whose
 //! lease was taken over does not hold everyone up), and what an attempt changed is found by
-//! comparing the files before and after it (size, modification time, then content hash).
+//! comparing the files before and after it (size and content hash).
 //! coord's own `.coord/` and a `.git/` are never counted. A file's hash is read again only when
 //! its size, inode or change time (`ctime`, which no program can set back, unlike the
 //! modification time) differs from when it was last hashed, or when that change time was too
@@ -27,13 +27,22 @@ pub struct Turns {
     pub(super) hashes: Arc<HashCache>,
 }
 
-/// A file's hash and what it was read for: size, inode, change time (ns), and when it was read.
-type Hashed = (u64, u64, i128, u64, i128);
+/// A file's content hash and the metadata it was read under.
+#[derive(Debug, Clone, Copy)]
+struct Hashed {
+    size: u64,
+    inode: u64,
+    /// Change time, ns since the epoch.
+    ctime: i128,
+    hash: u64,
+    /// When the reading began, ns since the epoch.
+    read_at: i128,
+}
 
-/// Content hashes of the project's files, reused while the files' metadata says they are the
-/// same bytes.
+/// Content hashes of the project's files by path relative to the project, reused while the
+/// files' metadata says they are the same bytes.
 #[derive(Debug, Default)]
-pub struct HashCache(std::sync::Mutex<std::collections::HashMap<PathBuf, Hashed>>);
+pub struct HashCache(std::sync::Mutex<std::collections::HashMap<String, Hashed>>);
 
 /// A change this close to the moment a file was hashed may have come after the reading yet
 /// within the same timestamp tick; such files are read again.
@@ -132,10 +141,10 @@ impl Turns {
     }
 }
 
-/// The project's files at one moment: path → (size, modification time, content hash).
+/// The project's files at one moment: path → (size, content hash).
 #[derive(Debug, Default, Clone, PartialEq)]
 pub struct Snapshot {
-    files: BTreeMap<String, (u64, i128, u64)>,
+    files: BTreeMap<String, (u64, u64)>,
 }
 
 impl Snapshot {
@@ -148,9 +157,7 @@ impl Snapshot {
             let mut hashes = cache.0.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
             walk(&root, &root, &mut files, &mut hashes);
             // Files gone from the project are forgotten.
-            hashes.retain(|path, _| {
-                path.strip_prefix(&root).is_ok_and(|rel| files.contains_key(&*rel.to_string_lossy()))
-            });
+            hashes.retain(|rel, _| files.contains_key(rel));
             Snapshot { files }
         })
         .await
@@ -159,12 +166,8 @@ impl Snapshot {
 
     /// Files added, changed or deleted between `self` and `after`.
     pub fn changed(&self, after: &Snapshot) -> Vec<String> {
-        let mut out: Vec<String> = after
-            .files
-            .iter()
-            .filter(|(p, v)| self.files.get(*p).is_none_or(|b| b.2 != v.2 || b.0 != v.0))
-            .map(|(p, _)| p.clone())
-            .collect();
+        let mut out: Vec<String> =
+            after.files.iter().filter(|(p, v)| self.files.get(*p) != Some(*v)).map(|(p, _)| p.clone()).collect();
         out.extend(self.files.keys().filter(|p| !after.files.contains_key(*p)).cloned());
         out.sort();
         out
@@ -174,8 +177,8 @@ impl Snapshot {
 fn walk(
     root: &Path,
     dir: &Path,
-    files: &mut BTreeMap<String, (u64, i128, u64)>,
-    hashes: &mut std::collections::HashMap<PathBuf, Hashed>,
+    files: &mut BTreeMap<String, (u64, u64)>,
+    hashes: &mut std::collections::HashMap<String, Hashed>,
 ) {
     use std::os::unix::fs::MetadataExt;
     let Ok(entries) = std::fs::read_dir(dir) else { return };
@@ -191,41 +194,40 @@ fn walk(
             walk(root, &path, files, hashes);
             continue;
         }
-        let mtime = meta
-            .modified()
-            .ok()
-            .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
-            .map(|d| d.as_nanos() as i128)
-            .unwrap_or(0);
         let ctime = meta.ctime() as i128 * 1_000_000_000 + meta.ctime_nsec() as i128;
-        if let Some(&(size, ino, changed, hash, read_at)) = hashes.get(&path)
-            && size == meta.len()
-            && ino == meta.ino()
-            && changed == ctime
-            && ctime + RACY_NS < read_at
-        {
-            files.insert(rel, (meta.len(), mtime, hash));
-            continue;
-        }
-        let read_at = nanos(std::time::SystemTime::now());
-        let mut hasher = std::collections::hash_map::DefaultHasher::new();
-        if meta.file_type().is_symlink() {
-            if let Ok(target) = std::fs::read_link(&path) {
-                hasher.write(target.to_string_lossy().as_bytes());
+        let known = hashes.get(&rel).filter(|h| {
+            h.size == meta.len() && h.inode == meta.ino() && h.ctime == ctime && ctime + RACY_NS < h.read_at
+        });
+        let hash = match known {
+            Some(h) => h.hash,
+            None => {
+                let read_at = nanos(std::time::SystemTime::now());
+                let hash = content_hash(&path, &meta);
+                hashes.insert(rel.clone(), Hashed { size: meta.len(), inode: meta.ino(), ctime, hash, read_at });
+                hash
             }
-        } else if let Ok(mut f) = std::fs::File::open(&path) {
-            let mut buf = vec![0u8; 64 * 1024];
-            while let Ok(n) = std::io::Read::read(&mut f, &mut buf) {
-                if n == 0 {
-                    break;
-                }
-                hasher.write(&buf[..n]);
-            }
-        }
-        let hash = hasher.finish();
-        hashes.insert(path, (meta.len(), meta.ino(), ctime, hash, read_at));
-        files.insert(rel, (meta.len(), mtime, hash));
+        };
+        files.insert(rel, (meta.len(), hash));
     }
+}
+
+/// The hash of a file's bytes, or of a symlink's target path.
+fn content_hash(path: &Path, meta: &std::fs::Metadata) -> u64 {
+    let mut hasher = std::collections::hash_map::DefaultHasher::new();
+    if meta.file_type().is_symlink() {
+        if let Ok(target) = std::fs::read_link(path) {
+            hasher.write(target.to_string_lossy().as_bytes());
+        }
+    } else if let Ok(mut f) = std::fs::File::open(path) {
+        let mut buf = vec![0u8; 64 * 1024];
+        while let Ok(n) = std::io::Read::read(&mut f, &mut buf) {
+            if n == 0 {
+                break;
+            }
+            hasher.write(&buf[..n]);
+        }
+    }
+    hasher.finish()
 }
 
 impl Workspaces {

@@ -49,7 +49,9 @@ impl Workspaces {
         loop {
             match repo.git(&["worktree", "add", "--detach", "--force", "-q", &dst, start]).await {
                 Ok(_) => break,
-                Err(e) if tries < 5 && e.to_string().contains("/worktrees/") => {
+                // git's own message names the file (the command line in the error names the
+                // worktree path too, so "/worktrees/" alone would match every failure).
+                Err(e) if tries < 5 && e.to_string().contains("/commondir") => {
                     tries += 1;
                     if self.registered(repo, path).is_some() {
                         break;

@@ -10,7 +10,7 @@ use std::io::{IsTerminal, Write};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-/// Prints events as plain lines or JSON lines on stdout. Every event is printed, in order, but
+/// Prints events as plain lines or JSON lines, on stdout or stderr. Every event is printed, in order, but
 /// not one write per event: lines gather in a buffer that a flusher thread writes at most every
 /// [`FLUSH_EVERY`] (a 10,000-task run printed 20,000 lines with 20,000 system calls), and that
 /// is written out when the sink is dropped. A write error (a closed pipe) loses the output, not
@@ -22,19 +22,20 @@ pub struct Lines {
 }
 
 /// How long a printed line may wait in the buffer.
-pub const FLUSH_EVERY: Duration = Duration::from_millis(100);
+const FLUSH_EVERY: Duration = Duration::from_millis(100);
 
 fn write_out(buffer: &mut Vec<u8>, stderr: bool) {
     if buffer.is_empty() {
         return;
     }
-    let _ = if stderr {
-        let mut out = std::io::stderr().lock();
-        out.write_all(buffer).and_then(|()| out.flush())
+    fn put(mut sink: impl Write, bytes: &[u8]) {
+        let _ = sink.write_all(bytes).and_then(|()| sink.flush());
+    }
+    if stderr {
+        put(std::io::stderr().lock(), buffer);
     } else {
-        let mut out = std::io::stdout().lock();
-        out.write_all(buffer).and_then(|()| out.flush())
-    };
+        put(std::io::stdout().lock(), buffer);
+    }
     buffer.clear();
 }
 
