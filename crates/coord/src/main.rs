@@ -35,8 +35,8 @@ pub fn input_error(e: impl Into<anyhow::Error>) -> anyhow::Error {
 
 /// Long-running commands run with one glibc malloc arena. By default glibc gives threads that
 /// contend for the allocator arenas of their own (up to 8 per core), each keeping freed memory:
-/// a 10,000-task `coord run` peaked at 74–89 MB with the default, 62 MB with one arena, at the
-/// same speed (`cargo bench -p coord --bench dispatch`). glibc reads `MALLOC_ARENA_MAX` only when
+/// a 10,000-task `coord run` peaked at 68 MB with 16 arenas, 61 MB with one
+/// (`cargo bench -p coord --bench dispatch`, with and without `MALLOC_ARENA_MAX=16`). glibc reads `MALLOC_ARENA_MAX` only when
 /// a process starts, and this crate has no `unsafe` for `mallopt`, so coord starts itself again
 /// (`exec`: the same process id, arguments and descriptors) with it set. A value the user set is
 /// kept; where the exec fails, coord goes on as it is.
