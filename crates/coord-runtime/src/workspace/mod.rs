@@ -151,6 +151,12 @@ pub struct Workspaces {
     runs: std::sync::Mutex<std::collections::HashMap<String, RunWorkspace>>,
     /// The remote shared by the clones of workers on other machines (`[workspace] remote`).
     pub remote: Option<String>,
+    /// git's worktree bookkeeping (`.git/worktrees/*`) in this process: commands that add,
+    /// move or remove a worktree hold it alone; commands that read every worktree's folder
+    /// (`checkout -B` looks whether the branch is checked out elsewhere) hold it shared. git
+    /// writes a new worktree's folder in steps, and a reader in between fails ("failed to read
+    /// .git/worktrees/X/commondir"). Other processes are covered by a retry instead.
+    pub(crate) bookkeeping: tokio::sync::RwLock<()>,
 }
 
 /// The oldest git with `merge-tree --write-tree`.
@@ -182,6 +188,7 @@ impl Workspaces {
             why_not_git: why,
             runs: Default::default(),
             remote: None,
+            bookkeeping: Default::default(),
         }
     }
 

@@ -14,6 +14,7 @@ impl Workspaces {
 
     /// A worktree at `path`: a parked one moved there, or a new one at `start`.
     pub(super) async fn acquire(&self, repo: &Repo, path: &Path, start: &str) -> Result<Worktree, WorkspaceError> {
+        let _alone = self.bookkeeping.write().await;
         let parent = path.parent().unwrap_or(&self.root);
         std::fs::create_dir_all(parent).map_err(io(format!("cannot create {}", parent.display())))?;
         if path.exists() {
@@ -42,16 +43,14 @@ impl Workspaces {
             }
         }
         let dst = path.display().to_string();
-        // Two `git worktree add` at once on one repository can see each other's half-made
-        // administrative folder ("failed to read .git/worktrees/X/commondir") and fail: a race
+        // Two `git worktree add` at once on one repository (another process: this one holds
+        // `bookkeeping`) can see each other's half-made administrative folder and fail: a race
         // inside git, not a problem of this task. Tried again after a short pause.
         let mut tries = 0;
         loop {
             match repo.git(&["worktree", "add", "--detach", "--force", "-q", &dst, start]).await {
                 Ok(_) => break,
-                // git's own message names the file (the command line in the error names the
-                // worktree path too, so "/worktrees/" alone would match every failure).
-                Err(e) if tries < 5 && e.to_string().contains("/commondir") => {
+                Err(e) if tries < 5 && half_made_worktree(&e) => {
                     tries += 1;
                     if self.registered(repo, path).is_some() {
                         break;
@@ -87,12 +86,14 @@ impl Workspaces {
         }
         let parked = idle.join(format!("{}-{}", std::process::id(), crate::now_ms()));
         let (src, dst) = (path.display().to_string(), parked.display().to_string());
+        let _alone = self.bookkeeping.write().await;
         let _ = repo.git(&["worktree", "move", &src, &dst]).await;
     }
 
     /// Removes the parked worktrees and forgets those whose folders are gone.
     pub async fn remove_idle(&self) {
         let Some(repo) = &self.repo else { return };
+        let _alone = self.bookkeeping.write().await;
         if let Ok(entries) = std::fs::read_dir(self.idle_dir()) {
             for entry in entries.flatten() {
                 let p = entry.path().display().to_string();
@@ -105,6 +106,7 @@ impl Workspaces {
     /// Removes every worktree of a run (`coord clean`, or tasks that are finished).
     pub async fn remove_worktrees(&self, run: &str, keep: &[String]) -> usize {
         let Some(repo) = &self.repo else { return 0 };
+        let _alone = self.bookkeeping.write().await;
         let mut removed = 0;
         let Ok(entries) = std::fs::read_dir(self.root.join(run)) else { return 0 };
         for entry in entries.flatten() {
@@ -126,6 +128,13 @@ impl Workspaces {
         let _ = repo.git(&["worktree", "prune"]).await;
         removed
     }
+}
+
+/// Whether git failed on another worktree's half-made administrative folder: git's own
+/// message names the file (the command line in the error names the worktree path too, so
+/// "/worktrees/" alone would match every failure).
+pub(super) fn half_made_worktree(e: &impl std::fmt::Display) -> bool {
+    e.to_string().contains("/commondir")
 }
 
 /// What `coord clean` removed.

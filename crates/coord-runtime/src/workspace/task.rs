@@ -165,7 +165,10 @@ impl Workspaces {
         record.path = Some(wt.path.display().to_string());
         self.put_task(store, claim, &record, json!({ "step": "preparing", "attempt": claim.attempt })).await?;
         let start = if record.conflict.is_some() || reassigned { record.base.clone() } else { record.head.clone() };
-        let start_str = wt_checkout(repo, &wt, &branch, &start).await?;
+        let start_str = {
+            let _shared = self.bookkeeping.read().await;
+            wt_checkout(repo, &wt, &branch, &start).await?
+        };
         if let Some(tree) = &record.conflict {
             // The merged files with conflict markers, as changes over the new base.
             repo.in_worktree(&wt, &["read-tree", "-u", "--reset", tree], &[]).await?;
@@ -550,7 +553,19 @@ async fn wt_checkout(repo: &Repo, wt: &Worktree, branch: &str, start: &str) -> R
         return Ok(start.to_string());
     }
     let name = branch.trim_start_matches("refs/heads/");
-    repo.in_worktree(wt, &["checkout", "-q", "-f", "-B", name, start], &[]).await?;
+    // `checkout -B` reads every worktree's folder (is the branch checked out elsewhere?): one
+    // another process is adding at this moment makes it fail, so it is tried again.
+    let mut tries = 0;
+    loop {
+        match repo.in_worktree(wt, &["checkout", "-q", "-f", "-B", name, start], &[]).await {
+            Ok(_) => break,
+            Err(e) if tries < 5 && super::pool::half_made_worktree(&e) => {
+                tries += 1;
+                tokio::time::sleep(std::time::Duration::from_millis(50 * tries)).await;
+            }
+            Err(e) => return Err(e.into()),
+        }
+    }
     repo.in_worktree(wt, &["clean", "-q", "-ffdx"], &[]).await?;
     Ok(start.to_string())
 }
