@@ -89,6 +89,10 @@ pub struct Resolve {
     pub id: i64,
     /// retry, reassign:NAME, approve, skip or abort.
     pub decision: String,
+    /// What you decided and why: advice for the next attempt (it joins the task's next brief),
+    /// or why you approve. At most 8,000 characters.
+    #[serde(default)]
+    pub note: Option<String>,
 }
 
 /// `run_gates`.

@@ -120,7 +120,8 @@ pub fn escalate() -> Arc<JsonObject> {
 /// `resolve_escalation`.
 pub fn resolve_escalation() -> Arc<JsonObject> {
     schema(object(json!({
-        "id": integer(), "run": string(), "task": string(), "decision": nullable("string"), "state": string(),
+        "id": integer(), "run": string(), "task": string(), "decision": nullable("string"),
+        "note": nullable("string"), "state": string(),
     })))
 }
 

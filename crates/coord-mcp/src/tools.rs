@@ -9,7 +9,7 @@ use crate::params::{
     Escalate, ListTasks, MetricsOf, NextReady, PlanObjective, Resolve, RunGates, SubmitResult, TaskRef,
 };
 use coord_runtime::manual;
-use coord_runtime::{Failure, FailureCategory, PlannerChoice, RunSource, now_ms, start_run};
+use coord_runtime::{Failure, FailureCategory, PlannerChoice, Resolution, RunSource, now_ms, start_run};
 use coord_store::{Decision, RunState, Store, TaskState};
 use rmcp::handler::server::wrapper::Parameters;
 use rmcp::model::{CallToolResult, ContentBlock};
@@ -263,18 +263,24 @@ impl<S: Store + Clone + 'static> CoordMcp<S> {
         output_schema = crate::schemas::resolve_escalation(),
         title = "Decide an escalation",
         annotations(read_only_hint = false, destructive_hint = true, idempotent_hint = false, open_world_hint = false),
-        description = "Decide an open escalation as the tech lead: retry, reassign:NAME, approve (accept the result as it is: a data-loss migration or a breaking contract change), skip or abort."
+        description = "Decide an open escalation as the tech lead: retry, reassign:NAME, approve (accept the result as it is: a data-loss migration or a breaking contract change), skip or abort, with an optional note: advice that joins the task's next brief (the answer to a level-2 peer consultation), or why you approve."
     )]
     async fn resolve_escalation(&self, Parameters(p): Parameters<Resolve>) -> ToolResult {
-        let decision: Decision = p.decision.parse()?;
-        if let Decision::Reassign(name) = &decision
-            && !self.runtime.roster().contains(name)
-        {
-            return Err(format!("unknown specialist `{name}`"));
+        let r = Resolution::parse(&p.decision, p.note.as_deref(), self.runtime.roster()).map_err(|e| e.to_string())?;
+        let e = self
+            .runtime
+            .store()
+            .resolve_escalation(p.id, &r.decision, r.note(), now_ms())
+            .await
+            .map_err(|e| e.to_string())?;
+        if r.decision == Decision::Abort {
+            self.driver.cancel(&e.run_id);
+        } else {
+            self.driver.kick(&e.run_id).await;
         }
-        let e = self.runtime.store().resolve_escalation(p.id, &decision, now_ms()).await.map_err(|e| e.to_string())?;
-        self.driver.kick(&e.run_id).await;
-        answer(json!({ "id": e.id, "run": e.run_id, "task": e.task_id, "decision": e.decision, "state": e.state }))
+        answer(json!({
+            "id": e.id, "run": e.run_id, "task": e.task_id, "decision": e.decision, "note": e.note, "state": e.state,
+        }))
     }
 
     #[tool(

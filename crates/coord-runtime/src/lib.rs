@@ -12,6 +12,7 @@
 
 mod attempt;
 pub mod config;
+pub mod decide;
 pub mod driver;
 pub mod escalation;
 pub mod events;
@@ -23,6 +24,7 @@ pub mod metrics;
 pub mod notify;
 pub mod owner;
 pub mod redact;
+mod run_report;
 pub mod scheduler;
 pub mod start;
 pub mod upstream;
@@ -33,10 +35,12 @@ mod workflow_gate;
 pub mod workspace;
 
 pub use config::{Config, ConfigError, ExecutorKind, SpecialistConfig};
+pub use decide::{DecisionError, Resolution};
 pub use escalation::{Failure, Policy, Step};
 pub use executor::{Executor, FailureCategory, Job, Outcome};
 pub use owner::{owner_id, owner_is_dead};
-pub use scheduler::{Halt, Progress, RunReport, Runtime, RuntimeError};
+pub use run_report::RunReport;
+pub use scheduler::{Halt, Progress, Runtime, RuntimeError};
 pub use start::{PlannerChoice, RunSource, StartedRun, new_run_id, start_run};
 pub use worker::{WorkerLog, WorkerOptions, WorkerReport};
 

@@ -14,7 +14,7 @@ use crate::escalation::{Failure, Policy};
 use crate::executor::bench::{NoopExecutor, SleepExecutor};
 use crate::executor::command::CommandExecutor;
 use crate::executor::{Executor, FailureCategory, Job, Outcome};
-use crate::{now_ms, owner_is_dead};
+use crate::{RunReport, now_ms, owner_is_dead};
 use coord_core::{ContextPolicy, Plan, Roster, render_brief};
 use coord_store::{Claim, Finish, RunState, Store, StoreError, TaskState};
 use std::collections::HashMap;
@@ -116,37 +116,6 @@ pub trait Progress: Send + Sync {
 /// A progress sink that ignores everything.
 impl Progress for () {
     fn on_event(&self, _event: &ProgressEvent) {}
-}
-
-/// What a drive of a run reached.
-#[derive(Debug, Clone, PartialEq, serde::Serialize)]
-pub struct RunReport {
-    /// The run.
-    pub run_id: String,
-    /// The run's state at the end of the drive.
-    pub state: String,
-    /// Tasks by state.
-    pub tasks: HashMap<String, usize>,
-    /// Attempts started in total.
-    pub attempts: i64,
-    /// Wall time of this drive, milliseconds.
-    pub wall_ms: u64,
-    /// Summed durations of the successful attempts of the plan's critical path, milliseconds.
-    pub critical_path_ms: i64,
-    /// Tasks that wait for a person: `(task, specialist)`.
-    pub waiting_for_people: Vec<(String, String)>,
-    /// Open escalations of the run.
-    pub open_escalations: usize,
-    /// LLM tokens and cost of the whole run so far.
-    pub llm: crate::metrics::Spend,
-    /// Where the run's result is (its integration branch), in a git repository.
-    pub delivery: Option<crate::workspace::Delivery>,
-    /// What the `[deliver]` command did at the end of this drive, if it ran.
-    pub delivered: Option<String>,
-    /// The drive was stopped ([`Halt::Stop`]) before the run reached an end it could reach.
-    pub stopped: bool,
-    /// Attempts the stop interrupted: their tasks are `ready` again for `coord resume`.
-    pub interrupted: usize,
 }
 
 pub(crate) enum AnyExecutor {
@@ -673,47 +642,5 @@ impl<S: Store + Clone + 'static> Runtime<S> {
         };
         ws.remove_worktrees(run_id, &keep).await;
         ws.remove_idle().await;
-    }
-
-    /// A report of the run as the store has it now.
-    pub async fn report(&self, run_id: &str, plan: &Plan, started: Instant) -> Result<RunReport, RuntimeError> {
-        let run = self.store.run(run_id).await?;
-        let tasks = self.store.tasks(run_id).await?;
-        let mut counts: HashMap<String, usize> = HashMap::new();
-        for t in &tasks {
-            *counts.entry(t.state.to_string()).or_default() += 1;
-        }
-        let automatic = self.automatic_specialists();
-        let waiting: Vec<(String, String)> = tasks
-            .iter()
-            .filter(|t| {
-                matches!(t.state, TaskState::Ready | TaskState::Retrying | TaskState::Running)
-                    && !automatic.contains(&t.specialist)
-            })
-            .map(|t| (t.task_id.clone(), t.specialist.clone()))
-            .collect();
-        let mut critical = 0;
-        for id in &plan.critical_path {
-            for a in self.store.attempts(run_id, id).await? {
-                if a.outcome.as_deref() == Some("succeeded") {
-                    critical += a.finished_at.unwrap_or(a.started_at) - a.started_at;
-                }
-            }
-        }
-        Ok(RunReport {
-            run_id: run_id.to_string(),
-            state: run.state.as_str().to_string(),
-            tasks: counts,
-            attempts: tasks.iter().map(|t| t.attempts).sum(),
-            wall_ms: started.elapsed().as_millis() as u64,
-            critical_path_ms: critical,
-            waiting_for_people: waiting,
-            open_escalations: self.store.escalations(Some(run_id), true).await?.len(),
-            llm: crate::metrics::run_spend(&self.store, run_id).await?,
-            delivery: self.workspaces.delivery(&self.store, run_id).await.ok().flatten(),
-            delivered: None,
-            stopped: false,
-            interrupted: 0,
-        })
     }
 }

@@ -5,7 +5,8 @@
 //! the run to the workers; [`Halt::Cancel`] cancels the run. A store that stops answering (a
 //! restarted server) is waited out for up to five minutes.
 
-use crate::scheduler::{Halt, ProgressEvent, RunReport, RuntimeError, halt_changed};
+use crate::RunReport;
+use crate::scheduler::{Halt, ProgressEvent, RuntimeError, halt_changed};
 use crate::{Progress, Runtime, now_ms};
 use coord_core::Plan;
 use coord_store::{RunState, Store, StoreError, TaskState};

@@ -4,7 +4,7 @@
 "use strict";
 
 const $ = (sel) => document.querySelector(sel);
-const state = { run: null, tasks: new Map(), selected: null, stream: null, token: sessionStorage.getItem("coord-token") || "" };
+const state = { run: null, tasks: new Map(), selected: null, stream: null, notes: {}, token: sessionStorage.getItem("coord-token") || "" };
 
 function el(tag, attrs = {}, ...children) {
   const e = document.createElement(tag);
@@ -18,6 +18,36 @@ function el(tag, attrs = {}, ...children) {
   return e;
 }
 
+// Long text (an attempt's error, a feedback) shows its first words and the whole on demand,
+// never cut mid-word without saying so.
+function longText(text, limit = 280) {
+  if (text.length <= limit) return document.createTextNode(text);
+  let cut = text.lastIndexOf(" ", limit);
+  if (cut < limit / 2) cut = limit;
+  return el("details", { class: "long" }, el("summary", { text: text.slice(0, cut) + " …" }), el("div", { class: "whole", text }));
+}
+
+// A duration in seconds as a person reads it.
+function duration(seconds) {
+  if (seconds === null || seconds === undefined || Number.isNaN(seconds)) return "—";
+  if (seconds < 1) return `${Math.round(seconds * 1000)} ms`;
+  if (seconds < 120) return `${(Math.round(seconds * 10) / 10).toFixed(1)} s`;
+  if (seconds < 7200) return `${Math.round(seconds / 60)} min`;
+  return `${(seconds / 3600).toFixed(1)} h`;
+}
+
+// A unix-ms instant in the reader's own time zone.
+function when(ms) {
+  return new Date(ms).toLocaleString(undefined, { dateStyle: "short", timeStyle: "medium" });
+}
+
+// The connection badge: whether the server answers, and whether this run's events stream.
+function connection(text, on) {
+  const live = $("#live");
+  live.textContent = text;
+  live.className = "live " + (on ? "on" : "off");
+}
+
 function message(text, isError = false) {
   const m = $("#message");
   m.textContent = text;
@@ -28,13 +58,20 @@ async function api(path, options = {}) {
   const headers = Object.assign({}, options.headers || {});
   if (state.token) headers["Authorization"] = "Bearer " + state.token;
   if (options.body !== undefined) headers["Content-Type"] = "application/json";
-  const res = await fetch(path, Object.assign({}, options, { headers, body: options.body === undefined ? undefined : JSON.stringify(options.body) }));
+  let res;
+  try {
+    res = await fetch(path, Object.assign({}, options, { headers, body: options.body === undefined ? undefined : JSON.stringify(options.body) }));
+  } catch (e) {
+    connection("offline", false);
+    throw new Error("the server does not answer: " + e.message);
+  }
   if (res.status === 401) {
     $("#auth").hidden = false;
     throw new Error("this server needs its bearer token");
   }
   const type = res.headers.get("content-type") || "";
   const data = type.includes("json") ? await res.json() : await res.text();
+  if ($("#live").textContent === "offline" || $("#live").textContent === "connecting") connection("connected", true);
   if (!res.ok) throw new Error((data && data.error && data.error.message) || res.statusText);
   return data;
 }
@@ -170,9 +207,19 @@ async function showTask() {
   const attempts = $("#attempts");
   attempts.replaceChildren();
   for (const a of detail.attempts) {
-    attempts.append(el("li", { text: `#${a.attempt} by @${a.specialist} (${a.owner}): ${a.outcome || "running"} ${a.detail ? "— " + a.detail.slice(0, 300) : ""}` }));
+    const took = a.finished_at ? ` in ${duration((a.finished_at - a.started_at) / 1000)}` : "";
+    const li = el("li", { text: `#${a.attempt} by @${a.specialist} (${a.owner}), ${when(a.started_at)}: ${a.outcome || "running"}${took}` });
+    if (a.detail) li.append(" — ", longText(a.detail));
+    attempts.append(li);
   }
-  for (const f of detail.feedback) attempts.append(el("li", { class: "feedback", text: `feedback from ${f.source}: ${f.text.slice(0, 300)}` }));
+  // Feedback that only repeats an attempt's own error (level 1) is already above.
+  const repeats = (f) => /^attempt \d+ by @/.test(f.source) && detail.attempts.some((a) => a.detail && (a.detail.includes(f.text) || f.text.includes(a.detail)));
+  const feedback = $("#feedback");
+  feedback.replaceChildren();
+  for (const f of detail.feedback.filter((f) => !repeats(f))) {
+    feedback.append(el("li", { class: "feedback" }, el("strong", { text: f.source + ": " }), longText(f.text)));
+  }
+  $("#feedback-title").hidden = feedback.children.length === 0;
   const g = $("#gates");
   g.replaceChildren();
   if (gates.length === 0) g.append(el("p", { text: "no gate has run on this task" }));
@@ -219,28 +266,49 @@ async function refreshEscalations() {
   state.escalationsKey = key;
   const body = $("#escalations tbody");
   body.replaceChildren();
-  $("#escalation-count").textContent = list.length ? `${list.length} open` : "none open";
+  const scope = state.run ? "in this run" : "in any run";
+  $("#escalation-count").textContent = list.length ? `${list.length} open ${scope}` : `none open ${scope}`;
   for (const e of list) {
-    const decide = el("td");
-    for (const d of ["retry", "skip", "abort"]) {
-      const b = el("button", { type: "button", class: "resolve" + (d === "abort" ? " danger" : ""), "data-id": String(e.id), "data-decision": d, text: d });
-      b.addEventListener("click", () => resolve(e.id, d));
-      decide.append(b, " ");
+    const decide = el("td", { class: "decide" });
+    // The note goes with whichever decision is taken: advice that joins the task's next brief
+    // (a person's answer to a level-2 consultation), or why a data-loss change is approved.
+    const note = el("textarea", {
+      class: "note", rows: 2, maxLength: 8000, "data-note": String(e.id), value: state.notes[e.id] || "",
+      placeholder: e.level === 2 ? "your advice for the next attempt" : "note (optional): advice for the next attempt, or why",
+    });
+    // Kept across redraws of the queue, so a note being typed survives a new escalation.
+    note.addEventListener("input", () => { state.notes[e.id] = note.value; });
+    const buttons = el("div", { class: "decisions" });
+    for (const [d, title] of DECISIONS) {
+      const b = el("button", { type: "button", class: "resolve" + (d === "abort" ? " danger" : ""), "data-id": String(e.id), "data-decision": d, title, text: d });
+      b.addEventListener("click", () => resolve(e.id, d, note.value));
+      buttons.append(b, " ");
     }
-    const who = el("input", { placeholder: "specialist", size: 14 });
-    const re = el("button", { type: "button", class: "plain", text: "reassign" });
-    re.addEventListener("click", () => who.value.trim() && resolve(e.id, "reassign:" + who.value.trim()));
-    decide.append(who, re);
+    const who = el("input", { placeholder: "specialist", size: 14, "data-reassign": String(e.id) });
+    const re = el("button", { type: "button", class: "plain", text: "reassign", title: "try again with another specialist" });
+    re.addEventListener("click", () => who.value.trim() && resolve(e.id, "reassign:" + who.value.trim(), note.value));
+    buttons.append(who, re);
+    decide.append(note, buttons);
     body.append(el("tr", { "data-escalation": String(e.id) },
       el("td", { text: String(e.id) }), el("td", { text: e.task_id }), el("td", { text: String(e.level) }),
-      el("td", { text: e.category }), el("td", { text: e.reason.slice(0, 400) }), decide));
+      el("td", { text: e.category }), el("td", {}, longText(e.reason, 400)), decide));
   }
 }
 
-async function resolve(id, decision) {
+const DECISIONS = [
+  ["retry", "try again with the same specialist"],
+  ["approve", "accept the result as it is (a data-loss migration, a breaking contract change)"],
+  ["skip", "treat the task as done without its output"],
+  ["abort", "cancel the whole run"],
+];
+
+async function resolve(id, decision, note) {
   try {
-    await api(`/escalations/${id}/resolve`, { method: "POST", body: { decision } });
-    message(`escalation #${id}: ${decision}`);
+    const body = { decision };
+    if (note && note.trim()) body.note = note.trim();
+    await api(`/escalations/${id}/resolve`, { method: "POST", body });
+    message(`escalation #${id}: ${decision}${body.note ? ", with your note" : ""}`);
+    delete state.notes[id];
   } catch (e) {
     message(e.message, true);
   }
@@ -270,14 +338,12 @@ async function follow(id) {
   const ctrl = new AbortController();
   state.stream = ctrl;
   let after = 0;
-  const live = $("#live");
   while (!ctrl.signal.aborted && state.run === id) {
     try {
       const headers = state.token ? { Authorization: "Bearer " + state.token } : {};
       const res = await fetch(`/runs/${id}/events?after=${after}`, { headers, signal: ctrl.signal });
       if (!res.ok) throw new Error("events: " + res.status);
-      live.textContent = "live";
-      live.className = "live on";
+      connection("live", true);
       const reader = res.body.getReader();
       const decoder = new TextDecoder();
       let text = "";
@@ -298,8 +364,7 @@ async function follow(id) {
     } catch (e) {
       if (ctrl.signal.aborted) return;
     }
-    live.textContent = "reconnecting";
-    live.className = "live off";
+    connection("reconnecting", false);
     await new Promise((r) => setTimeout(r, 1000));
   }
 }
@@ -309,10 +374,10 @@ async function follow(id) {
 const CHARTS = [
   ["tasks_completed", "backend_tasks_completed"],
   ["success_rate", "backend_success_rate"],
-  ["avg_completion_time", "backend_avg_completion_time (s)"],
+  ["avg_completion_time", "average completion time", duration],
   ["queue_depth", "queue depth"],
   ["running", "running tasks"],
-  ["escalations_open", "open escalations"],
+  ["escalations_open", "open escalations (all runs)"],
   ["tokens", "LLM tokens"],
 ];
 
@@ -321,13 +386,13 @@ async function refreshCharts() {
   try { history = await api("/metrics/history"); } catch (e) { return; }
   const box = $("#charts");
   box.replaceChildren();
-  for (const [key, label] of CHARTS) {
+  for (const [key, label, format] of CHARTS) {
     const values = history.samples.map((s) => s[key]).filter((v) => v !== null && v !== undefined);
     const canvas = el("canvas", { width: 220, height: 60 });
     const last = values.length ? values[values.length - 1] : null;
     box.append(el("div", { class: "chart", "data-metric": key },
       el("div", { class: "label", text: label }),
-      el("div", { class: "value", text: last === null ? "—" : String(Math.round(last * 1000) / 1000) }), canvas));
+      el("div", { class: "value", text: last === null ? "—" : format ? format(last) : String(Math.round(last * 1000) / 1000) }), canvas));
     const ctx = canvas.getContext("2d");
     if (values.length < 2) continue;
     const max = Math.max(...values), min = Math.min(...values), span = max - min || 1;
@@ -372,6 +437,7 @@ document.addEventListener("DOMContentLoaded", () => {
     loadRuns().catch((err) => message(err.message, true));
   });
   window.addEventListener("resize", () => requestAnimationFrame(drawEdges));
+  connection("connecting", false);
   loadRuns().catch((err) => message(err.message, true));
   refreshCharts();
   setInterval(refreshCharts, 5000);

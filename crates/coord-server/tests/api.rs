@@ -145,9 +145,18 @@ async fn failures_escalate_and_decisions_continue_the_run() {
         post(&app, &format!("/escalations/{id}/resolve"), json!({ "decision": "reassign:nobody" })).await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
     assert!(bad["error"]["message"].as_str().unwrap().contains("nobody"));
-    let (status, resolved) = post(&app, &format!("/escalations/{id}/resolve"), json!({ "decision": "retry" })).await;
+    let (status, bad) =
+        post(&app, &format!("/escalations/{id}/resolve"), json!({ "decision": "retry", "note": "x".repeat(8_001) }))
+            .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{bad}");
+    assert!(bad["error"]["message"].as_str().unwrap().contains("8001 characters"), "{bad}");
+    let note = "store refresh tokens hashed, with a revocation list";
+    let (status, resolved) =
+        post(&app, &format!("/escalations/{id}/resolve"), json!({ "decision": "retry", "note": note })).await;
     assert_eq!(status, StatusCode::OK, "{resolved}");
-    assert_eq!(resolved["state"], "resolved");
+    assert_eq!((&resolved["state"], &resolved["note"]), (&json!("resolved"), &json!(note)));
+    let (_, brief) = get(&app, &format!("/runs/{run}/tasks/backend-T002/brief")).await;
+    assert!(brief["markdown"].as_str().unwrap().contains(note), "{brief}");
     let (status, again) = post(&app, &format!("/escalations/{id}/resolve"), json!({ "decision": "retry" })).await;
     assert_eq!(status, StatusCode::CONFLICT, "{again}");
     let (_, t) = get(&app, &format!("/runs/{run}/tasks/backend-T002")).await;

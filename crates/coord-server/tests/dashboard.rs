@@ -1,8 +1,10 @@
 //! The dashboard in a real browser: headless Chromium driven over the WebDriver protocol
 //! (chromedriver, Debian's `chromium-driver`). A run of the spec's example is started from the
 //! page, task states change live (an automatic specialist runs a command; a person completes a
-//! task through the API), a task's brief shows, an escalation is resolved from the page's
-//! button, and a screenshot is written to `target/dashboard.png`.
+//! task through the API), a task's brief shows while the whole DAG stays in view at 1400×900
+//! (screenshot `target/dashboard-task-open.png`), escalations are decided from the page with a
+//! note (a retry whose advice reaches the next brief, then an approval), and a screenshot is
+//! written to `target/dashboard.png`.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -197,6 +199,8 @@ async fn the_dashboard_shows_a_run_live_and_resolves_an_escalation() {
     let profile = tempfile::tempdir().unwrap();
     let d = Driver::start(profile.path()).await;
     d.cmd(reqwest::Method::POST, "/url", json!({ "url": url })).await;
+    // With no run yet the badge says the server answers, not "offline".
+    d.wait_for("return document.querySelector('#live').textContent", json!("connected"), "the connection badge").await;
 
     // Start the spec's example from the page, without the coordination workflows (they are on by
     // default; this test is about the page's mechanics).
@@ -239,6 +243,31 @@ async fn the_dashboard_shows_a_run_live_and_resolves_an_escalation() {
     )
     .await;
 
+    // With a task open, at 1400×900 every parallel group of the DAG is still in view (the task
+    // panel goes below the DAG instead of squeezing it), and the legend tells blocked from failed.
+    d.cmd(reqwest::Method::POST, "/window/rect", json!({ "width": 1400, "height": 900 })).await;
+    let layout = d
+        .js("const dag = document.querySelector('#dag'); const box = dag.getBoundingClientRect();
+             const hidden = [...document.querySelectorAll('.group')]
+               .filter((g) => { const r = g.getBoundingClientRect(); return r.left < box.left - 1 || r.right > box.right + 1; })
+               .map((g) => g.dataset.group);
+             const bg = (c) => { const e = document.createElement('span'); e.className = 'state ' + c; document.body.append(e);
+               const v = getComputedStyle(e).backgroundColor; e.remove(); return v; };
+             return { hidden, overflow: dag.scrollWidth - dag.clientWidth, panel: !document.querySelector('#task-panel').hidden,
+                      width: window.innerWidth, groups: document.querySelectorAll('.group').length,
+                      legend: document.querySelectorAll('#legend li').length,
+                      blocked_like_failed: bg('state-blocked') === bg('state-failed') };")
+        .await;
+    assert_eq!(layout["panel"], json!(true), "{layout}");
+    assert_eq!(layout["groups"], json!(5), "{layout}");
+    assert_eq!(layout["hidden"], json!([]), "no group hidden with a task open: {layout}");
+    assert!(layout["overflow"].as_i64().unwrap() <= 0, "no horizontal scrolling: {layout}");
+    assert_eq!((&layout["legend"], &layout["blocked_like_failed"]), (&json!(9), &json!(false)), "{layout}");
+    let shot = d.cmd(reqwest::Method::GET, "/screenshot", json!({})).await;
+    let target = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target");
+    std::fs::create_dir_all(&target).unwrap();
+    std::fs::write(target.join("dashboard-task-open.png"), decode_base64(shot.as_str().unwrap())).unwrap();
+
     // A person completes a manual task from the page.
     d.wait_for(&state_of("backend-T004"), json!("ready"), "backend-T004 ready").await;
     d.click(".task[data-task=\"backend-T004\"]").await;
@@ -267,11 +296,36 @@ async fn the_dashboard_shows_a_run_live_and_resolves_an_escalation() {
     d.wait_for("return document.querySelectorAll('#escalations tbody tr').length", json!(1), "the escalation row")
         .await;
     d.cmd(reqwest::Method::POST, "/window/rect", json!({ "width": 1500, "height": 1400 })).await;
+    // A retry with advice: the note goes with the decision and joins the next brief.
+    d.type_into("#escalations textarea.note", "hash the tokens before logging the request").await;
     d.click("#escalations button.resolve[data-decision=\"retry\"]").await;
     d.wait_for("return document.querySelectorAll('#escalations tbody tr').length", json!(0), "the queue emptied").await;
     d.wait_for(&state_of("backend-T003"), json!("ready"), "backend-T003 back to ready").await;
     let all: Value = http.get(format!("{url}/escalations?state=all")).send().await.unwrap().json().await.unwrap();
     assert_eq!(all[0]["decision"], "retry", "the page's button resolved it: {all}");
+    assert_eq!(all[0]["note"], "hash the tokens before logging the request", "{all}");
+    let brief: Value =
+        http.get(format!("{url}/runs/{run}/tasks/backend-T003/brief")).send().await.unwrap().json().await.unwrap();
+    assert!(brief["markdown"].as_str().unwrap().contains("hash the tokens before logging the request"), "{brief}");
+
+    // Escalated again; this time the tech lead approves the result as it stands, saying why.
+    let failed = http
+        .post(format!("{url}/runs/{run}/tasks/backend-T003/fail"))
+        .json(&json!({ "note": "drops the legacy_sessions table", "category": "security" }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(failed.status(), 200);
+    d.wait_for("return document.querySelectorAll('#escalations tbody tr').length", json!(1), "the second escalation")
+        .await;
+    d.type_into("#escalations textarea.note", "legacy_sessions is empty since the v2 login").await;
+    d.click("#escalations button.resolve[data-decision=\"approve\"]").await;
+    d.wait_for(&state_of("backend-T003"), json!("done"), "backend-T003 approved from the page").await;
+    let all: Value = http.get(format!("{url}/escalations?state=all")).send().await.unwrap().json().await.unwrap();
+    assert_eq!(
+        (&all[0]["decision"], &all[0]["note"]),
+        (&json!("approve"), &json!("legacy_sessions is empty since the v2 login"))
+    );
 
     // Charts have samples.
     d.wait_for("return document.querySelectorAll('#charts .chart').length", json!(7), "the metric charts").await;
@@ -287,8 +341,6 @@ async fn the_dashboard_shows_a_run_live_and_resolves_an_escalation() {
     .await;
     let png = decode_base64(shot.as_str().unwrap());
     assert!(png.starts_with(b"\x89PNG"), "a PNG screenshot");
-    let target = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target");
-    std::fs::create_dir_all(&target).unwrap();
     std::fs::write(target.join("dashboard.png"), &png).unwrap();
     drop(d);
     server.abort();

@@ -157,8 +157,14 @@ impl Store for AnyStore {
         delegate!(self, escalations(run_id, open_only))
     }
 
-    async fn resolve_escalation(&self, id: i64, decision: &Decision, now: i64) -> Result<EscalationRecord> {
-        delegate!(self, resolve_escalation(id, decision, now))
+    async fn resolve_escalation(
+        &self,
+        id: i64,
+        decision: &Decision,
+        note: Option<&str>,
+        now: i64,
+    ) -> Result<EscalationRecord> {
+        delegate!(self, resolve_escalation(id, decision, note, now))
     }
 
     async fn expire_leases(&self, now: i64) -> Result<Vec<(String, String)>> {

@@ -226,11 +226,14 @@ pub trait Store: Send + Sync {
         open_only: bool,
     ) -> impl Future<Output = Result<Vec<EscalationRecord>>> + Send;
     /// Applies a decision to an open escalation: the task is requeued (retry, reassign) with its
-    /// dependents unblocked, skipped (done without output), or the run is aborted.
+    /// dependents unblocked, skipped (done without output), or the run is aborted. `note`, what
+    /// the person wrote with the decision, is kept on the escalation and in the event, and
+    /// joins the next brief when the task runs again.
     fn resolve_escalation(
         &self,
         id: i64,
         decision: &Decision,
+        note: Option<&str>,
         now: i64,
     ) -> impl Future<Output = Result<EscalationRecord>> + Send;
     /// Returns every task whose lease expired before `now` to `ready` (its attempt is counted as

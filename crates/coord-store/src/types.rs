@@ -309,8 +309,24 @@ pub struct EscalationRecord {
     pub state: String,
     /// The decision, once resolved.
     pub decision: Option<String>,
+    /// What the person who decided wrote with the decision (a peer's advice, why a data-loss
+    /// migration was approved); it joins the next brief when the task runs again.
+    pub note: Option<String>,
     /// Raised, unix ms.
     pub created_at: i64,
+}
+
+impl EscalationRecord {
+    /// The feedback a decision that sends the task back to work leaves for its next brief:
+    /// `(source, text)`. At level 2 the person answered a consultation, so the note is advice.
+    pub fn decision_feedback(&self, decided: &str, note: Option<&str>) -> (&'static str, String) {
+        let source = if self.level == 2 && note.is_some() { "consultation answer" } else { "tech-lead decision" };
+        let text = match note {
+            Some(note) => format!("{decided}: {}\n\n{note}", self.reason),
+            None => format!("{decided}: {}", self.reason),
+        };
+        (source, text)
+    }
 }
 
 /// A decision on an escalation.

@@ -28,6 +28,7 @@ behaviour!(
     escalation_parks_the_task_and_blocks_its_dependents,
     cancel_stops_everything_and_unknown_ids_are_errors,
     escalation_decisions_requeue_reassign_skip_or_abort,
+    a_persons_consultation_answer_joins_the_next_brief,
     manual_claims_dead_owners_and_group_commit,
     released_claims_are_interrupted_and_fenced_by_their_tokens,
     claims_can_be_limited_to_automatic_specialists,

@@ -581,6 +581,14 @@ pub enum EscalationCommand {
         /// contract changes) | skip | abort
         #[arg(long)]
         decision: String,
+        /// What you decided and why: advice for the next attempt (it joins the task's next
+        /// brief; the answer to a level-2 consultation), or why you approve. Kept on the
+        /// escalation and in the run's log.
+        #[arg(long, value_name = "TEXT", conflicts_with = "note_file")]
+        note: Option<String>,
+        /// The note read from a file (`-` reads standard input).
+        #[arg(long, value_name = "PATH")]
+        note_file: Option<std::path::PathBuf>,
     },
 }
 

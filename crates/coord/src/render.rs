@@ -144,9 +144,29 @@ pub fn utc_time(ms: i64, rfc3339: bool) -> String {
     format!("{year:04}-{month:02}-{day:02}{sep}{:02}:{:02}:{:02}.{millis:03}Z", rem / 3600, (rem % 3600) / 60, rem % 60)
 }
 
+/// A duration for people: `850 ms`, `12.4 s`, `3 min 20 s`, `2 h 5 min`.
+pub fn duration_ms(ms: i64) -> String {
+    let ms = ms.max(0);
+    match ms {
+        0..1_000 => format!("{ms} ms"),
+        1_000..120_000 => format!("{:.1} s", ms as f64 / 1000.0),
+        120_000..7_200_000 => format!("{} min {} s", ms / 60_000, (ms % 60_000) / 1000),
+        _ => format!("{} h {} min", ms / 3_600_000, (ms % 3_600_000) / 60_000),
+    }
+}
+
 #[cfg(test)]
 mod time_tests {
-    use super::utc_time;
+    use super::{duration_ms, utc_time};
+
+    #[test]
+    fn durations_read_as_people_say_them() {
+        let cases =
+            [(0, "0 ms"), (850, "850 ms"), (12_400, "12.4 s"), (200_000, "3 min 20 s"), (7_500_000, "2 h 5 min")];
+        for (ms, want) in cases {
+            assert_eq!(duration_ms(ms), want);
+        }
+    }
 
     #[test]
     fn times_are_utc_calendar_dates() {

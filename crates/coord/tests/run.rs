@@ -100,6 +100,39 @@ fn level_2_consults_the_peer_the_category_calls_for() {
 }
 
 #[test]
+fn a_person_answers_a_level_2_consultation_with_a_note_that_joins_the_next_brief() {
+    // The peer the failure calls for (@backend-architect) is a person: the task parks at level 2
+    // until they answer through a decision with a note.
+    let p = Project::new();
+    p.write("plan.json", &plan_json(&[("t1", "nodejs-expert", &[])]));
+    p.write(
+        "coord.toml",
+        &config(concat!(
+            "[specialists.nodejs-expert]\nexecutor = \"command\"\n",
+            "command = [\"sh\", \"-c\", \"cat > brief-$COORD_ATTEMPT.md; [ $COORD_ATTEMPT -ge 2 ] || echo '{\\\"coord\\\":\\\"escalate\\\",\\\"reason\\\":\\\"p95 is 900ms\\\",\\\"category\\\":\\\"performance\\\"}'\"]\n",
+        )),
+    );
+    p.coord(&["run", "--plan", "plan.json"]);
+    let run = p.only_run();
+    let list: serde_json::Value = serde_json::from_str(&p.ok(&["escalation", "list", "--json"])).unwrap();
+    assert_eq!((list[0]["level"].as_i64(), list[0]["note"].as_str()), (Some(2), None), "{list}");
+    let id = list[0]["id"].as_i64().unwrap().to_string();
+    // A note from a file; a blank decision is refused, naming what is allowed.
+    p.write("advice.md", "Add a covering index on sessions(user_id) and cache the lookup.\n");
+    let bad = p.coord(&["escalation", "resolve", &id, "--decision", "retyr", "--note-file", "advice.md"]);
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("unknown decision `retyr`"), "{bad:?}");
+    let out = p.ok(&["escalation", "resolve", &id, "--decision", "retry", "--note-file", "advice.md"]);
+    assert!(out.contains("retry, with your note"), "{out}");
+    p.ok(&["resume", &run]);
+    assert_eq!(p.states(&run), vec![("t1".into(), "done".into())]);
+    let second = std::fs::read_to_string(p.path().join("brief-2.md")).unwrap();
+    assert!(second.contains("consultation answer: retry: consult @backend-architect: p95 is 900ms"), "{second}");
+    assert!(second.contains("Add a covering index on sessions(user_id) and cache the lookup."), "{second}");
+    let all: serde_json::Value = serde_json::from_str(&p.ok(&["escalation", "list", "--all", "--json"])).unwrap();
+    assert_eq!(all[0]["note"], "Add a covering index on sessions(user_id) and cache the lookup.");
+}
+
+#[test]
 fn level_3_reassigns_to_the_next_best_specialist_with_the_history() {
     let p = Project::new();
     p.write("plan.json", &plan_json(&[("t1", "nodejs-expert", &[]), ("t2", "nodejs-expert", &["t1"])]));

@@ -12,7 +12,8 @@ impl Workspaces {
         self.root.join(".idle")
     }
 
-    /// A worktree at `path`: a parked one moved there, or a new one at `start`.
+    /// A worktree at `path`: a parked one moved there, or a new one at `start` with no files
+    /// checked out yet (the caller checks out the task's start).
     pub(super) async fn acquire(&self, repo: &Repo, path: &Path, start: &str) -> Result<Worktree, WorkspaceError> {
         let _alone = self.bookkeeping.write().await;
         let parent = path.parent().unwrap_or(&self.root);
@@ -48,7 +49,9 @@ impl Workspaces {
         // inside git, not a problem of this task. Tried again after a short pause.
         let mut tries = 0;
         loop {
-            match repo.git(&["worktree", "add", "--detach", "--force", "-q", &dst, start]).await {
+            // No checkout here: the caller checks the files out, holding `bookkeeping` shared,
+            // so tasks starting together write their files at the same time.
+            match repo.git(&["worktree", "add", "--detach", "--no-checkout", "--force", "-q", &dst, start]).await {
                 Ok(_) => break,
                 Err(e) if tries < 5 && half_made_worktree(&e) => {
                     tries += 1;

@@ -145,8 +145,11 @@ impl Workspaces {
         let mut notes = Vec::new();
         let wt = match self.registered(repo, &path) {
             Some(wt) => {
-                // What an interrupted attempt left is kept: committed on the branch first.
+                // What an interrupted attempt left is kept: committed on the branch first. A
+                // worktree without an index was never checked out (added, then the process
+                // stopped before its checkout): it holds nothing, and its empty tree is no work.
                 if let Some(n) = record.ready
+                    && wt.admin.join("index").exists()
                     && let Some(sweep) = self
                         .snapshot_commit(repo, &wt, &record, claim, &format!("attempt {n}, interrupted"), false)
                         .await?

@@ -6,7 +6,7 @@ use super::{ApiJson, ApiPath, ApiQuery, AppState, check_id};
 use crate::error::{ApiResult, AppError, ErrorBody};
 use axum::Json;
 use axum::extract::State;
-use coord_runtime::now_ms;
+use coord_runtime::{DecisionError, Resolution, now_ms};
 use coord_store::{Decision, EscalationRecord, Store};
 
 /// The view of a stored escalation.
@@ -20,6 +20,7 @@ pub fn escalation_view(e: EscalationRecord) -> EscalationView {
         reason: e.reason,
         state: e.state,
         decision: e.decision,
+        note: e.note,
         created_at: e.created_at,
     }
 }
@@ -41,7 +42,8 @@ pub async fn list<S: Store + Clone + 'static>(
     Ok(Json(list.into_iter().map(escalation_view).collect()))
 }
 
-/// Decides an open escalation: `retry`, `reassign:NAME`, `skip` or `abort`.
+/// Decides an open escalation: `retry`, `reassign:NAME`, `approve`, `skip` or `abort`, with an
+/// optional note (advice for the next attempt, or why a data-loss change is approved).
 #[utoipa::path(post, path = "/escalations/{id}/resolve", operation_id = "resolveEscalation", tag = "escalations", request_body = ResolveBody,
     params(("id" = i64, Path, description = "Escalation id")),
     responses((status = 200, body = EscalationView), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody),
@@ -52,15 +54,17 @@ pub async fn resolve<S: Store + Clone + 'static>(
     ApiPath(id): ApiPath<i64>,
     ApiJson(body): ApiJson<ResolveBody>,
 ) -> ApiResult<Json<EscalationView>> {
-    let decision: Decision = body.decision.parse().map_err(AppError::bad_request)?;
-    if let Decision::Reassign(name) = &decision
-        && !st.runtime.roster().contains(name)
-    {
-        return Err(AppError::unprocessable(format!("unknown specialist `{name}` (GET /agents lists them)")));
-    }
+    let r = match Resolution::parse(&body.decision, body.note.as_deref(), st.runtime.roster()) {
+        Ok(r) => r,
+        Err(e @ DecisionError::Unknown(_)) => return Err(AppError::bad_request(e.to_string())),
+        Err(DecisionError::UnknownSpecialist(name)) => {
+            return Err(AppError::unprocessable(format!("unknown specialist `{name}` (GET /agents lists them)")));
+        }
+        Err(e @ DecisionError::NoteTooLong(_)) => return Err(AppError::unprocessable(e.to_string())),
+    };
     let _turn = st.write_turn().await;
-    let e = st.store().resolve_escalation(id, &decision, now_ms()).await?;
-    if decision != Decision::Abort {
+    let e = st.store().resolve_escalation(id, &r.decision, r.note(), now_ms()).await?;
+    if r.decision != Decision::Abort {
         st.driver.kick(&e.run_id).await;
     } else {
         st.driver.cancel(&e.run_id);

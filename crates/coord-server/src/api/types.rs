@@ -404,6 +404,8 @@ pub struct EscalationView {
     pub state: String,
     /// The decision, once resolved.
     pub decision: Option<String>,
+    /// What the person who decided wrote with the decision.
+    pub note: Option<String>,
     /// Raised, unix ms.
     pub created_at: i64,
 }
@@ -425,9 +427,15 @@ pub struct EscalationQuery {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ResolveBody {
-    /// `retry`, `reassign:NAME`, `skip` or `abort`.
-    #[schema(example = "retry", pattern = "^(retry|skip|abort|reassign:@?[A-Za-z0-9._-]+)$")]
+    /// `retry`, `reassign:NAME`, `approve` (accept the result: a data-loss migration, a
+    /// breaking contract change), `skip` or `abort`.
+    #[schema(example = "retry", pattern = "^(retry|approve|skip|abort|reassign:@?[A-Za-z0-9._-]+)$")]
     pub decision: String,
+    /// What you decided and why: advice that joins the task's next brief (the answer to a
+    /// level-2 peer consultation), or why you approve. At most 8,000 characters.
+    #[serde(default)]
+    #[schema(max_length = 8000, example = "Add an index on orders(user_id, created_at) first.")]
+    pub note: Option<String>,
 }
 
 /// A specialist of the roster.

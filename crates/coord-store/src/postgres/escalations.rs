@@ -210,7 +210,13 @@ pub(super) async fn cancel_run(w: &mut Writes, run: &str, now: i64) -> Result<us
 }
 
 /// Applies a decision to an open escalation.
-pub(super) async fn resolve(w: &mut Writes, id: i64, decision: &Decision, now: i64) -> Result<EscalationRecord> {
+pub(super) async fn resolve(
+    w: &mut Writes,
+    id: i64,
+    decision: &Decision,
+    note: Option<&str>,
+    now: i64,
+) -> Result<EscalationRecord> {
     let row = sqlx::query("SELECT * FROM escalations WHERE id = $1 FOR UPDATE")
         .bind(id)
         .fetch_optional(w.conn())
@@ -228,13 +234,20 @@ pub(super) async fn resolve(w: &mut Writes, id: i64, decision: &Decision, now: i
             .fetch_one(w.conn())
             .await?;
     let decided = decision.as_string();
-    sqlx::query("UPDATE escalations SET state = 'resolved', decision = $1, resolved_at = $2 WHERE id = $3")
+    sqlx::query("UPDATE escalations SET state = 'resolved', decision = $1, note = $2, resolved_at = $3 WHERE id = $4")
         .bind(&decided)
+        .bind(note)
         .bind(now)
         .bind(id)
         .execute(w.conn())
         .await?;
-    w.event(&run, Some(&task), "escalation_resolved", serde_json::json!({ "id": id, "decision": decided }), now);
+    w.event(
+        &run,
+        Some(&task),
+        "escalation_resolved",
+        serde_json::json!({ "id": id, "decision": decided, "note": note }),
+        now,
+    );
     if state == "escalated" {
         match decision {
             Decision::Retry | Decision::Reassign(_) => {
@@ -255,8 +268,8 @@ pub(super) async fn resolve(w: &mut Writes, id: i64, decision: &Decision, now: i
                 if let Some(name) = specialist {
                     record_tried(w, &run, &task, name).await?;
                 }
-                let text = format!("{decided}: {}", record.reason);
-                add_feedback(w, &run, &task, attempts, "tech-lead decision", &text, now).await?;
+                let (source, text) = record.decision_feedback(&decided, note);
+                add_feedback(w, &run, &task, attempts, source, &text, now).await?;
                 w.event(&run, Some(&task), "task_ready", serde_json::json!({ "decision": decided }), now);
                 w.wake();
                 unblock(w, &run, now).await?;
@@ -310,5 +323,6 @@ pub(super) async fn resolve(w: &mut Writes, id: i64, decision: &Decision, now: i
     }
     record.state = "resolved".into();
     record.decision = Some(decided);
+    record.note = note.map(str::to_string);
     Ok(record)
 }

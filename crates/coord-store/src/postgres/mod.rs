@@ -53,9 +53,10 @@ macro_rules! retrying {
     }};
 }
 
-const MIGRATIONS: [(i64, &str, &str); 2] = [
+const MIGRATIONS: [(i64, &str, &str); 3] = [
     (1, "runs", include_str!("../../migrations/postgres/0001_runs.sql")),
     (2, "workspaces", include_str!("../../migrations/postgres/0002_workspaces.sql")),
+    (3, "decision notes", include_str!("../../migrations/postgres/0003_decision_notes.sql")),
 ];
 
 /// The first key of the advisory lock that serializes opening (checks and migrations) per
@@ -321,8 +322,14 @@ impl Store for PgStore {
         reads::escalations(&self.pool, run_id, open_only).await
     }
 
-    async fn resolve_escalation(&self, id: i64, decision: &Decision, now: i64) -> Result<EscalationRecord> {
-        retrying!(self, |w| escalations::resolve(&mut w, id, decision, now))
+    async fn resolve_escalation(
+        &self,
+        id: i64,
+        decision: &Decision,
+        note: Option<&str>,
+        now: i64,
+    ) -> Result<EscalationRecord> {
+        retrying!(self, |w| escalations::resolve(&mut w, id, decision, note, now))
     }
 
     async fn expire_leases(&self, now: i64) -> Result<Vec<(String, String)>> {

@@ -28,6 +28,7 @@ pub(super) fn escalation(row: &PgRow) -> Result<EscalationRecord> {
         reason: row.try_get("reason")?,
         state: row.try_get("state")?,
         decision: row.try_get("decision")?,
+        note: row.try_get("note")?,
         created_at: row.try_get("created_at")?,
     })
 }

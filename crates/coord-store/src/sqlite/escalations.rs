@@ -16,6 +16,7 @@ fn escalation(row: &sqlx::sqlite::SqliteRow) -> Result<EscalationRecord> {
         reason: row.try_get("reason")?,
         state: row.try_get("state")?,
         decision: row.try_get("decision")?,
+        note: row.try_get("note")?,
         created_at: row.try_get("created_at")?,
     })
 }
@@ -264,6 +265,7 @@ impl SqliteStore {
         &self,
         id: i64,
         decision: &Decision,
+        note: Option<&str>,
         now: i64,
     ) -> Result<EscalationRecord> {
         let mut tx = self.write().await?;
@@ -288,8 +290,9 @@ impl SqliteStore {
             .fetch_one(&mut *tx)
             .await?;
         let decided = decision.as_string();
-        sqlx::query("UPDATE escalations SET state = 'resolved', decision = ?, resolved_at = ? WHERE id = ?")
+        sqlx::query("UPDATE escalations SET state = 'resolved', decision = ?, note = ?, resolved_at = ? WHERE id = ?")
             .bind(&decided)
+            .bind(note)
             .bind(now)
             .bind(id)
             .execute(&mut *tx)
@@ -299,7 +302,7 @@ impl SqliteStore {
             &run,
             Some(&task),
             "escalation_resolved",
-            serde_json::json!({ "id": id, "decision": decided }),
+            serde_json::json!({ "id": id, "decision": decided, "note": note }),
             now,
         )
         .await?;
@@ -323,16 +326,8 @@ impl SqliteStore {
                     if let Some(name) = specialist {
                         record_tried(&mut tx, &run, &task, name).await?;
                     }
-                    add_feedback(
-                        &mut tx,
-                        &run,
-                        &task,
-                        attempts,
-                        "tech-lead decision",
-                        &format!("{decided}: {}", record.reason),
-                        now,
-                    )
-                    .await?;
+                    let (source, text) = record.decision_feedback(&decided, note);
+                    add_feedback(&mut tx, &run, &task, attempts, source, &text, now).await?;
                     event(&mut tx, &run, Some(&task), "task_ready", serde_json::json!({ "decision": decided }), now)
                         .await?;
                     unblock(&mut tx, &run, now).await?;
@@ -395,6 +390,7 @@ impl SqliteStore {
         tx.commit().await?;
         record.state = "resolved".into();
         record.decision = Some(decided);
+        record.note = note.map(str::to_string);
         Ok(record)
     }
 }

@@ -23,11 +23,12 @@ use transitions::event;
 /// `PRAGMA application_id` of coord databases ("CORD"): tells our files from foreign ones.
 const APPLICATION_ID: i64 = 0x434F_5244;
 
-const MIGRATIONS: [(i64, &str, &str); 4] = [
+const MIGRATIONS: [(i64, &str, &str); 5] = [
     (1, "runs", include_str!("../../migrations/sqlite/0001_runs.sql")),
     (2, "feedback", include_str!("../../migrations/sqlite/0002_feedback.sql")),
     (3, "workers", include_str!("../../migrations/sqlite/0003_workers.sql")),
     (4, "workspaces", include_str!("../../migrations/sqlite/0004_workspaces.sql")),
+    (5, "decision notes", include_str!("../../migrations/sqlite/0005_decision_notes.sql")),
 ];
 
 /// The SQLite store.
@@ -451,9 +452,10 @@ impl Store for SqliteStore {
         &self,
         id: i64,
         decision: &crate::Decision,
+        note: Option<&str>,
         now: i64,
     ) -> Result<crate::EscalationRecord> {
-        self.resolve_escalation_impl(id, decision, now).await
+        self.resolve_escalation_impl(id, decision, note, now).await
     }
 
     async fn cancel_run(&self, run_id: &str, now: i64) -> Result<usize> {

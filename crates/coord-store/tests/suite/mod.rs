@@ -181,38 +181,72 @@ pub async fn escalation_decisions_requeue_reassign_skip_or_abort<S: Store>(s: &S
     assert_eq!(open_all.len(), 5);
     let id = |run: &str| open_all.iter().find(|e| e.run_id == run).unwrap().id;
 
-    s.resolve_escalation(id("retry"), &Decision::Retry, 2).await.unwrap();
+    // A retry with a note: the note is kept on the escalation, in the event, and joins the
+    // next brief after the reason.
+    let note = "keep the v1 endpoints; add v2 beside them";
+    let retried = s.resolve_escalation(id("retry"), &Decision::Retry, Some(note), 2).await.unwrap();
+    assert_eq!(retried.note.as_deref(), Some(note));
     let st = states(s, "retry").await;
     assert_eq!((st["a"], st["b"], st["d"]), (TaskState::Ready, TaskState::Pending, TaskState::Pending));
-    assert!(s.feedback("retry", "a").await.unwrap()[0].1.contains("retry: architecture mismatch"));
+    let feedback = s.feedback("retry", "a").await.unwrap();
+    assert_eq!(feedback[0].0, "tech-lead decision");
+    assert_eq!(feedback[0].1, format!("retry: architecture mismatch\n\n{note}"));
+    let stored = s.escalations(Some("retry"), false).await.unwrap();
+    assert_eq!((stored[0].decision.as_deref(), stored[0].note.as_deref()), (Some("retry"), Some(note)));
+    let events = s.events("retry", 0, 100).await.unwrap();
+    let resolved = events.iter().find(|e| e.kind == "escalation_resolved").unwrap();
+    assert_eq!(resolved.data["note"], note);
     assert!(matches!(
-        s.resolve_escalation(id("retry"), &Decision::Retry, 3).await,
+        s.resolve_escalation(id("retry"), &Decision::Retry, None, 3).await,
         Err(StoreError::AlreadyResolved(_))
     ));
 
-    s.resolve_escalation(id("reassign"), &"reassign:@backend-architect".parse().unwrap(), 2).await.unwrap();
+    s.resolve_escalation(id("reassign"), &"reassign:@backend-architect".parse().unwrap(), None, 2).await.unwrap();
     let c = s.claim("reassign", "w", 1, 1000, 3, None).await.unwrap().remove(0);
     assert_eq!((c.task_id.as_str(), c.specialist.as_str(), c.attempt), ("a", "backend-architect", 2));
     assert_eq!(s.tried("reassign", "a").await.unwrap(), vec!["backend-architect"]);
 
-    s.resolve_escalation(id("skip"), &Decision::Skip, 2).await.unwrap();
+    s.resolve_escalation(id("skip"), &Decision::Skip, None, 2).await.unwrap();
+    assert_eq!(s.feedback("reassign", "a").await.unwrap()[0].1, "reassign:backend-architect: architecture mismatch");
     let st = states(s, "skip").await;
     assert_eq!((st["a"], st["b"], st["c"]), (TaskState::Done, TaskState::Ready, TaskState::Ready));
 
     // An approval accepts the result as it stands: done, recorded as approved, dependents go.
-    let approved = s.resolve_escalation(id("approve"), &"approve".parse().unwrap(), 2).await.unwrap();
-    assert_eq!(approved.decision.as_deref(), Some("approve"));
+    let why = "the column was unused since 2024 (checked in the logs)";
+    let approved = s.resolve_escalation(id("approve"), &"approve".parse().unwrap(), Some(why), 2).await.unwrap();
+    assert_eq!((approved.decision.as_deref(), approved.note.as_deref()), (Some("approve"), Some(why)));
     let st = states(s, "approve").await;
     assert_eq!((st["a"], st["b"], st["c"]), (TaskState::Done, TaskState::Ready, TaskState::Ready));
     let events = s.events("approve", 0, 100).await.unwrap();
     let done = events.iter().find(|e| e.kind == "task_done" && e.task_id.as_deref() == Some("a")).unwrap();
     assert_eq!(done.data["by"], "approval");
 
-    s.resolve_escalation(id("abort"), &Decision::Abort, 2).await.unwrap();
+    s.resolve_escalation(id("abort"), &Decision::Abort, None, 2).await.unwrap();
     assert_eq!(s.run("abort").await.unwrap().state, RunState::Cancelled);
     assert!(s.escalations(None, true).await.unwrap().is_empty());
-    assert!(matches!(s.resolve_escalation(999, &Decision::Skip, 2).await, Err(StoreError::UnknownEscalation(999))));
+    assert!(matches!(
+        s.resolve_escalation(999, &Decision::Skip, None, 2).await,
+        Err(StoreError::UnknownEscalation(999))
+    ));
     assert!("maybe".parse::<Decision>().is_err());
+}
+
+/// A person consulted at level 2 answers through a retry with a note: the answer joins the
+/// next brief as the consultation's answer.
+pub async fn a_persons_consultation_answer_joins_the_next_brief<S: Store>(s: &S) {
+    s.create_run(&diamond("consult"), 0).await.unwrap();
+    let a = s.claim("consult", "w", 1, 1000, 0, None).await.unwrap().remove(0);
+    let esc = Finish::Escalate { error: "consult @dba: slow query".into(), level: 2, category: "performance".into() };
+    s.finish(&a, &esc, 1).await.unwrap();
+    let open = s.escalations(Some("consult"), true).await.unwrap();
+    assert_eq!((open.len(), open[0].level, open[0].note.as_deref()), (1, 2, None));
+    let advice = "add an index on orders(user_id, created_at)";
+    s.resolve_escalation(open[0].id, &Decision::Retry, Some(advice), 2).await.unwrap();
+    let feedback = s.feedback("consult", "a").await.unwrap();
+    assert_eq!(feedback.last().unwrap().0, "consultation answer");
+    assert!(feedback.last().unwrap().1.ends_with(advice), "{feedback:?}");
+    let c = s.claim("consult", "w", 1, 1000, 3, None).await.unwrap().remove(0);
+    assert_eq!((c.task_id.as_str(), c.attempt), ("a", 2));
 }
 
 pub async fn manual_claims_dead_owners_and_group_commit<S: Store>(s: &S) {

@@ -58,6 +58,17 @@ fn as_input(e: anyhow::Error) -> anyhow::Error {
     }
 }
 
+/// The run's wall time, and this drive's when the run began before it (a resumed run, or one
+/// worked by hand).
+fn wall(report: &RunReport) -> String {
+    let run = crate::render::duration_ms(report.run_wall_ms);
+    if report.run_wall_ms - report.wall_ms as i64 > 1_000 {
+        format!("{run} since the run started ({} in this drive)", crate::render::duration_ms(report.wall_ms as i64))
+    } else {
+        run
+    }
+}
+
 fn print_report(report: &RunReport, json: bool) {
     if json {
         println!("{}", serde_json::json!({ "event": "report", "report": report }));
@@ -65,7 +76,7 @@ fn print_report(report: &RunReport, json: bool) {
     }
     let count = |s: &str| report.tasks.get(s).copied().unwrap_or(0);
     println!(
-        "\nrun {}: {} — {} done, {} failed, {} escalated, {} blocked, {} waiting; {} attempts; wall {:.1}s; critical path {:.1}s",
+        "\nrun {}: {} — {} done, {} failed, {} escalated, {} blocked, {} waiting; {} attempts; wall {}; critical path {}",
         report.run_id,
         report.state,
         count("done"),
@@ -74,8 +85,8 @@ fn print_report(report: &RunReport, json: bool) {
         count("blocked"),
         count("ready") + count("pending") + count("retrying") + count("running"),
         report.attempts,
-        report.wall_ms as f64 / 1000.0,
-        report.critical_path_ms as f64 / 1000.0
+        wall(report),
+        crate::render::duration_ms(report.critical_path_ms)
     );
     if report.llm.tokens > 0 {
         println!("LLM: {} tokens, ${:.4}; by specialist and by task:", report.llm.tokens, report.llm.cost_usd);

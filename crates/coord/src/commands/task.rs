@@ -2,9 +2,9 @@
 
 use super::context::{newest_run, open, run_of_task, tokio_runtime};
 use crate::cli::{EscalationArgs, EscalationCommand, TaskArgs, TaskCommand};
-use anyhow::{Result, anyhow};
-use coord_runtime::{Failure, FailureCategory, Runtime, manual, now_ms};
-use coord_store::{Decision, Store};
+use anyhow::{Context, Result, anyhow};
+use coord_runtime::{Failure, FailureCategory, Resolution, Runtime, manual, now_ms};
+use coord_store::Store;
 use std::process::ExitCode;
 
 fn who(name: Option<String>) -> String {
@@ -130,6 +130,18 @@ pub fn task(args: TaskArgs) -> Result<ExitCode> {
     })
 }
 
+/// A decision's note from a file, or from standard input for `-`.
+fn read_note(path: &std::path::Path) -> Result<String> {
+    use std::io::Read;
+    let mut text = String::new();
+    if path.as_os_str() == "-" {
+        std::io::stdin().read_to_string(&mut text).context("cannot read the note from standard input")?;
+    } else {
+        text = std::fs::read_to_string(path).with_context(|| format!("cannot read the note {}", path.display()))?;
+    }
+    Ok(text)
+}
+
 /// `coord escalation`.
 pub fn escalation(args: EscalationArgs) -> Result<ExitCode> {
     tokio_runtime()?.block_on(async {
@@ -154,25 +166,28 @@ pub fn escalation(args: EscalationArgs) -> Result<ExitCode> {
                             e.reason.lines().next().unwrap_or(""),
                             e.decision.map(|d| format!(" → {d}")).unwrap_or_default()
                         );
+                        if let Some(note) = &e.note {
+                            println!("      note: {}", note.lines().next().unwrap_or(""));
+                        }
                     }
                     println!(
-                        "decide with: coord escalation resolve ID --decision retry|reassign:NAME|approve|skip|abort"
+                        "decide with: coord escalation resolve ID --decision retry|reassign:NAME|approve|skip|abort [--note TEXT]"
                     );
                 }
             }
-            EscalationCommand::Resolve { id, decision } => {
-                let decision: Decision = decision.parse().map_err(|e: String| anyhow!(e))?;
-                if let Decision::Reassign(name) = &decision
-                    && !project.roster.contains(name)
-                {
-                    return Err(anyhow!("unknown specialist `{name}` (see coord agents list)"));
-                }
-                let e = project.store.resolve_escalation(id, &decision, now_ms()).await?;
+            EscalationCommand::Resolve { id, decision, note, note_file } => {
+                let note = match note_file {
+                    Some(path) => Some(read_note(&path)?),
+                    None => note,
+                };
+                let r = Resolution::parse(&decision, note.as_deref(), &project.roster)?;
+                let e = project.store.resolve_escalation(id, &r.decision, r.note(), now_ms()).await?;
                 println!(
-                    "escalation #{id} ({}, task {}): {}; continue with coord resume {}",
+                    "escalation #{id} ({}, task {}): {}{}; continue with coord resume {}",
                     e.run_id,
                     e.task_id,
-                    decision.as_string(),
+                    r.decision.as_string(),
+                    if r.note.is_some() { ", with your note" } else { "" },
                     e.run_id
                 );
             }

@@ -178,10 +178,15 @@ async def main(binary, project):
                                           "reason": "refresh tokens need a revocation list", "category": "architecture"})
                     if err or out["next"]["action"] != "escalated" or out["next"]["level"] != 4:
                         fail(f"escalate: {err or out}")
+                    advice = "keep a revocation list in Redis keyed by token id"
                     decided, err = await call(session, "resolve_escalation",
-                                              {"id": out["escalation_id"], "decision": "retry"})
-                    if err or decided["state"] != "resolved":
+                                              {"id": out["escalation_id"], "decision": "retry", "note": advice})
+                    if err or decided["state"] != "resolved" or decided["note"] != advice:
                         fail(f"resolve_escalation: {err or decided}")
+                    # The note joins the task's next brief.
+                    brief, err = await call(session, "get_brief", {"run": run, "task": task})
+                    if err or advice not in brief:
+                        fail(f"the decision's note is not in the next brief: {err or brief}")
                     continue
                 out, err = await call(session, "submit_result",
                                       {"run": run, "task": task, "summary": f"{task} done by the host", "artifacts": []})
