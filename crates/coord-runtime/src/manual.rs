@@ -25,9 +25,16 @@ pub fn person(who: &str) -> String {
     format!("person:{who}")
 }
 
-/// The task's current claim when a person holds it, or a new claim for `who`. A task leased by
-/// a coordinator's executor is refused: its result belongs to that attempt.
-pub async fn claim_for<S: Store>(store: &S, run: &str, task: &str, who: &str) -> Result<Claim, RuntimeError> {
+/// The task's current claim when a person holds it, or a new claim for `who` to `action` it
+/// ("completed", "failed"). A task leased by a coordinator's executor is refused: its result
+/// belongs to that attempt.
+pub async fn claim_for<S: Store>(
+    store: &S,
+    run: &str,
+    task: &str,
+    who: &str,
+    action: &str,
+) -> Result<Claim, RuntimeError> {
     if let Some(claim) = store.current_claim(run, task).await? {
         let owner = store.attempts(run, task).await?.into_iter().find(|a| a.attempt == claim.attempt).map(|a| a.owner);
         if let Some(owner) = owner.filter(|o| o.starts_with(coord_store::WORKER_OWNER_PREFIX)) {
@@ -40,7 +47,21 @@ pub async fn claim_for<S: Store>(store: &S, run: &str, task: &str, who: &str) ->
         }
         return Ok(claim);
     }
-    Ok(store.claim_task(run, task, &person(who), MANUAL_LEASE_MS, now_ms()).await?)
+    Ok(store.claim_task(run, task, &person(who), MANUAL_LEASE_MS, now_ms()).await.map_err(|e| refused(e, action))?)
+}
+
+/// A refused claim said in terms of what the person asked, with what the task waits for.
+fn refused(e: StoreError, action: &str) -> StoreError {
+    let StoreError::WrongState { task, state, .. } = e else { return e };
+    let why = match state.as_str() {
+        "escalated" => "it waits for a decision on its escalation (coord escalation list; then resolve)",
+        "pending" => "it waits for its dependencies",
+        "blocked" => "a dependency failed or is escalated",
+        "done" | "failed" | "cancelled" => "it is finished",
+        "running" | "gating" => "an attempt is under way",
+        _ => "only a ready task can be taken",
+    };
+    StoreError::WrongState { task, state, what: format!("it cannot be {action} by hand now: {why}") }
 }
 
 /// The stored plan of a run.
@@ -245,7 +266,11 @@ impl<S: Store + Clone + 'static> Runtime<S> {
     /// Takes a ready task for `who`: in a git repository its worktree is prepared (on its
     /// branch, from its dependencies' results) and named in the answer.
     pub async fn claim_manual(&self, run: &str, task: &str, who: &str) -> Result<ManualClaim, RuntimeError> {
-        let claim = self.store().claim_task(run, task, &person(who), MANUAL_LEASE_MS, now_ms()).await?;
+        let claim = self
+            .store()
+            .claim_task(run, task, &person(who), MANUAL_LEASE_MS, now_ms())
+            .await
+            .map_err(|e| refused(e, "claimed"))?;
         if !self.workspaces.is_git() {
             return Ok(ManualClaim { claim, workspace: None, branch: None });
         }
@@ -272,7 +297,7 @@ impl<S: Store + Clone + 'static> Runtime<S> {
         note: &str,
         artifacts: &[String],
     ) -> Result<Outcome, RuntimeError> {
-        let claim = claim_for(self.store(), run, task, who).await?;
+        let claim = claim_for(self.store(), run, task, who, "completed").await?;
         let prepared = self.workspaces.prepared_of(self.store(), &claim).await.map_err(ws_error)?;
         let mut artifacts = artifacts.to_vec();
         if let Some(p) = &prepared {
@@ -345,7 +370,7 @@ impl<S: Store + Clone + 'static> Runtime<S> {
         who: &str,
         failure: Failure,
     ) -> Result<Outcome, RuntimeError> {
-        let claim = claim_for(self.store(), run, task, who).await?;
+        let claim = claim_for(self.store(), run, task, who, "failed").await?;
         let error = failure.error.clone();
         let finish = self.record_failure(&claim, failure).await?;
         self.outcome(&claim, &finish, Some(error)).await

@@ -95,3 +95,24 @@ async fn foreign_and_corrupt_files_are_refused_with_a_clear_error() {
     let again = SqliteStore::open(&ours).await.unwrap();
     assert_eq!(again.runs().await.unwrap().len(), 1);
 }
+
+/// Processes that open a new database file at the same moment (a worker and `coord run
+/// --parallel 0`) all get the store: none takes the others' first tables for another
+/// application's. Separate pools are separate connections, as separate processes would be.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn stores_opening_a_new_file_together_all_open_it() {
+    for round in 0..20 {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join(format!("new-{round}.db"));
+        let opens: Vec<_> = (0..6)
+            .map(|_| {
+                let path = path.clone();
+                tokio::spawn(async move { SqliteStore::open(&path).await.map(|_| ()) })
+            })
+            .collect();
+        for open in opens {
+            let opened = open.await.unwrap();
+            assert!(opened.is_ok(), "round {round}: {opened:?}");
+        }
+    }
+}

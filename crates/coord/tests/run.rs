@@ -29,6 +29,12 @@ fn a_fresh_machine_runs_the_spec_example_by_hand_to_the_end() {
     }
     assert!(p.states(&run).iter().all(|(_, s)| s == "done"), "{:?}", p.states(&run));
     assert_eq!(p.status(&run)["state"], "done");
+    // The report measures the run as it was worked by hand: its wall time from the store and
+    // its critical path from when each task became ready to when it was completed.
+    let report = p.status(&run);
+    assert!(report["run_wall_ms"].as_i64().unwrap() > 0, "{report}");
+    assert!(report["critical_path_ms"].as_i64().unwrap() > 0, "{report}");
+    assert!(report["critical_path_ms"].as_i64() <= report["run_wall_ms"].as_i64(), "{report}");
     let metrics = p.ok(&["metrics"]);
     assert!(metrics.contains("backend_tasks_completed_total 8"), "{metrics}");
     assert!(metrics.contains("backend_success_rate 1"), "{metrics}");
@@ -187,6 +193,13 @@ fn level_4_parks_the_task_notifies_and_a_decision_continues_the_run() {
     let list: serde_json::Value = serde_json::from_str(&p.ok(&["escalation", "list", "--json"])).unwrap();
     let id = list[0]["id"].as_i64().unwrap().to_string();
     assert_eq!(list[0]["reason"], "tokens stored in plain text");
+    // Failing the parked task by hand is refused, saying what it waits for.
+    let refused = p.coord(&["task", "fail", "t1", "--run", &run, "--note", "again"]);
+    let said = String::from_utf8_lossy(&refused.stderr);
+    assert!(
+        said.contains("task `t1` is escalated; it cannot be failed by hand now: it waits for a decision"),
+        "{said}"
+    );
     p.ok(&["escalation", "resolve", &id, "--decision", "skip"]);
     p.ok(&["resume", &run]);
     assert_eq!(p.states(&run), vec![("t1".into(), "done".into()), ("t2".into(), "done".into())]);

@@ -41,14 +41,21 @@ impl Agents {
         Agents { holds, marker }
     }
 
-    /// Waits until the shell of an attempt of each of `tasks` runs.
-    fn wait_running(&self, tasks: &[&str]) {
+    /// Waits until the shell of an attempt of each of `tasks` runs; `context` says what the
+    /// coordinators printed when they do not.
+    fn wait_running(&self, tasks: &[&str], context: impl Fn() -> String) {
         let running = |t: &str| {
             // Its last argument (NUL-separated arguments come back space-separated).
             let tag = format!("{}-{t} ", self.marker);
             support::processes_with(&self.marker).iter().any(|c| c.starts_with("sh ") && c.ends_with(&tag))
         };
-        assert!(wait_for(60, || tasks.iter().all(|t| running(t))), "attempts of {tasks:?} run");
+        if !wait_for(90, || tasks.iter().all(|t| running(t))) {
+            panic!(
+                "attempts of {tasks:?} do not run; processes: {:?}\n{}",
+                support::processes_with(&self.marker),
+                context()
+            );
+        }
     }
 
     /// Whether every process of these agents is gone (waits up to 10 s).
@@ -101,7 +108,7 @@ fn sigterm_stops_a_run_gracefully_and_resume_finishes_it() {
     );
     let agents = Agents::new(&p, "term", 30);
     let mut child = p.spawn("run", &["run", "--plan", "plan.json"]);
-    agents.wait_running(&["a", "b", "c"]);
+    agents.wait_running(&["a", "b", "c"], || format!("{}{}", p.read("run.out"), p.read("run.err")));
     let run = p.only_run();
     signal(&child.child, Signal::SIGTERM);
     assert_eq!(exit_code(&mut child.child), Some(143), "stopped by SIGTERM: 128 + 15\n{}", p.read("run.err"));
@@ -153,7 +160,7 @@ fn a_second_ctrl_c_exits_at_once_even_when_the_graceful_stop_is_stuck() {
     // Leases long enough that only the recovery of a dead coordinator can free the tasks soon.
     let agents = Agents::new(&p, "twice", 600);
     let mut child = p.spawn("run", &["run", "--plan", "plan.json"]);
-    agents.wait_running(&["a", "b"]);
+    agents.wait_running(&["a", "b"], || format!("{}{}", p.read("run.out"), p.read("run.err")));
     let run = p.only_run();
     // Another process holds the store's write lock: the graceful stop cannot record anything.
     let mut locker = support::Background {
@@ -201,7 +208,9 @@ fn a_worker_waits_out_its_grace_period_unless_signalled_twice() {
     let db = p.path().join("shared.db").display().to_string();
     let mut watcher = p.spawn("watch", &["run", "--plan", "plan.json", "--parallel", "0", "--db", &db]);
     let mut w = Worker::start(&p, &db, &["--concurrency", "1", "--grace-secs", "600"]);
-    agents.wait_running(&["a"]);
+    agents.wait_running(&["a"], || {
+        format!("worker: {}\nwatcher: {}", w.log(), p.read("watch.out") + &p.read("watch.err"))
+    });
     w.signal(Signal::SIGTERM);
     assert!(wait_for(30, || w.log().contains("SIGTERM: stop requested")), "{}", w.log());
     // Its attempt runs for 300 s and it has 600 s of grace: only a second signal ends it now.

@@ -80,21 +80,25 @@ impl SqliteStore {
                 Err(e) => return Err(not_ours(path, format!("cannot open it: {e}"))),
             }
         };
-        let app_id: i64 = sqlx::query_scalar("PRAGMA application_id")
-            .fetch_one(&pool)
-            .await
-            .map_err(|e| not_ours(path, format!("cannot read it: {e}")))?;
-        let tables: i64 = sqlx::query_scalar("SELECT count(*) FROM sqlite_master WHERE type = 'table'")
-            .fetch_one(&pool)
-            .await
-            .map_err(|e| not_ours(path, format!("cannot read it: {e}")))?;
-        if app_id != APPLICATION_ID {
-            if tables > 0 {
-                return Err(not_ours(path, "it holds another application's tables"));
-            }
-            sqlx::query(sqlx::AssertSqlSafe(format!("PRAGMA application_id = {APPLICATION_ID}")))
-                .execute(&pool)
+        // Whose file it is, read and claimed in one write transaction: a process opening a new
+        // file at the same moment (a worker and `coord run`) waits, then sees coord's id with
+        // the tables; read apart, it could see the other's first tables before its id.
+        let claim = async {
+            let mut tx = pool.begin_with("BEGIN IMMEDIATE").await?;
+            let app_id: i64 = sqlx::query_scalar("PRAGMA application_id").fetch_one(&mut *tx).await?;
+            let tables: i64 = sqlx::query_scalar("SELECT count(*) FROM sqlite_master WHERE type = 'table'")
+                .fetch_one(&mut *tx)
                 .await?;
+            if app_id != APPLICATION_ID && tables == 0 {
+                sqlx::query(sqlx::AssertSqlSafe(format!("PRAGMA application_id = {APPLICATION_ID}")))
+                    .execute(&mut *tx)
+                    .await?;
+            }
+            tx.commit().await?;
+            Ok::<_, sqlx::Error>(app_id == APPLICATION_ID || tables == 0)
+        };
+        if !claim.await.map_err(|e| not_ours(path, format!("cannot read it: {e}")))? {
+            return Err(not_ours(path, "it holds another application's tables"));
         }
         let migrations = MIGRATIONS
             .iter()

@@ -26,6 +26,19 @@ pub struct Project {
     pub runs_dir: PathBuf,
 }
 
+impl Project {
+    /// The engine over this project's store, roster and configuration.
+    pub fn runtime(&self) -> coord_runtime::Runtime<AnyStore> {
+        coord_runtime::Runtime::new(
+            self.store.clone(),
+            self.roster.clone(),
+            self.config.clone(),
+            self.dir.clone(),
+            self.runs_dir.clone(),
+        )
+    }
+}
+
 /// A multi-threaded tokio runtime for one command.
 pub fn tokio_runtime() -> Result<tokio::runtime::Runtime> {
     tokio::runtime::Builder::new_multi_thread().enable_all().build().context("cannot start the async runtime")

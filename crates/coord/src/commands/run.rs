@@ -364,6 +364,8 @@ pub fn status(args: StatusArgs) -> Result<ExitCode> {
                 let tasks = project.store.tasks(run).await?;
                 let workspaces = coord_runtime::workspace::Workspaces::open(&project.dir).with_remote(project.config.workspace.remote.clone());
                 let delivery = workspaces.delivery(&project.store, run).await.ok().flatten();
+                let plan = coord_runtime::manual::stored_plan(&project.store, run).await?;
+                let report = project.runtime().report(run, &plan, std::time::Instant::now()).await?;
                 if args.json {
                     let mut artifacts = serde_json::Map::new();
                     for t in &tasks {
@@ -376,9 +378,18 @@ pub fn status(args: StatusArgs) -> Result<ExitCode> {
                             artifacts.insert(t.task_id.clone(), a);
                         }
                     }
-                    println!("{}", serde_json::json!({ "run": run, "state": record.state, "tasks": tasks, "artifacts": artifacts, "delivery": delivery }));
+                    println!("{}", serde_json::json!({
+                        "run": run, "state": record.state, "tasks": tasks, "artifacts": artifacts, "delivery": delivery,
+                        "run_wall_ms": report.run_wall_ms, "critical_path_ms": report.critical_path_ms,
+                    }));
                 } else {
-                    println!("run {run}: {} — {}", record.state.as_str(), record.objective);
+                    println!(
+                        "run {run}: {} — {}\nwall {}; critical path {}",
+                        record.state.as_str(),
+                        record.objective,
+                        crate::render::duration_ms(report.run_wall_ms),
+                        crate::render::duration_ms(report.critical_path_ms)
+                    );
                     for t in tasks {
                         let level = if t.escalation_level > 0 { format!(" level {}", t.escalation_level) } else { String::new() };
                         println!("  {:<14} {:<10} @{:<22} attempts {}{level}", t.task_id, t.state.as_str(), t.specialist, t.attempts);

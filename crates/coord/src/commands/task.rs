@@ -3,22 +3,12 @@
 use super::context::{newest_run, open, run_of_task, tokio_runtime};
 use crate::cli::{EscalationArgs, EscalationCommand, TaskArgs, TaskCommand};
 use anyhow::{Context, Result, anyhow};
-use coord_runtime::{Failure, FailureCategory, Resolution, Runtime, manual, now_ms};
+use coord_runtime::{Failure, FailureCategory, Resolution, manual, now_ms};
 use coord_store::Store;
 use std::process::ExitCode;
 
 fn who(name: Option<String>) -> String {
     name.or_else(|| std::env::var("USER").ok()).unwrap_or_else(|| "someone".to_string())
-}
-
-fn runtime(project: &super::context::Project) -> Runtime<coord_store::AnyStore> {
-    Runtime::new(
-        project.store.clone(),
-        project.roster.clone(),
-        project.config.clone(),
-        project.dir.clone(),
-        project.runs_dir.clone(),
-    )
 }
 
 /// `coord task`.
@@ -71,7 +61,7 @@ pub fn task(args: TaskArgs) -> Result<ExitCode> {
             }
             TaskCommand::Claim { task, run, who: name } => {
                 let run = run_of_task(store, run.as_deref(), &task).await?;
-                let taken = runtime(&project).claim_manual(&run, &task, &who(name)).await?;
+                let taken = project.runtime().claim_manual(&run, &task, &who(name)).await?;
                 println!("claimed {task} of run {run} (attempt {})", taken.claim.attempt);
                 if let (Some(dir), Some(branch)) = (&taken.workspace, &taken.branch) {
                     println!("work in {} (branch {branch}); leave your changes there, committed or not", dir.display());
@@ -81,7 +71,8 @@ pub fn task(args: TaskArgs) -> Result<ExitCode> {
             TaskCommand::Complete { task, run, note, artifact } => {
                 let run = run_of_task(store, run.as_deref(), &task).await?;
                 // The artifacts a person names are checked like an executor's.
-                let out = runtime(&project)
+                let out = project
+                    .runtime()
                     .complete_manual(&run, &task, &who(None), &note.unwrap_or_default(), &artifact)
                     .await?;
                 if !out.accepted {
@@ -111,7 +102,7 @@ pub fn task(args: TaskArgs) -> Result<ExitCode> {
                     None => FailureCategory::General,
                 };
                 let failure = Failure { error: note, category, retryable: true, park: false };
-                let out = runtime(&project).fail_manual(&run, &task, &who(None), failure).await?;
+                let out = project.runtime().fail_manual(&run, &task, &who(None), failure).await?;
                 match out.next.action.as_str() {
                     "retry" | "consult" | "reassign" => {
                         let who = out.next.specialist.map(|s| format!(", reassigned to @{s}")).unwrap_or_default();
