@@ -33,6 +33,9 @@ use rmcp::{RoleServer, ServerHandler, tool_handler};
 use std::collections::HashSet;
 use std::sync::Arc;
 
+/// Resources listed per page.
+pub const RESOURCES_PAGE: usize = 500;
+
 /// Why the MCP server stopped.
 #[derive(Debug, thiserror::Error)]
 pub enum McpError {
@@ -105,11 +108,19 @@ impl<S: Store + Clone + 'static> ServerHandler for CoordMcp<S> {
             )
     }
 
+    /// The plans of running runs and the briefs of their ready and running tasks, a page of
+    /// [`RESOURCES_PAGE`] at a time (the cursor is where the next page starts).
     async fn list_resources(
         &self,
-        _request: Option<PaginatedRequestParams>,
+        request: Option<PaginatedRequestParams>,
         _context: RequestContext<RoleServer>,
     ) -> Result<ListResourcesResult, ErrorData> {
+        let from = match request.and_then(|r| r.cursor) {
+            None => 0,
+            Some(c) => c.parse::<usize>().map_err(|_| {
+                ErrorData::invalid_params(format!("cursor `{c}` is not one this server gave (use nextCursor)"), None)
+            })?,
+        };
         let store = self.runtime.store();
         let runs = store.runs().await.map_err(|e| ErrorData::internal_error(e.to_string(), None))?;
         let mut list = Vec::new();
@@ -131,7 +142,12 @@ impl<S: Store + Clone + 'static> ServerHandler for CoordMcp<S> {
                 );
             }
         }
-        Ok(ListResourcesResult::with_all_items(list))
+        let total = list.len();
+        let page: Vec<Resource> = list.into_iter().skip(from).take(RESOURCES_PAGE).collect();
+        let next = (from + page.len() < total).then(|| (from + page.len()).to_string());
+        let mut result = ListResourcesResult::with_all_items(page);
+        result.next_cursor = next;
+        Ok(result)
     }
 
     async fn list_resource_templates(

@@ -27,6 +27,10 @@ pub struct ListTasks {
     pub run: Option<String>,
     /// Only tasks in this state: pending, ready, running, done, retrying, escalated, blocked...
     pub state: Option<String>,
+    /// At most this many tasks in the answer (default 500, at most 5,000).
+    pub limit: Option<u32>,
+    /// Where to go on: the `next_cursor` of the previous answer.
+    pub cursor: Option<String>,
 }
 
 /// `next_ready_tasks`.

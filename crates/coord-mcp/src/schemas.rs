@@ -82,6 +82,8 @@ pub fn list_tasks() -> Arc<JsonObject> {
         "open_escalations": { "type": "array", "items": object(json!({
             "id": integer(), "task": string(), "level": integer(), "category": string(), "reason": string(),
         })) },
+        "total": integer(),
+        "next_cursor": nullable("string"),
     })))
 }
 

@@ -109,20 +109,34 @@ impl<S: Store + Clone + 'static> CoordMcp<S> {
         output_schema = crate::schemas::list_tasks(),
         title = "List a run's tasks",
         annotations(read_only_hint = true, open_world_hint = false),
-        description = "List the tasks of a run with their state, specialist, attempts and escalation level."
+        description = "List the tasks of a run with their state, specialist, attempts and escalation level, in plan order, a page at a time: `total` counts the matching tasks; while `next_cursor` is not null, call again with it as `cursor` for the rest."
     )]
     async fn list_tasks(&self, Parameters(p): Parameters<ListTasks>) -> ToolResult {
         let run = self.pick_run(p.run, None).await?;
         let state = p.state.as_deref().map(str::parse::<TaskState>).transpose()?;
+        let limit = p.limit.unwrap_or(500).clamp(1, 5_000) as usize;
+        let from = match p.cursor.as_deref() {
+            None => 0,
+            Some(c) => {
+                c.parse::<usize>().map_err(|_| format!("cursor `{c}` is not one this server gave (use next_cursor)"))?
+            }
+        };
         let store = self.runtime.store();
-        let tasks: Vec<_> = store
+        let matching: Vec<_> = store
             .tasks(&run)
             .await
             .map_err(|e| e.to_string())?
             .into_iter()
             .filter(|t| state.is_none_or(|s| t.state == s))
+            .collect();
+        let total = matching.len();
+        let tasks: Vec<_> = matching
+            .into_iter()
+            .skip(from)
+            .take(limit)
             .map(|t| json!({ "task": t.task_id, "state": t.state, "specialist": t.specialist, "attempts": t.attempts, "escalation_level": t.escalation_level, "automatic": self.automatic.contains(&t.specialist) }))
             .collect();
+        let next = (from + tasks.len() < total).then(|| (from + tasks.len()).to_string());
         let escalations: Vec<_> = store
             .escalations(Some(&run), true)
             .await
@@ -131,7 +145,10 @@ impl<S: Store + Clone + 'static> CoordMcp<S> {
             .map(|e| json!({ "id": e.id, "task": e.task_id, "level": e.level, "category": e.category, "reason": e.reason }))
             .collect();
         let record = store.run(&run).await.map_err(|e| e.to_string())?;
-        answer(json!({ "run": run, "state": record.state, "tasks": tasks, "open_escalations": escalations }))
+        answer(json!({
+            "run": run, "state": record.state, "tasks": tasks, "open_escalations": escalations,
+            "total": total, "next_cursor": next,
+        }))
     }
 
     #[tool(

@@ -1,7 +1,8 @@
 //! `coord mcp` with a real MCP client: Python's `mcp` package (PyPI; `.ci/run` installs it)
 //! initialises, lists the tools and their schemas, plans the spec's example and drives the
 //! whole plan to done through the tools (`tests/mcp/drive_plan.py`), then shows the
-//! coordinator executing its own workflow step (publishing the contract) under MCP. And bad messages: a line
+//! coordinator executing its own workflow step (publishing the contract) under MCP; the same
+//! client pages through a 20,000-task run (`tests/mcp/large_plan.py`). And bad messages: a line
 //! that is not JSON and JSON that is not JSON-RPC get error answers, and the session goes on.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
@@ -49,6 +50,34 @@ fn a_python_mcp_client_drives_the_plan_to_done() {
     assert_eq!(escalations[0]["decision"], "retry", "{escalations}");
     let shown = p.ok(&["task", "show", "backend-T003", "--run", run]);
     assert!(shown.contains("person:pytest-host"), "{shown}");
+}
+
+#[test]
+fn a_python_mcp_client_pages_through_a_20000_task_run() {
+    let p = Project::new();
+    let ids: Vec<String> = (0..20_000).map(|i| format!("t{i}")).collect();
+    let tasks: Vec<(&str, &str, &[&str])> = ids.iter().map(|id| (id.as_str(), "nodejs-expert", &[][..])).collect();
+    p.write("big.json", &support::plan_json(&tasks));
+    // Every task waits for a person: the run is stored and the command ends waiting.
+    p.run_waiting(&["run", "--plan", "big.json"]);
+    let run = p.only_run();
+    let script = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/mcp/large_plan.py");
+    let out = Command::new("python3")
+        .arg(&script)
+        .arg(env!("CARGO_BIN_EXE_coord"))
+        .arg(p.path())
+        .arg(&run)
+        .env_remove("COORD_DB")
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{stdout}\n{}", String::from_utf8_lossy(&out.stderr));
+    let summary: serde_json::Value = serde_json::from_str(stdout.lines().last().unwrap()).unwrap();
+    assert_eq!((summary["ok"].as_bool(), summary["tasks"].as_i64()), (Some(true), Some(20_000)), "{summary}");
+    // Four pages of 5,000 tasks, each well under a megabyte; the plan itself comes whole.
+    assert_eq!(summary["task_pages"], 4, "{summary}");
+    assert!(summary["largest_page_bytes"].as_i64().unwrap() < 1_000_000, "{summary}");
+    assert!(summary["resource_pages"].as_i64().unwrap() >= 40, "{summary}");
 }
 
 #[test]
