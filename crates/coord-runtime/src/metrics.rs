@@ -52,6 +52,39 @@ pub struct Metrics {
     pub lease_expiries: u64,
     /// From claimable to claimed, over every claim.
     pub claim_latency: Option<Latency>,
+    /// Turnaround of done tasks (first claim to done) by `(specialist, kind)`: the
+    /// `coord_task_duration_seconds` histogram.
+    #[serde(skip)]
+    pub task_durations: std::collections::BTreeMap<(String, String), DurationHistogram>,
+}
+
+/// Upper bounds of the task duration buckets, seconds: from a quick command to a day of a
+/// person's work.
+pub const TASK_BUCKETS: [f64; 14] =
+    [0.1, 0.5, 1.0, 5.0, 15.0, 30.0, 60.0, 300.0, 900.0, 1800.0, 3600.0, 4.0 * 3600.0, 8.0 * 3600.0, 24.0 * 3600.0];
+
+/// A cumulative histogram of durations over [`TASK_BUCKETS`].
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct DurationHistogram {
+    /// Samples at or under each bound.
+    pub buckets: [u64; TASK_BUCKETS.len()],
+    /// Samples.
+    pub count: u64,
+    /// Their sum, seconds.
+    pub sum: f64,
+}
+
+impl DurationHistogram {
+    /// Counts one duration.
+    pub fn record(&mut self, seconds: f64) {
+        for (n, bound) in self.buckets.iter_mut().zip(TASK_BUCKETS) {
+            if seconds <= bound {
+                *n += 1;
+            }
+        }
+        self.count += 1;
+        self.sum += seconds;
+    }
 }
 
 /// A latency distribution, milliseconds.
@@ -104,6 +137,13 @@ pub async fn compute<S: Store>(store: &S, runs: &[String]) -> Result<Metrics, St
         let mut run_test_coverage = None;
         let mut first_claim: HashMap<String, i64> = HashMap::new();
         let mut claimable_since: HashMap<String, i64> = HashMap::new();
+        // Who did each task and what kind of work it is, for the duration histogram.
+        let specialists: HashMap<String, String> =
+            store.tasks(run).await?.into_iter().map(|t| (t.task_id, t.specialist)).collect();
+        let kinds: HashMap<String, &'static str> =
+            serde_json::from_str::<coord_core::Plan>(&store.run(run).await?.plan_json)
+                .map(|plan| plan.tasks.iter().map(|t| (t.id.clone(), t.kind.as_str())).collect())
+                .unwrap_or_default();
         crate::events::each_event(store, run, |e| {
             // The run's own spending (the LLM planner's) belongs to no task.
             if e.task_id.is_none() && e.kind == "llm_usage" {
@@ -138,6 +178,9 @@ pub async fn compute<S: Store>(store: &S, runs: &[String]) -> Result<Metrics, St
                     }
                     if let Some(start) = first_claim.get(task) {
                         total_ms += e.at - start;
+                        let who = specialists.get(task).cloned().unwrap_or_else(|| "?".into());
+                        let kind = kinds.get(task).copied().unwrap_or("unknown").to_string();
+                        m.task_durations.entry((who, kind)).or_default().record((e.at - start).max(0) as f64 / 1000.0);
                     }
                 }
                 "task_escalated" => m.escalations_raised += 1,
@@ -290,7 +333,27 @@ pub fn prometheus(m: &Metrics, run: Option<&str>) -> String {
         let _ = writeln!(out, "coord_claim_latency_seconds_sum{label} {}", l.mean_ms * l.count as f64 / 1000.0);
         let _ = writeln!(out, "coord_claim_latency_seconds_count{label} {}", l.count);
     }
+    let _ = writeln!(
+        out,
+        "# HELP coord_task_duration_seconds Turnaround of done tasks, first claim to done, by specialist and kind of work"
+    );
+    let _ = writeln!(out, "# TYPE coord_task_duration_seconds histogram");
+    let run_label = if label.is_empty() { String::new() } else { format!("{},", &label[1..label.len() - 1]) };
+    for ((who, kind), h) in &m.task_durations {
+        let labels = format!("{run_label}specialist=\"{}\",kind=\"{kind}\"", escape(who));
+        for (n, bound) in h.buckets.iter().zip(TASK_BUCKETS) {
+            let _ = writeln!(out, "coord_task_duration_seconds_bucket{{{labels},le=\"{bound}\"}} {n}");
+        }
+        let _ = writeln!(out, "coord_task_duration_seconds_bucket{{{labels},le=\"+Inf\"}} {}", h.count);
+        let _ = writeln!(out, "coord_task_duration_seconds_sum{{{labels}}} {}", h.sum);
+        let _ = writeln!(out, "coord_task_duration_seconds_count{{{labels}}} {}", h.count);
+    }
     out
+}
+
+/// A label value in the text format.
+fn escape(s: &str) -> String {
+    s.replace('\\', "\\\\").replace('"', "\\\"").replace('\n', "\\n")
 }
 
 /// LLM spending of a run (or an attempt).

@@ -73,6 +73,27 @@ async fn a_manual_run_goes_from_objective_to_done() {
     promtool_check(text);
     promql_in_docs_reads_exposed_metrics(text);
     assert!(text.contains("coord_queue_depth 0"), "{text}");
+    // Task turnaround by specialist and kind: the eight tasks are counted once each, with
+    // cumulative buckets (each at least the one before, the +Inf bucket the count).
+    let counts: Vec<u64> = text
+        .lines()
+        .filter(|l| l.starts_with("coord_task_duration_seconds_count{"))
+        .map(|l| l.rsplit(' ').next().unwrap().parse().unwrap())
+        .collect();
+    assert_eq!(counts.iter().sum::<u64>(), 8, "{text}");
+    assert!(
+        text.contains("coord_task_duration_seconds_count{specialist=\"api-architect\",kind=\"api-design\"} 1"),
+        "{text}"
+    );
+    let buckets: Vec<u64> = text
+        .lines()
+        .filter(|l| {
+            l.starts_with("coord_task_duration_seconds_bucket{specialist=\"api-architect\",kind=\"api-design\"")
+        })
+        .map(|l| l.rsplit(' ').next().unwrap().parse().unwrap())
+        .collect();
+    assert_eq!(buckets.len(), 15, "{text}");
+    assert!(buckets.windows(2).all(|w| w[0] <= w[1]) && buckets[14] == 1, "{buckets:?}");
     assert!(text.contains("coord_escalations_open 0"), "{text}");
     assert!(
         text.contains(
