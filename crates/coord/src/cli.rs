@@ -310,9 +310,12 @@ pub struct GateArgs {
     /// documentation. Default: all.
     #[arg(long = "gate", value_name = "NAME")]
     pub gates: Vec<String>,
-    /// Output format.
+    /// Output format: text, json or sarif.
     #[arg(long, value_enum, default_value = "text")]
     pub format: GateFormat,
+    /// Short for --format json.
+    #[arg(long, conflicts_with = "format")]
+    pub json: bool,
     /// Exit 1 when a finding is at or above this severity: low, medium, high or critical
     /// (default: [gates] fail_on, else high). Exit codes: 0 passed, 1 findings, 2 error.
     #[arg(long, value_name = "SEVERITY")]
@@ -504,6 +507,9 @@ pub enum TaskCommand {
         /// The run.
         #[arg(long)]
         run: Option<String>,
+        /// JSON output: the task, its brief, attempts, feedback and escalations.
+        #[arg(long)]
+        json: bool,
     },
     /// Take a ready task: it is yours until you complete or fail it.
     Claim {
@@ -606,12 +612,22 @@ pub enum MetricsFormat {
 pub struct MetricsArgs {
     /// One run; without it, all runs.
     pub run: Option<String>,
-    /// Output format.
-    #[arg(long, value_enum, default_value = "prometheus")]
-    pub format: MetricsFormat,
+    /// JSON with the spec's metric names (default: the Prometheus text format).
+    #[arg(long)]
+    pub json: bool,
+    /// The older spelling of --json (`--format prometheus|json`).
+    #[arg(long, value_enum, hide = true, conflicts_with = "json")]
+    pub format: Option<MetricsFormat>,
     /// The store and project.
     #[command(flatten)]
     pub store: StoreArgs,
+}
+
+impl MetricsArgs {
+    /// The format asked for.
+    pub fn format(&self) -> MetricsFormat {
+        if self.json { MetricsFormat::Json } else { self.format.unwrap_or(MetricsFormat::Prometheus) }
+    }
 }
 
 /// Output formats of `coord plan`.
@@ -687,6 +703,9 @@ pub struct ValidateArgs {
     /// Where project agents live (`.coord/agents`, `.claude/agents`); default: current folder.
     #[arg(long, value_name = "DIR")]
     pub repo: Option<PathBuf>,
+    /// JSON output: `{"valid": true, tasks, groups, critical_path...}` or `{"valid": false, "errors": [...]}`.
+    #[arg(long)]
+    pub json: bool,
 }
 
 /// Output formats of `coord brief`.
@@ -708,9 +727,19 @@ pub struct BriefArgs {
     /// Where project agents live; default: current folder.
     #[arg(long, value_name = "DIR")]
     pub repo: Option<PathBuf>,
-    /// Output format.
-    #[arg(long, value_enum, default_value = "markdown")]
-    pub format: BriefFormat,
+    /// The brief, the filtered items and the token counts as JSON.
+    #[arg(long)]
+    pub json: bool,
+    /// The older spelling of --json (`--format markdown|json`).
+    #[arg(long, value_enum, hide = true, conflicts_with = "json")]
+    pub format: Option<BriefFormat>,
+}
+
+impl BriefArgs {
+    /// The format asked for.
+    pub fn format(&self) -> BriefFormat {
+        if self.json { BriefFormat::Json } else { self.format.unwrap_or(BriefFormat::Markdown) }
+    }
 }
 
 /// Arguments of `coord agents`.
@@ -737,9 +766,9 @@ pub enum PlaybooksCommand {
         /// Project folder with `.coord/playbooks`; default: current folder.
         #[arg(long, value_name = "DIR")]
         repo: Option<PathBuf>,
-        /// Output format.
-        #[arg(long, value_enum, default_value = "text")]
-        format: ListFormat,
+        /// JSON output (`--json`).
+        #[command(flatten)]
+        out: JsonOutput,
     },
     /// Print one playbook's file, e.g. `coord playbooks show api-contract`.
     Show {
@@ -760,9 +789,9 @@ pub enum PlaybooksCommand {
         /// Force the stack: node, python, java or graphql.
         #[arg(long)]
         stack: Option<String>,
-        /// Output format.
-        #[arg(long, value_enum, default_value = "text")]
-        format: ListFormat,
+        /// JSON output (`--json`).
+        #[command(flatten)]
+        out: JsonOutput,
     },
 }
 
@@ -773,6 +802,25 @@ pub enum ListFormat {
     Text,
     /// JSON.
     Json,
+}
+
+/// `--json`, the one JSON flag of the commands that read; the older `--format text|json` is
+/// still accepted (hidden) so scripts written against it keep working.
+#[derive(Debug, Clone, Copy, Args)]
+pub struct JsonOutput {
+    /// JSON output.
+    #[arg(long)]
+    pub json: bool,
+    /// The older spelling of --json.
+    #[arg(long = "format", value_enum, hide = true, conflicts_with = "json")]
+    pub legacy_format: Option<ListFormat>,
+}
+
+impl JsonOutput {
+    /// The format asked for.
+    pub fn format(self) -> ListFormat {
+        if self.json || self.legacy_format == Some(ListFormat::Json) { ListFormat::Json } else { ListFormat::Text }
+    }
 }
 
 /// `coord agents` subcommands.
@@ -795,9 +843,9 @@ pub enum AgentsCommand {
         /// Project folder with `.coord/agents` or `.claude/agents`; default: current folder.
         #[arg(long, value_name = "DIR")]
         repo: Option<PathBuf>,
-        /// Output format.
-        #[arg(long, value_enum, default_value = "text")]
-        format: ListFormat,
+        /// JSON output (`--json`).
+        #[command(flatten)]
+        out: JsonOutput,
     },
     /// Show one specialist: description, capabilities, context policy and persona.
     Show {
@@ -806,9 +854,9 @@ pub enum AgentsCommand {
         /// Project folder; default: current folder.
         #[arg(long, value_name = "DIR")]
         repo: Option<PathBuf>,
-        /// Output format.
-        #[arg(long, value_enum, default_value = "text")]
-        format: ListFormat,
+        /// JSON output (`--json`).
+        #[command(flatten)]
+        out: JsonOutput,
     },
 }
 

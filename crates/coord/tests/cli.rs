@@ -272,6 +272,9 @@ fn validate_accepts_the_plans_coord_writes() {
         let out = ok(&["validate", name], dir.path());
         assert!(out.starts_with(&format!("{name}: valid plan: 13 tasks, 9 parallel groups")), "{out}");
         assert!(out.contains("critical path backend-T001 → "), "{out}");
+        let verdict = ok_json(&["validate", name, "--json"], dir.path());
+        assert_eq!((&verdict["valid"], &verdict["tasks"]), (&json!(true), &json!(13)), "{verdict}");
+        assert_eq!(verdict["critical_path"][0], "backend-T001", "{verdict}");
     }
     // A plan whose derived `blocks` were dropped by hand is still valid: they are recomputed.
     let mut plan = example_plan(dir.path(), "plan.json");
@@ -297,6 +300,12 @@ fn validate_reports_a_dependency_cycle_with_its_ids() {
         assert!(line.contains(id), "{id} is on the cycle: {line}");
     }
     assert!(!line.contains("backend-T002") && !line.contains("backend-T006"), "not on the cycle: {line}");
+    // --json: the same verdict as data, on stdout, with the same exit code.
+    let out = coord(&["validate", "cycle.json", "--json"], dir.path());
+    assert_eq!(out.status.code(), Some(1));
+    let verdict: Value = serde_json::from_str(&stdout_of(&out)).unwrap();
+    assert_eq!(verdict["valid"], false, "{verdict}");
+    assert!(verdict["errors"][0].as_str().unwrap().contains("dependency cycle"), "{verdict}");
 
     // The same edit in YAML form is caught as well.
     write(dir.path(), "cycle.yaml", yaml_serde::to_string(&plan).unwrap());
@@ -527,9 +536,20 @@ fn a_project_agent_overrides_the_built_in_one() {
     assert!(show.contains("description:  Our in-house Node.js engineer"), "{show}");
     assert!(show.contains(".coord/agents/nodejs-expert.md"), "the source is the project file: {show}");
     assert!(show.contains("You follow our house style."), "{show}");
-    // `@name` is accepted too, and the JSON form agrees.
-    let json = ok_json(&["agents", "show", "@nodejs-expert", "--format", "json"], dir.path());
+    // `@name` is accepted too, and the JSON form agrees (`--json`; the older `--format json`
+    // still works and says the same).
+    let json = ok_json(&["agents", "show", "@nodejs-expert", "--json"], dir.path());
     assert_eq!(json["description"], "Our in-house Node.js engineer");
+    assert_eq!(ok_json(&["agents", "show", "@nodejs-expert", "--format", "json"], dir.path()), json);
+    let all = ok_json(&["agents", "list", "--json"], dir.path());
+    assert!(all.as_array().unwrap().iter().any(|a| a["name"] == "nodejs-expert"), "{all}");
+    let listed = ok_json(&["playbooks", "list", "--json"], dir.path());
+    assert!(!listed["playbooks"].as_array().unwrap().is_empty(), "{listed}");
+    // The gate checklist as data, and --json for the findings.
+    let checklist = ok_json(&["gate", "--list", "--json"], dir.path());
+    assert!(checklist["items"].as_array().unwrap().iter().any(|i| i["gate"] == "security"), "{checklist}");
+    let refused = coord(&["gate", "--list", "--format", "sarif"], dir.path());
+    assert_eq!(refused.status.code(), Some(2), "{}", stderr_of(&refused));
 
     let list = ok(&["agents", "list"], dir.path());
     let line = list.lines().find(|l| l.starts_with("@nodejs-expert ")).unwrap();
@@ -652,7 +672,7 @@ fn policy_allows(policy: &Value, category: &str) -> bool {
 fn the_brief_json_is_the_template_filtered_by_the_specialists_policy() {
     let dir = tempfile::tempdir().unwrap();
     let plan = example_plan(dir.path(), "plan.json");
-    let out = ok_json(&["brief", "plan.json", "backend-T003", "--format", "json"], dir.path());
+    let out = ok_json(&["brief", "plan.json", "backend-T003", "--json"], dir.path());
     let brief = &out["brief"];
     let md = brief["markdown"].as_str().unwrap();
 
@@ -682,7 +702,7 @@ fn the_brief_json_is_the_template_filtered_by_the_specialists_policy() {
     assert!(tokens > 0 && tokens < unfiltered, "{stats}");
 
     // Every item is either included or excluded, and the policy decides which.
-    let policy = ok_json(&["agents", "show", "nodejs-expert", "--format", "json"], dir.path())["context"].clone();
+    let policy = ok_json(&["agents", "show", "nodejs-expert", "--json"], dir.path())["context"].clone();
     let category_of = |id: &str| -> String {
         plan["context"].as_array().unwrap().iter().find(|c| c["id"] == id).unwrap()["category"]
             .as_str()

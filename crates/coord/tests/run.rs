@@ -38,6 +38,15 @@ fn a_fresh_machine_runs_the_spec_example_by_hand_to_the_end() {
     let metrics = p.ok(&["metrics"]);
     assert!(metrics.contains("backend_tasks_completed_total 8"), "{metrics}");
     assert!(metrics.contains("backend_success_rate 1"), "{metrics}");
+    let metrics: serde_json::Value = serde_json::from_str(&p.ok(&["metrics", "--json"])).unwrap();
+    assert_eq!(metrics["backend_tasks_completed"], 8, "{metrics}");
+    let shown: serde_json::Value =
+        serde_json::from_str(&p.ok(&["task", "show", "backend-T001", "--run", &run, "--json"])).unwrap();
+    assert_eq!(
+        (&shown["task"]["state"], &shown["attempts"][0]["outcome"]),
+        (&serde_json::json!("done"), &serde_json::json!("succeeded"))
+    );
+    assert!(shown["brief"].as_str().unwrap().contains("TASK ID: backend-T001"), "{shown}");
 }
 
 fn config(extra: &str) -> String {

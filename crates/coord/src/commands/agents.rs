@@ -66,9 +66,9 @@ pub fn agent_file(s: &Specialist) -> String {
 /// `coord agents`.
 pub fn agents(args: AgentsArgs) -> Result<ExitCode> {
     match args.command {
-        AgentsCommand::List { repo, format } => {
+        AgentsCommand::List { repo, out } => {
             let loaded = roster_with_warnings(repo.as_deref());
-            match format {
+            match out.format() {
                 ListFormat::Json => {
                     let all: Vec<&Specialist> = loaded.roster.iter().collect();
                     println!("{}", serde_json::to_string_pretty(&all)?);
@@ -103,13 +103,13 @@ pub fn agents(args: AgentsArgs) -> Result<ExitCode> {
             }
             Ok(ExitCode::SUCCESS)
         }
-        AgentsCommand::Show { name, repo, format } => {
+        AgentsCommand::Show { name, repo, out } => {
             let loaded = roster_with_warnings(repo.as_deref());
             let name = name.trim_start_matches('@');
             let s = loaded.roster.get(name).ok_or_else(|| {
                 anyhow!("no specialist `{name}` (known: {})", loaded.roster.names().collect::<Vec<_>>().join(", "))
             })?;
-            match format {
+            match out.format() {
                 ListFormat::Json => println!("{}", serde_json::to_string_pretty(s)?),
                 ListFormat::Text => {
                     println!("@{}", s.name);

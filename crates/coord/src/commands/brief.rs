@@ -20,7 +20,7 @@ pub fn brief(args: BriefArgs) -> Result<ExitCode> {
         anyhow!("{}: no task `{}` (tasks: {})", args.plan.display(), args.task, ids.join(", "))
     })?;
     let (brief, stats) = brief_with_stats(plan, task, &loaded.roster, &[]);
-    match args.format {
+    match args.format() {
         BriefFormat::Markdown => {
             print!("{}", brief.markdown);
             eprintln!(

@@ -30,6 +30,20 @@ fn checklist_table() -> String {
     out
 }
 
+/// The checklist as JSON: every item with its gate, the spec's words, who decides it and the
+/// checkers that do.
+fn checklist_json() -> serde_json::Value {
+    let items: Vec<serde_json::Value> = ITEMS
+        .iter()
+        .map(|i| {
+            serde_json::json!({
+                "id": i.id, "gate": i.gate, "text": i.text, "decided_by": i.decider.as_str(), "checkers": i.checkers,
+            })
+        })
+        .collect();
+    serde_json::json!({ "gates": GATES, "items": items })
+}
+
 /// `coord gate`: any error is exit code 2 (findings are 1).
 pub fn gate(args: GateArgs) -> Result<ExitCode> {
     match run(args) {
@@ -43,8 +57,17 @@ pub fn gate(args: GateArgs) -> Result<ExitCode> {
 }
 
 fn run(args: GateArgs) -> Result<ExitCode> {
+    let format = if args.json { GateFormat::Json } else { args.format };
     if args.list {
-        print!("{}", checklist_table());
+        match format {
+            GateFormat::Text => print!("{}", checklist_table()),
+            GateFormat::Json => println!("{}", serde_json::to_string_pretty(&checklist_json())?),
+            GateFormat::Sarif => {
+                return Err(anyhow::anyhow!(
+                    "--list prints the checklist as text or json, not sarif (SARIF is for findings)"
+                ));
+            }
+        }
         return Ok(ExitCode::SUCCESS);
     }
     let root = args.repo.clone().unwrap_or_else(|| PathBuf::from("."));
@@ -75,7 +98,7 @@ fn run(args: GateArgs) -> Result<ExitCode> {
         );
         return Ok(ExitCode::SUCCESS);
     }
-    let rendered = match args.format {
+    let rendered = match format {
         GateFormat::Json => serde_json::to_string_pretty(&report)? + "\n",
         GateFormat::Sarif => serde_json::to_string_pretty(&to_sarif(&report))? + "\n",
         GateFormat::Text => {

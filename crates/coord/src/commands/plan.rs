@@ -142,6 +142,23 @@ pub fn validate(args: ValidateArgs) -> Result<ExitCode> {
     let plan = load_plan(&args.plan)?;
     let loaded = roster_with_warnings(args.repo.as_deref());
     match dag::validate(plan, |name| loaded.roster.contains(name)) {
+        Ok(valid) if args.json => {
+            let p = valid.plan();
+            let out = serde_json::json!({
+                "plan": args.plan.display().to_string(), "valid": true, "tasks": p.tasks.len(),
+                "groups": p.groups, "critical_path": p.critical_path, "critical_path_hours": p.critical_path_hours,
+            });
+            println!("{out}");
+            Ok(ExitCode::SUCCESS)
+        }
+        Err(errors) if args.json => {
+            let list: Vec<String> = errors.0.iter().map(ToString::to_string).collect();
+            println!(
+                "{}",
+                serde_json::json!({ "plan": args.plan.display().to_string(), "valid": false, "errors": list })
+            );
+            Ok(ExitCode::from(1))
+        }
         Ok(valid) => {
             let p = valid.plan();
             println!(

@@ -11,7 +11,7 @@ use std::process::ExitCode;
 /// Runs `coord playbooks`.
 pub fn playbooks(args: PlaybooksArgs) -> Result<ExitCode> {
     match args.command {
-        PlaybooksCommand::List { repo, format } => list(repo.as_deref(), format),
+        PlaybooksCommand::List { repo, out } => list(repo.as_deref(), out.format()),
         PlaybooksCommand::Show { name, repo } => {
             let planner = RulePlanner::for_project(&project_dir(repo.as_deref()))?;
             let playbook = planner.playbooks().get(&name).ok_or_else(|| {
@@ -22,7 +22,7 @@ pub fn playbooks(args: PlaybooksArgs) -> Result<ExitCode> {
             print!("{}", playbook.text);
             Ok(ExitCode::SUCCESS)
         }
-        PlaybooksCommand::Explain { objective, repo, stack, format } => explain(&objective, repo, stack, format),
+        PlaybooksCommand::Explain { objective, repo, stack, out } => explain(&objective, repo, stack, out.format()),
     }
 }
 

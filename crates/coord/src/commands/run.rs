@@ -456,7 +456,7 @@ pub fn metrics(args: MetricsArgs) -> Result<ExitCode> {
             None => project.store.runs().await?.into_iter().map(|r| r.id).collect(),
         };
         let m = metrics::compute(&project.store, &runs).await?;
-        match args.format {
+        match args.format() {
             MetricsFormat::Prometheus => print!("{}", metrics::prometheus(&m, args.run.as_deref())),
             MetricsFormat::Json => println!("{}", serde_json::to_string_pretty(&m)?),
         }

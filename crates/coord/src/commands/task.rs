@@ -35,10 +35,26 @@ pub fn task(args: TaskArgs) -> Result<ExitCode> {
                     }
                 }
             }
-            TaskCommand::Show { task, run } => {
+            TaskCommand::Show { task, run, json } => {
                 let run = run_of_task(store, run.as_deref(), &task).await?;
                 let t = manual::task_record(store, &run, &task).await?;
                 let brief = manual::brief(store, &project.roster, &run, &task).await?;
+                if json {
+                    let feedback: Vec<serde_json::Value> = store
+                        .feedback(&run, &task)
+                        .await?
+                        .into_iter()
+                        .map(|(source, text)| serde_json::json!({ "source": source, "text": text }))
+                        .collect();
+                    let escalations: Vec<_> =
+                        store.escalations(Some(&run), false).await?.into_iter().filter(|e| e.task_id == task).collect();
+                    let out = serde_json::json!({
+                        "run": run, "task": t, "brief": brief, "attempts": store.attempts(&run, &task).await?,
+                        "feedback": feedback, "escalations": escalations,
+                    });
+                    println!("{}", serde_json::to_string_pretty(&out)?);
+                    return Ok(ExitCode::SUCCESS);
+                }
                 println!(
                     "run {run} · task {task} · {} · @{} · attempts {} · escalation level {}\n",
                     t.state, t.specialist, t.attempts, t.escalation_level
