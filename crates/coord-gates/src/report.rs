@@ -18,6 +18,9 @@ use serde::{Deserialize, Serialize};
 use std::path::Path;
 use std::time::{Duration, Instant};
 
+/// Files a scanning thread takes at a time.
+const FILES_PER_BATCH: usize = 16;
+
 /// `[gates]` of `coord.toml`.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -296,19 +299,28 @@ pub fn run_gates_on(
         }
         None => &tree.files,
     };
-    let chunk = per_file_files.len().div_ceil(threads).max(1);
+    // Threads take small batches of files as they go, so one thread is not left with the
+    // expensive files (a folder of Java that every AST rule parses) while the other idles.
+    let next = std::sync::atomic::AtomicUsize::new(0);
     let mut outputs: Vec<CheckOutput> = Vec::new();
     std::thread::scope(|s| {
         let mut handles = Vec::new();
-        for part in per_file_files.chunks(chunk) {
-            let per_file = &per_file;
+        for _ in 0..threads.min(per_file_files.len().max(1)) {
+            let (per_file, next) = (&per_file, &next);
             handles.push(s.spawn(move || {
-                let ws = Workspace { root, files: part };
                 let mut out = CheckOutput::default();
-                for c in per_file.iter() {
-                    let o = c.check(&ws);
-                    out.findings.extend(o.findings);
-                    out.notes.extend(o.notes);
+                loop {
+                    let start = next.fetch_add(FILES_PER_BATCH, std::sync::atomic::Ordering::Relaxed);
+                    if start >= per_file_files.len() {
+                        break;
+                    }
+                    let part = &per_file_files[start..(start + FILES_PER_BATCH).min(per_file_files.len())];
+                    let ws = Workspace { root, files: part };
+                    for c in per_file.iter() {
+                        let o = c.check(&ws);
+                        out.findings.extend(o.findings);
+                        out.notes.extend(o.notes);
+                    }
                 }
                 out
             }));

@@ -148,8 +148,7 @@ impl RuleSet {
 
     fn scan_text(&self, f: &SourceFile, out: &mut Vec<Finding>) {
         for t in &self.text {
-            if !t.files.iter().any(|g| g.is_match(&f.rel)) || t.prefilter.as_ref().is_some_and(|p| !p.is_match(&f.text))
-            {
+            if !t.files.iter().any(|g| g.is_match(&f.rel)) || !t.prefilter.admits(&f.text) {
                 continue;
             }
             for m in t.regex.find_iter(&f.text) {
@@ -168,7 +167,7 @@ impl RuleSet {
         let active: Vec<&LangRule> = rules
             .iter()
             .filter(|r| r.files.is_empty() || r.files.iter().any(|g| g.is_match(&f.rel)))
-            .filter(|r| r.prefilter.as_ref().is_none_or(|p| p.is_match(&f.text)))
+            .filter(|r| r.prefilter.admits(&f.text))
             .collect();
         if active.is_empty() {
             return;

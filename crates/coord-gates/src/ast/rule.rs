@@ -31,10 +31,11 @@ pub struct RuleFile {
     pub fix: String,
     /// The checklist item the rule serves (see [`crate::checklist::ITEMS`]).
     pub item: String,
-    /// A regular expression a file must match before it is parsed for this rule (cheap
-    /// pre-selection, for speed; a rule without one parses every file of its language).
+    /// Regular expressions a file must match before it is parsed for this rule: one, or a
+    /// list that must all match (cheap pre-selection, for speed; a rule without one parses
+    /// every file of its language).
     #[serde(default)]
-    pub prefilter: Option<String>,
+    pub prefilter: Option<OneOrMany>,
     /// File name globs (`*.xml`, `settings.py`) the rule is limited to.
     #[serde(default)]
     pub files: Vec<String>,
@@ -194,12 +195,42 @@ pub enum Matching {
     },
 }
 
+/// One regular expression, or a list of them.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(untagged)]
+pub enum OneOrMany {
+    /// One.
+    One(String),
+    /// All of these.
+    Many(Vec<String>),
+}
+
+/// The expressions a file must all match before a rule looks at it.
+#[derive(Debug, Clone, Default)]
+pub struct Prefilter(Vec<Regex>);
+
+impl Prefilter {
+    fn compile(source: Option<&OneOrMany>) -> Result<Prefilter, regex::Error> {
+        let list: Vec<&str> = match source {
+            None => Vec::new(),
+            Some(OneOrMany::One(one)) => vec![one.as_str()],
+            Some(OneOrMany::Many(many)) => many.iter().map(String::as_str).collect(),
+        };
+        list.into_iter().map(Regex::new).collect::<Result<Vec<_>, _>>().map(Prefilter)
+    }
+
+    /// Whether `text` may hold a finding of the rule.
+    pub fn admits(&self, text: &str) -> bool {
+        self.0.iter().all(|r| r.is_match(text))
+    }
+}
+
 /// A rule compiled for one language.
 pub struct LangRule {
     /// What a finding says.
     pub meta: Arc<RuleMeta>,
     /// Files must match this before they are parsed for the rule.
-    pub prefilter: Option<Regex>,
+    pub prefilter: Prefilter,
     /// File name globs the rule is limited to.
     pub files: Vec<Regex>,
     /// How it matches.
@@ -217,7 +248,7 @@ pub struct TextRule {
     /// Lines matching this are not findings.
     pub unless: Option<Regex>,
     /// Files must match this to be searched.
-    pub prefilter: Option<Regex>,
+    pub prefilter: Prefilter,
 }
 
 /// A compiled rule: per language, or text.
@@ -360,8 +391,7 @@ impl RuleFile {
             if files.is_empty() {
                 return Err(err("a text rule needs `files`".into()));
             }
-            let prefilter =
-                self.prefilter.as_deref().map(Regex::new).transpose().map_err(|e| err(format!("prefilter: {e}")))?;
+            let prefilter = Prefilter::compile(self.prefilter.as_ref()).map_err(|e| err(format!("prefilter: {e}")))?;
             return Ok((meta.clone(), Compiled::Text(TextRule { meta, files, regex, unless, prefilter })));
         }
         let Some(langs) = Lang::from_rule_name(&self.language) else {
@@ -370,8 +400,7 @@ impl RuleFile {
                 self.language
             )));
         };
-        let prefilter =
-            self.prefilter.as_deref().map(Regex::new).transpose().map_err(|e| err(format!("prefilter: {e}")))?;
+        let prefilter = Prefilter::compile(self.prefilter.as_ref()).map_err(|e| err(format!("prefilter: {e}")))?;
         let mut out = Vec::new();
         for &lang in langs {
             let matching = match self.mode {
