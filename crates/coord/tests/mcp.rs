@@ -13,6 +13,23 @@ use std::io::{BufRead, BufReader, Write};
 use std::process::{Command, Stdio};
 use support::Project;
 
+/// Runs a client script of `tests/mcp/` (with the coord binary, the project and `args`) and
+/// returns the JSON summary it prints last.
+fn python_client(script: &str, p: &Project, args: &[&str]) -> serde_json::Value {
+    let script = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/mcp").join(script);
+    let out = Command::new("python3")
+        .arg(&script)
+        .arg(env!("CARGO_BIN_EXE_coord"))
+        .arg(p.path())
+        .args(args)
+        .env_remove("COORD_DB")
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{stdout}\n{}", String::from_utf8_lossy(&out.stderr));
+    serde_json::from_str(stdout.lines().last().unwrap()).unwrap()
+}
+
 #[test]
 fn a_python_mcp_client_drives_the_plan_to_done() {
     let check = Command::new("python3").args(["-c", "import mcp"]).output();
@@ -21,17 +38,7 @@ fn a_python_mcp_client_drives_the_plan_to_done() {
         "python3 with the `mcp` package is required (pip install mcp; .ci/run installs it)"
     );
     let p = Project::new();
-    let script = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/mcp/drive_plan.py");
-    let out = Command::new("python3")
-        .arg(&script)
-        .arg(env!("CARGO_BIN_EXE_coord"))
-        .arg(p.path())
-        .env_remove("COORD_DB")
-        .output()
-        .unwrap();
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(out.status.success(), "{stdout}\n{}", String::from_utf8_lossy(&out.stderr));
-    let summary: serde_json::Value = serde_json::from_str(stdout.lines().last().unwrap()).unwrap();
+    let summary = python_client("drive_plan.py", &p, &[]);
     assert_eq!(summary["ok"], true, "{summary}");
     assert_eq!(summary["server"], "coord");
     assert_eq!(summary["state"], "done", "{summary}");
@@ -61,18 +68,7 @@ fn a_python_mcp_client_pages_through_a_20000_task_run() {
     // Every task waits for a person: the run is stored and the command ends waiting.
     p.run_waiting(&["run", "--plan", "big.json"]);
     let run = p.only_run();
-    let script = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/mcp/large_plan.py");
-    let out = Command::new("python3")
-        .arg(&script)
-        .arg(env!("CARGO_BIN_EXE_coord"))
-        .arg(p.path())
-        .arg(&run)
-        .env_remove("COORD_DB")
-        .output()
-        .unwrap();
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(out.status.success(), "{stdout}\n{}", String::from_utf8_lossy(&out.stderr));
-    let summary: serde_json::Value = serde_json::from_str(stdout.lines().last().unwrap()).unwrap();
+    let summary = python_client("large_plan.py", &p, &[&run]);
     assert_eq!((summary["ok"].as_bool(), summary["tasks"].as_i64()), (Some(true), Some(20_000)), "{summary}");
     // Four pages of 5,000 tasks, each well under a megabyte; the plan itself comes whole.
     assert_eq!(summary["task_pages"], 4, "{summary}");

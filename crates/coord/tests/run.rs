@@ -92,6 +92,17 @@ fn level_1_retries_with_the_failure_as_feedback() {
     assert_eq!(p.status(&run)["tasks"][0]["attempts"], 2);
 }
 
+/// `@nodejs-expert` as a command that writes each brief it gets and, on its first attempt, asks to
+/// escalate a performance problem (level 2: the peer is @backend-architect).
+macro_rules! slow_on_first_try {
+    () => {
+        concat!(
+            "[specialists.nodejs-expert]\nexecutor = \"command\"\n",
+            "command = [\"sh\", \"-c\", \"cat > brief-$COORD_ATTEMPT.md; [ $COORD_ATTEMPT -ge 2 ] || echo '{\\\"coord\\\":\\\"escalate\\\",\\\"reason\\\":\\\"p95 is 900ms\\\",\\\"category\\\":\\\"performance\\\"}'\"]\n",
+        )
+    };
+}
+
 #[test]
 fn level_2_consults_the_peer_the_category_calls_for() {
     let p = Project::new();
@@ -99,8 +110,7 @@ fn level_2_consults_the_peer_the_category_calls_for() {
     p.write(
         "coord.toml",
         &config(concat!(
-            "[specialists.nodejs-expert]\nexecutor = \"command\"\n",
-            "command = [\"sh\", \"-c\", \"cat > brief-$COORD_ATTEMPT.md; [ $COORD_ATTEMPT -ge 2 ] || echo '{\\\"coord\\\":\\\"escalate\\\",\\\"reason\\\":\\\"p95 is 900ms\\\",\\\"category\\\":\\\"performance\\\"}'\"]\n",
+            slow_on_first_try!(),
             "[specialists.backend-architect]\nexecutor = \"command\"\n",
             "command = [\"sh\", \"-c\", \"cat > consult.md; echo 'Add a covering index and cache the session lookup'\"]\n",
         )),
@@ -120,13 +130,7 @@ fn a_person_answers_a_level_2_consultation_with_a_note_that_joins_the_next_brief
     // until they answer through a decision with a note.
     let p = Project::new();
     p.write("plan.json", &plan_json(&[("t1", "nodejs-expert", &[])]));
-    p.write(
-        "coord.toml",
-        &config(concat!(
-            "[specialists.nodejs-expert]\nexecutor = \"command\"\n",
-            "command = [\"sh\", \"-c\", \"cat > brief-$COORD_ATTEMPT.md; [ $COORD_ATTEMPT -ge 2 ] || echo '{\\\"coord\\\":\\\"escalate\\\",\\\"reason\\\":\\\"p95 is 900ms\\\",\\\"category\\\":\\\"performance\\\"}'\"]\n",
-        )),
-    );
+    p.write("coord.toml", &config(slow_on_first_try!()));
     p.coord(&["run", "--plan", "plan.json"]);
     let run = p.only_run();
     let list: serde_json::Value = serde_json::from_str(&p.ok(&["escalation", "list", "--json"])).unwrap();
