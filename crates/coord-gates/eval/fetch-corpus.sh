@@ -3,7 +3,7 @@
 # pinned commits) into DIR (default: target/gate-corpus), one folder per application.
 # Needs git and access to GitHub; CI has neither, so the evaluation is run by hand:
 #   bash crates/coord-gates/eval/fetch-corpus.sh /tmp/gate-corpus
-#   cargo run --release -p coord-gates --example real_code -- /tmp/gate-corpus
+#   cargo run --profile bench -p coord-gates --example real_code -- /tmp/gate-corpus
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 dest="${1:-$here/../../../target/gate-corpus}"

@@ -1,4 +1,4 @@
-//! `cargo run --release -p coord-gates --example real_code -- CORPUS`: recall and precision of
+//! `cargo run --profile bench -p coord-gates --example real_code -- CORPUS`: recall and precision of
 //! coord's security rules on real, deliberately vulnerable applications written by others
 //! (`eval/corpus.tsv`, fetched into CORPUS by `eval/fetch-corpus.sh`), against the labels of
 //! `eval/labels.tsv` (written from each application's own documentation), per category; and,
