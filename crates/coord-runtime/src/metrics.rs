@@ -137,13 +137,22 @@ pub async fn compute<S: Store>(store: &S, runs: &[String]) -> Result<Metrics, St
         let mut run_test_coverage = None;
         let mut first_claim: HashMap<String, i64> = HashMap::new();
         let mut claimable_since: HashMap<String, i64> = HashMap::new();
+        let record = store.run(run).await?;
+        let tasks = store.tasks(run).await?;
+        if record.state == coord_store::RunState::Running {
+            m.queue_depth += tasks
+                .iter()
+                .filter(|t| {
+                    t.state == coord_store::TaskState::Ready
+                        || (t.state == coord_store::TaskState::Retrying && t.not_before <= now)
+                })
+                .count() as u64;
+        }
         // Who did each task and what kind of work it is, for the duration histogram.
-        let specialists: HashMap<String, String> =
-            store.tasks(run).await?.into_iter().map(|t| (t.task_id, t.specialist)).collect();
-        let kinds: HashMap<String, &'static str> =
-            serde_json::from_str::<coord_core::Plan>(&store.run(run).await?.plan_json)
-                .map(|plan| plan.tasks.iter().map(|t| (t.id.clone(), t.kind.as_str())).collect())
-                .unwrap_or_default();
+        let specialists: HashMap<String, String> = tasks.into_iter().map(|t| (t.task_id, t.specialist)).collect();
+        let kinds: HashMap<String, &'static str> = serde_json::from_str::<coord_core::Plan>(&record.plan_json)
+            .map(|plan| plan.tasks.iter().map(|t| (t.id.clone(), t.kind.as_str())).collect())
+            .unwrap_or_default();
         crate::events::each_event(store, run, |e| {
             // The run's own spending (the LLM planner's) belongs to no task.
             if e.task_id.is_none() && e.kind == "llm_usage" {
@@ -215,19 +224,6 @@ pub async fn compute<S: Store>(store: &S, runs: &[String]) -> Result<Metrics, St
             m.api_response_time_p95 = Some(m.api_response_time_p95.map_or(p, |q: f64| q.max(p)));
         }
     }
-    for run in runs {
-        if store.run(run).await?.state == coord_store::RunState::Running {
-            m.queue_depth += store
-                .tasks(run)
-                .await?
-                .iter()
-                .filter(|t| {
-                    t.state == coord_store::TaskState::Ready
-                        || (t.state == coord_store::TaskState::Retrying && t.not_before <= now)
-                })
-                .count() as u64;
-        }
-    }
     m.claim_latency = Latency::of(latencies);
     m.backend_tasks_completed = done;
     if !coverage.is_empty() {
@@ -248,8 +244,7 @@ pub async fn compute<S: Store>(store: &S, runs: &[String]) -> Result<Metrics, St
 
 /// The metrics in the Prometheus text exposition format.
 pub fn prometheus(m: &Metrics, run: Option<&str>) -> String {
-    let label =
-        run.map(|r| format!("{{run=\"{}\"}}", r.replace('\\', "\\\\").replace('"', "\\\""))).unwrap_or_default();
+    let label = run.map(|r| format!("{{run=\"{}\"}}", escape_label(r))).unwrap_or_default();
     let mut out = String::new();
     let mut metric = |name: &str, kind: &str, help: &str, value: Option<f64>| {
         let _ = writeln!(out, "# HELP {name} {help}");
@@ -301,12 +296,12 @@ pub fn prometheus(m: &Metrics, run: Option<&str>) -> String {
     let _ = writeln!(out, "# HELP coord_llm_tokens_total LLM tokens used, by specialist");
     let _ = writeln!(out, "# TYPE coord_llm_tokens_total counter");
     for (who, spend) in &m.llm_by_specialist {
-        let _ = writeln!(out, "coord_llm_tokens_total{{specialist=\"{who}\"}} {}", spend.tokens);
+        let _ = writeln!(out, "coord_llm_tokens_total{{specialist=\"{}\"}} {}", escape_label(who), spend.tokens);
     }
     let _ = writeln!(out, "# HELP coord_llm_cost_usd_total LLM cost in dollars, by specialist");
     let _ = writeln!(out, "# TYPE coord_llm_cost_usd_total counter");
     for (who, spend) in &m.llm_by_specialist {
-        let _ = writeln!(out, "coord_llm_cost_usd_total{{specialist=\"{who}\"}} {}", spend.cost_usd);
+        let _ = writeln!(out, "coord_llm_cost_usd_total{{specialist=\"{}\"}} {}", escape_label(who), spend.cost_usd);
     }
     let mut metric = |name: &str, kind: &str, help: &str, value: Option<f64>| {
         let _ = writeln!(out, "# HELP {name} {help}");
@@ -340,7 +335,7 @@ pub fn prometheus(m: &Metrics, run: Option<&str>) -> String {
     let _ = writeln!(out, "# TYPE coord_task_duration_seconds histogram");
     let run_label = if label.is_empty() { String::new() } else { format!("{},", &label[1..label.len() - 1]) };
     for ((who, kind), h) in &m.task_durations {
-        let labels = format!("{run_label}specialist=\"{}\",kind=\"{kind}\"", escape(who));
+        let labels = format!("{run_label}specialist=\"{}\",kind=\"{kind}\"", escape_label(who));
         for (n, bound) in h.buckets.iter().zip(TASK_BUCKETS) {
             let _ = writeln!(out, "coord_task_duration_seconds_bucket{{{labels},le=\"{bound}\"}} {n}");
         }
@@ -351,8 +346,8 @@ pub fn prometheus(m: &Metrics, run: Option<&str>) -> String {
     out
 }
 
-/// A label value in the text format.
-fn escape(s: &str) -> String {
+/// A label value in the Prometheus text format (backslash, quote and newline escaped).
+pub fn escape_label(s: &str) -> String {
     s.replace('\\', "\\\\").replace('"', "\\\"").replace('\n', "\\n")
 }
 

@@ -70,7 +70,7 @@ impl<S: Store + Clone + 'static> Runtime<S> {
             attempts: tasks.iter().map(|t| t.attempts).sum(),
             wall_ms: started.elapsed().as_millis() as u64,
             run_wall_ms: (end - run.created_at).max(0),
-            critical_path_ms: self.critical_path_ms(run_id, plan).await?,
+            critical_path_ms: self.critical_path_ms(run_id, plan, run.created_at).await?,
             waiting_for_people: waiting,
             open_escalations: self.store.escalations(Some(run_id), true).await?.len(),
             llm: crate::metrics::run_spend(&self.store, run_id).await?,
@@ -81,8 +81,9 @@ impl<S: Store + Clone + 'static> Runtime<S> {
         })
     }
 
-    /// The critical path as worked (see [`RunReport::critical_path_ms`]).
-    async fn critical_path_ms(&self, run_id: &str, plan: &Plan) -> Result<i64, RuntimeError> {
+    /// The critical path as worked (see [`RunReport::critical_path_ms`]); `created_at` is the
+    /// run's creation, when its first tasks became ready.
+    async fn critical_path_ms(&self, run_id: &str, plan: &Plan, created_at: i64) -> Result<i64, RuntimeError> {
         let mut total = 0;
         // Tasks done at the moment they were claimed: (task, when), measured from `task_ready`.
         let mut at_once: HashMap<String, i64> = HashMap::new();
@@ -121,7 +122,7 @@ impl<S: Store + Clone + 'static> Runtime<S> {
         }
         for (task, done) in &at_once {
             // A first task is ready from the run's creation on, without an event.
-            let from = ready.get(task).copied().unwrap_or(self.store.run(run_id).await?.created_at);
+            let from = ready.get(task).copied().unwrap_or(created_at);
             total += (done - from).max(0);
         }
         Ok(total)

@@ -59,7 +59,10 @@ impl RequestMetrics {
         let _ = writeln!(out, "# TYPE coord_http_request_duration_seconds histogram");
         let routes = self.routes.lock().unwrap_or_else(PoisonError::into_inner).clone();
         for ((method, route, status), h) in routes {
-            let labels = format!("method=\"{method}\",route=\"{}\",status=\"{status}\"", escape(&route));
+            let labels = format!(
+                "method=\"{method}\",route=\"{}\",status=\"{status}\"",
+                coord_runtime::metrics::escape_label(&route)
+            );
             for (i, bound) in BUCKETS.iter().enumerate() {
                 let n = h.buckets[i].load(Ordering::Relaxed);
                 let _ = writeln!(out, "coord_http_request_duration_seconds_bucket{{{labels},le=\"{bound}\"}} {n}");
@@ -71,10 +74,6 @@ impl RequestMetrics {
             let _ = writeln!(out, "coord_http_request_duration_seconds_count{{{labels}}} {count}");
         }
     }
-}
-
-fn escape(s: &str) -> String {
-    s.replace('\\', "\\\\").replace('"', "\\\"").replace('\n', "\\n")
 }
 
 /// Middleware: times every request under its route template (`/runs/{id}/tasks`), so ids do

@@ -362,10 +362,10 @@ pub fn status(args: StatusArgs) -> Result<ExitCode> {
             Some(run) => {
                 let record = project.store.run(run).await?;
                 let tasks = project.store.tasks(run).await?;
-                let workspaces = coord_runtime::workspace::Workspaces::open(&project.dir).with_remote(project.config.workspace.remote.clone());
-                let delivery = workspaces.delivery(&project.store, run).await.ok().flatten();
                 let plan = coord_runtime::manual::stored_plan(&project.store, run).await?;
+                // The report holds the delivery (the runtime's workspaces know the remote).
                 let report = project.runtime().report(run, &plan, std::time::Instant::now()).await?;
+                let delivery = &report.delivery;
                 if args.json {
                     let mut artifacts = serde_json::Map::new();
                     for t in &tasks {
@@ -394,7 +394,7 @@ pub fn status(args: StatusArgs) -> Result<ExitCode> {
                         let level = if t.escalation_level > 0 { format!(" level {}", t.escalation_level) } else { String::new() };
                         println!("  {:<14} {:<10} @{:<22} attempts {}{level}", t.task_id, t.state.as_str(), t.specialist, t.attempts);
                     }
-                    if let Some(d) = &delivery {
+                    if let Some(d) = delivery {
                         print_delivery(d);
                     }
                 }

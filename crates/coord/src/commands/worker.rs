@@ -6,7 +6,7 @@ use super::signals::until_stopped;
 use crate::cli::{WorkerArgs, WorkersArgs};
 use anyhow::{Result, anyhow};
 use coord_runtime::scheduler::ProgressEvent;
-use coord_runtime::{Progress, Runtime, WorkerLog, WorkerOptions, now_ms};
+use coord_runtime::{Progress, WorkerLog, WorkerOptions, now_ms};
 use coord_store::{AnyStore, Store};
 use std::process::ExitCode;
 use std::time::Duration;
@@ -66,13 +66,7 @@ async fn serve_runs(args: WorkerArgs, stop: watch::Receiver<bool>) -> Result<Exi
             "coord worker: note: an SQLite store serves workers of this machine only; give --db postgres://... to share work across machines"
         );
     }
-    let runtime = Runtime::new(
-        project.store.clone(),
-        project.roster.clone(),
-        project.config.clone(),
-        project.dir.clone(),
-        project.runs_dir.clone(),
-    );
+    let runtime = project.runtime();
     if let Some(why) = runtime.llm_off_reason() {
         eprintln!("coord worker: warning: {why}");
     }
