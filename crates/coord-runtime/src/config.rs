@@ -380,7 +380,7 @@ pub struct DeliverConfig {
 /// [workflows]
 /// contracts_dir = "contracts"                  # published contract versions
 /// deployment_note = "docs/deploy/migrations.md"
-/// replica_url_env = "COORD_REPLICA_URL"        # a PostgreSQL URL: replay in a throwaway schema
+/// replica_url_env = "COORD_REPLICA_URL"        # postgres:// or mysql:// URL: replay in a throwaway schema/database
 /// contract_test_start = "npm start"            # run by sh in the project; its process group is stopped after
 /// contract_test_base_url = "http://127.0.0.1:3000"
 /// contract_test_wait_secs = 30
@@ -395,8 +395,9 @@ pub struct WorkflowsConfig {
     /// File (relative to the project) the deployment note is written to.
     #[serde(default = "default_deployment_note")]
     pub deployment_note: String,
-    /// The environment variable holding a PostgreSQL URL for the replica test; without it the
-    /// replay runs on a scratch SQLite database.
+    /// The environment variable holding the replica test's server URL (`postgres://`: a
+    /// throwaway schema; `mysql://` or `mariadb://`: a throwaway database); default
+    /// `COORD_REPLICA_URL`; with neither set the replay runs on a scratch SQLite database.
     #[serde(default)]
     pub replica_url_env: Option<String>,
     /// The shell command that starts the service for the contract test (none: it must already

@@ -114,9 +114,9 @@ pub async fn check(step: WorkflowStep, ctx: &CheckContext) -> CheckResult {
     }
 }
 
-/// SQL that only PostgreSQL or only MySQL runs, as (pattern, what it is).
+/// SQL that SQLite does not run, as (pattern, the dialect that runs it, what it is).
 const DIALECT_MARKS: &[(&str, &str, &str)] = &[
-    (r"(?i)\bnow\(\)", "postgresql", "now()"),
+    (r"(?i)\bnow\(\)", ANY_SERVER, "now()"),
     (r"(?i)\b(big)?serial\b", "postgresql", "SERIAL"),
     (r"(?i)\bjsonb\b", "postgresql", "JSONB"),
     (r"(?i)\btimestamptz\b", "postgresql", "TIMESTAMPTZ"),
@@ -130,13 +130,18 @@ const DIALECT_MARKS: &[(&str, &str, &str)] = &[
     (r"(?i)\bunsigned\b", "mysql", "UNSIGNED"),
 ];
 
-/// The dialect the migrations are written in when it is not one SQLite runs: the first mark
-/// found, as (dialect, what, `file:line`). Comments are skipped.
+/// The dialect of a mark both PostgreSQL and MySQL run.
+const ANY_SERVER: &str = "postgresql or mysql";
+
+/// The dialect the migrations are written in when it is not one SQLite runs, as (dialect, what,
+/// `file:line`): the first mark only one server runs, else the first both run. Comments are
+/// skipped.
 pub fn foreign_dialect(
     migrations: &[coord_gates::migrations::Migration],
 ) -> Option<(&'static str, &'static str, String)> {
     let marks: Vec<(regex::Regex, &str, &str)> =
         DIALECT_MARKS.iter().filter_map(|(p, d, w)| regex::Regex::new(p).ok().map(|r| (r, *d, *w))).collect();
+    let mut shared = None;
     for m in migrations {
         let (file, text) = &m.up;
         if !file.ends_with(".sql") {
@@ -144,12 +149,49 @@ pub fn foreign_dialect(
         }
         for (n, line) in text.lines().enumerate() {
             let code = line.split("--").next().unwrap_or("");
-            if let Some((_, dialect, what)) = marks.iter().find(|(r, _, _)| r.is_match(code)) {
-                return Some((dialect, what, format!("{file}:{}", n + 1)));
+            for (_, dialect, what) in marks.iter().filter(|(r, _, _)| r.is_match(code)) {
+                let found = (*dialect, *what, format!("{file}:{}", n + 1));
+                if *dialect != ANY_SERVER {
+                    return Some(found);
+                }
+                shared.get_or_insert(found);
             }
         }
     }
-    None
+    shared
+}
+
+/// Why the migrations cannot be replayed where coord would replay them, if they cannot: a
+/// replica URL of no known scheme, a replica of another dialect than the migrations', or
+/// PostgreSQL or MySQL migrations with no replica (replaying them on SQLite fails on syntax and
+/// says nothing about the migrations). `var` is the variable the URL is read from; the URL itself
+/// never appears (it may hold a password).
+pub fn replica_refusal(
+    var: &str,
+    kind: Option<Option<coord_workflows::replay::ReplicaKind>>,
+    foreign: Option<&(&'static str, &'static str, String)>,
+) -> Option<String> {
+    match (kind, foreign) {
+        (Some(None), _) => Some(format!(
+            "{var} is not a postgres://, mysql:// or mariadb:// URL: coord replays migrations on PostgreSQL or MySQL/MariaDB replicas (or on SQLite with {var} unset)"
+        )),
+        (Some(Some(kind)), Some((dialect, what, place))) if !dialect.split(" or ").any(|d| d == kind.dialect()) => {
+            Some(format!(
+                "the migrations are written for {dialect} ({what} at {place}) but {var} names a {} server: point it at a {dialect} database",
+                kind.dialect()
+            ))
+        }
+        (None, Some((dialect, what, place))) => Some(format!(
+            "the migrations are written for {dialect} ({what} at {place}) and cannot be replayed on the scratch SQLite database: set {var}={} (a server coord may create a throwaway schema or database in{})",
+            match *dialect {
+                "mysql" => "mysql://...",
+                "postgresql" => "postgres://...",
+                _ => "postgres://... or mysql://...",
+            },
+            if var.starts_with("--") { "" } else { "; [workflows] replica_url_env names another variable" },
+        )),
+        _ => None,
+    }
 }
 
 async fn migration_replay(ctx: &CheckContext, files: &[coord_gates::SourceFile]) -> CheckResult {
@@ -164,25 +206,23 @@ async fn migration_replay(ctx: &CheckContext, files: &[coord_gates::SourceFile])
     // One variable: the configured name, else COORD_REPLICA_URL.
     let var = ctx.config.replica_url_env.as_deref().unwrap_or("COORD_REPLICA_URL");
     let replica = std::env::var(var).ok().filter(|u| !u.is_empty());
-    if replica.is_none()
-        && let Some((dialect, what, place)) = foreign_dialect(&migrations)
-    {
-        // Replaying PostgreSQL or MySQL SQL on SQLite fails on syntax and says nothing about
-        // the migrations: a person points coord at a real database (or approves without).
-        let error = format!(
-            "the migrations are written for {dialect} ({what} at {place}) and cannot be replayed on the scratch SQLite database: set {var}={}://... (a database coord may create a throwaway schema in; [workflows] replica_url_env names another variable)",
-            if dialect == "mysql" { "mysql" } else { "postgres" }
+    let foreign = foreign_dialect(&migrations);
+    let kind = replica.as_deref().map(coord_workflows::replay::ReplicaKind::of_url);
+    if let Some(refusal) = replica_refusal(var, kind, foreign.as_ref()) {
+        let mut result = CheckResult::failed(
+            refusal,
+            FailureCategory::Database,
+            json!({ "dialect": foreign.as_ref().map(|f| f.0), "evidence": foreign.as_ref().map(|f| f.2.clone()) }),
         );
-        let mut result =
-            CheckResult::failed(error, FailureCategory::Database, json!({ "dialect": dialect, "evidence": place }));
+        // A person points coord at the right database (or approves without a replay).
         if let Some(f) = result.failure.as_mut() {
             f.park = true;
         }
         return result;
     }
-    let (report, engine) = match &replica {
-        Some(url) => (coord_workflows::replay::replay_postgres(files, url).await, "a throwaway PostgreSQL schema"),
-        None => {
+    let (report, engine) = match (&replica, kind.flatten()) {
+        (Some(url), Some(kind)) => (coord_workflows::replay::replay_replica(files, url).await, kind.engine()),
+        _ => {
             let dir = ctx.scratch.join("replica");
             let _ = std::fs::create_dir_all(&dir);
             (coord_workflows::replay_sqlite(files, &dir).await, "a scratch SQLite database")
@@ -491,4 +531,53 @@ pub async fn review<S: Store>(store: &S, run: &str, tasks: &[String]) -> Result<
         }
     }
     Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::{foreign_dialect, replica_refusal};
+    use coord_workflows::replay::ReplicaKind;
+
+    fn dialect_of(up: &str) -> Option<(&'static str, &'static str, String)> {
+        let files = [("migrations/001_a.up.sql", up), ("migrations/001_a.down.sql", "DROP TABLE a;")]
+            .map(|(rel, text)| coord_gates::SourceFile { rel: rel.into(), path: rel.into(), text: text.into() });
+        foreign_dialect(&coord_gates::migrations::find_migrations(&files))
+    }
+
+    #[test]
+    fn the_dialect_is_the_first_mark_only_one_server_runs() {
+        let mysql = dialect_of("CREATE TABLE a (t TIMESTAMP DEFAULT now());\nCREATE TABLE b (id INT AUTO_INCREMENT);");
+        assert_eq!(mysql, Some(("mysql", "AUTO_INCREMENT", "migrations/001_a.up.sql:2".into())));
+        let either = dialect_of("CREATE TABLE a (t TIMESTAMP DEFAULT now());");
+        assert_eq!(either.as_ref().map(|d| d.0), Some("postgresql or mysql"));
+        assert_eq!(dialect_of("CREATE TABLE a (id INTEGER PRIMARY KEY); -- SERIAL in a comment"), None);
+    }
+
+    #[test]
+    fn a_replica_must_speak_the_migrations_dialect() {
+        let mysql = dialect_of("CREATE TABLE a (id INT AUTO_INCREMENT) ENGINE=InnoDB;");
+        let pg = dialect_of("CREATE TABLE a (id SERIAL PRIMARY KEY);");
+        let either = dialect_of("CREATE TABLE a (t TIMESTAMP DEFAULT now());");
+        let (my, pgk) = (Some(Some(ReplicaKind::Mysql)), Some(Some(ReplicaKind::Postgres)));
+        assert_eq!(replica_refusal("V", my, mysql.as_ref()), None);
+        assert_eq!(replica_refusal("V", pgk, pg.as_ref()), None);
+        assert_eq!(replica_refusal("V", my, either.as_ref()), None);
+        assert_eq!(replica_refusal("V", pgk, either.as_ref()), None);
+        assert_eq!(replica_refusal("V", None, None), None);
+        let wrong = replica_refusal("V", pgk, mysql.as_ref()).unwrap();
+        assert!(
+            wrong.contains("written for mysql (AUTO_INCREMENT") && wrong.contains("V names a postgresql server"),
+            "{wrong}"
+        );
+        let none = replica_refusal("V", None, mysql.as_ref()).unwrap();
+        assert!(none.contains("set V=mysql://...") && none.contains("replica_url_env"), "{none}");
+        let none = replica_refusal("--replica", None, either.as_ref()).unwrap();
+        assert!(
+            none.contains("set --replica=postgres://... or mysql://...") && !none.contains("replica_url_env"),
+            "{none}"
+        );
+        let odd = replica_refusal("V", Some(None), None).unwrap();
+        assert!(odd.contains("V is not a postgres://, mysql:// or mariadb:// URL"), "{odd}");
+    }
 }

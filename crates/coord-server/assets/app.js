@@ -436,7 +436,9 @@ document.addEventListener("DOMContentLoaded", () => {
     $("#auth").hidden = true;
     loadRuns().catch((err) => message(err.message, true));
   });
-  window.addEventListener("resize", () => requestAnimationFrame(drawEdges));
+  // The edges are redrawn whenever the DAG's columns change size (window resized, scrollbar
+  // shown, task panel opened), so the drawing never keeps an old, wider size.
+  new ResizeObserver(() => requestAnimationFrame(drawEdges)).observe($("#groups"));
   connection("connecting", false);
   loadRuns().catch((err) => message(err.message, true));
   refreshCharts();

@@ -246,6 +246,14 @@ async fn the_dashboard_shows_a_run_live_and_resolves_an_escalation() {
     // With a task open, at 1400×900 every parallel group of the DAG is still in view (the task
     // panel goes below the DAG instead of squeezing it), and the legend tells blocked from failed.
     d.cmd(reqwest::Method::POST, "/window/rect", json!({ "width": 1400, "height": 900 })).await;
+    // The edges are redrawn on the next frame after the resize; until then the drawing keeps
+    // the wider window's size.
+    d.wait_for(
+        "const dag = document.querySelector('#dag'); return dag.scrollWidth <= dag.clientWidth",
+        json!(true),
+        "the DAG redrawn without horizontal scrolling at 1400×900",
+    )
+    .await;
     let layout = d
         .js("const dag = document.querySelector('#dag'); const box = dag.getBoundingClientRect();
              const hidden = [...document.querySelectorAll('.group')]

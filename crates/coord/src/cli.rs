@@ -219,11 +219,12 @@ pub enum MigrateCommand {
         /// origin/main in CI); without it, every migration does.
         #[arg(long, value_name = "REV")]
         since: Option<String>,
-        /// Replay in a throwaway schema of this PostgreSQL database instead of SQLite (for
-        /// projects on PostgreSQL), e.g. postgres://postgres@127.0.0.1:5432/test. Default:
-        /// COORD_REPLICA_URL (the variable runs use), else the older COORD_REPLAY_PG.
-        #[arg(long, value_name = "URL", env = "COORD_REPLICA_URL")]
-        postgres: Option<String>,
+        /// Replay on this PostgreSQL or MySQL/MariaDB server instead of SQLite (for projects on
+        /// one): a throwaway schema of postgres://user@host/db, or a throwaway database of
+        /// mysql://user@host/db (or mariadb://). Default: COORD_REPLICA_URL (the variable runs
+        /// use), else the older COORD_REPLAY_PG. `--postgres` is the older name.
+        #[arg(long, alias = "postgres", value_name = "URL", env = "COORD_REPLICA_URL", hide_env_values = true)]
+        replica: Option<String>,
         /// JSON output.
         #[arg(long)]
         json: bool,

@@ -360,7 +360,7 @@ fn postgresql_migrations_are_not_replayed_on_sqlite_and_a_person_is_told_what_to
     assert_eq!(state_of(&p, &run, "replay"), "escalated");
     let open = escalations(&p, false);
     let reason = open[0]["reason"].as_str().unwrap_or_default().to_string() + &open[0].to_string();
-    assert!(reason.contains("written for postgresql (now() at migrations/001_users.up.sql:1)"), "{open:?}");
+    assert!(reason.contains("written for postgresql (SERIAL at migrations/001_users.up.sql:1)"), "{open:?}");
     assert!(reason.contains("COORD_REPLICA_URL=postgres://"), "{open:?}");
     // `coord migrate check` says the same, as a usage error, on the schema task's branch.
     p.git(&["checkout", "-q", &format!("coord-task/{run}/schema")]);
@@ -373,8 +373,70 @@ fn postgresql_migrations_are_not_replayed_on_sqlite_and_a_person_is_told_what_to
         .unwrap();
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("written for postgresql") && stderr.contains("set --replica=postgres://"), "{stderr}");
+}
+
+/// The MySQL/MariaDB server `.ci/run` checks (`COORD_TEST_MYSQL` points at another).
+fn mysql_url() -> String {
+    std::env::var("COORD_TEST_MYSQL").unwrap_or_else(|_| "mysql://root@127.0.0.1:3306/test".into())
+}
+
+#[test]
+fn mysql_migrations_are_replayed_on_a_mysql_replica_and_a_replica_of_another_dialect_is_refused() {
+    let agent = "mkdir -p migrations\nprintf 'CREATE TABLE users (id BIGINT UNSIGNED NOT NULL AUTO_INCREMENT PRIMARY KEY, email VARCHAR(255) NOT NULL) ENGINE=InnoDB;\\n' > migrations/001_users.up.sql\nprintf 'DROP TABLE users;\\n' > migrations/001_users.down.sql\n";
+    let p = repo(&[("agent.sh", agent)]);
+    p.write("coord.toml", &config("[workflows]\nreplica_url_env = \"APP_REPLICA_URL\"\n"));
+    let plan = json!({
+        "objective": "Add users",
+        "tasks": [
+            task("schema", "database-optimizer", "schema-design", None, &[]),
+            task("replay", "backend-coordinator", "database-operations", Some("migration-replay"), &["schema"]),
+        ],
+    });
+    p.write("plan.json", &plan.to_string());
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_coord"))
+        .args(["run", "--plan", "plan.json"])
+        .current_dir(p.path())
+        .env("APP_REPLICA_URL", mysql_url())
+        .output()
+        .unwrap();
+    let run = p.only_run();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}\n{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(state_of(&p, &run, "replay"), "done");
+    let shown = p.ok(&["task", "show", "replay", "--run", &run, "--json"]);
+    assert!(shown.contains("a throwaway MySQL database"), "{shown}");
+    // The URL (it may hold a password) is nowhere in the record.
+    let log = p.ok(&["log", &run, "--json"]);
+    assert!(!log.contains("127.0.0.1:3306") && !shown.contains("127.0.0.1:3306"), "{log}\n{shown}");
+
+    // `coord migrate check` on the result: the MySQL replica replays them; a PostgreSQL one is
+    // refused naming the construct, as a usage error.
+    p.git(&["checkout", "-q", &format!("coord/{run}")]);
+    let check = |replica: &str| {
+        std::process::Command::new(env!("CARGO_BIN_EXE_coord"))
+            .args(["migrate", "check", "--replica", replica])
+            .current_dir(p.path())
+            .env_remove("COORD_REPLICA_URL")
+            .env_remove("COORD_REPLAY_PG")
+            .output()
+            .unwrap()
+    };
+    let ok = check(&mysql_url());
+    let text = String::from_utf8_lossy(&ok.stdout);
+    assert_eq!(ok.status.code(), Some(0), "{text}{}", String::from_utf8_lossy(&ok.stderr));
+    assert!(text.contains("1 migrations replayed up, down and up on a throwaway MySQL database: 0 findings"), "{text}");
+    let wrong = check("postgres://postgres@127.0.0.1:5432/test");
+    let stderr = String::from_utf8_lossy(&wrong.stderr);
+    assert_eq!(wrong.status.code(), Some(2), "{stderr}");
     assert!(
-        stderr.contains("written for postgresql") && stderr.contains("--postgres URL or set COORD_REPLICA_URL"),
+        stderr.contains("written for mysql (AUTO_INCREMENT at migrations/001_users.up.sql:1)")
+            && stderr.contains("--replica names a postgresql server"),
         "{stderr}"
     );
 }

@@ -37,29 +37,27 @@ fn changed_since(root: &std::path::Path, rev: &str) -> Result<std::collections::
 /// `coord migrate`.
 pub fn migrate(args: MigrateArgs) -> Result<ExitCode> {
     match args.command {
-        MigrateCommand::Check { repo, since, postgres, json } => {
-            let postgres = postgres.or_else(|| std::env::var("COORD_REPLAY_PG").ok().filter(|u| !u.is_empty()));
+        MigrateCommand::Check { repo, since, replica, json } => {
+            let replica = replica.or_else(|| std::env::var("COORD_REPLAY_PG").ok().filter(|u| !u.is_empty()));
             let root = repo.unwrap_or_else(|| PathBuf::from("."));
             if !root.is_dir() {
                 return Err(anyhow!("{} is not a folder", root.display()));
             }
             let tree = read_tree(&root, &WalkLimits::default());
-            if postgres.is_none()
-                && let Some((dialect, what, place)) =
-                    coord_runtime::workflow::foreign_dialect(&coord_gates::migrations::find_migrations(&tree.files))
-            {
-                return Err(crate::input_error(anyhow!(
-                    "the migrations are written for {dialect} ({what} at {place}) and cannot be replayed on SQLite: pass --postgres URL or set COORD_REPLICA_URL"
-                )));
+            let foreign =
+                coord_runtime::workflow::foreign_dialect(&coord_gates::migrations::find_migrations(&tree.files));
+            let kind = replica.as_deref().map(coord_workflows::replay::ReplicaKind::of_url);
+            if let Some(refusal) = coord_runtime::workflow::replica_refusal("--replica", kind, foreign.as_ref()) {
+                return Err(crate::input_error(anyhow!("{refusal}")));
             }
             let scratch = std::env::temp_dir().join(format!("coord-migrate-{}", std::process::id()));
             std::fs::create_dir_all(&scratch).with_context(|| format!("cannot create {}", scratch.display()))?;
-            let (report, engine) = match &postgres {
-                Some(url) => (
-                    tokio_runtime()?.block_on(coord_workflows::replay::replay_postgres(&tree.files, url)),
-                    "a throwaway PostgreSQL schema",
+            let (report, engine) = match (&replica, kind.flatten()) {
+                (Some(url), Some(kind)) => (
+                    tokio_runtime()?.block_on(coord_workflows::replay::replay_replica(&tree.files, url)),
+                    kind.engine(),
                 ),
-                None => (
+                _ => (
                     tokio_runtime()?.block_on(coord_workflows::replay_sqlite(&tree.files, &scratch)),
                     "a scratch SQLite database",
                 ),
@@ -68,8 +66,8 @@ pub fn migrate(args: MigrateArgs) -> Result<ExitCode> {
             let mut report = report.map_err(|e| {
                 // A URL may carry a password: never repeat it.
                 let msg = e.to_string();
-                let msg = match &postgres {
-                    Some(url) => msg.replace(url.as_str(), "(the --postgres URL)"),
+                let msg = match &replica {
+                    Some(url) => msg.replace(url.as_str(), "(the --replica URL)"),
                     None => msg,
                 };
                 anyhow!("the scratch database failed: {msg}")
