@@ -385,6 +385,7 @@ pub struct DeliverConfig {
 /// contract_test_base_url = "http://127.0.0.1:3000"
 /// contract_test_wait_secs = 30
 /// contract_test_headers = ["Authorization: Bearer $TEST_TOKEN"]   # $NAME from the environment
+/// query_stats_url_env = "DATABASE_URL"         # the service's PostgreSQL: query times from pg_stat_statements
 /// ```
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -400,6 +401,11 @@ pub struct WorkflowsConfig {
     /// `COORD_REPLICA_URL`; with neither set the replay runs on a scratch SQLite database.
     #[serde(default)]
     pub replica_url_env: Option<String>,
+    /// The environment variable holding the URL of the PostgreSQL database the service under
+    /// test uses: its `pg_stat_statements` are read before and after the contract test, giving
+    /// the database query times the test's requests caused (`database_query_performance`).
+    #[serde(default)]
+    pub query_stats_url_env: Option<String>,
     /// The shell command that starts the service for the contract test (none: it must already
     /// be running at the base URL).
     #[serde(default)]
@@ -434,6 +440,7 @@ impl Default for WorkflowsConfig {
             contracts_dir: default_contracts_dir(),
             deployment_note: default_deployment_note(),
             replica_url_env: None,
+            query_stats_url_env: None,
             contract_test_start: None,
             contract_test_base_url: None,
             contract_test_wait_secs: default_wait_secs(),

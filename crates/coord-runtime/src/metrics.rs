@@ -3,7 +3,9 @@
 //! (share of done tasks that passed on their first attempt, quality gates included, since a
 //! failed gate makes another attempt) and `security_audit_pass_rate` (security gate runs that
 //! passed), `api_endpoint_coverage` and `api_response_time_p95` (the latest contract test of
-//! each run), and `test_coverage` (the coverage report the latest gate run found). For workers sharing a
+//! each run), `test_coverage` (the coverage report the latest gate run found) and
+//! `database_query_performance` (the service's query times during contract tests, from
+//! `pg_stat_statements`; also the `coord_database_query_duration_seconds` histogram). For workers sharing a
 //! store: `coord_queue_depth` (tasks claimable now), `coord_lease_expiries_total` (attempts whose
 //! lease ran out or whose owner died) and `coord_claim_latency_seconds` (from the moment a task
 //! became claimable to its claim: ready, backoff over, lease expired or unblocked).
@@ -42,6 +44,14 @@ pub struct Metrics {
     /// of each run found (the lowest report when there are several; mean over runs when several
     /// are asked; None before any).
     pub test_coverage: Option<f64>,
+    /// `database_query_performance`: mean execution time of the database queries the contract
+    /// tests' requests caused, seconds, from the service's `pg_stat_statements` (None before any
+    /// such measurement).
+    pub database_query_performance: Option<f64>,
+    /// The same queries as a histogram over [`QUERY_BUCKETS`] (each statement's calls counted at
+    /// its mean time): `coord_database_query_duration_seconds`.
+    #[serde(skip)]
+    pub database_queries: Option<DurationHistogram>,
     /// LLM tokens and cost by specialist.
     pub llm_by_specialist: std::collections::BTreeMap<String, Spend>,
     /// LLM tokens and cost by task (`run/task`).
@@ -63,27 +73,63 @@ pub struct Metrics {
 pub const TASK_BUCKETS: [f64; 14] =
     [0.1, 0.5, 1.0, 5.0, 15.0, 30.0, 60.0, 300.0, 900.0, 1800.0, 3600.0, 4.0 * 3600.0, 8.0 * 3600.0, 24.0 * 3600.0];
 
-/// A cumulative histogram of durations over [`TASK_BUCKETS`].
-#[derive(Debug, Clone, Copy, Default, PartialEq)]
+/// Upper bounds of the database query duration buckets, seconds: from an index lookup to a
+/// statement that holds a request up.
+pub const QUERY_BUCKETS: [f64; 14] =
+    [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 5.0];
+
+/// A cumulative histogram of durations over fixed bounds ([`TASK_BUCKETS`] by default).
+#[derive(Debug, Clone, Copy, PartialEq)]
 pub struct DurationHistogram {
+    /// The buckets' upper bounds, seconds.
+    pub bounds: &'static [f64; 14],
     /// Samples at or under each bound.
-    pub buckets: [u64; TASK_BUCKETS.len()],
+    pub buckets: [u64; 14],
     /// Samples.
     pub count: u64,
     /// Their sum, seconds.
     pub sum: f64,
 }
 
+impl Default for DurationHistogram {
+    fn default() -> Self {
+        DurationHistogram::over(&TASK_BUCKETS)
+    }
+}
+
 impl DurationHistogram {
+    /// An empty histogram over `bounds`.
+    pub fn over(bounds: &'static [f64; 14]) -> Self {
+        DurationHistogram { bounds, buckets: [0; 14], count: 0, sum: 0.0 }
+    }
+
     /// Counts one duration.
     pub fn record(&mut self, seconds: f64) {
-        for (n, bound) in self.buckets.iter_mut().zip(TASK_BUCKETS) {
-            if seconds <= bound {
-                *n += 1;
+        self.record_many(seconds, 1);
+    }
+
+    /// Counts `n` durations of `seconds` each.
+    pub fn record_many(&mut self, seconds: f64, n: u64) {
+        for (count, bound) in self.buckets.iter_mut().zip(self.bounds) {
+            if seconds <= *bound {
+                *count += n;
             }
         }
-        self.count += 1;
-        self.sum += seconds;
+        self.count += n;
+        self.sum += seconds * n as f64;
+    }
+
+    /// The histogram as Prometheus sample lines of `name` with `labels` (`a="b",c="d"`, may be
+    /// empty).
+    pub fn render(&self, out: &mut String, name: &str, labels: &str) {
+        let sep = if labels.is_empty() { "" } else { "," };
+        for (n, bound) in self.buckets.iter().zip(self.bounds) {
+            let _ = writeln!(out, "{name}_bucket{{{labels}{sep}le=\"{bound}\"}} {n}");
+        }
+        let _ = writeln!(out, "{name}_bucket{{{labels}{sep}le=\"+Inf\"}} {}", self.count);
+        let braces = if labels.is_empty() { String::new() } else { format!("{{{labels}}}") };
+        let _ = writeln!(out, "{name}_sum{braces} {}", self.sum);
+        let _ = writeln!(out, "{name}_count{braces} {}", self.count);
     }
 }
 
@@ -197,6 +243,16 @@ pub async fn compute<S: Store>(store: &S, runs: &[String]) -> Result<Metrics, St
                     run_test_coverage = e.data.get("value").and_then(|c| c.as_f64()).or(run_test_coverage)
                 }
                 "contract_test" => {
+                    if let Some(groups) = e.data.pointer("/database_queries/groups").and_then(|g| g.as_array()) {
+                        let h = m.database_queries.get_or_insert_with(|| DurationHistogram::over(&QUERY_BUCKETS));
+                        for g in groups {
+                            if let (Some(calls), Some(mean)) =
+                                (g.get(0).and_then(|c| c.as_f64()), g.get(1).and_then(|c| c.as_f64()))
+                            {
+                                h.record_many(mean, calls.max(0.0) as u64);
+                            }
+                        }
+                    }
                     run_coverage = e.data.get("api_endpoint_coverage").and_then(|c| c.as_f64()).or(run_coverage);
                     run_p95 = e.data.get("api_response_time_p95").and_then(|c| c.as_f64()).or(run_p95);
                 }
@@ -232,6 +288,7 @@ pub async fn compute<S: Store>(store: &S, runs: &[String]) -> Result<Metrics, St
     if !test_coverage.is_empty() {
         m.test_coverage = Some(test_coverage.iter().sum::<f64>() / test_coverage.len() as f64);
     }
+    m.database_query_performance = m.database_queries.filter(|h| h.count > 0).map(|h| h.sum / h.count as f64);
     if security_runs > 0 {
         m.security_audit_pass_rate = Some(security_passed as f64 / security_runs as f64);
     }
@@ -292,6 +349,12 @@ pub fn prometheus(m: &Metrics, run: Option<&str>) -> String {
         "95th percentile answer time of the built API in the latest contract test, seconds",
         m.api_response_time_p95,
     );
+    metric(
+        "database_query_performance",
+        "gauge",
+        "Mean execution time of the database queries the contract tests' requests caused, seconds (the service's pg_stat_statements)",
+        m.database_query_performance,
+    );
     metric("coord_gate_runs_total", "counter", "Quality gate runs recorded", Some(m.gate_runs as f64));
     let _ = writeln!(out, "# HELP coord_llm_tokens_total LLM tokens used, by specialist");
     let _ = writeln!(out, "# TYPE coord_llm_tokens_total counter");
@@ -336,12 +399,15 @@ pub fn prometheus(m: &Metrics, run: Option<&str>) -> String {
     let run_label = if label.is_empty() { String::new() } else { format!("{},", &label[1..label.len() - 1]) };
     for ((who, kind), h) in &m.task_durations {
         let labels = format!("{run_label}specialist=\"{}\",kind=\"{kind}\"", escape_label(who));
-        for (n, bound) in h.buckets.iter().zip(TASK_BUCKETS) {
-            let _ = writeln!(out, "coord_task_duration_seconds_bucket{{{labels},le=\"{bound}\"}} {n}");
-        }
-        let _ = writeln!(out, "coord_task_duration_seconds_bucket{{{labels},le=\"+Inf\"}} {}", h.count);
-        let _ = writeln!(out, "coord_task_duration_seconds_sum{{{labels}}} {}", h.sum);
-        let _ = writeln!(out, "coord_task_duration_seconds_count{{{labels}}} {}", h.count);
+        h.render(&mut out, "coord_task_duration_seconds", &labels);
+    }
+    let _ = writeln!(
+        out,
+        "# HELP coord_database_query_duration_seconds Execution time of the database queries the contract tests' requests caused, from the service's pg_stat_statements (each statement's calls counted at its mean)"
+    );
+    let _ = writeln!(out, "# TYPE coord_database_query_duration_seconds histogram");
+    if let Some(h) = &m.database_queries {
+        h.render(&mut out, "coord_database_query_duration_seconds", run_label.trim_end_matches(','));
     }
     out
 }

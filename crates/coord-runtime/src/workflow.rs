@@ -448,24 +448,56 @@ async fn contract_test(ctx: &CheckContext, files: &[coord_gates::SourceFile]) ->
         }
     };
     let headers = headers(&ctx.config);
+    // The service's database, when configured: its statistics before and after the requests.
+    let stats_url =
+        ctx.config.query_stats_url_env.as_deref().and_then(|v| std::env::var(v).ok()).filter(|u| !u.is_empty());
+    let before = match &stats_url {
+        Some(url) => Some(coord_workflows::query_stats::read(url).await),
+        None => None,
+    };
     let mut operations = Vec::new();
     for (_, doc) in &docs {
         let r = coord_workflows::contract_test(doc, &base_url, &headers, Duration::from_secs(10)).await;
         operations.extend(r.operations);
     }
+    let queries = match (&stats_url, before) {
+        (Some(url), Some(Ok(before))) => Some(
+            coord_workflows::query_stats::read(url)
+                .await
+                .map(|after| coord_workflows::query_stats::difference(&before, &after)),
+        ),
+        (_, Some(Err(e))) => Some(Err(e)),
+        _ => None,
+    };
     service.stop();
     let total = operations.len();
     let passed = operations.iter().filter(|o| o.problems.is_empty()).count();
     let coverage = if total == 0 { 0.0 } else { passed as f64 / total as f64 };
     let p95 = coord_workflows::contract_test::response_time_p95_ms(&operations).map(|ms| ms / 1e3);
     let contracts: Vec<&str> = docs.iter().map(|(p, _)| p.as_str()).collect();
-    let report = json!({ "contracts": contracts, "base_url": base_url, "operations": operations,
+    let mut report = json!({ "contracts": contracts, "base_url": base_url, "operations": operations,
                          "api_endpoint_coverage": coverage, "api_response_time_p95": p95 });
-    let event = (
-        "contract_test".to_string(),
-        json!({ "operations": total, "passed": passed, "api_endpoint_coverage": coverage,
-                "api_response_time_p95": p95 }),
-    );
+    let mut event = json!({ "operations": total, "passed": passed, "api_endpoint_coverage": coverage,
+                            "api_response_time_p95": p95 });
+    match queries {
+        Some(Ok(q)) => {
+            // The event keeps what the metrics need (every statement's calls and mean, at most
+            // 500 statements) and the ten slowest texts; the report keeps them all.
+            let groups: Vec<[f64; 2]> =
+                q.statements.iter().take(500).map(|s| [s.calls as f64, s.mean_seconds]).collect();
+            event["database_queries"] = json!({ "calls": q.calls, "total_seconds": q.total_seconds,
+                "mean_seconds": q.mean_seconds(), "groups": groups,
+                "slowest": q.statements.iter().take(10).collect::<Vec<_>>() });
+            report["database_queries"] = json!(q);
+        }
+        Some(Err(e)) => {
+            let note = json!(format!("database query times not measured: {e}"));
+            report["database_queries_note"] = note.clone();
+            event["database_queries_note"] = note;
+        }
+        None => {}
+    }
+    let event = ("contract_test".to_string(), event);
     let summary = format!("api_endpoint_coverage {:.0}% ({passed} of {total} operations conform)", coverage * 100.0);
     if passed < total || total == 0 {
         let mut error = format!("the contract test failed: {summary}");

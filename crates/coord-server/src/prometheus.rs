@@ -93,10 +93,6 @@ pub async fn render<S: Store>(store: &S, requests: &RequestMetrics) -> Result<St
     let ids: Vec<String> = runs.iter().map(|r| r.id.clone()).collect();
     let m = coord_runtime::metrics::compute(store, &ids).await?;
     let mut out = coord_runtime::metrics::prometheus(&m, None);
-    // The spec's metric no run records yet: described, without a sample, so dashboards and
-    // alerts can be written against the name.
-    let _ = writeln!(out, "# HELP database_query_performance Query execution time, seconds (no run records it yet)");
-    let _ = writeln!(out, "# TYPE database_query_performance gauge");
     // `coord_queue_depth` comes from the runtime's metrics (claimable now, retries whose backoff
     // is over included).
     let (mut running, mut by_state) = (0u64, BTreeMap::<&'static str, u64>::new());

@@ -8,6 +8,7 @@ pub mod contract_test;
 pub mod data_loss;
 pub mod deploy;
 pub mod publish;
+pub mod query_stats;
 pub mod replay;
 pub mod service;
 pub mod statements;

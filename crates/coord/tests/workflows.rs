@@ -440,3 +440,107 @@ fn mysql_migrations_are_replayed_on_a_mysql_replica_and_a_replica_of_another_dia
         "{stderr}"
     );
 }
+
+/// A service whose answers come from PostgreSQL (through `psql`, so the test needs no driver):
+/// `GET /v1/users/{id}` reads the user's name from the database `APP_DB_URL` names.
+const DB_SERVER: &str = r#"import http.server, json, os, subprocess, sys
+class Handler(http.server.BaseHTTPRequestHandler):
+    def do_GET(self):
+        parts = self.path.strip("/").split("/")
+        if len(parts) == 3 and parts[:2] == ["v1", "users"]:
+            sql = "SELECT coalesce((SELECT name FROM users WHERE id::text = :'id'), 'nobody');"
+            out = subprocess.run(["psql", os.environ["APP_DB_URL"], "-At", "-v", "id=" + parts[2]],
+                                 input=sql, capture_output=True, text=True)
+            code, body = 200, json.dumps({"id": 1, "name": out.stdout.strip()})
+        else:
+            code, body = 404, '{"error": "not found"}'
+        data = body.encode()
+        self.send_response(code)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+    def log_message(self, *args):
+        pass
+http.server.HTTPServer(("127.0.0.1", int(sys.argv[1])), Handler).serve_forever()
+"#;
+
+#[test]
+fn the_services_database_query_times_are_read_from_pg_stat_statements_during_the_contract_test() {
+    // A private server, since the shared one does not preload pg_stat_statements.
+    let pg = support::private_pg::PrivatePg::start_with(&["-c", "shared_preload_libraries=pg_stat_statements"]);
+    let db = pg.url();
+    let psql = |sql: &str| {
+        let out = std::process::Command::new("psql").args([db.as_str(), "-Atc", sql]).output().unwrap();
+        assert!(out.status.success(), "psql {sql}: {}", String::from_utf8_lossy(&out.stderr));
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    psql("CREATE EXTENSION pg_stat_statements");
+    psql("CREATE TABLE users (id int PRIMARY KEY, name text NOT NULL); INSERT INTO users VALUES (1, 'Ada')");
+    let agent = format!(
+        "mkdir -p api\ncat > api/openapi.yaml <<'EOF'\n{}EOF\ncat > server.py <<'EOF'\n{DB_SERVER}EOF\n",
+        users_api("string")
+    );
+    let p = repo(&[("agent.sh", &agent)]);
+    let port = free_port();
+    p.write(
+        "coord.toml",
+        &config(&format!(
+            "[workflows]\ncontract_test_start = \"python3 server.py {port}\"\ncontract_test_base_url = \"http://127.0.0.1:{port}\"\ncontract_test_wait_secs = 20\nquery_stats_url_env = \"APP_DB_URL\"\n"
+        )),
+    );
+    let plan = json!({
+        "objective": "Serve users from the database",
+        "tasks": [
+            task("implement", "nodejs-expert", "implementation", None, &[]),
+            task("test", "backend-coordinator", "integration", Some("contract-test"), &["implement"]),
+        ],
+    });
+    p.write("plan.json", &plan.to_string());
+    // The service and coord both read the database's URL from APP_DB_URL.
+    let run_with_db = || {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_coord"))
+            .args(["run", "--plan", "plan.json"])
+            .current_dir(p.path())
+            .env("APP_DB_URL", &db)
+            .output()
+            .unwrap();
+        let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+        assert_eq!(out.status.code(), Some(0), "{text}");
+    };
+    run_with_db();
+    let run = p.only_run();
+
+    // The contract test's event holds the queries its requests caused (the service's SELECT),
+    // not coord's own reads of the statistics, and never the URL.
+    let log = p.ok(&["log", &run, "--json"]);
+    let test = log.lines().find(|l| l.contains("\"contract_test\"")).expect("a contract_test event");
+    let event: Value = serde_json::from_str(test).unwrap();
+    let queries = &event["data"]["database_queries"];
+    assert!(queries["calls"].as_u64().is_some_and(|c| c >= 1), "{event}");
+    let slowest = queries["slowest"].as_array().unwrap();
+    assert!(slowest.iter().any(|s| s["query"].as_str().unwrap().contains("FROM users WHERE id::text = $1")), "{event}");
+    assert!(!test.contains("pg_stat_statements") && !log.contains(&db), "{test}");
+
+    // /metrics: the spec's database_query_performance and the histogram, from those figures.
+    let metrics = p.ok(&["metrics", &run]);
+    let mean = metrics
+        .lines()
+        .find_map(|l| l.strip_prefix(&format!("database_query_performance{{run=\"{run}\"}} ")))
+        .and_then(|v| v.parse::<f64>().ok());
+    assert!(mean.is_some_and(|s| s > 0.0 && s < 5.0), "{metrics}");
+    let count = metrics
+        .lines()
+        .find_map(|l| l.strip_prefix(&format!("coord_database_query_duration_seconds_count{{run=\"{run}\"}} ")))
+        .and_then(|v| v.parse::<u64>().ok());
+    assert_eq!(count, queries["calls"].as_u64(), "{metrics}");
+
+    // Without the extension the test still passes and its report says why nothing was measured.
+    psql("DROP EXTENSION pg_stat_statements");
+    run_with_db();
+    let runs: Value = serde_json::from_str(&p.ok(&["status", "--json"])).unwrap();
+    let run2 =
+        runs.as_array().unwrap().iter().map(|r| r["id"].as_str().unwrap()).find(|id| *id != run).unwrap().to_string();
+    let log = p.ok(&["log", &run2, "--json"]);
+    assert!(log.contains("database query times not measured: pg_stat_statements is not installed"), "{log}");
+}

@@ -2,6 +2,8 @@
 //! reading the store back with `sqlite3`-free queries through `coord --json` outputs.
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
 
+pub mod private_pg;
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
