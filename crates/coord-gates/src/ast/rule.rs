@@ -36,7 +36,7 @@ pub struct RuleFile {
     /// every file of its language).
     #[serde(default)]
     pub prefilter: Option<OneOrMany>,
-    /// File name globs (`*.xml`, `settings.py`) the rule is limited to.
+    /// File globs (`*.xml`, `settings.py`, `mapper/**/*.xml`; see [`glob`]) the rule is limited to.
     #[serde(default)]
     pub files: Vec<String>,
     /// `pattern` (default) or `taint`.
@@ -232,7 +232,7 @@ pub struct LangRule {
     /// Files must match this before they are parsed for the rule.
     pub prefilter: Prefilter,
     /// File name globs the rule is limited to.
-    pub files: Vec<Regex>,
+    pub files: Vec<FileGlob>,
     /// How it matches.
     pub matching: Matching,
 }
@@ -242,7 +242,7 @@ pub struct TextRule {
     /// What a finding says.
     pub meta: Arc<RuleMeta>,
     /// File name globs.
-    pub files: Vec<Regex>,
+    pub files: Vec<FileGlob>,
     /// The expression.
     pub regex: Regex,
     /// Lines matching this are not findings.
@@ -269,19 +269,29 @@ pub struct RuleError {
     pub reason: String,
 }
 
-/// A file-name glob (`*` and `?`) as an anchored expression over the file's name, or over its
-/// whole relative path when the glob has a `/`.
-pub fn glob(g: &str) -> Result<Regex, regex::Error> {
-    let mut out = String::from("(?i)(?:^|/)");
-    for c in g.chars() {
-        match c {
-            '*' => out.push_str("[^/]*"),
-            '?' => out.push_str("[^/]"),
-            c => out.push_str(&regex::escape(&c.to_string())),
-        }
+/// A file glob of a rule's `files` (globset's syntax: `*`, `?`, `**`, `[ab]`, `{a,b}`, case
+/// insensitive): without a `/` it matches a file's name in any folder (`*.xml`, `settings.py`);
+/// with one it matches the end of the relative path at a folder boundary (`mapper/*.xml`), or
+/// the whole path when it starts with `/`.
+#[derive(Debug, Clone)]
+pub struct FileGlob(globset::GlobMatcher);
+
+impl FileGlob {
+    /// Whether the file at `rel` (relative, `/`-separated) is one the glob names.
+    pub fn is_match(&self, rel: &str) -> bool {
+        self.0.is_match(rel)
     }
-    out.push('$');
-    Regex::new(&out)
+}
+
+/// Compiles a rule's file glob.
+pub fn glob(g: &str) -> Result<FileGlob, globset::Error> {
+    let pattern = match g.strip_prefix('/') {
+        Some(whole_path) => whole_path.to_string(),
+        None if g.starts_with("**/") => g.to_string(),
+        None => format!("**/{g}"),
+    };
+    let glob = globset::GlobBuilder::new(&pattern).case_insensitive(true).literal_separator(true).build()?;
+    Ok(FileGlob(glob.compile_matcher()))
 }
 
 /// A pattern's `f($A, $$$)` also matches `f(a)`: ast-grep needs the comma, so such a pattern
@@ -456,4 +466,26 @@ pub fn categories(metas: &[Arc<RuleMeta>]) -> BTreeMap<String, Vec<String>> {
         }
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::glob;
+
+    #[test]
+    fn file_globs_name_files_anywhere_paths_at_a_folder_boundary_and_whole_paths_from_the_root() {
+        let m = |g: &str, rel: &str| glob(g).unwrap().is_match(rel);
+        assert!(m("*.xml", "pom.xml") && m("*.xml", "src/main/resources/Mapper.XML"));
+        assert!(!m("*.xml", "pom.xml.bak"));
+        assert!(m("settings.py", "app/settings.py") && !m("settings.py", "app/my_settings.py"));
+        assert!(m("mapper/*.xml", "src/mapper/user.xml") && !m("mapper/*.xml", "src/xmapper/user.xml"));
+        assert!(!m("mapper/*.xml", "src/mapper/sub/user.xml"));
+        assert!(m("mapper/**/*.xml", "src/mapper/sub/user.xml"));
+        assert!(m("*.{yml,yaml}", "config/app.yaml") && m("*.{yml,yaml}", "app.yml"));
+        assert!(m("/config/*.properties", "config/app.properties"));
+        assert!(!m("/config/*.properties", "src/config/app.properties"));
+        assert!(m(".env*", ".env.local") && m("[Dd]ockerfile", "svc/Dockerfile"));
+        assert!(glob("a{b").is_err());
+    }
 }
