@@ -325,11 +325,7 @@ fn main() {
         pct(totals[0].0, totals[0].2),
         pct(totals[0].0, totals[0].0 + totals[0].1)
     );
-    let (_, s_rp) = if sg.is_some() {
-        ("".to_string(), pct(totals[1].0 + reviewed_real[1], totals[1].0 + totals[1].1))
-    } else {
-        ("".into(), "n/a".into())
-    };
+    let s_rp = if sg.is_some() { pct(totals[1].0 + reviewed_real[1], totals[1].0 + totals[1].1) } else { "n/a".into() };
     println!(
         "| **all, reviewed** ({} findings outside the labels reviewed real, eval/reviewed.tsv) | {} | **{}** | **{}** | {s_r} | {s_rp} | | |",
         reviewed_real[0],

@@ -220,14 +220,9 @@ async fn migration_replay(ctx: &CheckContext, files: &[coord_gates::SourceFile])
         }
         return result;
     }
-    let (report, engine) = match (&replica, kind.flatten()) {
-        (Some(url), Some(kind)) => (coord_workflows::replay::replay_replica(files, url).await, kind.engine()),
-        _ => {
-            let dir = ctx.scratch.join("replica");
-            let _ = std::fs::create_dir_all(&dir);
-            (coord_workflows::replay_sqlite(files, &dir).await, "a scratch SQLite database")
-        }
-    };
+    let dir = ctx.scratch.join("replica");
+    let _ = std::fs::create_dir_all(&dir);
+    let (report, engine) = coord_workflows::replay::replay_where(files, replica.as_deref(), &dir).await;
     let report = match report {
         Ok(r) => r,
         // The scratch database itself failed (not the migrations): scrub the URL from it.

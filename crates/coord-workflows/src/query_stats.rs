@@ -74,7 +74,7 @@ pub enum QueryStatsError {
 
 /// Reads the statistics of the database at `url` (the statements of that database only).
 pub async fn read(url: &str) -> Result<Reading, QueryStatsError> {
-    if !(url.starts_with("postgres://") || url.starts_with("postgresql://")) {
+    if crate::replay::ReplicaKind::of_url(url) != Some(crate::replay::ReplicaKind::Postgres) {
         return Err(QueryStatsError::NotPostgres);
     }
     let scrub = |e: sqlx::Error| QueryStatsError::Database(e.to_string().replace(url, "(the database URL)"));

@@ -335,26 +335,38 @@ fn the_spec_example_plans_both_workflows_and_a_plan_without_them_on_request() {
     assert!(bare.get("workflows").is_none());
 }
 
-#[test]
-fn postgresql_migrations_are_not_replayed_on_sqlite_and_a_person_is_told_what_to_set() {
-    let agent = "mkdir -p migrations\nprintf 'CREATE TABLE users (id SERIAL PRIMARY KEY, created_at TIMESTAMPTZ DEFAULT now());\\n' > migrations/001_users.up.sql\nprintf 'DROP TABLE users;\\n' > migrations/001_users.down.sql\n";
-    let p = repo(&[("agent.sh", agent)]);
-    p.write("coord.toml", &config(""));
-    let plan = json!({
+/// A plan whose schema task writes migrations that the coordinator's replay step then tests.
+fn schema_and_replay_plan() -> String {
+    json!({
         "objective": "Add users",
         "tasks": [
             task("schema", "database-optimizer", "schema-design", None, &[]),
             task("replay", "backend-coordinator", "database-operations", Some("migration-replay"), &["schema"]),
         ],
-    });
-    p.write("plan.json", &plan.to_string());
+    })
+    .to_string()
+}
+
+/// Runs coord in the project with the variables of `set` set and those of `unset` removed.
+fn coord_env(p: &Project, args: &[&str], set: &[(&str, &str)], unset: &[&str]) -> std::process::Output {
     let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_coord"));
-    let out = cmd
-        .args(["run", "--plan", "plan.json"])
-        .current_dir(p.path())
-        .env_remove("COORD_REPLICA_URL")
-        .output()
-        .unwrap();
+    cmd.args(args).current_dir(p.path());
+    for (k, v) in set {
+        cmd.env(k, v);
+    }
+    for k in unset {
+        cmd.env_remove(k);
+    }
+    cmd.output().unwrap()
+}
+
+#[test]
+fn postgresql_migrations_are_not_replayed_on_sqlite_and_a_person_is_told_what_to_set() {
+    let agent = "mkdir -p migrations\nprintf 'CREATE TABLE users (id SERIAL PRIMARY KEY, created_at TIMESTAMPTZ DEFAULT now());\\n' > migrations/001_users.up.sql\nprintf 'DROP TABLE users;\\n' > migrations/001_users.down.sql\n";
+    let p = repo(&[("agent.sh", agent)]);
+    p.write("coord.toml", &config(""));
+    p.write("plan.json", &schema_and_replay_plan());
+    let out = coord_env(&p, &["run", "--plan", "plan.json"], &[], &["COORD_REPLICA_URL"]);
     assert_eq!(out.status.code(), Some(3), "{}", String::from_utf8_lossy(&out.stdout));
     let run = p.only_run();
     assert_eq!(state_of(&p, &run, "replay"), "escalated");
@@ -364,13 +376,7 @@ fn postgresql_migrations_are_not_replayed_on_sqlite_and_a_person_is_told_what_to
     assert!(reason.contains("COORD_REPLICA_URL=postgres://"), "{open:?}");
     // `coord migrate check` says the same, as a usage error, on the schema task's branch.
     p.git(&["checkout", "-q", &format!("coord-task/{run}/schema")]);
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_coord"))
-        .args(["migrate", "check"])
-        .current_dir(p.path())
-        .env_remove("COORD_REPLICA_URL")
-        .env_remove("COORD_REPLAY_PG")
-        .output()
-        .unwrap();
+    let out = coord_env(&p, &["migrate", "check"], &[], &["COORD_REPLICA_URL", "COORD_REPLAY_PG"]);
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(2), "{stderr}");
     assert!(stderr.contains("written for postgresql") && stderr.contains("set --replica=postgres://"), "{stderr}");
@@ -386,20 +392,8 @@ fn mysql_migrations_are_replayed_on_a_mysql_replica_and_a_replica_of_another_dia
     let agent = "mkdir -p migrations\nprintf 'CREATE TABLE users (id BIGINT UNSIGNED NOT NULL AUTO_INCREMENT PRIMARY KEY, email VARCHAR(255) NOT NULL) ENGINE=InnoDB;\\n' > migrations/001_users.up.sql\nprintf 'DROP TABLE users;\\n' > migrations/001_users.down.sql\n";
     let p = repo(&[("agent.sh", agent)]);
     p.write("coord.toml", &config("[workflows]\nreplica_url_env = \"APP_REPLICA_URL\"\n"));
-    let plan = json!({
-        "objective": "Add users",
-        "tasks": [
-            task("schema", "database-optimizer", "schema-design", None, &[]),
-            task("replay", "backend-coordinator", "database-operations", Some("migration-replay"), &["schema"]),
-        ],
-    });
-    p.write("plan.json", &plan.to_string());
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_coord"))
-        .args(["run", "--plan", "plan.json"])
-        .current_dir(p.path())
-        .env("APP_REPLICA_URL", mysql_url())
-        .output()
-        .unwrap();
+    p.write("plan.json", &schema_and_replay_plan());
+    let out = coord_env(&p, &["run", "--plan", "plan.json"], &[("APP_REPLICA_URL", &mysql_url())], &[]);
     let run = p.only_run();
     assert_eq!(
         out.status.code(),
@@ -419,13 +413,7 @@ fn mysql_migrations_are_replayed_on_a_mysql_replica_and_a_replica_of_another_dia
     // refused naming the construct, as a usage error.
     p.git(&["checkout", "-q", &format!("coord/{run}")]);
     let check = |replica: &str| {
-        std::process::Command::new(env!("CARGO_BIN_EXE_coord"))
-            .args(["migrate", "check", "--replica", replica])
-            .current_dir(p.path())
-            .env_remove("COORD_REPLICA_URL")
-            .env_remove("COORD_REPLAY_PG")
-            .output()
-            .unwrap()
+        coord_env(&p, &["migrate", "check", "--replica", replica], &[], &["COORD_REPLICA_URL", "COORD_REPLAY_PG"])
     };
     let ok = check(&mysql_url());
     let text = String::from_utf8_lossy(&ok.stdout);
@@ -499,12 +487,7 @@ fn the_services_database_query_times_are_read_from_pg_stat_statements_during_the
     p.write("plan.json", &plan.to_string());
     // The service and coord both read the database's URL from APP_DB_URL.
     let run_with_db = || {
-        let out = std::process::Command::new(env!("CARGO_BIN_EXE_coord"))
-            .args(["run", "--plan", "plan.json"])
-            .current_dir(p.path())
-            .env("APP_DB_URL", &db)
-            .output()
-            .unwrap();
+        let out = coord_env(&p, &["run", "--plan", "plan.json"], &[("APP_DB_URL", &db)], &[]);
         let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
         assert_eq!(out.status.code(), Some(0), "{text}");
     };

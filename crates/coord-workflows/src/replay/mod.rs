@@ -60,6 +60,30 @@ impl ReplicaKind {
     }
 }
 
+/// A name for a throwaway schema or database: `coord_replay_<pid>_<nanoseconds>`.
+fn throwaway_name() -> String {
+    format!(
+        "coord_replay_{}_{}",
+        std::process::id(),
+        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.subsec_nanos()).unwrap_or(0)
+    )
+}
+
+/// Replays the migrations among `files` where coord replays them: on the replica server
+/// `replica` names when there is one of a known kind, else on a fresh SQLite database in
+/// `scratch`. Returns the report and where it ran. (Whether the migrations may be replayed there
+/// at all is `coord_runtime::workflow::replica_refusal`'s question, asked first.)
+pub async fn replay_where(
+    files: &[SourceFile],
+    replica: Option<&str>,
+    scratch: &std::path::Path,
+) -> (Result<ReplayReport, sqlx::Error>, &'static str) {
+    match replica.and_then(|url| ReplicaKind::of_url(url).map(|kind| (url, kind))) {
+        Some((url, kind)) => (replay_replica(files, url).await, kind.engine()),
+        None => (replay_sqlite(files, scratch).await, "a scratch SQLite database"),
+    }
+}
+
 /// Replays the migrations among `files` on the replica server `url` names (PostgreSQL or
 /// MySQL/MariaDB, by the URL's scheme).
 pub async fn replay_replica(files: &[SourceFile], url: &str) -> Result<ReplayReport, sqlx::Error> {

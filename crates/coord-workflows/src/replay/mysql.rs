@@ -17,11 +17,7 @@ use std::str::FromStr;
 /// Replays the migrations among `files` in a throwaway database of the MySQL or MariaDB server
 /// at `url` (`mysql://` or `mariadb://`); the database is dropped afterwards, whatever happened.
 pub async fn replay_mysql(files: &[SourceFile], url: &str) -> Result<ReplayReport, sqlx::Error> {
-    let database = format!(
-        "coord_replay_{}_{}",
-        std::process::id(),
-        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.subsec_nanos()).unwrap_or(0)
-    );
+    let database = super::throwaway_name();
     // sqlx's MySQL driver reads `mysql://`; MariaDB's own scheme names the same protocol.
     let url = url.strip_prefix("mariadb://").map(|rest| format!("mysql://{rest}")).unwrap_or_else(|| url.to_string());
     let options = MySqlConnectOptions::from_str(&url)?.disable_statement_logging();

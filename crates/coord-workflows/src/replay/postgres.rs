@@ -10,11 +10,7 @@ use std::collections::BTreeMap;
 /// Replays the migrations among `files` in a throwaway schema of the PostgreSQL database at
 /// `url`; the schema is dropped afterwards, whatever happened.
 pub async fn replay_postgres(files: &[SourceFile], url: &str) -> Result<ReplayReport, sqlx::Error> {
-    let schema = format!(
-        "coord_replay_{}_{}",
-        std::process::id(),
-        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.subsec_nanos()).unwrap_or(0)
-    );
+    let schema = super::throwaway_name();
     let admin = PgPoolOptions::new().max_connections(1).connect(url).await?;
     sqlx::raw_sql(sqlx::AssertSqlSafe(format!("CREATE SCHEMA {schema}"))).execute(&admin).await?;
     let search_path = schema.clone();

@@ -52,16 +52,11 @@ pub fn migrate(args: MigrateArgs) -> Result<ExitCode> {
             }
             let scratch = std::env::temp_dir().join(format!("coord-migrate-{}", std::process::id()));
             std::fs::create_dir_all(&scratch).with_context(|| format!("cannot create {}", scratch.display()))?;
-            let (report, engine) = match (&replica, kind.flatten()) {
-                (Some(url), Some(kind)) => (
-                    tokio_runtime()?.block_on(coord_workflows::replay::replay_replica(&tree.files, url)),
-                    kind.engine(),
-                ),
-                _ => (
-                    tokio_runtime()?.block_on(coord_workflows::replay_sqlite(&tree.files, &scratch)),
-                    "a scratch SQLite database",
-                ),
-            };
+            let (report, engine) = tokio_runtime()?.block_on(coord_workflows::replay::replay_where(
+                &tree.files,
+                replica.as_deref(),
+                &scratch,
+            ));
             let _ = std::fs::remove_dir_all(&scratch);
             let mut report = report.map_err(|e| {
                 // A URL may carry a password: never repeat it.
