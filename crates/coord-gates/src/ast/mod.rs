@@ -25,12 +25,16 @@ include!(concat!(env!("OUT_DIR"), "/builtin_rules.rs"));
 
 /// The file of request sources per language (not a rule).
 const SOURCES_FILE: &str = "sources.yml";
+/// The file of taint barriers per language (not a rule): values that are not request data
+/// whatever went in (parsed numbers, ORM lookups).
+const BARRIERS_FILE: &str = "barriers.yml";
 
 /// Compiled rules of every language.
 pub struct RuleSet {
     ast: BTreeMap<Lang, Vec<LangRule>>,
     text: Vec<TextRule>,
     request_sources: BTreeMap<Lang, Vec<NodeRule>>,
+    barriers: BTreeMap<Lang, Vec<NodeRule>>,
     metas: Vec<Arc<RuleMeta>>,
     files: Vec<(String, RuleFile)>,
 }
@@ -67,10 +71,12 @@ impl RuleSet {
     /// rule's id replaces it), minus the rules and categories named in `disabled`.
     pub fn load(dirs: &[std::path::PathBuf], disabled: &[String]) -> Result<RuleSet, RuleError> {
         let mut texts: Vec<(String, String)> = Vec::new();
-        let mut sources_text = None;
+        let (mut sources_text, mut barriers_text) = (None, None);
         for (path, text) in BUILTIN_RULES {
             if *path == SOURCES_FILE {
                 sources_text = Some(*text);
+            } else if *path == BARRIERS_FILE {
+                barriers_text = Some(*text);
             } else {
                 texts.push((format!("builtin:{path}"), text.to_string()));
             }
@@ -78,7 +84,8 @@ impl RuleSet {
         for d in dirs {
             read_user_rules(d, &mut texts)?;
         }
-        let request_sources = compile_sources(sources_text.unwrap_or(""))?;
+        let request_sources = compile_per_lang(SOURCES_FILE, sources_text.unwrap_or(""))?;
+        let barriers = compile_per_lang(BARRIERS_FILE, barriers_text.unwrap_or(""))?;
         let mut files: Vec<(String, RuleFile)> = Vec::new();
         for (origin, text) in texts {
             let file = RuleFile::parse(&text, &origin)?;
@@ -89,8 +96,14 @@ impl RuleSet {
             let category = f.id.split('/').next().unwrap_or("");
             !disabled.iter().any(|d| d == &f.id || d == category)
         });
-        let mut set =
-            RuleSet { ast: BTreeMap::new(), text: Vec::new(), request_sources, metas: Vec::new(), files: Vec::new() };
+        let mut set = RuleSet {
+            ast: BTreeMap::new(),
+            text: Vec::new(),
+            request_sources,
+            barriers,
+            metas: Vec::new(),
+            files: Vec::new(),
+        };
         for (origin, file) in &files {
             let has_sources = |l: Lang| set.request_sources.contains_key(&l);
             let (meta, compiled) = file.compile(origin, &has_sources)?;
@@ -209,15 +222,24 @@ impl RuleSet {
         // assignments of the rules whose sinks matched.
         let wanted: std::collections::BTreeSet<usize> = sink_hits.iter().map(|h| h.0).collect();
         let request: &[NodeRule] = self.request_sources.get(&lang).map_or(&[], |v| v.as_slice());
+        let barriers: &[NodeRule] = self.barriers.get(&lang).map_or(&[], |v| v.as_slice());
         let mut request_ranges = Vec::new();
+        let mut barrier_ranges = Vec::new();
         let mut rule_sources: BTreeMap<usize, Vec<std::ops::Range<usize>>> = BTreeMap::new();
         let mut rule_sanitized: BTreeMap<usize, Vec<std::ops::Range<usize>>> = BTreeMap::new();
         let mut assignments = taint::Assignments::new();
         let mut functions = Vec::new();
+        let mut calls = Vec::new();
         for node in root.dfs() {
             assignments.visit(lang, &node, &mut functions);
+            if let Some((name, args)) = taint::local_call(lang, &node) {
+                calls.push((name, args, node.start_pos().line() + 1));
+            }
             if request.iter().any(|m| m.test(&node).is_some()) {
                 request_ranges.push(node.range());
+            }
+            if barriers.iter().any(|m| m.test(&node).is_some()) {
+                barrier_ranges.push(node.range());
             }
             for &ri in &wanted {
                 let Matching::Taint { sources, sanitizers, .. } = &active[ri].matching else { continue };
@@ -240,19 +262,41 @@ impl RuleSet {
             if *use_request {
                 sources.extend(request_ranges.iter().cloned());
             }
-            let sanitized = rule_sanitized.remove(&ri).unwrap_or_default();
+            let mut sanitized = rule_sanitized.remove(&ri).unwrap_or_default();
+            sanitized.extend(barrier_ranges.iter().cloned());
             let mut taint = Taint::new(lang, &sources, &sanitized, &assignments);
+            // Functions of this file whose parameters reach a sink: (name, arity, parameter, sink line).
+            let mut helpers: Vec<(String, usize, usize, usize)> = Vec::new();
             for (si, n, focus) in hits {
+                let line = n.start_pos().line() + 1;
                 if taint.reaches(&sinks[si], &n, &focus) {
-                    out.push(finding(&r.meta, f, n.start_pos().line() + 1));
+                    out.push(finding(&r.meta, f, line));
+                } else if let Some((func, reaching)) = taint.reaching_parameters(&sinks[si], &n, &focus)
+                    && let Some(name) = taint::function_name(lang, &func)
+                {
+                    let arity = taint::parameter_names(lang, &func).len();
+                    helpers.extend(reaching.into_iter().map(|i| (name.clone(), arity, i, line)));
+                }
+            }
+            // One level of calls within the file: request data handed to such a helper.
+            for (name, args, line) in &calls {
+                for (helper, arity, i, sink_line) in &helpers {
+                    let arity_fits = args.len() == *arity || (lang == Lang::Python && args.len() <= *arity);
+                    if name == helper && arity_fits && *i < args.len() && taint.tainted(&args[*i]) {
+                        let mut through = finding(&r.meta, f, *line);
+                        through.message =
+                            format!("{} (through `{helper}`, which passes it on to line {sink_line})", r.meta.message);
+                        out.push(through);
+                    }
                 }
             }
         }
     }
 }
 
-fn compile_sources(text: &str) -> Result<BTreeMap<Lang, Vec<NodeRule>>, RuleError> {
-    let err = |reason: String| RuleError { origin: format!("builtin:{SOURCES_FILE}"), reason };
+/// Compiles a per-language list of rule cores (`sources.yml`, `barriers.yml`).
+fn compile_per_lang(file: &str, text: &str) -> Result<BTreeMap<Lang, Vec<NodeRule>>, RuleError> {
+    let err = |reason: String| RuleError { origin: format!("builtin:{file}"), reason };
     let mut out = BTreeMap::new();
     if text.trim().is_empty() {
         return Ok(out);

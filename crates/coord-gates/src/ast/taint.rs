@@ -294,7 +294,7 @@ impl<'a, 'r> Taint<'a, 'r> {
         if let Some(n) = self.scopes.get(&key) {
             return n.clone();
         }
-        let mut names = match scope {
+        let names = match scope {
             Some(s) => {
                 let parent = self.scope_of(s);
                 let mut inherited = self.names(parent.as_ref());
@@ -303,6 +303,13 @@ impl<'a, 'r> Taint<'a, 'r> {
             }
             None => HashSet::new(),
         };
+        let names = self.propagate(key, names);
+        self.scopes.insert(key, names.clone());
+        names
+    }
+
+    /// `names` grown by the scope's own assignments whose right side carries taint.
+    fn propagate(&self, key: Option<(usize, usize)>, mut names: HashSet<String>) -> HashSet<String> {
         let own: Vec<&(Option<Range<usize>>, TsNode<'r>, TsNode<'r>)> =
             self.assignments.list.iter().filter(|(sc, _, _)| sc.as_ref().map(|r| (r.start, r.end)) == key).collect();
         for _ in 0..8 {
@@ -320,7 +327,6 @@ impl<'a, 'r> Taint<'a, 'r> {
                 break;
             }
         }
-        self.scopes.insert(key, names.clone());
         names
     }
 
@@ -334,4 +340,135 @@ impl<'a, 'r> Taint<'a, 'r> {
         }
         focus.iter().any(|n| self.carries(n, &names))
     }
+
+    /// Whether the value of `n` carries request data in its scope.
+    pub fn tainted(&mut self, n: &TsNode<'r>) -> bool {
+        let scope = self.scope_of(n);
+        let names = self.names(scope.as_ref());
+        self.carries(n, &names)
+    }
+
+    /// The parameters of the function around a sink match whose values reach the sink's focus
+    /// (as their index in the parameter list), with the function: what makes it a helper that
+    /// passes its caller's data to the sink. Request sources and the function's request
+    /// parameters are left out (they are what [`Taint::reaches`] follows).
+    pub fn reaching_parameters(
+        &self,
+        sink: &Sink,
+        m: &TsNode<'r>,
+        focus: &[TsNode<'r>],
+    ) -> Option<(TsNode<'r>, Vec<usize>)> {
+        let func = self.scope_of(m)?;
+        let key = Some((func.range().start, func.range().end));
+        let params = parameter_names(self.lang, &func);
+        let mut reaching = Vec::new();
+        // Only the parameter counts as tainted: sources are someone else's question.
+        let bare = Taint {
+            lang: self.lang,
+            sources: &[],
+            sanitized: self.sanitized,
+            assignments: self.assignments,
+            scopes: HashMap::new(),
+        };
+        for (i, p) in params.iter().enumerate() {
+            let names = bare.propagate(key, HashSet::from([p.clone()]));
+            let reached = if sink.focus.is_empty() {
+                bare.carries(m, &names)
+            } else {
+                focus.iter().any(|n| bare.carries(n, &names))
+            };
+            if reached {
+                reaching.push(i);
+            }
+        }
+        (!reaching.is_empty()).then_some((func, reaching))
+    }
+}
+
+/// The names of a function's parameters, in order (a destructured one by an empty name).
+pub fn parameter_names(lang: Lang, func: &TsNode<'_>) -> Vec<String> {
+    let Some(params) = func.field("parameters").or_else(|| func.field("parameter")) else { return Vec::new() };
+    if is_identifier(&params.kind()) {
+        // `x => ...`
+        return vec![params.text().to_string()];
+    }
+    let mut names: Vec<String> = params
+        .children()
+        .filter(|p| p.is_named() && !matches!(p.kind().as_ref(), "comment" | "modifiers"))
+        .map(|p| {
+            let name = match (lang, p.kind().as_ref()) {
+                (_, k) if is_identifier(k) => Some(p.clone()),
+                (Lang::Java, _) => p.field("name"),
+                (Lang::Python, "typed_parameter") => p.children().find(|c| c.kind() == "identifier"),
+                (Lang::Python, _) => p.field("name"),
+                (_, "required_parameter" | "optional_parameter") => p.field("pattern"),
+                (_, "assignment_pattern") => p.field("left"),
+                _ => None,
+            };
+            name.filter(|n| is_identifier(&n.kind())).map(|n| n.text().to_string()).unwrap_or_default()
+        })
+        .collect();
+    // A Python method's `self` or `cls` is not an argument of `self.name(...)`.
+    if lang == Lang::Python && names.first().is_some_and(|n| n == "self" || n == "cls") {
+        names.remove(0);
+    }
+    names
+}
+
+/// The name a function is called by: its declared name, or for a function expression the
+/// variable or property it is assigned to.
+pub fn function_name(lang: Lang, func: &TsNode<'_>) -> Option<String> {
+    if let Some(n) = func.field("name") {
+        return Some(n.text().to_string());
+    }
+    if !matches!(lang, Lang::JavaScript | Lang::TypeScript | Lang::Tsx) {
+        return None;
+    }
+    let parent = func.parent()?;
+    let named = match parent.kind().as_ref() {
+        "variable_declarator" => parent.field("name"),
+        "pair" => parent.field("key"),
+        "assignment_expression" => {
+            let left = parent.field("left")?;
+            left.field("property").or(Some(left))
+        }
+        _ => None,
+    }?;
+    is_identifier(&named.kind())
+        .then(|| named.text().to_string())
+        .or_else(|| (named.kind() == "property_identifier").then(|| named.text().to_string()))
+}
+
+/// A call of a function of the same file or class: `name(args)`, `this.name(args)`,
+/// `self.name(args)`. Returns the name and the positional arguments.
+pub fn local_call<'r>(lang: Lang, n: &TsNode<'r>) -> Option<(String, Vec<TsNode<'r>>)> {
+    let (name, args) = match (lang, n.kind().as_ref()) {
+        (Lang::Java, "method_invocation") => {
+            if let Some(object) = n.field("object")
+                && object.kind() != "this"
+            {
+                return None;
+            }
+            (n.field("name")?, n.field("arguments")?)
+        }
+        (Lang::Python, "call") | (Lang::JavaScript | Lang::TypeScript | Lang::Tsx, "call_expression") => {
+            let callee = n.field("function")?;
+            let name = if is_identifier(&callee.kind()) {
+                callee
+            } else {
+                let object = callee.field("object")?;
+                if !matches!(object.text().as_ref(), "this" | "self") {
+                    return None;
+                }
+                callee.field("property").or_else(|| callee.field("attribute"))?
+            };
+            (name, n.field("arguments")?)
+        }
+        _ => return None,
+    };
+    let positional: Vec<TsNode<'r>> = args
+        .children()
+        .filter(|a| a.is_named() && !matches!(a.kind().as_ref(), "comment" | "keyword_argument"))
+        .collect();
+    Some((name.text().to_string(), positional))
 }
