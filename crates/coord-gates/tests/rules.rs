@@ -85,3 +85,26 @@ fn user_rules_add_to_and_replace_builtin_ones_and_can_be_disabled() {
     let set = RuleSet::load(&[dir.path().to_path_buf()], &["custom".into()]).unwrap();
     assert!(set.meta("custom/no-alert").is_none());
 }
+
+#[test]
+fn request_data_handed_to_a_helper_of_the_same_class_is_reported_at_the_call_naming_the_helper() {
+    let set = RuleSet::builtin().unwrap();
+    let code = "class Images {\n\
+        \x20 @GetMapping(\"/image\")\n\
+        \x20 public String image(String name) throws IOException {\n\
+        \x20   String logo = load(\"static/logo.png\");\n\
+        \x20   return load(name);\n\
+        \x20 }\n\
+        \x20 private String load(String file) throws IOException {\n\
+        \x20   return encode(Files.readAllBytes(new File(file).toPath()));\n\
+        \x20 }\n\
+        }\n";
+    let f = SourceFile { rel: "src/main/java/Images.java".into(), path: "Images.java".into(), text: code.into() };
+    let mut out = Vec::new();
+    set.scan(&f, &mut out);
+    let found: Vec<_> = out.iter().filter(|x| x.rule == "path-traversal/java-file-path").collect();
+    // The call with the request parameter (line 5), not the one with a constant (line 4), and
+    // not the sink itself (line 8), which no request data reaches directly.
+    assert_eq!(found.iter().map(|x| x.line).collect::<Vec<_>>(), vec![5], "{out:?}");
+    assert!(found[0].message.contains("through `load`") && found[0].message.contains("line 8"), "{}", found[0].message);
+}

@@ -3,7 +3,10 @@
 //!
 //! The analysis is per function and flow-insensitive: a variable is tainted when any assignment
 //! to it in the function (or in an enclosing one, for callbacks and lambdas) has a tainted right
-//! side. What it cannot see: calls into other functions or files (a helper that wraps `exec`),
+//! side. Helpers of the same file are followed one level: [`Taint::reaching_parameters`] finds
+//! the parameters of a function that reach a sink, [`local_call`] the calls by bare name, `this.`
+//! or `self.` that hand request data to them. What it cannot see: calls into other files (a
+//! wrapper class around `exec`), helpers of helpers,
 //! fields and globals, taint through containers mutated by method calls (`list.add(x)`), and
 //! framework binding it does not know. Parameters are sources where the framework fills them
 //! from the request: Spring handler methods (`@*Mapping`), parameters annotated `@RequestParam`,
