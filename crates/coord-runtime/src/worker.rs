@@ -37,7 +37,9 @@ pub struct WorkerOptions {
     pub grace: Duration,
     /// Tasks claimed beyond the free slots and kept in a local queue until a slot frees: bigger
     /// batches per transaction for many short tasks, at the cost of claim-to-start latency (and
-    /// a queued task's lease is not renewed before it starts). 0 claims only for free slots.
+    /// a queued task's lease is not renewed before it starts). The queue is refilled when it
+    /// holds fewer tasks than `concurrency`, every place at once, and results wait up to 2 ms
+    /// for that transaction. 0 claims only for free slots and records results at once.
     pub prefetch: usize,
 }
 
@@ -46,6 +48,10 @@ impl Default for WorkerOptions {
         WorkerOptions { concurrency: 4, poll: Duration::from_secs(2), grace: Duration::from_secs(30), prefetch: 0 }
     }
 }
+
+/// The longest a finished attempt's result waits in a worker with a local queue for the
+/// transaction that refills the queue.
+const RESULT_DELAY: Duration = Duration::from_millis(2);
 
 /// What a worker did, when it stops.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
@@ -134,6 +140,11 @@ impl<S: Store + Clone + 'static> Runtime<S> {
         let mut last_recover = Instant::now();
         let mut deadline: Option<Instant> = None;
         let mut tick_time = Duration::ZERO;
+        // With a local queue (`prefetch`), claims wait until the queue runs low and then fill
+        // every place at once, and results wait for that transaction unless they have waited
+        // `RESULT_DELAY`: many short tasks share one transaction instead of one each.
+        let capacity = concurrency + options.prefetch;
+        let mut results_since: Option<Instant> = None;
         loop {
             if *stop.borrow() && deadline.is_none() {
                 deadline = Some(Instant::now() + options.grace);
@@ -184,14 +195,22 @@ impl<S: Store + Clone + 'static> Runtime<S> {
                 log.note(&t);
             }
             // One transaction per tick: the results of finished attempts and claims for the
-            // free slots (tasks those results freed included).
-            let free = if deadline.is_none() && !troubled { concurrency.saturating_sub(running.len()) } else { 0 };
+            // free places (tasks those results freed included).
+            let room = capacity.saturating_sub(running.len() + queue.len());
+            let low = options.prefetch == 0 || queue.len() < concurrency;
+            let free = if deadline.is_none() && !troubled && low { room } else { 0 };
+            let results_due = options.prefetch == 0
+                || free > 0
+                || deadline.is_some()
+                || (running.is_empty() && queue.is_empty())
+                || results_since.is_some_and(|t| t.elapsed() >= RESULT_DELAY);
             let mut drained = true;
-            if !pending.is_empty() || free > 0 {
+            if (!pending.is_empty() && results_due) || free > 0 {
                 let count = pending.results();
                 let timer = Instant::now();
                 match pending.flush_and_claim(&engine, None, &self.owner, free, lease_ms, &automatic).await {
                     Ok((refused, claims)) => {
+                        results_since = None;
                         if count > 0 || !claims.is_empty() {
                             tick_time += timer.elapsed();
                             report.ticks += 1;
@@ -207,10 +226,13 @@ impl<S: Store + Clone + 'static> Runtime<S> {
                             match self.prepare(&claim, &mut plans, &mut budgets, budgeted, &llm_specialists).await {
                                 Ok(plan) => queue.push_back((claim, plan)),
                                 // Not executed (unreadable plan, budget reached): recorded as is.
-                                Err(finish) => pending.add(
-                                    Attempted { claim, finish: Some(finish), notice: None, usage: None },
-                                    progress,
-                                ),
+                                Err(finish) => {
+                                    pending.add(
+                                        Attempted { claim, finish: Some(finish), notice: None, usage: None },
+                                        progress,
+                                    );
+                                    results_since.get_or_insert_with(Instant::now);
+                                }
                             }
                         }
                     }
@@ -247,12 +269,14 @@ impl<S: Store + Clone + 'static> Runtime<S> {
                 continue;
             }
             let idle = deadline.is_none() && running.len() + queue.len() < concurrency && drained && !troubled;
+            let held = results_since.map(|t| t + RESULT_DELAY);
             let mut finished = Vec::new();
             tokio::select! {
                 joined = running.join_next() => finished.extend(joined),
                 _ = signal.wait(options.poll), if idle => {}
                 _ = stop.changed() => {}
                 _ = tokio::time::sleep(Duration::from_secs(1)) => {}
+                _ = tokio::time::sleep_until(held.unwrap_or_else(Instant::now).into()), if held.is_some() => {}
             }
             // The rest of a burst: attempts that end within a millisecond of each other share
             // the next commit.
@@ -281,6 +305,7 @@ impl<S: Store + Clone + 'static> Runtime<S> {
                     ));
                 }
                 pending.add(attempted, progress);
+                results_since.get_or_insert_with(Instant::now);
             }
         }
         if !running.is_empty() {

@@ -334,6 +334,33 @@ fn sigterm_lets_short_attempts_finish_and_releases_long_ones() {
 }
 
 #[test]
+fn a_worker_with_a_local_queue_claims_beyond_its_slots_and_releases_the_queue_when_stopped() {
+    let schema = pg_schema("prefetch");
+    let url = schema.url();
+    let p = project("sleep 30", 60);
+    p.write("plan.json", &plan(6, 6));
+    let mut w = Worker::start(&p, &url, &["--concurrency", "1", "--prefetch", "3", "--grace-secs", "1"]);
+    let s = block_on(async { PgStore::connect(&url).await.unwrap() });
+    let (mut watcher, run) = start_run(&p, &url);
+    // One slot and three queued places: four tasks claimed, the other two left ready.
+    assert!(wait_for(30, || block_on(s.leases()).unwrap().len() == 4), "{}", w.log());
+    std::thread::sleep(Duration::from_millis(300));
+    let tasks = block_on(s.tasks(&run)).unwrap();
+    let count = |state: TaskState| tasks.iter().filter(|t| t.state == state).count();
+    assert_eq!((count(TaskState::Running), count(TaskState::Ready)), (4, 2), "{tasks:?}");
+    let owners: HashSet<String> = block_on(s.leases()).unwrap().into_iter().map(|l| l.owner).collect();
+    assert_eq!(owners.len(), 1, "one worker holds them all: {owners:?}");
+    // Stopped: the attempt that started is killed after the grace period, and every claim,
+    // queued or started, goes back to ready at once.
+    assert!(w.stop(20), "the worker exits");
+    let tasks = block_on(s.tasks(&run)).unwrap();
+    assert!(tasks.iter().all(|t| t.state == TaskState::Ready), "{tasks:?}");
+    assert!(block_on(s.leases()).unwrap().is_empty());
+    let _ = watcher.kill();
+    let _ = watcher.wait();
+}
+
+#[test]
 fn bad_worker_setups_get_one_clear_error_line() {
     let p = Project::new();
     let out = p.coord(&["worker", "--db", "postgres://coord:s3cret-pw@127.0.0.1:1/none"]);
