@@ -14,7 +14,8 @@
 //!   starting, over every task.
 //!
 //! Prints a table; asserts nothing about time. `COORD_TEST_PG` names the database (default: the
-//! local `test`); `COORD_BENCH_TASKS` and `COORD_BENCH_CONCURRENCY` change the size. Needs `node`
+//! local `test`); `COORD_BENCH_TASKS` and `COORD_BENCH_CONCURRENCY` change the size,
+//! `COORD_BENCH_WORKERS` the worker counts (default `1,2,4`). Needs `node`
 //! and `npm` (graphile-worker is installed into `target/bench-peers/` on first use).
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -261,8 +262,16 @@ fn main() {
         "{n} no-op tasks, worker processes of concurrency {c}, PostgreSQL at {}",
         base.split('@').next_back().unwrap_or(&base)
     );
+    // graphile-worker opens concurrency + 2 connections per process: at concurrency 64, two
+    // processes already pass PostgreSQL's default max_connections (100), so the worker counts
+    // can be chosen (`COORD_BENCH_WORKERS=1`).
+    let counts: Vec<usize> = std::env::var("COORD_BENCH_WORKERS")
+        .ok()
+        .map(|v| v.split(',').filter_map(|n| n.trim().parse().ok()).filter(|n| *n > 0).collect())
+        .filter(|v: &Vec<usize>| !v.is_empty())
+        .unwrap_or_else(|| vec![1, 2, 4]);
     let mut results = Vec::new();
-    for workers in [1, 2, 4] {
+    for workers in counts {
         results.push(coord_once(&rt, &base, n, workers, c, 0));
         // The counterpart of graphile-worker's local queue of 4 × concurrency.
         results.push(coord_once(&rt, &base, n, workers, c, 3 * c));
