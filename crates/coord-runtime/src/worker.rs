@@ -37,9 +37,9 @@ pub struct WorkerOptions {
     pub grace: Duration,
     /// Tasks claimed beyond the free slots and kept in a local queue until a slot frees: bigger
     /// batches per transaction for many short tasks, at the cost of claim-to-start latency (and
-    /// a queued task's lease is not renewed before it starts). The queue is refilled when it
-    /// holds fewer tasks than `concurrency`, every place at once, and results wait up to 2 ms
-    /// for that transaction. 0 claims only for free slots and records results at once.
+    /// queued tasks' leases are renewed while they wait). The queue is refilled when it holds
+    /// fewer tasks than `concurrency`, every place at once, and results wait up to 2 ms for that
+    /// transaction. 0 claims only for free slots and records results at once.
     pub prefetch: usize,
 }
 
@@ -133,7 +133,8 @@ impl<S: Store + Clone + 'static> Runtime<S> {
         let mut plans: HashMap<String, Arc<RunPlan>> = HashMap::new();
         let mut budgets: HashMap<String, RunBudget> = HashMap::new();
         let mut running: JoinSet<Attempted> = JoinSet::new();
-        let mut queue: std::collections::VecDeque<(Claim, Arc<RunPlan>)> = std::collections::VecDeque::new();
+        // Claimed tasks waiting for a slot, with when their lease was last renewed.
+        let mut queue: std::collections::VecDeque<(Claim, Arc<RunPlan>, Instant)> = std::collections::VecDeque::new();
         let mut pending = Pending::default();
         let mut troubled = false;
         let mut last_upkeep = Instant::now() - Duration::from_secs(10);
@@ -164,6 +165,32 @@ impl<S: Store + Clone + 'static> Runtime<S> {
             }
             if last_upkeep.elapsed() >= Duration::from_secs(1) {
                 last_upkeep = Instant::now();
+                // A queued claim's lease is renewed as a running attempt's is, before leases are
+                // expired: a task that waits in the queue longer than its lease stays this
+                // worker's instead of being taken by another and then run twice.
+                let renew_after = Duration::from_millis((lease_ms / 3).max(1) as u64);
+                let mut lost = Vec::new();
+                for (i, (claim, _, renewed)) in queue.iter_mut().enumerate() {
+                    if renewed.elapsed() < renew_after {
+                        continue;
+                    }
+                    match self.store.heartbeat(claim, lease_ms, now_ms()).await {
+                        Ok(()) => *renewed = Instant::now(),
+                        Err(StoreError::LeaseLost { .. }) => lost.push(i),
+                        Err(e) => {
+                            trouble(log, &mut troubled, &e);
+                            break;
+                        }
+                    }
+                }
+                for i in lost.into_iter().rev() {
+                    if let Some((claim, _, _)) = queue.remove(i) {
+                        log.note(&format!(
+                            "the lease on queued {}/{} was lost before it started: not run",
+                            claim.run_id, claim.task_id
+                        ));
+                    }
+                }
                 let recover_due = last_recover.elapsed() >= Duration::from_secs(5);
                 let upkeep = async {
                     self.store.expire_leases(now_ms()).await?;
@@ -224,7 +251,7 @@ impl<S: Store + Clone + 'static> Runtime<S> {
                         for claim in claims {
                             report.attempts += 1;
                             match self.prepare(&claim, &mut plans, &mut budgets, budgeted, &llm_specialists).await {
-                                Ok(plan) => queue.push_back((claim, plan)),
+                                Ok(plan) => queue.push_back((claim, plan, Instant::now())),
                                 // Not executed (unreadable plan, budget reached): recorded as is.
                                 Err(finish) => {
                                     pending.add(
@@ -248,7 +275,7 @@ impl<S: Store + Clone + 'static> Runtime<S> {
             }
             while running.len() < concurrency
                 && deadline.is_none()
-                && let Some((claim, plan)) = queue.pop_front()
+                && let Some((claim, plan, _)) = queue.pop_front()
             {
                 progress.on_event(&crate::scheduler::ProgressEvent::Started {
                     task: claim.task_id.clone(),

@@ -122,8 +122,8 @@ pub struct WorkerArgs {
     #[arg(long, value_name = "SECS", default_value = "30")]
     pub grace_secs: u64,
     /// Tasks claimed beyond the free slots, queued here until a slot frees: bigger batches for
-    /// many short tasks, at the cost of claim-to-start latency (a queued task's lease is not
-    /// renewed before it starts, so keep it small for long tasks).
+    /// many short tasks, at the cost of claim-to-start latency (queued tasks are held by this
+    /// worker, their leases renewed, while other workers may be idle: keep it 0 for long tasks).
     #[arg(long, value_name = "N", default_value = "0")]
     pub prefetch: usize,
     /// Print events as JSON lines.

@@ -361,6 +361,26 @@ fn a_worker_with_a_local_queue_claims_beyond_its_slots_and_releases_the_queue_wh
 }
 
 #[test]
+fn a_task_queued_longer_than_its_lease_keeps_it_and_runs_once() {
+    let schema = pg_schema("prefetch_lease");
+    let url = schema.url();
+    // Lease 2 s; the first task takes 4 s, so the second waits in the queue twice its lease.
+    let p = project("sleep 4", 2);
+    p.write("plan.json", &plan(2, 2));
+    let mut w = Worker::start(&p, &url, &["--concurrency", "1", "--prefetch", "1"]);
+    let (mut watcher, run) = start_run(&p, &url);
+    assert!(wait_for(60, || watcher.try_wait().unwrap().is_some()), "the run ends: {}", w.log());
+    assert!(w.stop(20));
+    let s = block_on(async { PgStore::connect(&url).await.unwrap() });
+    let tasks = block_on(s.tasks(&run)).unwrap();
+    assert!(
+        tasks.iter().all(|t| t.state == TaskState::Done && t.attempts == 1),
+        "one attempt each: {tasks:?}\n{}",
+        w.log()
+    );
+}
+
+#[test]
 fn bad_worker_setups_get_one_clear_error_line() {
     let p = Project::new();
     let out = p.coord(&["worker", "--db", "postgres://coord:s3cret-pw@127.0.0.1:1/none"]);
