@@ -39,7 +39,7 @@ where
     let (tx, halt) = watch::channel(Halt::Go);
     let by = Arc::new(OnceLock::new());
     let seen = by.clone();
-    until_stopped(work(StopSwitch { halt, by }), move |signal| {
+    until_stopped(super::context::tokio_runtime_on_this_thread()?, work(StopSwitch { halt, by }), move |signal| {
         let _ = seen.set(signal);
         eprintln!(
             "coord: {}: stopping; attempts under way are interrupted and their tasks made ready again, the run stays running (another Ctrl-C or SIGTERM exits at once)",

@@ -4,7 +4,6 @@
 //! signal's number, as shells report it: 130 for SIGINT, 143 for SIGTERM (see
 //! `docs/exit-codes.md`).
 
-use super::context::tokio_runtime;
 use anyhow::{Context, Result};
 use std::future::Future;
 use std::process::ExitCode;
@@ -65,16 +64,19 @@ impl StopSignals {
     }
 }
 
-/// Runs `work` on a runtime of its own with stop requests wired: on the first Ctrl-C or SIGTERM,
+/// Runs `work` on `runtime` with stop requests wired: on the first Ctrl-C or SIGTERM,
 /// `on_first` is called (it asks the work to stop gracefully, and the work then ends on its own);
 /// on a second one the work is dropped at once (attempts under way are dropped with it, which
 /// kills their process groups) and the command exits with that signal's status. The runtime is
 /// then shut down without waiting more than [`SHUTDOWN_WAIT`] for blocking work.
-pub fn until_stopped<Fut>(work: Fut, on_first: impl FnOnce(StopSignal) + Send + 'static) -> Result<ExitCode>
+pub fn until_stopped<Fut>(
+    runtime: tokio::runtime::Runtime,
+    work: Fut,
+    on_first: impl FnOnce(StopSignal) + Send + 'static,
+) -> Result<ExitCode>
 where
     Fut: Future<Output = Result<ExitCode>>,
 {
-    let runtime = tokio_runtime()?;
     let out = runtime.block_on(async {
         let mut signals = StopSignals::listen()?;
         let (now_tx, now_rx) = tokio::sync::oneshot::channel();

@@ -52,7 +52,7 @@ pub fn worker(args: WorkerArgs) -> Result<ExitCode> {
         );
         let _ = tx.send(true);
     };
-    until_stopped(serve_runs(args, stop), on_first)
+    until_stopped(super::context::tokio_runtime()?, serve_runs(args, stop), on_first)
 }
 
 async fn serve_runs(args: WorkerArgs, stop: watch::Receiver<bool>) -> Result<ExitCode> {
