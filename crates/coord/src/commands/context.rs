@@ -44,12 +44,34 @@ pub fn tokio_runtime() -> Result<tokio::runtime::Runtime> {
     tokio::runtime::Builder::new_multi_thread().enable_all().build().context("cannot start the async runtime")
 }
 
-/// A tokio runtime on the calling thread, for a command whose work waits on processes and the
-/// store rather than computes: `coord run` and `coord resume`. Their CPU-heavy parts (gate scans,
-/// folder snapshots) run on the blocking pool either way, and one thread saves the hand-offs
-/// between runtime threads that every store call and every attempt's end otherwise pay (a
-/// 10,000-task no-op run: 2.4 s → 1.7 s on 2 cores, `cargo bench -p coord --bench dispatch`).
-pub fn tokio_runtime_on_this_thread() -> Result<tokio::runtime::Runtime> {
+/// The runtime of `coord run` and `coord resume`. When no specialist of the project's
+/// `coord.toml` spawns processes (people, LLM APIs, the coordinator's workflow steps, the bench
+/// executors), the run waits on the store and the network: a runtime on the calling thread saves
+/// the hand-offs between runtime threads that every store call and attempt end otherwise pay
+/// (a 10,000-task no-op run: 2.4 s → 1.7–1.9 s on 2 cores, `cargo bench -p coord --bench
+/// dispatch`). Commands and agent CLIs are spawned faster from several threads (the same DAG of
+/// `true` commands took 20–40% longer on one), so those runs, and a `coord.toml` that cannot be
+/// read (the run reports why), keep the multi-threaded runtime. Gate scans and folder snapshots
+/// run on the blocking pool either way.
+pub fn drive_runtime(args: &StoreArgs) -> Result<tokio::runtime::Runtime> {
+    use coord_runtime::ExecutorKind;
+    let dir = args.repo.clone().unwrap_or_else(|| PathBuf::from("."));
+    let path = args.config.clone().unwrap_or_else(|| dir.join("coord.toml"));
+    let spawns = Config::load(&path).map_or(true, |config| {
+        config.specialists.values().any(|s| {
+            !matches!(
+                s.executor,
+                ExecutorKind::Manual
+                    | ExecutorKind::Llm
+                    | ExecutorKind::Workflow
+                    | ExecutorKind::Noop
+                    | ExecutorKind::Sleep
+            )
+        })
+    });
+    if spawns {
+        return tokio_runtime();
+    }
     tokio::runtime::Builder::new_current_thread().enable_all().build().context("cannot start the async runtime")
 }
 

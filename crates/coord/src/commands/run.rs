@@ -5,7 +5,7 @@
 use super::context::{Project, newest_run, open, tokio_runtime};
 use super::progress;
 use super::signals::{StopSignal, until_stopped};
-use crate::cli::{LogArgs, MetricsArgs, MetricsFormat, ResumeArgs, RunArgs, RunRef, StatusArgs};
+use crate::cli::{LogArgs, MetricsArgs, MetricsFormat, ResumeArgs, RunArgs, RunRef, StatusArgs, StoreArgs};
 use crate::input_error;
 use crate::plan_file::load_plan;
 use anyhow::{Context, Result, anyhow};
@@ -32,14 +32,14 @@ struct StopSwitch {
 }
 
 /// Runs a `coord run` or `coord resume` (`work`) until it ends or a signal stops it.
-fn with_stop_switch<Fut>(work: impl FnOnce(StopSwitch) -> Fut) -> Result<ExitCode>
+fn with_stop_switch<Fut>(store: &StoreArgs, work: impl FnOnce(StopSwitch) -> Fut) -> Result<ExitCode>
 where
     Fut: std::future::Future<Output = Result<ExitCode>>,
 {
     let (tx, halt) = watch::channel(Halt::Go);
     let by = Arc::new(OnceLock::new());
     let seen = by.clone();
-    until_stopped(super::context::tokio_runtime_on_this_thread()?, work(StopSwitch { halt, by }), move |signal| {
+    until_stopped(super::context::drive_runtime(store)?, work(StopSwitch { halt, by }), move |signal| {
         let _ = seen.set(signal);
         eprintln!(
             "coord: {}: stopping; attempts under way are interrupted and their tasks made ready again, the run stays running (another Ctrl-C or SIGTERM exits at once)",
@@ -253,7 +253,7 @@ async fn drive(
 
 /// `coord run`.
 pub fn run(args: RunArgs) -> Result<ExitCode> {
-    with_stop_switch(|stop| async move {
+    with_stop_switch(&args.store.clone(), |stop| async move {
         let project = open(&args.store).await.map_err(as_input)?;
         let source = match &args.plan {
             Some(path) => RunSource::Plan(Box::new(load_plan(path).map_err(input_error)?)),
@@ -302,7 +302,7 @@ pub fn run(args: RunArgs) -> Result<ExitCode> {
 
 /// `coord resume`.
 pub fn resume(args: ResumeArgs) -> Result<ExitCode> {
-    with_stop_switch(|stop| async move {
+    with_stop_switch(&args.store.clone(), |stop| async move {
         let project = open(&args.store).await.map_err(as_input)?;
         let run = newest_run(&project.store, args.run.as_deref()).await.map_err(input_error)?;
         let record = project.store.run(&run).await.map_err(|e| as_input(e.into()))?;
