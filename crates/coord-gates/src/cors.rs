@@ -99,16 +99,23 @@ impl FileChecker for CorsChecker {
                 }
             }
         }
+        if let (Some(all), true) = (DJANGO_ALL.find(&f.text), DJANGO_CREDENTIALS.is_match(&f.text)) {
+            found(all.start(), "django-cors-headers");
+        }
         // Raw headers: the request's Origin echoed back (directly or through a variable), or a
         // wildcard, with credentials allowed within a few lines (the same handler). A wildcard
-        // without credentials is a public API, not a defect.
+        // without credentials is a public API, not a defect. Most files allow no credentials:
+        // the assignments (every one of the file, the costly part) are read only when one does.
+        let credential_lines: Vec<usize> =
+            HEADER_CREDENTIALS.find_iter(&f.text).map(|m| f.line_of(m.start())).collect();
+        if credential_lines.is_empty() {
+            return;
+        }
         let origin_vars: Vec<&str> = ORIGIN_VARIABLE
             .captures_iter(&f.text)
             .filter(|c| c.get(2).is_some_and(|v| REQUEST_ORIGIN.is_match(v.as_str())))
             .filter_map(|c| c.get(1).map(|n| n.as_str()))
             .collect();
-        let credential_lines: Vec<usize> =
-            HEADER_CREDENTIALS.find_iter(&f.text).map(|m| f.line_of(m.start())).collect();
         for c in HEADER_ORIGIN.captures_iter(&f.text) {
             let (Some(all), Some(value)) = (c.get(0), c.get(1)) else { continue };
             let v = value.as_str().trim();
@@ -119,9 +126,6 @@ impl FileChecker for CorsChecker {
             if (reflected || wildcard) && credentials {
                 found(all.start(), "the Access-Control-Allow-Origin header");
             }
-        }
-        if let (Some(all), true) = (DJANGO_ALL.find(&f.text), DJANGO_CREDENTIALS.is_match(&f.text)) {
-            found(all.start(), "django-cors-headers");
         }
     }
 }
