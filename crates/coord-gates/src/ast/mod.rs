@@ -229,12 +229,8 @@ impl RuleSet {
         let mut rule_sanitized: BTreeMap<usize, Vec<std::ops::Range<usize>>> = BTreeMap::new();
         let mut assignments = taint::Assignments::new();
         let mut functions = Vec::new();
-        let mut calls = Vec::new();
         for node in root.dfs() {
             assignments.visit(lang, &node, &mut functions);
-            if let Some((name, args)) = taint::local_call(lang, &node) {
-                calls.push((name, args, node.start_pos().line() + 1));
-            }
             if request.iter().any(|m| m.test(&node).is_some()) {
                 request_ranges.push(node.range());
             }
@@ -251,6 +247,8 @@ impl RuleSet {
                 }
             }
         }
+        // The file's local calls, read (one more walk) only once some rule found a helper.
+        let mut calls: Option<Vec<(String, Vec<TsNode<'_>>, usize)>> = None;
         let mut by_rule: BTreeMap<usize, Vec<(usize, TsNode<'_>, Vec<TsNode<'_>>)>> = BTreeMap::new();
         for (ri, si, n, focus) in sink_hits {
             by_rule.entry(ri).or_default().push((si, n, focus));
@@ -271,15 +269,24 @@ impl RuleSet {
                 let line = n.start_pos().line() + 1;
                 if taint.reaches(&sinks[si], &n, &focus) {
                     out.push(finding(&r.meta, f, line));
-                } else if let Some((func, reaching)) = taint.reaching_parameters(&sinks[si], &n, &focus)
+                } else if let Some((func, arity, reaching)) = taint.reaching_parameters(&sinks[si], &n, &focus)
                     && let Some(name) = taint::function_name(lang, &func)
                 {
-                    let arity = taint::parameter_names(lang, &func).len();
                     helpers.extend(reaching.into_iter().map(|i| (name.clone(), arity, i, line)));
                 }
             }
+            if helpers.is_empty() {
+                continue;
+            }
             // One level of calls within the file: request data handed to such a helper.
-            for (name, args, line) in &calls {
+            let calls = calls.get_or_insert_with(|| {
+                root.dfs()
+                    .filter_map(|node| {
+                        taint::local_call(lang, &node).map(|(name, args)| (name, args, node.start_pos().line() + 1))
+                    })
+                    .collect()
+            });
+            for (name, args, line) in calls.iter() {
                 for (helper, arity, i, sink_line) in &helpers {
                     let arity_fits = args.len() == *arity || (lang == Lang::Python && args.len() <= *arity);
                     if name == helper && arity_fits && *i < args.len() && taint.tainted(&args[*i]) {

@@ -352,15 +352,15 @@ impl<'a, 'r> Taint<'a, 'r> {
     }
 
     /// The parameters of the function around a sink match whose values reach the sink's focus
-    /// (as their index in the parameter list), with the function: what makes it a helper that
-    /// passes its caller's data to the sink. Request sources and the function's request
-    /// parameters are left out (they are what [`Taint::reaches`] follows).
+    /// (as their index in the parameter list), with the function and its number of parameters:
+    /// what makes it a helper that passes its caller's data to the sink. Request sources and the
+    /// function's request parameters are left out (they are what [`Taint::reaches`] follows).
     pub fn reaching_parameters(
         &self,
         sink: &Sink,
         m: &TsNode<'r>,
         focus: &[TsNode<'r>],
-    ) -> Option<(TsNode<'r>, Vec<usize>)> {
+    ) -> Option<(TsNode<'r>, usize, Vec<usize>)> {
         let func = self.scope_of(m)?;
         let key = Some((func.range().start, func.range().end));
         let params = parameter_names(self.lang, &func);
@@ -384,12 +384,12 @@ impl<'a, 'r> Taint<'a, 'r> {
                 reaching.push(i);
             }
         }
-        (!reaching.is_empty()).then_some((func, reaching))
+        (!reaching.is_empty()).then_some((func, params.len(), reaching))
     }
 }
 
 /// The names of a function's parameters, in order (a destructured one by an empty name).
-pub fn parameter_names(lang: Lang, func: &TsNode<'_>) -> Vec<String> {
+fn parameter_names(lang: Lang, func: &TsNode<'_>) -> Vec<String> {
     let Some(params) = func.field("parameters").or_else(|| func.field("parameter")) else { return Vec::new() };
     if is_identifier(&params.kind()) {
         // `x => ...`
@@ -437,9 +437,7 @@ pub fn function_name(lang: Lang, func: &TsNode<'_>) -> Option<String> {
         }
         _ => None,
     }?;
-    is_identifier(&named.kind())
-        .then(|| named.text().to_string())
-        .or_else(|| (named.kind() == "property_identifier").then(|| named.text().to_string()))
+    (is_identifier(&named.kind()) || named.kind() == "property_identifier").then(|| named.text().to_string())
 }
 
 /// A call of a function of the same file or class: `name(args)`, `this.name(args)`,
