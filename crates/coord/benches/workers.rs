@@ -9,6 +9,8 @@
 //! Measured:
 //! - tasks/s: from the start of the enqueue (coord `create_run`, graphile-worker `add_jobs`, one
 //!   statement each) to the moment the queue is seen empty (polled every 10 ms);
+//! - transactions: coord's workers' own count, from their stop lines (results and claims of a
+//!   tick share one);
 //! - claim-to-start latency p50/p99: from the claim (coord: the attempt's `started_at`, the
 //!   worker's clock at the claim; graphile-worker: the job's `locked_at`) to the task function
 //!   starting, over every task.
@@ -33,6 +35,8 @@ struct Measured {
     secs: f64,
     p50: f64,
     p99: f64,
+    /// coord: the transactions the workers report when they stop (results and claims share one).
+    transactions: Option<u64>,
 }
 
 fn fail(what: impl std::fmt::Display) -> ! {
@@ -85,14 +89,17 @@ fn coord_once(
         "[run]\nlease_secs = 60\n[specialists.\"*\"]\nexecutor = \"noop\"\n",
     )
     .unwrap_or_else(|e| fail(e));
-    let mut children: Vec<Child> = (0..workers)
-        .map(|_| {
+    // Each worker's stop line ("... N transactions of ...") goes to its own file.
+    let logs: Vec<PathBuf> = (0..workers).map(|i| project.path().join(format!("worker-{i}.err"))).collect();
+    let mut children: Vec<Child> = logs
+        .iter()
+        .map(|log| {
             Command::new(env!("CARGO_BIN_EXE_coord"))
                 .args(["worker", "--db", &url, "--quiet", "--concurrency", &c.to_string()])
                 .args(["--prefetch", &prefetch.to_string()])
                 .current_dir(project.path())
                 .stdout(Stdio::null())
-                .stderr(Stdio::null())
+                .stderr(std::fs::File::create(log).unwrap_or_else(|e| fail(e)))
                 .spawn()
                 .unwrap_or_else(|e| fail(format!("cannot start coord worker: {e}")))
         })
@@ -118,6 +125,17 @@ fn coord_once(
         fail("the coord run did not finish in 10 minutes");
     }
     terminate(&mut children);
+    let transactions = logs
+        .iter()
+        .map(|log| {
+            let text = std::fs::read_to_string(log).unwrap_or_default();
+            text.split(" transactions of ")
+                .next()
+                .and_then(|head| head.rsplit(' ').next())
+                .and_then(|n| n.parse::<u64>().ok())
+                .unwrap_or_else(|| fail(format!("no stop line from a coord worker: {text}")))
+        })
+        .sum();
     let pool = rt.block_on(sqlx::PgPool::connect(&url)).unwrap_or_else(|e| fail(e));
     let rows = rt
         .block_on(sqlx::query("SELECT started_at, detail FROM attempts WHERE outcome = 'succeeded'").fetch_all(&pool))
@@ -140,7 +158,14 @@ fn coord_once(
     rt.block_on(store.close());
     let system =
         if prefetch == 0 { "coord worker".to_string() } else { format!("coord worker (--prefetch {prefetch})") };
-    Measured { system, workers, secs, p50: percentile(&lat, 0.5), p99: percentile(&lat, 0.99) }
+    Measured {
+        system,
+        workers,
+        secs,
+        p50: percentile(&lat, 0.5),
+        p99: percentile(&lat, 0.99),
+        transactions: Some(transactions),
+    }
 }
 
 /// Installs graphile-worker into `target/bench-peers/graphile-worker` unless it is there.
@@ -244,6 +269,7 @@ fn peer_once(
         secs,
         p50: percentile(&lat, 0.5),
         p99: percentile(&lat, 0.99),
+        transactions: None,
     }
 }
 
@@ -282,9 +308,17 @@ fn main() {
         }
     }
     println!();
-    println!("| system | worker processes | tasks/s | claim-to-start p50 | p99 |");
-    println!("|---|---|---|---|---|");
+    println!("| system | worker processes | tasks/s | claim-to-start p50 | p99 | transactions |");
+    println!("|---|---|---|---|---|---|");
     for m in &results {
-        println!("| {} | {} | {:.0} | {:.1} ms | {:.1} ms |", m.system, m.workers, n as f64 / m.secs, m.p50, m.p99);
+        let tx = m.transactions.map_or("—".to_string(), |t| t.to_string());
+        println!(
+            "| {} | {} | {:.0} | {:.1} ms | {:.1} ms | {tx} |",
+            m.system,
+            m.workers,
+            n as f64 / m.secs,
+            m.p50,
+            m.p99
+        );
     }
 }
